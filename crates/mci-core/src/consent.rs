@@ -1,0 +1,360 @@
+//! Asking for and answering consent (R-CONSENT).
+//!
+//! The partner sends the consent email ([`Nomination::send_consent`]) and may
+//! re-send it ([`Nomination::resend_consent`]) inside the window counted from
+//! the add or claim (R-CONSENT-1). The customer answers through the link
+//! ([`Nomination::accept_consent`], [`Nomination::decline_consent`]); a
+//! second click answers the same and writes nothing (R-CONSENT-9).
+//!
+//! ```
+//! # use mci_testkit::*;
+//! use mci_core::{LinkToken, Refusal, State, Step};
+//!
+//! let (nomination, added) = fresh_nomination();
+//! let token = LinkToken::from_bytes([9; 32]);
+//! let sent = nomination.send_consent(added, &admin(), Default::default(), &token).unwrap().nomination;
+//!
+//! // The window counts from the add, not from the email; at the deadline it is late.
+//! let deadline = added + chrono::TimeDelta::days(30);
+//! assert!(matches!(sent.accept_consent(deadline, &token), Err(Refusal::Lapsed { state: State::ConsentExpired, .. })));
+//! assert!(matches!(sent.accept_consent(deadline - chrono::TimeDelta::days(1), &token), Ok(Step::Changed(_))));
+//! ```
+
+use crate::actor::{Actor, PartnerUser};
+use crate::customer::Contacts;
+use crate::event::EventKind;
+use crate::guard::Guard;
+use crate::link::{IssuedLink, LinkPurpose};
+use crate::message::MessageKind;
+use crate::nomination::{Nomination, Outcome, Step};
+use crate::refusal::{Command, Refusal};
+use crate::state::State;
+use crate::time::Instant;
+use crate::{EngagementId, FriendlyName, InvalidValue, LinkToken, Money, NominationId, Problem};
+use crate::{LocationId, PartnerId};
+
+/// The details the partner gives with a consent email (R-CONSENT-2). Every
+/// field is optional: `None` keeps what the nomination has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendConsent {
+    /// New customer contacts; a change voids earlier consent links
+    /// (R-CONSENT-4).
+    pub customer_contacts: Option<Contacts>,
+    /// New partner contacts.
+    pub partner_contacts: Option<Contacts>,
+    /// The estimated deal size, frozen once the first request is sent.
+    pub estimated_deal_size: Option<Money>,
+}
+
+/// A change of contacts (R-CONSENT-4, R-CLAIM-W-4). `None` keeps the current
+/// list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactsUpdate {
+    /// The customer's contacts.
+    pub customer: Option<Contacts>,
+    /// The partner's contacts.
+    pub partner: Option<Contacts>,
+}
+
+/// What the customer sees on opening a consent link (R-ROLE-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentInvitation {
+    /// The nomination.
+    pub nomination: NominationId,
+    /// The engagement asked about.
+    pub engagement: EngagementId,
+    /// The partner asking.
+    pub partner: PartnerId,
+    /// The partner's location.
+    pub location: LocationId,
+    /// The partner's name for the engagement with this customer.
+    pub friendly_name: FriendlyName,
+    /// The state at the instant the link was opened.
+    pub state: State,
+    /// Until when the customer can answer.
+    pub deadline: Instant,
+}
+
+impl Nomination {
+    /// Queues the consent email with a new link, after applying any contact
+    /// and deal-size changes (R-CONSENT-2, R-CONSENT-4). Allowed before the
+    /// consent deadline, while consent is not yet answered.
+    pub fn send_consent(
+        &self,
+        now: Instant,
+        user: &PartnerUser,
+        details: SendConsent,
+        token: &LinkToken,
+    ) -> Result<Outcome, Refusal> {
+        let actor = self.acting(user)?;
+        self.require(
+            now,
+            Command::SendConsent,
+            &[State::CustomerClaimed, State::AwaitingConsent],
+        )?;
+        let deal_size = match (self.consent.first_requested_at, details.estimated_deal_size) {
+            (Some(_), Some(given)) if Some(given) != self.consent.estimated_deal_size => {
+                return Err(Refusal::DealSizeFrozen);
+            }
+            (None, Some(given)) if !given.is_positive() => {
+                return Err(InvalidValue::under(
+                    "R-CONSENT-2",
+                    "estimated_deal_size",
+                    Problem::OutOfRange {
+                        min: 1,
+                        max: i128::from(i64::MAX),
+                        actual: i128::from(given.minor()),
+                    },
+                )
+                .into());
+            }
+            (None, given) => given,
+            (Some(_), _) => self.consent.estimated_deal_size,
+        };
+        let first = self.consent.first_requested_at.is_none();
+        let customer_changed = details
+            .customer_contacts
+            .as_ref()
+            .is_some_and(|c| c != &self.customer_contacts);
+        let to = details
+            .customer_contacts
+            .clone()
+            .unwrap_or_else(|| self.customer_contacts.clone())
+            .emails();
+        let deadline = self.rules.timelines().obtain_consent.after(self.created_at);
+        Ok(self
+            .change(
+                now,
+                actor,
+                State::AwaitingConsent,
+                EventKind::ConsentRequested { first },
+                |next| {
+                    if customer_changed {
+                        next.void_links(LinkPurpose::Consent);
+                    }
+                    if let Some(contacts) = details.customer_contacts {
+                        next.customer_contacts = contacts;
+                    }
+                    if let Some(contacts) = details.partner_contacts {
+                        next.partner_contacts = contacts;
+                    }
+                    next.consent.estimated_deal_size = deal_size;
+                    next.consent.first_requested_at.get_or_insert(now);
+                    next.consent.requests = next.consent.requests.saturating_add(1);
+                    next.links
+                        .push(IssuedLink::new(token, LinkPurpose::Consent, now));
+                },
+            )
+            .message(
+                to,
+                MessageKind::ConsentRequest {
+                    token: token.clone(),
+                    deadline,
+                },
+            ))
+    }
+
+    /// Queues a reminder to the customer with a link, any number of times
+    /// inside the window; it does not extend the window (R-CONSENT-1,
+    /// R-CONSENT-3).
+    pub fn resend_consent(
+        &self,
+        now: Instant,
+        user: &PartnerUser,
+        token: &LinkToken,
+    ) -> Result<Outcome, Refusal> {
+        let actor = self.acting(user)?;
+        self.require(now, Command::ResendConsent, &[State::AwaitingConsent])?;
+        let deadline = self.rules.timelines().obtain_consent.after(self.created_at);
+        Ok(self
+            .change(now, actor, self.state, EventKind::ConsentReminded, |next| {
+                next.consent.requests = next.consent.requests.saturating_add(1);
+                next.links
+                    .push(IssuedLink::new(token, LinkPurpose::Consent, now));
+            })
+            .message(
+                self.customer_contacts.emails(),
+                MessageKind::ConsentReminder {
+                    token: token.clone(),
+                    deadline,
+                },
+            ))
+    }
+
+    /// Changes the customer's or the partner's contacts. Before consent, a
+    /// change of the customer's contacts voids the consent links; a new one
+    /// goes out with the next send (R-CONSENT-4). After consent, it voids the
+    /// matching survey's links and the survey must be sent again; once the
+    /// customer survey is completed, the customer's contacts are frozen
+    /// (R-CLAIM-W-4).
+    pub fn update_contacts(
+        &self,
+        now: Instant,
+        user: &PartnerUser,
+        update: ContactsUpdate,
+    ) -> Result<Outcome, Refusal> {
+        let actor = self.acting(user)?;
+        if let Some(refusal) = self.lapse_refusal(now) {
+            return Err(refusal);
+        }
+        if !self.state.is_live() || self.state.is_after_submission() {
+            return Err(Refusal::NotAllowedNow {
+                command: Command::UpdateContacts,
+                state: self.state,
+            });
+        }
+        if update.customer.is_none() && update.partner.is_none() {
+            return Err(InvalidValue::new("contacts", Problem::Empty).into());
+        }
+        let customer_changed = update
+            .customer
+            .as_ref()
+            .is_some_and(|c| c != &self.customer_contacts);
+        let partner_changed = update
+            .partner
+            .as_ref()
+            .is_some_and(|c| c != &self.partner_contacts);
+        if customer_changed && self.claim.customer_survey.is_completed() {
+            return Err(Refusal::ContactsFrozen);
+        }
+        let before_consent = self.state.is_before_consent();
+        let mut voided = Vec::new();
+        let mut next_state = self.clone();
+        if customer_changed {
+            let purpose = if before_consent {
+                LinkPurpose::Consent
+            } else {
+                LinkPurpose::CustomerSurvey
+            };
+            if next_state.void_links(purpose) {
+                voided.push(purpose);
+            }
+            if !before_consent {
+                next_state.claim.customer_survey.unsend();
+            }
+        }
+        if partner_changed && !before_consent && !self.claim.partner_survey.is_completed() {
+            if next_state.void_links(LinkPurpose::PartnerSurvey) {
+                voided.push(LinkPurpose::PartnerSurvey);
+            }
+            next_state.claim.partner_survey.unsend();
+        }
+        Ok(self.change(
+            now,
+            actor,
+            self.state,
+            EventKind::ContactsUpdated {
+                customer: customer_changed,
+                partner: partner_changed,
+                voided,
+            },
+            |next| {
+                next.links = next_state.links;
+                next.claim = next_state.claim;
+                if let Some(contacts) = update.customer {
+                    next.customer_contacts = contacts;
+                }
+                if let Some(contacts) = update.partner {
+                    next.partner_contacts = contacts;
+                }
+            },
+        ))
+    }
+
+    /// What the customer sees on opening the consent link at `now`
+    /// (R-ROLE-4). A wrong or voided token is refused (R-TOKEN-3).
+    pub fn consent_invitation(
+        &self,
+        now: Instant,
+        token: &LinkToken,
+    ) -> Result<ConsentInvitation, Refusal> {
+        if !self.link_opened_by(token, LinkPurpose::Consent) {
+            return Err(Refusal::InvalidLink);
+        }
+        Ok(ConsentInvitation {
+            nomination: self.id,
+            engagement: self.engagement.clone(),
+            partner: self.partner.clone(),
+            location: self.location.clone(),
+            friendly_name: self.friendly_name.clone(),
+            state: self.at(now).state,
+            deadline: self.rules.timelines().obtain_consent.after(self.created_at),
+        })
+    }
+
+    /// The customer accepts through the link before the deadline: the
+    /// nomination is consented and the claim's windows start (R-CONSENT-5).
+    /// The store must find no other consent of this customer for the
+    /// engagement (R-CONSENT-8). Accepting again answers the same and writes
+    /// nothing (R-CONSENT-9).
+    pub fn accept_consent(&self, now: Instant, token: &LinkToken) -> Result<Step, Refusal> {
+        self.answer_consent(now, token, true)
+    }
+
+    /// The customer declines through the link before the deadline: terminal,
+    /// and the nomination leaves the page (R-CONSENT-6, R-PAGE-6). Declining
+    /// again answers the same and writes nothing (R-CONSENT-9).
+    pub fn decline_consent(&self, now: Instant, token: &LinkToken) -> Result<Step, Refusal> {
+        self.answer_consent(now, token, false)
+    }
+
+    fn answer_consent(
+        &self,
+        now: Instant,
+        token: &LinkToken,
+        accept: bool,
+    ) -> Result<Step, Refusal> {
+        if !self.link_opened_by(token, LinkPurpose::Consent) {
+            return Err(Refusal::InvalidLink);
+        }
+        let accepted = self.consent.accepted_at.is_some();
+        let declined = self.consent.declined_at.is_some();
+        match (accept, accepted, declined) {
+            (true, true, _) | (false, _, true) => return Ok(Step::Unchanged),
+            (true, _, true) | (false, true, _) => {
+                return Err(Refusal::AlreadyAnswered { state: self.state });
+            }
+            _ => {}
+        }
+        let command = if accept {
+            Command::AcceptConsent
+        } else {
+            Command::DeclineConsent
+        };
+        if self.state == State::Cancelled {
+            // The partner withdrew; its links are void.
+            return Err(Refusal::InvalidLink);
+        }
+        self.require(now, command, &[State::AwaitingConsent])?;
+        let partner = self.partner_contacts.emails();
+        let outcome = if accept {
+            self.change(
+                now,
+                Actor::Customer,
+                State::Consented,
+                EventKind::ConsentAccepted,
+                |next| {
+                    next.consent.accepted_at = Some(now);
+                },
+            )
+            .guard(Guard::NoOtherConsent {
+                engagement: self.engagement.clone(),
+                customer: *self.customer.id(),
+            })
+        } else {
+            self.change(
+                now,
+                Actor::Customer,
+                State::ConsentDeclined,
+                EventKind::ConsentDeclined,
+                |next| {
+                    next.consent.declined_at = Some(now);
+                },
+            )
+        };
+        Ok(Step::Changed(Box::new(outcome.message(
+            partner,
+            MessageKind::ConsentAnswered { accepted: accept },
+        ))))
+    }
+}

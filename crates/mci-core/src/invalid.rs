@@ -1,0 +1,117 @@
+//! The error every validated value returns when its input is refused (R-INPUT).
+//!
+//! ```
+//! use mci_core::{EmailAddress, InvalidValue};
+//!
+//! let err: InvalidValue = "not an address".parse::<EmailAddress>().unwrap_err();
+//! assert_eq!(err.field(), "email");
+//! assert_eq!(err.rule(), "R-INPUT");
+//! // A form can say which of its email fields was wrong.
+//! assert_eq!(err.for_field("customer_email").field(), "customer_email");
+//! ```
+
+use std::fmt;
+
+/// Why a value was refused.
+///
+/// Each variant is a case a caller can show or act on; the numbers in them are
+/// the limits the input broke.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// Nothing (or only white space) was given.
+    Empty,
+    /// Longer than allowed.
+    TooLong {
+        /// The most allowed, in the unit the value is measured in (characters or bytes).
+        max: usize,
+        /// What was given.
+        actual: usize,
+    },
+    /// A control character (newline excepted where the value allows it).
+    ControlCharacter,
+    /// Not of the value's syntax; the text says which part is wrong.
+    Syntax(String),
+    /// A number outside its range.
+    OutOfRange {
+        /// The smallest allowed.
+        min: i128,
+        /// The largest allowed.
+        max: i128,
+        /// What was given.
+        actual: i128,
+    },
+    /// Arithmetic on the value would overflow its representation.
+    Overflow,
+    /// Two values that must agree do not (for example two currencies).
+    Mismatch(String),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Empty => f.write_str("is empty"),
+            Problem::TooLong { max, actual } => write!(f, "is {actual} long, more than {max}"),
+            Problem::ControlCharacter => f.write_str("contains a control character"),
+            Problem::Syntax(what) => write!(f, "is malformed: {what}"),
+            Problem::OutOfRange { min, max, actual } => {
+                write!(f, "is {actual}, outside {min}..={max}")
+            }
+            Problem::Overflow => f.write_str("overflows"),
+            Problem::Mismatch(what) => write!(f, "does not match: {what}"),
+        }
+    }
+}
+
+/// A refused input: which field, which rule, and what is wrong with it.
+///
+/// Every parser and constructor of a validated value returns this. The field
+/// starts as the value's own name (`"email"`, `"tenant_id"`); a caller that
+/// knows which form field the value came from renames it with
+/// [`InvalidValue::for_field`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{field} {problem} ({rule})")]
+pub struct InvalidValue {
+    field: String,
+    rule: String,
+    #[serde(flatten)]
+    problem: Problem,
+}
+
+impl InvalidValue {
+    /// A refusal of `field` under R-INPUT.
+    pub fn new(field: impl Into<String>, problem: Problem) -> Self {
+        Self::under("R-INPUT", field, problem)
+    }
+
+    /// A refusal of `field` under another rule (for example `R-ADD-8` for hours).
+    pub fn under(rule: impl Into<String>, field: impl Into<String>, problem: Problem) -> Self {
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+            problem,
+        }
+    }
+
+    /// The same refusal, naming the field the caller knows the value by.
+    #[must_use]
+    pub fn for_field(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+
+    /// The field that was refused.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The rule the input broke, as SPEC numbers it (`R-INPUT`, `R-ADD-8`...).
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// What is wrong with the input.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+}

@@ -1,0 +1,166 @@
+//! Payout runs (R-CLAIM-W-9).
+//!
+//! A run for a cycle collects the approved, unpaid claims into one immutable
+//! [`PayoutBatch`] and marks each paid. A correction is a new batch holding a
+//! reversal entry, never an edit of the old one.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use mci_core::{Days, PayoutCycle};
+//!
+//! let epoch = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+//! let cycle = PayoutCycle::containing(epoch, Days::new(45), epoch + chrono::TimeDelta::days(50));
+//! assert_eq!(cycle.number, 1);
+//! assert_eq!(cycle.starts, epoch + chrono::TimeDelta::days(45));
+//! assert_eq!(cycle.ends, epoch + chrono::TimeDelta::days(90));
+//! ```
+
+use crate::nomination::{Nomination, Outcome};
+use crate::refusal::Refusal;
+use crate::state::State;
+use crate::time::{Days, Instant};
+use crate::{Currency, Money, NominationId, PayoutBatchId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One payout cycle: every `period` days from an epoch (45 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PayoutCycle {
+    /// Its number, 0 for the cycle starting at the epoch.
+    pub number: u64,
+    /// Its first instant.
+    pub starts: Instant,
+    /// The first instant of the next cycle.
+    pub ends: Instant,
+}
+
+impl PayoutCycle {
+    /// The default period between payout runs.
+    pub const DEFAULT_PERIOD: Days = Days::new(45);
+
+    /// The cycle that contains `now` (cycles before the epoch count as 0).
+    pub fn containing(epoch: Instant, period: Days, now: Instant) -> Self {
+        let period_secs = i64::from(period.get().max(1)) * 86_400;
+        let elapsed = now.signed_duration_since(epoch).num_seconds().max(0);
+        let number = u64::try_from(elapsed / period_secs).unwrap_or(0);
+        let start_days = u32::try_from(number.saturating_mul(u64::from(period.get().max(1))))
+            .unwrap_or(u32::MAX);
+        let starts = Days::new(start_days).after(epoch);
+        Self {
+            number,
+            starts,
+            ends: period.after(starts),
+        }
+    }
+}
+
+/// What an entry of a batch does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum EntryKind {
+    /// Pays an approved claim.
+    Payment,
+    /// Reverses an earlier payment (a correction, R-CLAIM-W-9).
+    Reversal {
+        /// The batch that held the payment reversed.
+        of: PayoutBatchId,
+    },
+}
+
+/// One line of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PayoutEntry {
+    /// The claim.
+    pub nomination: NominationId,
+    /// The amount; negative for a reversal.
+    pub amount: Money,
+    /// Payment or reversal.
+    pub kind: EntryKind,
+}
+
+/// An immutable batch of payout entries (R-CLAIM-W-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutBatch {
+    /// Its id.
+    pub id: PayoutBatchId,
+    /// The cycle it pays.
+    pub cycle: PayoutCycle,
+    /// When it was made.
+    pub created_at: Instant,
+    /// Its entries.
+    pub entries: Vec<PayoutEntry>,
+}
+
+impl PayoutBatch {
+    /// The total per currency; `None` if a total would overflow.
+    pub fn totals(&self) -> Option<BTreeMap<Currency, Money>> {
+        let mut totals: BTreeMap<Currency, Money> = BTreeMap::new();
+        for entry in &self.entries {
+            let currency = entry.amount.currency();
+            let sum = match totals.get(&currency) {
+                Some(total) => total.checked_add(entry.amount).ok()?,
+                None => entry.amount,
+            };
+            totals.insert(currency, sum);
+        }
+        Some(totals)
+    }
+
+    /// A batch reversing the payment of `nomination` made in `self`: the
+    /// correction is a new entry, never an edit (R-CLAIM-W-9). `None` if
+    /// `self` did not pay it.
+    pub fn reversal(
+        &self,
+        id: PayoutBatchId,
+        cycle: PayoutCycle,
+        now: Instant,
+        nomination: &NominationId,
+    ) -> Option<PayoutBatch> {
+        let paid = self
+            .entries
+            .iter()
+            .find(|e| &e.nomination == nomination && e.kind == EntryKind::Payment)?;
+        Some(PayoutBatch {
+            id,
+            cycle,
+            created_at: now,
+            entries: vec![PayoutEntry {
+                nomination: *nomination,
+                amount: paid.amount.negated().ok()?,
+                kind: EntryKind::Reversal { of: self.id },
+            }],
+        })
+    }
+}
+
+/// A payout run at `now`: a batch of the approved, unpaid claims given, and
+/// the outcome marking each paid. Claims in any other state are left out.
+pub fn payout_run(
+    id: PayoutBatchId,
+    cycle: PayoutCycle,
+    now: Instant,
+    approved: &[Nomination],
+) -> Result<(PayoutBatch, Vec<Outcome>), Refusal> {
+    let mut entries = Vec::new();
+    let mut outcomes = Vec::new();
+    for nomination in approved.iter().filter(|n| n.state() == State::Approved) {
+        let outcome = nomination.mark_paid(now, id)?;
+        if let Some(amount) = nomination.claim().payout {
+            entries.push(PayoutEntry {
+                nomination: *nomination.id(),
+                amount,
+                kind: EntryKind::Payment,
+            });
+        }
+        outcomes.push(outcome);
+    }
+    Ok((
+        PayoutBatch {
+            id,
+            cycle,
+            created_at: now,
+            entries,
+        },
+        outcomes,
+    ))
+}
