@@ -1,0 +1,461 @@
+//! The in-memory store of the mci crates.
+//!
+//! [`MemoryStore`] keeps everything in maps behind one lock, indexed so that
+//! a tab page is a range scan of the rows in that tab (plus the few that
+//! lapsed and were not yet swept), not a filter over every row. It passes the
+//! whole conformance suite of `mci-store`, so it keeps the same contract as
+//! the SQLite store: use it in tests, demos and single-process applications
+//! that need no durability.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mci_store::{Commit, Store};
+//! use mci_store_memory::MemoryStore;
+//! # use mci_testkit::*;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+//! let scenario = Scenario::added();
+//! let write = mci_store::Write {
+//!     nomination: scenario.nomination.clone(),
+//!     expected_version: 0,
+//!     event: scenario.last_event().clone(),
+//!     messages: vec![],
+//!     guards: vec![],
+//! };
+//! store.commit(Commit::at(t0()).with(write)).await.unwrap();
+//! let loaded = store.nomination(&partner(1), scenario.nomination.id()).await.unwrap();
+//! assert_eq!(loaded.as_ref(), Some(&scenario.nomination));
+//! // Another partner does not see it (R-ROLE-2).
+//! assert_eq!(store.nomination(&partner(2), scenario.nomination.id()).await.unwrap(), None);
+//! # });
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod index;
+
+use async_trait::async_trait;
+use index::{Index, Indexed};
+use mci_core::{
+    CustomerId, EngagementId, Event, Instant, KnownCustomer, MessageId, Nomination, NominationId,
+    PartnerId, PayoutBatch, PayoutBatchId, Standing, Tab, TokenHash,
+};
+use mci_store::{
+    Commit, Derived, IdempotencyKey, Leased, Page, PageQuery, StateQuery, Store, StoreError,
+    TabCounts, check_guard,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+/// The in-memory store. Cheap to create; share it as `Arc<dyn Store>`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        // A panic while the lock was held left the maps as they were before
+        // the failed commit (commits change nothing until every check has
+        // passed), so the data is still consistent.
+        Ok(self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+#[derive(Debug)]
+struct OutboxEntry {
+    message: mci_core::Message,
+    available_at: Instant,
+    attempts: u32,
+    delivered: bool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    rows: HashMap<NominationId, Indexed>,
+    index: Index,
+    events: HashMap<NominationId, Vec<Event>>,
+    outbox: BTreeMap<u64, OutboxEntry>,
+    outbox_available: BTreeSet<(Instant, u64)>,
+    outbox_ids: HashMap<MessageId, u64>,
+    outbox_next: u64,
+    idempotency: HashMap<IdempotencyKey, String>,
+    batches: HashMap<PayoutBatchId, PayoutBatch>,
+}
+
+impl Inner {
+    fn check(&self, commit: &Commit) -> Result<(), StoreError> {
+        commit.validate()?;
+        for write in &commit.writes {
+            let id = write.nomination.id();
+            let found = self.rows.get(id).map(|row| row.nomination.version());
+            let expected = (write.expected_version > 0).then_some(write.expected_version);
+            if found != expected {
+                return Err(StoreError::Conflict {
+                    nomination: *id,
+                    expected: write.expected_version,
+                    found,
+                });
+            }
+        }
+        for (i, write) in commit.writes.iter().enumerate() {
+            let earlier = &commit.writes[..i];
+            for guard in &write.guards {
+                let key = (guard.engagement().clone(), *guard.customer());
+                let mut others: Vec<(PartnerId, Standing)> = Vec::new();
+                for other in self.index.same_customer(&key) {
+                    if other == write.nomination.id()
+                        || earlier.iter().any(|w| w.nomination.id() == other)
+                    {
+                        continue;
+                    }
+                    if let Some(row) = self.rows.get(other) {
+                        others.push((row.nomination.partner().clone(), row.derived.standing));
+                    }
+                }
+                for w in earlier {
+                    let n = &w.nomination;
+                    if n.id() != write.nomination.id()
+                        && n.engagement() == &key.0
+                        && n.customer().id() == &key.1
+                    {
+                        others.push((n.partner().clone(), n.standing()));
+                    }
+                }
+                check_guard(guard, others.iter().map(|(p, s)| (p, s)), commit.now)?;
+            }
+        }
+        if let Some(idempotency) = &commit.idempotency {
+            if self.idempotency.contains_key(&idempotency.key) {
+                return Err(StoreError::IdempotencyKeyUsed);
+            }
+        }
+        if let Some(batch) = &commit.payout_batch {
+            if self.batches.contains_key(&batch.id) {
+                return Err(StoreError::InvalidCommit(format!(
+                    "payout batch {} exists",
+                    batch.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, commit: Commit) {
+        for write in commit.writes {
+            let id = *write.nomination.id();
+            let row = Indexed {
+                derived: Derived::of(&write.nomination),
+                nomination: write.nomination,
+            };
+            if let Some(old) = self.rows.remove(&id) {
+                self.index.remove(&old);
+            }
+            self.index.insert(&row);
+            self.rows.insert(id, row);
+            self.events.entry(id).or_default().push(write.event);
+            for message in write.messages {
+                if self.outbox_ids.contains_key(&message.id) {
+                    continue;
+                }
+                let seq = self.outbox_next;
+                self.outbox_next += 1;
+                self.outbox_ids.insert(message.id, seq);
+                self.outbox_available.insert((message.queued_at, seq));
+                self.outbox.insert(
+                    seq,
+                    OutboxEntry {
+                        available_at: message.queued_at,
+                        message,
+                        attempts: 0,
+                        delivered: false,
+                    },
+                );
+            }
+        }
+        if let Some(batch) = commit.payout_batch {
+            self.batches.insert(batch.id, batch);
+        }
+        if let Some(idempotency) = commit.idempotency {
+            self.idempotency.insert(idempotency.key, idempotency.result);
+        }
+    }
+
+    fn nominations(&self, ids: impl IntoIterator<Item = NominationId>) -> Vec<Nomination> {
+        ids.into_iter()
+            .filter_map(|id| self.rows.get(&id).map(|row| row.nomination.clone()))
+            .collect()
+    }
+
+    fn lapsed(&self, id: &NominationId, now: Instant) -> bool {
+        self.rows
+            .get(id)
+            .and_then(|row| row.derived.placement.lapse_at)
+            .is_some_and(|lapse| now >= lapse)
+    }
+
+    /// The ids in `tab` at `now` after `after`, in id order, at most `limit`:
+    /// the rows stored in the tab that have not lapsed, merged with the rows
+    /// that lapsed into it and were not yet swept.
+    fn tab_ids(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        tab: Tab,
+        now: Instant,
+        after: Option<&NominationId>,
+        limit: usize,
+    ) -> Vec<NominationId> {
+        let stored = self
+            .index
+            .in_tab(partner, engagement, tab, after)
+            .filter(|id| !self.lapsed(id, now));
+        let mut lapsed_into: Vec<NominationId> = self
+            .index
+            .lapsed_into(partner, engagement, tab, now)
+            .filter(|id| after.is_none_or(|after| id > after))
+            .collect();
+        lapsed_into.sort_unstable();
+        merge_sorted(stored, lapsed_into.into_iter(), limit)
+    }
+}
+
+/// The first `limit` ids of two ascending streams, merged.
+fn merge_sorted(
+    a: impl Iterator<Item = NominationId>,
+    b: impl Iterator<Item = NominationId>,
+    limit: usize,
+) -> Vec<NominationId> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut out = Vec::with_capacity(limit.min(1024));
+    while out.len() < limit {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x <= y => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => None,
+        };
+        match next {
+            Some(id) => out.push(id),
+            None => break,
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        inner.check(&commit)?;
+        inner.apply(commit);
+        Ok(())
+    }
+
+    async fn nomination(
+        &self,
+        partner: &PartnerId,
+        id: &NominationId,
+    ) -> Result<Option<Nomination>, StoreError> {
+        Ok(self
+            .lock()?
+            .rows
+            .get(id)
+            .filter(|row| row.nomination.partner() == partner)
+            .map(|row| row.nomination.clone()))
+    }
+
+    async fn nomination_by_id(&self, id: &NominationId) -> Result<Option<Nomination>, StoreError> {
+        Ok(self.lock()?.rows.get(id).map(|row| row.nomination.clone()))
+    }
+
+    async fn nomination_by_link(&self, hash: &TokenHash) -> Result<Option<Nomination>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .index
+            .by_link(hash)
+            .and_then(|id| inner.rows.get(id))
+            .map(|row| row.nomination.clone()))
+    }
+
+    async fn standings(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<(PartnerId, Standing)>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .index
+            .same_customer(&(engagement.clone(), *customer))
+            .filter_map(|id| inner.rows.get(id))
+            .map(|row| (row.nomination.partner().clone(), row.derived.standing))
+            .collect())
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        let inner = self.lock()?;
+        let ids = inner.tab_ids(
+            &query.partner,
+            &query.engagement,
+            query.tab,
+            query.now,
+            query.after.as_ref(),
+            query.limit,
+        );
+        Ok(Page::new(inner.nominations(ids), query.limit))
+    }
+
+    async fn count(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<TabCounts, StoreError> {
+        let inner = self.lock()?;
+        let count = |tab| {
+            let stored = inner
+                .index
+                .in_tab(partner, engagement, tab, None)
+                .filter(|id| !inner.lapsed(id, now))
+                .count();
+            let lapsed_into = inner
+                .index
+                .lapsed_into(partner, engagement, tab, now)
+                .count();
+            u64::try_from(stored + lapsed_into).unwrap_or(u64::MAX)
+        };
+        Ok(TabCounts {
+            eligible: count(Tab::Eligible),
+            complete: count(Tab::Complete),
+        })
+    }
+
+    async fn known_customers(
+        &self,
+        partner: &PartnerId,
+        after: Option<&CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<KnownCustomer>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .index
+            .known(partner, after)
+            .take(limit)
+            .filter_map(|(_, id)| inner.rows.get(id))
+            .map(|row| KnownCustomer {
+                customer: row.nomination.customer().clone(),
+                through: *row.nomination.id(),
+            })
+            .collect())
+    }
+
+    async fn by_state(&self, query: &StateQuery) -> Result<Page, StoreError> {
+        let inner = self.lock()?;
+        let mut ids: Vec<NominationId> = Vec::new();
+        for state in &query.states {
+            ids.extend(
+                inner
+                    .index
+                    .in_state(query.partner.as_ref(), *state, query.after.as_ref())
+                    .filter(|id| !inner.lapsed(id, query.now))
+                    .take(query.limit),
+            );
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(query.limit);
+        Ok(Page::new(inner.nominations(ids), query.limit))
+    }
+
+    async fn lapsing(
+        &self,
+        partner: &PartnerId,
+        now: Instant,
+        until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let inner = self.lock()?;
+        let ids: Vec<NominationId> = inner
+            .index
+            .lapsing(partner, now, until)
+            .take(limit)
+            .collect();
+        Ok(inner.nominations(ids))
+    }
+
+    async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {
+        Ok(self.lock()?.events.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
+        let inner = self.lock()?;
+        let ids: Vec<NominationId> = inner.index.due(now).take(limit).collect();
+        Ok(inner.nominations(ids))
+    }
+
+    async fn take_messages(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Leased>, StoreError> {
+        let mut inner = self.lock()?;
+        let taken: Vec<(Instant, u64)> = inner
+            .outbox_available
+            .range(..=(now, u64::MAX))
+            .take(limit)
+            .copied()
+            .collect();
+        let mut leased = Vec::with_capacity(taken.len());
+        for key in taken {
+            inner.outbox_available.remove(&key);
+            inner.outbox_available.insert((lease_until, key.1));
+            if let Some(entry) = inner.outbox.get_mut(&key.1) {
+                entry.available_at = lease_until;
+                entry.attempts = entry.attempts.saturating_add(1);
+                leased.push(Leased {
+                    message: entry.message.clone(),
+                    attempt: entry.attempts,
+                });
+            }
+        }
+        Ok(leased)
+    }
+
+    async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        for id in ids {
+            let Some(seq) = inner.outbox_ids.get(id).copied() else {
+                continue;
+            };
+            let Some(entry) = inner.outbox.get_mut(&seq) else {
+                continue;
+            };
+            if entry.delivered {
+                continue;
+            }
+            entry.delivered = true;
+            let key = (entry.available_at, seq);
+            inner.outbox_available.remove(&key);
+        }
+        Ok(())
+    }
+
+    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
+        Ok(self.lock()?.idempotency.get(key).cloned())
+    }
+
+    async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
+        Ok(self.lock()?.batches.get(id).cloned())
+    }
+}

@@ -1,0 +1,82 @@
+//! The conformance suite: one `pub async fn` per behaviour of the
+//! [`Store`] contract, and [`run_all`] to run them all.
+//!
+//! Each behaviour takes a fresh, empty store. An adapter's test is a few
+//! lines:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use mci_store::Store;
+//! # fn my_store() -> Arc<dyn Store> { unimplemented!() }
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+//! async fn conformance() {
+//!     mci_store::conformance::run_all(|| async { my_store() }).await;
+//! }
+//! ```
+//!
+//! A failed behaviour panics with what it expected, as a test does. The
+//! concurrency behaviours spawn real tasks on the runtime they run on: give
+//! the test a multi-threaded runtime so that they race for real.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod commits;
+mod concurrency;
+mod fixtures;
+mod model;
+mod outbox;
+mod pages;
+mod reads;
+
+pub use commits::*;
+pub use concurrency::*;
+pub use model::*;
+pub use outbox::*;
+pub use pages::*;
+pub use reads::*;
+
+use crate::Store;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Runs every behaviour, each on a fresh store from `factory`, and panics
+/// naming the first behaviour that fails.
+pub async fn run_all<F, Fut>(factory: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    macro_rules! run {
+        ($($behaviour:ident),* $(,)?) => {
+            $(
+                $behaviour(factory().await).await;
+            )*
+        };
+    }
+    run!(
+        create_and_load,
+        update_with_expected_version,
+        stale_version_is_a_retryable_conflict,
+        creating_twice_is_a_conflict,
+        failed_guard_writes_nothing,
+        invalid_commit_writes_nothing,
+        one_consent_per_customer_under_concurrency,
+        one_live_nomination_per_partner_under_concurrency,
+        live_nomination_limit_under_concurrency,
+        no_lost_update_under_concurrency,
+        partner_isolation,
+        link_lookup_follows_live_links,
+        standings_of_a_customer,
+        history_in_version_order,
+        due_in_wake_order,
+        known_customers_once_each,
+        by_state_and_lapsing,
+        keyset_walk_sees_every_row_once_while_inserting,
+        counts_agree_with_walks,
+        page_before_and_after_sweep_agree,
+        outbox_at_least_once,
+        outbox_ids_are_stable,
+        idempotency_key_writes_once,
+        payout_batch_written_with_payments,
+    );
+    model_matches_reference(&factory).await;
+}

@@ -1,0 +1,303 @@
+//! A model-based property test: random commits and reads give the same
+//! answers on the store and on a small reference model that filters a plain
+//! list with the core's own derived values.
+
+use super::fixtures::*;
+use crate::{Commit, StateQuery, Store, StoreError};
+use chrono::TimeDelta;
+use mci_core::*;
+use mci_testkit::{admin_of, comment, partner, token};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use std::future::Future;
+use std::sync::Arc;
+
+/// One step of a random run.
+#[derive(Debug, Clone)]
+enum Op {
+    Add { p: u32, c: u64 },
+    Send { i: usize },
+    Accept { i: usize },
+    Decline { i: usize },
+    Cancel { i: usize },
+    Comment { i: usize },
+    Advance { hours: i64 },
+    Sweep,
+    Read { p: u32, c: u64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (1..=3u32, 1..=3u64).prop_map(|(p, c)| Op::Add { p, c }),
+        3 => any::<usize>().prop_map(|i| Op::Send { i }),
+        3 => any::<usize>().prop_map(|i| Op::Accept { i }),
+        1 => any::<usize>().prop_map(|i| Op::Decline { i }),
+        1 => any::<usize>().prop_map(|i| Op::Cancel { i }),
+        1 => any::<usize>().prop_map(|i| Op::Comment { i }),
+        2 => (1..=24 * 40i64).prop_map(|hours| Op::Advance { hours }),
+        1 => Just(Op::Sweep),
+        3 => (1..=3u32, 1..=3u64).prop_map(|(p, c)| Op::Read { p, c }),
+    ]
+}
+
+/// What the model answers for a commit.
+#[derive(Debug, PartialEq, Eq)]
+enum Answer {
+    Written,
+    Conflict,
+    Guard(&'static str),
+}
+
+fn answer(result: &Result<(), StoreError>) -> Answer {
+    match result {
+        Ok(()) => Answer::Written,
+        Err(StoreError::Conflict { .. }) => Answer::Conflict,
+        Err(StoreError::GuardViolated { guard }) => Answer::Guard(guard.rule()),
+        Err(other) => panic!("unexpected store error {other}"),
+    }
+}
+
+/// The reference: a list of nominations, each with the token its consent
+/// link was sent with.
+#[derive(Default)]
+struct Model {
+    rows: Vec<(Nomination, u8)>,
+}
+
+impl Model {
+    fn commit(&mut self, outcome: &Outcome, now: Instant, t: u8) -> Answer {
+        let id = outcome.nomination.id();
+        let found = self.rows.iter().position(|(n, _)| n.id() == id);
+        let expected = outcome.expected_version();
+        match found {
+            None if expected != 0 => return Answer::Conflict,
+            Some(i) if self.rows[i].0.version() != expected => return Answer::Conflict,
+            _ => {}
+        }
+        for guard in &outcome.guards {
+            let others: Vec<(PartnerId, Standing)> = self
+                .rows
+                .iter()
+                .map(|(n, _)| n)
+                .filter(|n| {
+                    n.id() != id
+                        && n.engagement() == guard.engagement()
+                        && n.customer().id() == guard.customer()
+                })
+                .map(|n| (n.partner().clone(), n.standing()))
+                .collect();
+            if !guard.admits(others.iter().map(|(p, s)| (p, s)), now) {
+                return Answer::Guard(guard.rule());
+            }
+        }
+        match found {
+            Some(i) => self.rows[i].0 = outcome.nomination.clone(),
+            None => self.rows.push((outcome.nomination.clone(), t)),
+        }
+        Answer::Written
+    }
+
+    fn pick(&self, i: usize) -> Option<(Nomination, u8)> {
+        (!self.rows.is_empty()).then(|| self.rows[i % self.rows.len()].clone())
+    }
+
+    fn tab(&self, p: u32, engagement: &Engagement, tab: Tab, now: Instant) -> Vec<NominationId> {
+        let mut ids: Vec<NominationId> = self
+            .rows
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.partner() == &partner(p) && n.engagement() == engagement.id())
+            .filter(|n| n.placement().tab_at(now) == Some(tab))
+            .map(|n| *n.id())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// Random runs of commits, time steps, sweeps and reads: after every step
+/// the store answers what the reference model answers: commit results
+/// (written, conflict, which guard), tab walks, counts, standings, the due
+/// query and the state query.
+pub async fn model_matches_reference<F, Fut>(factory: &F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    let mut runner = TestRunner::new(Config {
+        cases: 16,
+        ..Config::default()
+    });
+    let strategy = proptest::collection::vec(op(), 1..48);
+    for case in 0..16 {
+        let ops = strategy
+            .new_tree(&mut runner)
+            .expect("the strategy generates")
+            .current();
+        let store = factory().await;
+        run_case(&store, &ops)
+            .await
+            .unwrap_or_else(|step| panic!("case {case} diverged at step {step} of {ops:#?}"));
+    }
+}
+
+async fn run_case(store: &Arc<dyn Store>, ops: &[Op]) -> Result<(), usize> {
+    let engagement = workshop(2);
+    let mut model = Model::default();
+    let mut now = start();
+    let mut next_token: u8 = 1;
+    for (step, op) in ops.iter().enumerate() {
+        let outcome: Option<(Outcome, u8)> = match op {
+            Op::Add { p, c } => Some((add(*p, *c, &engagement, now), 0)),
+            Op::Send { i } => model.pick(*i).and_then(|(n, _)| {
+                next_token = next_token.wrapping_add(1).max(1);
+                let p = partner_number(&n);
+                n.send_consent(
+                    now,
+                    &admin_of(p),
+                    SendConsent::default(),
+                    &token(next_token),
+                )
+                .ok()
+                .map(|o| (o, next_token))
+            }),
+            Op::Accept { i } | Op::Decline { i } => model.pick(*i).and_then(|(n, t)| {
+                let step = if matches!(op, Op::Accept { .. }) {
+                    n.accept_consent(now, &token(t))
+                } else {
+                    n.decline_consent(now, &token(t))
+                };
+                match step {
+                    Ok(Step::Changed(outcome)) => Some((*outcome, t)),
+                    _ => None,
+                }
+            }),
+            Op::Cancel { i } => model.pick(*i).and_then(|(n, t)| {
+                n.cancel(now, &admin_of(partner_number(&n)))
+                    .ok()
+                    .map(|o| (o, t))
+            }),
+            Op::Comment { i } => model.pick(*i).and_then(|(n, t)| {
+                n.add_comment(now, &admin_of(partner_number(&n)), comment("model"))
+                    .ok()
+                    .map(|o| (o, t))
+            }),
+            Op::Advance { hours } => {
+                now += TimeDelta::hours(*hours);
+                None
+            }
+            Op::Sweep => {
+                sweep(store, now).await;
+                for (n, _) in &mut model.rows {
+                    while let Some(outcome) = n.wake(now) {
+                        *n = outcome.nomination;
+                    }
+                }
+                None
+            }
+            Op::Read { p, c } => {
+                compare_reads(store, &model, &engagement, *p, *c, now)
+                    .await
+                    .map_err(|()| step)?;
+                None
+            }
+        };
+        if let Some((outcome, t)) = outcome {
+            let expected = model.commit(&outcome, now, t);
+            let got = answer(&store.commit(Commit::of(now, outcome)).await);
+            if got != expected {
+                return Err(step);
+            }
+        }
+    }
+    for p in 1..=3 {
+        for c in 1..=3 {
+            compare_reads(store, &model, &engagement, p, c, now)
+                .await
+                .map_err(|()| ops.len())?;
+        }
+    }
+    Ok(())
+}
+
+async fn compare_reads(
+    store: &Arc<dyn Store>,
+    model: &Model,
+    engagement: &Engagement,
+    p: u32,
+    c: u64,
+    now: Instant,
+) -> Result<(), ()> {
+    let check = |same: bool| if same { Ok(()) } else { Err(()) };
+    for tab in Tab::ALL {
+        let walked = walk(store, p, engagement, tab, now, 2).await;
+        check(walked == model.tab(p, engagement, tab, now))?;
+    }
+    let counts = store
+        .count(&partner(p), engagement.id(), now)
+        .await
+        .map_err(|_| ())?;
+    check(counts.eligible as usize == model.tab(p, engagement, Tab::Eligible, now).len())?;
+    check(counts.complete as usize == model.tab(p, engagement, Tab::Complete, now).len())?;
+
+    let mut standings = store
+        .standings(engagement.id(), customer(c).id())
+        .await
+        .map_err(|_| ())?;
+    standings.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.until.cmp(&b.1.until)));
+    let mut expected: Vec<(PartnerId, Standing)> = model
+        .rows
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.customer().id() == customer(c).id())
+        .map(|n| (n.partner().clone(), n.standing()))
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.until.cmp(&b.1.until)));
+    check(
+        standings.iter().map(|s| s.0.clone()).collect::<Vec<_>>()
+            == expected.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+    )?;
+    let mut got_standings: Vec<Standing> = standings.into_iter().map(|s| s.1).collect();
+    let mut want_standings: Vec<Standing> = expected.into_iter().map(|s| s.1).collect();
+    got_standings.sort_by_key(|s| (s.live, s.holds_consent, s.completed, s.until));
+    want_standings.sort_by_key(|s| (s.live, s.holds_consent, s.completed, s.until));
+    check(got_standings == want_standings)?;
+
+    let due: Vec<NominationId> = store
+        .due(now, 1000)
+        .await
+        .map_err(|_| ())?
+        .iter()
+        .map(|n| *n.id())
+        .collect();
+    let mut want_due: Vec<(Instant, NominationId)> = model
+        .rows
+        .iter()
+        .filter_map(|(n, _)| n.wake_at().filter(|w| *w <= now).map(|w| (w, *n.id())))
+        .collect();
+    want_due.sort();
+    check(due == want_due.into_iter().map(|(_, id)| id).collect::<Vec<_>>())?;
+
+    let states = vec![State::AwaitingConsent, State::Consented];
+    let by_state = store
+        .by_state(&StateQuery {
+            states: states.clone(),
+            partner: Some(partner(p)),
+            now,
+            after: None,
+            limit: 1000,
+        })
+        .await
+        .map_err(|_| ())?;
+    let mut want: Vec<NominationId> = model
+        .rows
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.partner() == &partner(p) && states.contains(&n.state()))
+        .filter(|n| n.placement().lapse_at.is_none_or(|lapse| now < lapse))
+        .map(|n| *n.id())
+        .collect();
+    want.sort();
+    check(by_state.rows.iter().map(|n| *n.id()).collect::<Vec<_>>() == want)
+}

@@ -1,0 +1,295 @@
+//! Reads: isolation, links, standings, history, the sweep's due query,
+//! known customers, states and deadlines (R-ROLE-2, R-TOKEN-2, R-TIME-4,
+//! R-CLAIM-1, R-ENG-7).
+
+use super::fixtures::*;
+use crate::{PageQuery, StateQuery, Store};
+use mci_core::*;
+use mci_testkit::{admin_of, contacts, partner, token};
+use std::sync::Arc;
+
+/// Another partner's nomination is invisible in every read scoped to a
+/// partner (R-ROLE-2).
+pub async fn partner_isolation(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let n = added(&store, 1, 1, &engagement, start()).await;
+    let n = consented(&store, &n, start(), 1).await;
+    let other = partner(2);
+    assert_eq!(store.nomination(&other, n.id()).await.unwrap(), None);
+    let page = store
+        .page(&PageQuery {
+            partner: other.clone(),
+            engagement: engagement.id().clone(),
+            tab: Tab::Eligible,
+            now: day(1),
+            after: None,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    assert!(page.rows.is_empty());
+    assert_eq!(
+        store.count(&other, engagement.id(), day(1)).await.unwrap(),
+        crate::TabCounts::default()
+    );
+    assert!(
+        store
+            .known_customers(&other, None, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mine = StateQuery {
+        states: vec![State::Consented],
+        partner: Some(other.clone()),
+        now: day(1),
+        after: None,
+        limit: 50,
+    };
+    assert!(store.by_state(&mine).await.unwrap().rows.is_empty());
+    assert!(
+        store
+            .lapsing(&other, day(1), day(500), 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The owner sees all of it.
+    assert_eq!(
+        store.nomination(&partner(1), n.id()).await.unwrap(),
+        Some(n.clone())
+    );
+    assert_eq!(
+        store
+            .known_customers(&partner(1), None, 50)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A nomination is found by the hash of each live link, and no longer by a
+/// voided one (R-TOKEN-2).
+pub async fn link_lookup_follows_live_links(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let n = added(&store, 1, 1, &engagement, start()).await;
+    assert_eq!(
+        store.nomination_by_link(&token(1).hash()).await.unwrap(),
+        None
+    );
+    let sent = consent_sent(&store, &n, start(), 1).await;
+    let found = store.nomination_by_link(&token(1).hash()).await.unwrap();
+    assert_eq!(found.as_ref().map(Nomination::id), Some(n.id()));
+    let reminded = write(
+        &store,
+        sent.resend_consent(day(1), &admin_of(1), &token(2))
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        store
+            .nomination_by_link(&token(1).hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .nomination_by_link(&token(2).hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let update = ContactsUpdate {
+        customer: Some(contacts("New Contact", "new@customer1.example")),
+        partner: None,
+    };
+    write(
+        &store,
+        reminded
+            .update_contacts(day(2), &admin_of(1), update)
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        store.nomination_by_link(&token(1).hash()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.nomination_by_link(&token(2).hash()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.nomination_by_link(&token(3).hash()).await.unwrap(),
+        None
+    );
+}
+
+/// The standings of a customer's nominations for an engagement are those the
+/// core derives, for every partner, and only for that engagement.
+pub async fn standings_of_a_customer(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let other = mci_testkit::engagement("other-workshop", EngagementKind::Workshop, 5);
+    let a = added(&store, 1, 1, &engagement, start()).await;
+    let b = consented(
+        &store,
+        &added(&store, 2, 1, &engagement, start()).await,
+        start(),
+        2,
+    )
+    .await;
+    added(&store, 3, 1, &other, start()).await;
+    added(&store, 3, 2, &engagement, start()).await;
+    let mut standings = store
+        .standings(engagement.id(), customer(1).id())
+        .await
+        .unwrap();
+    standings.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        standings,
+        vec![(partner(1), a.standing()), (partner(2), b.standing())]
+    );
+}
+
+/// A history reads back every event in version order (R-REC-1).
+pub async fn history_in_version_order(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let n = added(&store, 1, 1, &engagement, start()).await;
+    let mut current = consented(&store, &n, day(1), 1).await;
+    for i in 0..5 {
+        current = write(
+            &store,
+            current
+                .add_comment(
+                    day(2),
+                    &admin_of(1),
+                    mci_testkit::comment(&format!("note {i}")),
+                )
+                .unwrap(),
+        )
+        .await;
+    }
+    let history = store.history(n.id()).await.unwrap();
+    assert_eq!(history.len() as u64, current.version());
+    for (i, event) in history.iter().enumerate() {
+        assert_eq!(event.version, i as u64 + 1);
+        assert_eq!(event.nomination, *n.id());
+    }
+    assert_eq!(history[2].kind, EventKind::ConsentAccepted);
+    assert!(
+        store.history(&next_id()).await.unwrap().is_empty(),
+        "no events for an unknown id"
+    );
+}
+
+/// The due query returns what has woken at `now`, earliest first, up to its
+/// limit (R-TIME-4).
+pub async fn due_in_wake_order(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let mut added_at = Vec::new();
+    for c in 0..6u64 {
+        let n = added(&store, 1, c + 1, &engagement, day(c as i64)).await;
+        added_at.push(n);
+    }
+    assert!(
+        store.due(day(5), 10).await.unwrap().is_empty(),
+        "nothing wakes before its first reminder"
+    );
+    // Consent lapses 30 days after each add; the 7-day reminder is due at day 23 + c.
+    let due = store.due(day(25), 10).await.unwrap();
+    let ids: Vec<&NominationId> = due.iter().map(Nomination::id).collect();
+    let expected: Vec<&NominationId> = added_at[..3].iter().map(Nomination::id).collect();
+    assert_eq!(ids, expected, "earliest wake first");
+    assert_eq!(
+        store.due(day(100), 2).await.unwrap().len(),
+        2,
+        "the limit bounds the batch"
+    );
+    for n in &due {
+        assert!(n.wake_at().is_some_and(|wake| wake <= day(25)));
+    }
+}
+
+/// Known customers: each customer that consented to the partner appears
+/// once, in customer order, paged by cursor (R-CLAIM-1).
+pub async fn known_customers_once_each(store: Arc<dyn Store>) {
+    let first = workshop(5);
+    let second = mci_testkit::engagement("second-workshop", EngagementKind::Workshop, 5);
+    for c in [3u64, 1, 2] {
+        let n = added(&store, 1, c, &first, start()).await;
+        consented(&store, &n, start(), c as u8).await;
+    }
+    let again = added(&store, 1, 1, &second, start()).await;
+    consented(&store, &again, start(), 9).await;
+    // Not consented: not known.
+    added(&store, 1, 4, &first, start()).await;
+    let known = store.known_customers(&partner(1), None, 10).await.unwrap();
+    let ids: Vec<CustomerId> = known.iter().map(|k| *k.customer.id()).collect();
+    let mut expected: Vec<CustomerId> = [1u64, 2, 3].iter().map(|c| *customer(*c).id()).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    let rest = store
+        .known_customers(&partner(1), Some(&ids[0]), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    let through = store
+        .nomination_by_id(&known[0].through)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(through.consented_at().is_some());
+}
+
+/// Nominations by stored state, not lapsed at `now`, and a partner's
+/// deadlines about to pass (R-ENG-7).
+pub async fn by_state_and_lapsing(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let early = added(&store, 1, 1, &engagement, start()).await;
+    let late = added(&store, 1, 2, &engagement, day(10)).await;
+    added(&store, 2, 3, &engagement, start()).await;
+    let query = |partner: Option<u32>, now| StateQuery {
+        states: vec![State::CustomerClaimed, State::AwaitingConsent],
+        partner: partner.map(mci_testkit::partner),
+        now,
+        after: None,
+        limit: 10,
+    };
+    let all = store.by_state(&query(None, day(1))).await.unwrap();
+    assert_eq!(all.rows.len(), 3);
+    let mine = store.by_state(&query(Some(1), day(1))).await.unwrap();
+    assert_eq!(
+        mine.rows.iter().map(Nomination::id).collect::<Vec<_>>(),
+        vec![early.id(), late.id()]
+    );
+    // At day 30 the first and the other partner's have lapsed, unswept.
+    let later = store.by_state(&query(None, day(30))).await.unwrap();
+    assert_eq!(
+        later.rows.iter().map(Nomination::id).collect::<Vec<_>>(),
+        vec![late.id()]
+    );
+    let lapsing = store
+        .lapsing(&partner(1), day(20), day(45), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        lapsing.iter().map(Nomination::id).collect::<Vec<_>>(),
+        vec![early.id(), late.id()]
+    );
+    let lapsing = store
+        .lapsing(&partner(1), day(30), day(45), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        lapsing.iter().map(Nomination::id).collect::<Vec<_>>(),
+        vec![late.id()]
+    );
+    assert!(
+        store
+            .lapsing(&partner(1), day(20), day(29), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

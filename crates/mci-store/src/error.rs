@@ -1,0 +1,61 @@
+//! The store's error.
+
+use mci_core::{Guard, NominationId};
+
+/// What can go wrong in a store. Each variant is a case a caller acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The nomination was changed since it was read, or created twice: read
+    /// it again and retry (R-REC-4).
+    #[error(
+        "nomination {nomination} is at version {found:?}, not {expected}: read it again and retry (R-REC-4)"
+    )]
+    Conflict {
+        /// The nomination.
+        nomination: NominationId,
+        /// The version the write expected (0: that it did not exist).
+        expected: u64,
+        /// The version found (`None`: it does not exist).
+        found: Option<u64>,
+    },
+    /// A guard failed: the change would break the rule it names.
+    #[error("the change would break: {guard}")]
+    GuardViolated {
+        /// The guard that failed.
+        guard: Guard,
+    },
+    /// The idempotency key was already used; read its result with
+    /// [`Store::idempotent_result`](crate::Store::idempotent_result)
+    /// (R-REC-5).
+    #[error("the idempotency key was already used (R-REC-5)")]
+    IdempotencyKeyUsed,
+    /// A commit that cannot be written as given (for example two writes of
+    /// one nomination): a caller error.
+    #[error("invalid commit: {0}")]
+    InvalidCommit(String),
+    /// The backend failed.
+    #[error("storage backend: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Whether retrying the operation after reading again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+
+    /// The rule a failed guard enforces, if this is one.
+    pub fn rule(&self) -> Option<&'static str> {
+        match self {
+            StoreError::GuardViolated { guard } => Some(guard.rule()),
+            StoreError::Conflict { .. } => Some("R-REC-4"),
+            StoreError::IdempotencyKeyUsed => Some("R-REC-5"),
+            _ => None,
+        }
+    }
+
+    /// A backend error from any error type.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(error))
+    }
+}

@@ -1,0 +1,236 @@
+//! The storage contract of the mci crates.
+//!
+//! One trait, [`Store`], with a small set of async methods; every adapter
+//! (`mci-store-memory`, `mci-store-sqlite`, or yours) implements it, and the
+//! service holds it as `Arc<dyn Store>`. A store persists what the core
+//! decides and checks what the core says must still hold; it never knows a
+//! rule of the program:
+//!
+//! - **Writes** go through [`Store::commit`]: one [`Commit`] of nominations
+//!   to create or update (each with the version it expects), their events,
+//!   their outbox messages, the [`Guard`]s to check, an optional payout
+//!   batch and an optional idempotency record, all written or none.
+//! - **Tabs and the sweep** are answered by comparing instants with the
+//!   [`Placement`] the core derives for each nomination: "in this tab and not
+//!   yet lapsed, or lapsing into this tab and lapsed" ([`Placement::tab_at`]),
+//!   and "due when its wake instant has come".
+//! - **Guards** are checked against the [`Standing`] of the other nominations
+//!   of the same engagement and customer ([`Guard::admits`]).
+//!
+//! # Writing an adapter
+//!
+//! Implement [`Store`] and run the conformance suite (feature
+//! `conformance`) in your tests, as `conformance::run_all` shows; the
+//! adapter is done when the whole suite passes.
+//!
+//! What each method must do is in its documentation; the behaviours the
+//! suite proves are listed in [`conformance`](crate#the-conformance-suite).
+//!
+//! # The conformance suite
+//!
+//! Behind the `conformance` feature, `mci_store::conformance` holds one
+//! `pub async fn` per behaviour and `run_all`, which runs them all against
+//! fresh stores from a factory:
+//!
+//! - commits: create, update with the expected version, a stale version is a
+//!   retryable [`StoreError::Conflict`] and writes nothing; a failed guard
+//!   leaves no nomination, event or message behind (atomicity);
+//! - guards under real concurrency: 32 partners accepting consent for one
+//!   customer at once, exactly one succeeds (R-CONSENT-8); the same for
+//!   duplicate nominations (R-ADD-7) and the live-nomination limit (R-ENG-5);
+//! - no lost update: 32 writers from one version, one wins, the history
+//!   shows exactly the winners (R-REC-4);
+//! - partner isolation in every read (R-ROLE-2);
+//! - tab pages: a keyset walk sees every row once while rows are inserted,
+//!   counts agree with walks, and a page read at `t` equals the page read
+//!   after sweeping to `t` (R-PAGE-7);
+//! - links: a nomination is found by the hash of a live link, not by a
+//!   voided one (R-TOKEN-2);
+//! - the sweep's due query, history order, known customers, states;
+//! - outbox: at least once, an expired lease delivers again, an acknowledged
+//!   message never returns, ids are stable (R-REC-2);
+//! - idempotency: one key, one write, the first result (R-REC-5);
+//! - payout batches are stored with the payments they make (R-CLAIM-W-9);
+//! - a model-based property test: random commits and reads give the same
+//!   answers on the store and on a small reference model.
+//!
+//! # Example
+//!
+//! ```
+//! use mci_store::{Commit, StoreError};
+//! # use mci_testkit::*;
+//!
+//! // A commit holds what the core decided; the store writes it whole.
+//! let (nomination, _) = fresh_nomination();
+//! let commit = Commit::at(t0());
+//! assert!(commit.writes.is_empty());
+//! assert!(StoreError::Conflict { nomination: *nomination.id(), expected: 1, found: Some(2) }.is_retryable());
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod commit;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod query;
+
+pub use commit::{Commit, Idempotency, IdempotencyKey, Write};
+pub use error::StoreError;
+pub use query::{Leased, Page, PageQuery, StateQuery, TabCounts};
+
+use async_trait::async_trait;
+use mci_core::{
+    CustomerId, EngagementId, Event, Guard, Instant, KnownCustomer, MessageId, Nomination,
+    NominationId, PartnerId, PayoutBatch, PayoutBatchId, Placement, Standing, TokenHash,
+};
+
+/// The storage every adapter provides: `Send + Sync`, usable as
+/// `Arc<dyn Store>`.
+///
+/// Reads take `now` where the answer depends on time, and answer by
+/// comparing instants with the stored [`Placement`]; stores never read a
+/// clock. Every method is one atomic operation.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Writes `commit` atomically, or nothing:
+    ///
+    /// 1. each [`Write`] with `expected_version` 0 creates its nomination
+    ///    (an existing id is a [`StoreError::Conflict`]); any other expected
+    ///    version must equal the stored version, else
+    ///    [`StoreError::Conflict`] (R-REC-4);
+    /// 2. each write's guards must admit the standings of the *other*
+    ///    nominations of the guard's engagement and customer, as they will be
+    ///    with the commit's earlier writes applied, at `commit.now`, else
+    ///    [`StoreError::GuardViolated`] naming the guard;
+    /// 3. an idempotency key already used is
+    ///    [`StoreError::IdempotencyKeyUsed`];
+    /// 4. then the nominations, their events, their messages (pending,
+    ///    available from their queue instant), the payout batch and the
+    ///    idempotency record are written together (R-REC-1, R-REC-2).
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
+
+    /// The nomination `id` if it belongs to `partner`; another partner's
+    /// nomination answers `None`, like a missing one (R-ROLE-2).
+    async fn nomination(
+        &self,
+        partner: &PartnerId,
+        id: &NominationId,
+    ) -> Result<Option<Nomination>, StoreError>;
+
+    /// The nomination `id`, whoever's it is: for reviewers and the system.
+    async fn nomination_by_id(&self, id: &NominationId) -> Result<Option<Nomination>, StoreError>;
+
+    /// The nomination holding a live link whose token hashes to `hash`
+    /// (R-TOKEN-2). Voided links are not found.
+    async fn nomination_by_link(&self, hash: &TokenHash) -> Result<Option<Nomination>, StoreError>;
+
+    /// The partner and standing of every nomination of `customer` for
+    /// `engagement`: what eligibility is decided from (R-ADD-6, R-PAGE-4).
+    async fn standings(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<(PartnerId, Standing)>, StoreError>;
+
+    /// One page of a tab of a partner's nominations for an engagement at
+    /// `query.now`, in id order after `query.after` (R-PAGE-1).
+    async fn page(&self, query: &PageQuery) -> Result<Page, StoreError>;
+
+    /// How many of a partner's nominations for an engagement are in each
+    /// tab at `now`.
+    async fn count(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<TabCounts, StoreError>;
+
+    /// The customers that consented to `partner` for any engagement, one
+    /// entry per customer in [`CustomerId`] order after `after` (R-CLAIM-1).
+    async fn known_customers(
+        &self,
+        partner: &PartnerId,
+        after: Option<&CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<KnownCustomer>, StoreError>;
+
+    /// Nominations in one of `query.states` as stored, not lapsed at
+    /// `query.now`, in id order: the reviewer's queue, the approved claims
+    /// for a payout run, the partner's "action needed" list.
+    async fn by_state(&self, query: &StateQuery) -> Result<Page, StoreError>;
+
+    /// A partner's nominations whose next lapse falls in `(now, until]`, in
+    /// lapse order: deadlines about to pass (R-ENG-7).
+    async fn lapsing(
+        &self,
+        partner: &PartnerId,
+        now: Instant,
+        until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Nomination>, StoreError>;
+
+    /// A nomination's events in version order (R-REC-1).
+    async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError>;
+
+    /// Up to `limit` nominations whose wake instant is at or before `now`,
+    /// earliest first: what the sweep must look at (R-TIME-4).
+    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError>;
+
+    /// Takes up to `limit` pending messages available at `now`, oldest
+    /// first, and leases them until `lease_until`: they are not taken again
+    /// before then unless acknowledged (R-REC-2).
+    async fn take_messages(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Leased>, StoreError>;
+
+    /// Marks messages delivered: they are never taken again. Unknown or
+    /// already acknowledged ids are ignored.
+    async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError>;
+
+    /// The result recorded with an idempotency key, if the key was used
+    /// (R-REC-5).
+    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError>;
+
+    /// A payout batch (R-CLAIM-W-9).
+    async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError>;
+}
+
+/// What the store keeps beside a nomination to answer queries by comparing
+/// instants: its placement and its standing, both derived by the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Derived {
+    /// Tab now, next lapse, tab after it, next wake.
+    pub placement: Placement,
+    /// What it means to the guards of the others.
+    pub standing: Standing,
+}
+
+impl Derived {
+    /// The derived values of `nomination`.
+    pub fn of(nomination: &Nomination) -> Self {
+        Self {
+            placement: nomination.placement(),
+            standing: nomination.standing(),
+        }
+    }
+}
+
+/// Checks one guard against the standings of the other nominations of its
+/// engagement and customer, for adapters that evaluate guards in Rust.
+pub fn check_guard<'a>(
+    guard: &Guard,
+    others: impl IntoIterator<Item = (&'a PartnerId, &'a Standing)>,
+    now: Instant,
+) -> Result<(), StoreError> {
+    if guard.admits(others, now) {
+        Ok(())
+    } else {
+        Err(StoreError::GuardViolated {
+            guard: guard.clone(),
+        })
+    }
+}
