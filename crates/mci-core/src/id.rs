@@ -338,6 +338,13 @@ macro_rules! uuid_v7_id {
                 }
             }
 
+            /// A new id from the instant it is made, in milliseconds since
+            /// the Unix epoch, and 10 random bytes: time-ordered, so inserts
+            /// and keyset pages stay local.
+            pub fn new_v7(unix_millis: u64, random: [u8; 10]) -> Self {
+                Self(uuid::Builder::from_unix_timestamp_millis(unix_millis, &random).into_uuid())
+            }
+
             /// The UUID.
             pub fn as_uuid(&self) -> Uuid {
                 self.0

@@ -60,6 +60,42 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Everything the store holds, in a form two snapshots can be compared
+    /// by: tests use it to show that a refused call changed nothing.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut nominations: Vec<Nomination> = inner
+            .rows
+            .values()
+            .map(|row| row.nomination.clone())
+            .collect();
+        nominations.sort_by(|a, b| a.id().cmp(b.id()));
+        let mut events: Vec<Event> = inner.events.values().flatten().cloned().collect();
+        events.sort_by_key(|e| (e.nomination, e.version));
+        let mut idempotency: Vec<(IdempotencyKey, String)> = inner
+            .idempotency
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        idempotency.sort();
+        let mut batches: Vec<PayoutBatch> = inner.batches.values().cloned().collect();
+        batches.sort_by_key(|b| b.id);
+        Snapshot {
+            nominations,
+            events,
+            outbox: inner
+                .outbox
+                .values()
+                .map(|e| (e.message.clone(), e.attempts, e.delivered))
+                .collect(),
+            idempotency,
+            batches,
+        }
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
         // A panic while the lock was held left the maps as they were before
         // the failed commit (commits change nothing until every check has
@@ -69,6 +105,22 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
+}
+
+/// A comparable copy of everything a [`MemoryStore`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Every nomination, by id.
+    pub nominations: Vec<Nomination>,
+    /// Every event, by nomination and version.
+    pub events: Vec<Event>,
+    /// Every outbox message in queue order, with its attempts and whether it
+    /// was delivered.
+    pub outbox: Vec<(mci_core::Message, u32, bool)>,
+    /// Every idempotency record.
+    pub idempotency: Vec<(IdempotencyKey, String)>,
+    /// Every payout batch, by id.
+    pub batches: Vec<PayoutBatch>,
 }
 
 #[derive(Debug)]

@@ -1,0 +1,416 @@
+//! The engagements overview and the Customers page of an engagement
+//! (R-ENG-7, R-PAGE).
+
+use crate::call::Call;
+use crate::error::Result;
+use crate::service::Incentives;
+use mci_core::{
+    Availability, Competitor, CustomerId, Deadline, DeadlineKind, Engagement, EngagementId,
+    FriendlyName, Instant, KnownCustomerRow, LocationId, LocationStanding, NominationId, PageRow,
+    PartnerUser, SolutionArea, State, Tab,
+};
+use mci_store::{PageQuery, StateQuery};
+
+/// Where the next page of a tab starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageCursor {
+    /// After this nomination.
+    Nomination(NominationId),
+    /// Among the known customers, after this one (`None`: from the first).
+    KnownCustomer(Option<CustomerId>),
+}
+
+/// One row of the Customers page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerRow {
+    /// A nomination of the partner (R-PAGE-2, -3, -5).
+    Nomination(PageRow),
+    /// A known customer not nominated for this engagement: claimable, or
+    /// ineligible with its reasons (R-PAGE-2, -4).
+    Known(KnownCustomerRow),
+}
+
+/// How many rows each tab holds (R-PAGE-1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    /// Eligible: live nominations and claimable known customers.
+    pub eligible: u64,
+    /// Ineligible: known customers that cannot be nominated.
+    pub ineligible: u64,
+    /// Complete: nominations in a terminal state after consent.
+    pub complete: u64,
+}
+
+/// One page of one tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomersPage {
+    /// The tab.
+    pub tab: Tab,
+    /// The rows, nominations first, then known customers.
+    pub rows: Vec<CustomerRow>,
+    /// Where the next page starts, `None` on the last page.
+    pub next: Option<PageCursor>,
+    /// The count of every tab.
+    pub counts: PageCounts,
+}
+
+/// One engagement in the overview (R-ENG-7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngagementSummary {
+    /// The engagement.
+    pub engagement: EngagementId,
+    /// Its name.
+    pub name: FriendlyName,
+    /// Its solution area.
+    pub solution_area: SolutionArea,
+    /// Coming soon, active or expired.
+    pub availability: Availability,
+    /// How many of the partner's enrolled locations are eligible.
+    pub eligible_locations: usize,
+    /// How many of the partner's locations are enrolled.
+    pub enrolled_locations: usize,
+    /// The partner's live nominations for it (its Eligible tab).
+    pub active_customers: u64,
+}
+
+/// Filters of the overview (R-ENG-7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OverviewFilter {
+    /// Only engagements this location is eligible for.
+    pub location: Option<LocationId>,
+    /// Only engagements in this availability.
+    pub availability: Option<Availability>,
+    /// Only this solution area.
+    pub solution_area: Option<SolutionArea>,
+}
+
+/// Something due for the partner (R-ENG-7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionNeeded {
+    /// The nomination.
+    pub nomination: NominationId,
+    /// Its engagement.
+    pub engagement: EngagementId,
+    /// Its friendly name.
+    pub friendly_name: FriendlyName,
+    /// What is due.
+    pub due: Due,
+}
+
+/// What is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// The consent lapses at this deadline.
+    ConsentLapsing(Deadline),
+    /// The claim lapses at this deadline.
+    ClaimLapsing(Deadline),
+    /// The reviewer asked for more information.
+    ReviewerWaiting,
+}
+
+/// The engagements overview of a partner (R-ENG-7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    /// The engagements, by solution area then id.
+    pub engagements: Vec<EngagementSummary>,
+    /// What is due soon, soonest first; then the reviewer's requests.
+    pub action_needed: Vec<ActionNeeded>,
+}
+
+const KNOWN_CHUNK: usize = 64;
+
+impl Incentives {
+    /// One page of a tab of an engagement's Customers page at the clock's
+    /// now: rows with Type, days left and actions, and every tab's count
+    /// (R-PAGE). Nominations come first in id order, then the known
+    /// customers in customer order; pages are keyset, not offsets.
+    pub async fn customers_page(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        engagement: &EngagementId,
+        tab: Tab,
+        cursor: Option<PageCursor>,
+        limit: usize,
+    ) -> Result<CustomersPage> {
+        let user = call.into().actor().clone().authorize()?;
+        let engagement = self.engagement(engagement)?;
+        let now = self.now();
+        let limit = limit.max(1);
+        let mut rows = Vec::new();
+        let mut next = None;
+        let known_from = match (tab, cursor) {
+            (Tab::Ineligible, Some(PageCursor::KnownCustomer(after))) => Some(after),
+            (Tab::Ineligible, _) => Some(None),
+            (_, Some(PageCursor::KnownCustomer(after))) => Some(after),
+            (_, cursor) => {
+                let after = match cursor {
+                    Some(PageCursor::Nomination(id)) => Some(id),
+                    _ => None,
+                };
+                let page = self
+                    .store
+                    .page(&PageQuery {
+                        partner: user.partner().clone(),
+                        engagement: engagement.id().clone(),
+                        tab,
+                        now,
+                        after,
+                        limit,
+                    })
+                    .await?;
+                rows.extend(
+                    page.rows
+                        .iter()
+                        .filter_map(|n| n.page_row(now))
+                        .map(CustomerRow::Nomination),
+                );
+                match page.next {
+                    Some(id) => {
+                        next = Some(PageCursor::Nomination(id));
+                        None
+                    }
+                    None if tab == Tab::Eligible => Some(None),
+                    None => None,
+                }
+            }
+        };
+        if let Some(after) = known_from {
+            let (known, cursor) = self
+                .known_rows(
+                    &user,
+                    &engagement,
+                    tab,
+                    now,
+                    after,
+                    limit - rows.len().min(limit),
+                )
+                .await?;
+            rows.extend(known.into_iter().map(CustomerRow::Known));
+            next = cursor.map(|c| PageCursor::KnownCustomer(Some(c)));
+        }
+        let counts = self.page_counts(&user, &engagement, now).await?;
+        Ok(CustomersPage {
+            tab,
+            rows,
+            next,
+            counts,
+        })
+    }
+
+    /// The known customers' rows in `tab`, after `after`: up to `limit`, and
+    /// the cursor to continue from if more may follow.
+    async fn known_rows(
+        &self,
+        user: &PartnerUser,
+        engagement: &Engagement,
+        tab: Tab,
+        now: Instant,
+        mut after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<(Vec<KnownCustomerRow>, Option<CustomerId>)> {
+        let mut rows = Vec::new();
+        if limit == 0 {
+            return Ok((rows, after));
+        }
+        loop {
+            let chunk = self
+                .store
+                .known_customers(user.partner(), after.as_ref(), KNOWN_CHUNK)
+                .await?;
+            let full = chunk.len() == KNOWN_CHUNK;
+            for known in chunk {
+                let customer = *known.customer.id();
+                after = Some(customer);
+                if let Some(row) = self.known_row(user, engagement, now, known).await? {
+                    if row.tab() == tab {
+                        rows.push(row);
+                        if rows.len() == limit {
+                            return Ok((rows, Some(customer)));
+                        }
+                    }
+                }
+            }
+            if !full {
+                return Ok((rows, None));
+            }
+        }
+    }
+
+    async fn known_row(
+        &self,
+        user: &PartnerUser,
+        engagement: &Engagement,
+        now: Instant,
+        known: mci_core::KnownCustomer,
+    ) -> Result<Option<KnownCustomerRow>> {
+        let customer = *known.customer.id();
+        let standing = self
+            .eligibility
+            .standing(engagement.id(), &customer)
+            .await?;
+        let competitors: Vec<Competitor> = self
+            .store
+            .standings(engagement.id(), &customer)
+            .await?
+            .into_iter()
+            .map(|(partner, standing)| Competitor {
+                same_partner: &partner == user.partner(),
+                standing,
+            })
+            .collect();
+        Ok(KnownCustomerRow::new(
+            engagement,
+            now,
+            known,
+            &standing,
+            &competitors,
+        ))
+    }
+
+    async fn page_counts(
+        &self,
+        user: &PartnerUser,
+        engagement: &Engagement,
+        now: Instant,
+    ) -> Result<PageCounts> {
+        let stored = self
+            .store
+            .count(user.partner(), engagement.id(), now)
+            .await?;
+        let mut counts = PageCounts {
+            eligible: stored.eligible,
+            ineligible: 0,
+            complete: stored.complete,
+        };
+        let mut after = None;
+        loop {
+            let chunk = self
+                .store
+                .known_customers(user.partner(), after.as_ref(), KNOWN_CHUNK)
+                .await?;
+            let full = chunk.len() == KNOWN_CHUNK;
+            for known in chunk {
+                after = Some(*known.customer.id());
+                match self
+                    .known_row(user, engagement, now, known)
+                    .await?
+                    .map(|r| r.tab())
+                {
+                    Some(Tab::Eligible) => counts.eligible += 1,
+                    Some(Tab::Ineligible) => counts.ineligible += 1,
+                    _ => {}
+                }
+            }
+            if !full {
+                return Ok(counts);
+            }
+        }
+    }
+
+    /// The engagements overview: each engagement with its availability, how
+    /// many of the partner's enrolled locations are eligible, and its live
+    /// nominations; and what needs action soon (R-ENG-7).
+    pub async fn overview(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        filter: &OverviewFilter,
+    ) -> Result<Overview> {
+        let user = call.into().actor().clone().authorize()?;
+        let now = self.now();
+        let locations = self.partners.locations(user.partner()).await?;
+        let enrolled: Vec<&LocationId> = locations
+            .iter()
+            .filter(|(_, e)| *e)
+            .map(|(l, _)| l)
+            .collect();
+        let mut engagements = Vec::new();
+        for engagement in self.engagements() {
+            let availability = engagement.availability(now);
+            if filter.availability.is_some_and(|a| a != availability)
+                || filter
+                    .solution_area
+                    .as_ref()
+                    .is_some_and(|a| a != engagement.solution_area())
+            {
+                continue;
+            }
+            let mut eligible_locations = 0;
+            let mut location_matches = filter.location.is_none();
+            for location in &enrolled {
+                let standing = self
+                    .partners
+                    .location_standing(user.partner(), location, engagement.id())
+                    .await?;
+                if standing == LocationStanding::Eligible {
+                    eligible_locations += 1;
+                    location_matches |= filter.location.as_ref() == Some(*location);
+                }
+            }
+            if !location_matches {
+                continue;
+            }
+            let counts = self
+                .store
+                .count(user.partner(), engagement.id(), now)
+                .await?;
+            engagements.push(EngagementSummary {
+                engagement: engagement.id().clone(),
+                name: engagement.name().clone(),
+                solution_area: engagement.solution_area().clone(),
+                availability,
+                eligible_locations,
+                enrolled_locations: enrolled.len(),
+                active_customers: counts.eligible,
+            });
+        }
+        engagements.sort_by(|a, b| {
+            a.solution_area
+                .cmp(&b.solution_area)
+                .then_with(|| a.engagement.cmp(&b.engagement))
+        });
+        let horizon = self.settings.action_horizon.after(now);
+        let mut action_needed = Vec::new();
+        for n in self
+            .store
+            .lapsing(user.partner(), now, horizon, 200)
+            .await?
+        {
+            let Some(deadline) = n.deadline() else {
+                continue;
+            };
+            let due = if deadline.kind == DeadlineKind::ObtainConsent {
+                Due::ConsentLapsing(deadline)
+            } else {
+                Due::ClaimLapsing(deadline)
+            };
+            action_needed.push(ActionNeeded {
+                nomination: *n.id(),
+                engagement: n.engagement().clone(),
+                friendly_name: n.friendly_name().clone(),
+                due,
+            });
+        }
+        let waiting = self
+            .store
+            .by_state(&StateQuery {
+                states: vec![State::PartnerActionRequired],
+                partner: Some(user.partner().clone()),
+                now,
+                after: None,
+                limit: 200,
+            })
+            .await?;
+        for n in waiting.rows {
+            action_needed.push(ActionNeeded {
+                nomination: *n.id(),
+                engagement: n.engagement().clone(),
+                friendly_name: n.friendly_name().clone(),
+                due: Due::ReviewerWaiting,
+            });
+        }
+        Ok(Overview {
+            engagements,
+            action_needed,
+        })
+    }
+}

@@ -1,0 +1,415 @@
+//! The partner's side: add, claim, consent and the workshop claim (R-ADD,
+//! R-CLAIM, R-CONSENT, R-CLAIM-W). Every call needs the role Incentives
+//! admin or Incentives user (R-ROLE-1) and sees only the partner's own
+//! nominations (R-ROLE-2).
+
+use crate::call::Call;
+use crate::error::{Error, Result};
+use crate::service::{Incentives, Target, changed, partner_key};
+use mci_core::{
+    Candidate, Comment, Competitor, Contacts, ContactsUpdate, CustomerIdInput, DirectoryFinding,
+    DirectoryQuestion, DocumentKind, DocumentRef, EligibilityFacts, EmailAddress, Engagement,
+    EngagementId, Event, FriendlyName, Hours, Instant, LocationId, Nomination, NominationId,
+    NominationRequest, NominationReview, Origin, PartnerUser, SendConsent, SurveyKind,
+    identify_customer, nominate, review_nomination,
+};
+use mci_store::Commit;
+use serde::{Deserialize, Serialize};
+
+/// The *add customer* form (R-ADD-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddCustomer {
+    /// The friendly name.
+    pub friendly_name: FriendlyName,
+    /// The partner's location (R-ADD-2).
+    pub location: LocationId,
+    /// How the customer is identified (R-ADD-3, R-ADD-4).
+    pub customer_id: CustomerIdInput,
+    /// The customer's email.
+    pub customer_email: EmailAddress,
+    /// Why the email's domain does not belong to the given tenant (R-ADD-4).
+    pub mismatch_reason: Option<Comment>,
+    /// The engagements to add the customer to, all or none (R-ADD-6).
+    pub engagements: Vec<EngagementId>,
+    /// The customer's contacts.
+    pub customer_contacts: Contacts,
+    /// The partner's contacts.
+    pub partner_contacts: Contacts,
+    /// Hours, for variable pay only (R-ADD-8).
+    pub hours: Option<Hours>,
+}
+
+/// The *claim customer* form (R-CLAIM-2): the customer comes from an
+/// earlier nomination the customer consented to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimCustomer {
+    /// The partner's earlier nomination the customer is known through.
+    pub known_through: NominationId,
+    /// The friendly name.
+    pub friendly_name: FriendlyName,
+    /// The partner's location.
+    pub location: LocationId,
+    /// The engagements, all or none.
+    pub engagements: Vec<EngagementId>,
+    /// New customer contacts; the earlier nomination's by default.
+    pub customer_contacts: Option<Contacts>,
+    /// New partner contacts; the earlier nomination's by default.
+    pub partner_contacts: Option<Contacts>,
+    /// Hours, for variable pay only.
+    pub hours: Option<Hours>,
+}
+
+/// The nominations an add or claim created, in the order of the
+/// engagements asked for (R-ADD-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Added {
+    /// The new nominations.
+    pub nominations: Vec<Nomination>,
+}
+
+impl Incentives {
+    fn partner_user(&self, call: &Call<PartnerUser>) -> Result<PartnerUser> {
+        Ok(call.actor().clone().authorize()?)
+    }
+
+    /// The request of an add form: who the customer is, asked of the tenant
+    /// directory (R-ADD-3, R-ADD-4).
+    async fn add_request(&self, form: &AddCustomer) -> Result<NominationRequest> {
+        let domain = form.customer_email.domain();
+        let finding = match form.customer_id.directory_question() {
+            DirectoryQuestion::TenantOfDomain => {
+                DirectoryFinding::TenantOfDomain(self.tenants.tenant_of(domain).await?)
+            }
+            DirectoryQuestion::TenantOwnsDomain(tenant) => {
+                DirectoryFinding::OwnsDomain(self.tenants.tenant_owns(&tenant, domain).await?)
+            }
+            DirectoryQuestion::TpidOwnsDomain(tpid) => {
+                DirectoryFinding::OwnsDomain(self.tenants.tpid_owns(&tpid, domain).await?)
+            }
+            DirectoryQuestion::None => DirectoryFinding::NotAsked,
+        };
+        let customer = identify_customer(
+            form.customer_id,
+            form.customer_email.clone(),
+            form.mismatch_reason.clone(),
+            finding,
+        )?;
+        Ok(NominationRequest {
+            friendly_name: form.friendly_name.clone(),
+            location: form.location.clone(),
+            customer,
+            customer_contacts: form.customer_contacts.clone(),
+            partner_contacts: form.partner_contacts.clone(),
+            hours: form.hours,
+            origin: Origin::Added,
+        })
+    }
+
+    /// The engagements asked for and what their eligibility is decided on:
+    /// the partner directory, the eligibility source and the other
+    /// nominations of the customer (R-ADD-2, R-ADD-5, R-PAGE-4).
+    async fn candidates(
+        &self,
+        user: &PartnerUser,
+        request: &NominationRequest,
+        ids: &[EngagementId],
+    ) -> Result<Vec<(Engagement, EligibilityFacts)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let engagement = self.engagement(id)?;
+            let location = self
+                .partners
+                .location_standing(user.partner(), &request.location, id)
+                .await?;
+            let customer = self.eligibility.standing(id, request.customer.id()).await?;
+            let competitors = self
+                .store
+                .standings(id, request.customer.id())
+                .await?
+                .into_iter()
+                .map(|(partner, standing)| Competitor {
+                    same_partner: &partner == user.partner(),
+                    standing,
+                })
+                .collect();
+            out.push((
+                engagement,
+                EligibilityFacts {
+                    location,
+                    customer,
+                    competitors,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The wizard's review step: which engagements can be chosen, why not
+    /// the others, the deadlines and the proposed payout. Writes nothing
+    /// (R-ADD-10).
+    pub async fn review_add(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        form: &AddCustomer,
+    ) -> Result<NominationReview> {
+        let call = call.into();
+        let user = self.partner_user(&call)?;
+        let request = self.add_request(form).await?;
+        let candidates = self.candidates(&user, &request, &form.engagements).await?;
+        let candidates: Vec<Candidate<'_>> = candidates
+            .iter()
+            .map(|(engagement, facts)| Candidate {
+                engagement,
+                facts: facts.clone(),
+            })
+            .collect();
+        Ok(review_nomination(self.now(), &request, &candidates)?)
+    }
+
+    /// Adds a customer to one or several engagements, all or none (R-ADD).
+    pub async fn add_customer(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        form: &AddCustomer,
+    ) -> Result<Added> {
+        let call = call.into();
+        let user = self.partner_user(&call)?;
+        let key = partner_key(user.partner(), call.key())?;
+        if let Some(first) = self.replay(key.as_ref()).await? {
+            return Ok(first);
+        }
+        let request = self.add_request(form).await?;
+        self.nominate(&user, request, &form.engagements, key).await
+    }
+
+    /// Claims a customer known through an earlier consented nomination for
+    /// one or several engagements, all or none (R-CLAIM).
+    pub async fn claim_customer(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        form: &ClaimCustomer,
+    ) -> Result<Added> {
+        let call = call.into();
+        let user = self.partner_user(&call)?;
+        let key = partner_key(user.partner(), call.key())?;
+        if let Some(first) = self.replay(key.as_ref()).await? {
+            return Ok(first);
+        }
+        let earlier = self
+            .load(&Target::Partner(user.partner(), &form.known_through))
+            .await
+            .map_err(|e| match e {
+                Error::Refused(mci_core::Refusal::NotFound) => {
+                    Error::Refused(mci_core::Refusal::CustomerNotKnown)
+                }
+                other => other,
+            })?;
+        let request = NominationRequest::claim(
+            &user,
+            &earlier,
+            form.friendly_name.clone(),
+            form.location.clone(),
+            form.customer_contacts.clone(),
+            form.partner_contacts.clone(),
+            form.hours,
+        )?;
+        self.nominate(&user, request, &form.engagements, key).await
+    }
+
+    async fn nominate(
+        &self,
+        user: &PartnerUser,
+        request: NominationRequest,
+        engagements: &[EngagementId],
+        key: Option<mci_store::IdempotencyKey>,
+    ) -> Result<Added> {
+        for _ in 0..=self.settings.retries {
+            let candidates = self.candidates(user, &request, engagements).await?;
+            let candidates: Vec<Candidate<'_>> = candidates
+                .iter()
+                .map(|(engagement, facts)| Candidate {
+                    engagement,
+                    facts: facts.clone(),
+                })
+                .collect();
+            let now = self.now();
+            let mut ids = Vec::with_capacity(candidates.len());
+            for _ in &candidates {
+                ids.push(crate::service::new_id(now)?);
+            }
+            let mut ids = ids.into_iter();
+            let outcomes = nominate(now, user, request.clone(), &candidates, || {
+                ids.next()
+                    .unwrap_or_else(|| NominationId::new_v7(0, [0; 10]))
+            })?;
+            let added = Added {
+                nominations: outcomes.iter().map(|o| o.nomination.clone()).collect(),
+            };
+            let mut commit = Commit::at(now);
+            for outcome in outcomes {
+                commit = commit.with(outcome);
+            }
+            if let Some(written) = self.write(commit, key.as_ref(), added).await? {
+                return Ok(written);
+            }
+        }
+        Err(Error::Busy)
+    }
+
+    /// One of the partner's nominations (R-ROLE-2).
+    pub async fn nomination(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+    ) -> Result<Nomination> {
+        let user = self.partner_user(&call.into())?;
+        self.load(&Target::Partner(user.partner(), id)).await
+    }
+
+    /// A nomination's history, in order (R-REC-1).
+    pub async fn history(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+    ) -> Result<Vec<Event>> {
+        let user = self.partner_user(&call.into())?;
+        self.load(&Target::Partner(user.partner(), id)).await?;
+        Ok(self.store.history(id).await?)
+    }
+
+    async fn partner_change(
+        &self,
+        call: Call<PartnerUser>,
+        id: &NominationId,
+        decide: impl Fn(
+            &Nomination,
+            Instant,
+            &PartnerUser,
+        ) -> std::result::Result<mci_core::Step, mci_core::Refusal>
+        + Send
+        + Sync,
+    ) -> Result<Nomination> {
+        let user = self.partner_user(&call)?;
+        let key = partner_key(user.partner(), call.key())?;
+        self.change(Target::Partner(user.partner(), id), key, |n, now| {
+            decide(n, now, &user)
+        })
+        .await
+    }
+
+    /// Sends the consent email, after any contact and deal-size changes
+    /// (R-CONSENT-2, R-CONSENT-4).
+    pub async fn send_consent(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+        details: SendConsent,
+    ) -> Result<Nomination> {
+        let token = self.token()?;
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.send_consent(now, user, details.clone(), &token))
+        })
+        .await
+    }
+
+    /// Re-sends the consent email with a link (R-CONSENT-3).
+    pub async fn resend_consent(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+    ) -> Result<Nomination> {
+        let token = self.token()?;
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.resend_consent(now, user, &token))
+        })
+        .await
+    }
+
+    /// Changes contacts (R-CONSENT-4, R-CLAIM-W-4).
+    pub async fn update_contacts(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+        update: ContactsUpdate,
+    ) -> Result<Nomination> {
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.update_contacts(now, user, update.clone()))
+        })
+        .await
+    }
+
+    /// Attaches a proof document, by reference (R-CLAIM-W-2).
+    pub async fn attach_document(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+        kind: DocumentKind,
+        document: DocumentRef,
+    ) -> Result<Nomination> {
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.attach_document(now, user, kind, document.clone()))
+        })
+        .await
+    }
+
+    /// Sends or re-sends a survey (R-CLAIM-W-3).
+    pub async fn send_survey(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+        survey: SurveyKind,
+    ) -> Result<Nomination> {
+        let token = self.token()?;
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.send_survey(now, user, survey, &token))
+        })
+        .await
+    }
+
+    /// Adds a comment for the reviewer (R-CLAIM-W-5).
+    pub async fn add_comment(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+        text: Comment,
+    ) -> Result<Nomination> {
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.add_comment(now, user, text.clone()))
+        })
+        .await
+    }
+
+    /// Submits the claim, or answers the reviewer by resubmitting
+    /// (R-CLAIM-W-6, R-CLAIM-W-7).
+    pub async fn submit(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+    ) -> Result<Nomination> {
+        self.partner_change(call.into(), id, |n, now, user| changed(n.submit(now, user)))
+            .await
+    }
+
+    /// Disputes a rejection, once (R-CLAIM-W-8).
+    pub async fn dispute(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+        reason: Comment,
+    ) -> Result<Nomination> {
+        self.partner_change(call.into(), id, move |n, now, user| {
+            changed(n.dispute(now, user, reason.clone()))
+        })
+        .await
+    }
+
+    /// Cancels before the first submission (R-CLAIM-W-10).
+    pub async fn cancel(
+        &self,
+        call: impl Into<Call<PartnerUser>>,
+        id: &NominationId,
+    ) -> Result<Nomination> {
+        self.partner_change(call.into(), id, |n, now, user| changed(n.cancel(now, user)))
+            .await
+    }
+}

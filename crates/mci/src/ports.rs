@@ -1,0 +1,398 @@
+//! The ports: what the library asks of the world outside it (SPEC "Outside
+//! the library"), each a trait with an in-memory implementation for tests
+//! and demos.
+//!
+//! ```
+//! use mci::ports::{InMemoryTenantDirectory, TenantDirectory};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let contoso = "0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
+//! let directory = InMemoryTenantDirectory::builder()
+//!     .tenant(contoso, ["contoso.example".parse().unwrap()])
+//!     .build();
+//! let domain = "contoso.example".parse().unwrap();
+//! assert_eq!(directory.tenant_of(&domain).await.unwrap(), Some(contoso));
+//! # });
+//! ```
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use mci_core::{
+    CustomerId, CustomerStanding, Domain, EngagementId, Instant, LinkToken, LocationId,
+    LocationStanding, PartnerId, TenantId, Tpid,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A port failed: the directory or source could not answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{port} did not answer: {source}")]
+pub struct PortError {
+    /// Which port.
+    pub port: &'static str,
+    /// Why.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl PortError {
+    /// A failure of `port`.
+    pub fn new(port: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            port,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Domains, tenants and TPIDs (R-ADD-3, R-ADD-4).
+#[async_trait]
+pub trait TenantDirectory: Send + Sync {
+    /// The tenant a domain belongs to, if any.
+    async fn tenant_of(&self, domain: &Domain) -> Result<Option<TenantId>, PortError>;
+    /// Whether `domain` belongs to `tenant`.
+    async fn tenant_owns(&self, tenant: &TenantId, domain: &Domain) -> Result<bool, PortError>;
+    /// Whether `domain` belongs to a tenant under `tpid`.
+    async fn tpid_owns(&self, tpid: &Tpid, domain: &Domain) -> Result<bool, PortError>;
+}
+
+/// Whether a customer meets an engagement's criteria (R-ADD-5, R-PAGE-4).
+#[async_trait]
+pub trait CustomerEligibility: Send + Sync {
+    /// The answer for one engagement and one customer identifier; it does
+    /// not cascade to other identifiers of the customer (R-ADD-5).
+    async fn standing(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<CustomerStanding, PortError>;
+}
+
+/// A partner's locations, their enrolment and their eligibility per
+/// engagement (R-ADD-2).
+#[async_trait]
+pub trait PartnerDirectory: Send + Sync {
+    /// The partner's locations and whether each is enrolled in MCI.
+    async fn locations(&self, partner: &PartnerId) -> Result<Vec<(LocationId, bool)>, PortError>;
+    /// Where one location stands for one engagement.
+    async fn location_standing(
+        &self,
+        partner: &PartnerId,
+        location: &LocationId,
+        engagement: &EngagementId,
+    ) -> Result<LocationStanding, PortError>;
+}
+
+/// The current instant: only the service reads it (R-TIME-1).
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> Instant;
+}
+
+/// Where link tokens come from (R-TOKEN-1).
+pub trait TokenSource: Send + Sync {
+    /// A fresh token of 256 random bits.
+    fn token(&self) -> Result<LinkToken, PortError>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Utc::now()
+    }
+}
+
+/// A clock that moves only when told: for tests and demos that play out
+/// days in a moment.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<Instant>,
+}
+
+impl ManualClock {
+    /// A clock standing at `now`.
+    pub fn new(now: Instant) -> Self {
+        Self {
+            now: Mutex::new(now),
+        }
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: Instant) {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = now;
+    }
+
+    /// Moves the clock forward by `delta`.
+    pub fn advance(&self, delta: TimeDelta) {
+        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        *now = now
+            .checked_add_signed(delta)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Tokens from the operating system's secure random source (R-TOKEN-1).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsTokenSource;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random source failed: {0}")]
+struct RandomError(getrandom::Error);
+
+impl TokenSource for OsTokenSource {
+    fn token(&self) -> Result<LinkToken, PortError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| PortError::new("token source", RandomError(e)))?;
+        Ok(LinkToken::from_bytes(bytes))
+    }
+}
+
+/// Predictable tokens from a seed, for tests and demos only: never use it
+/// where links must be unguessable.
+#[derive(Debug)]
+pub struct SeededTokenSource {
+    state: AtomicU64,
+}
+
+impl SeededTokenSource {
+    /// A source starting from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            state: AtomicU64::new(seed),
+        }
+    }
+}
+
+fn splitmix64(state: u64) -> u64 {
+    let mut z = state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl TokenSource for SeededTokenSource {
+    fn token(&self) -> Result<LinkToken, PortError> {
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_mut(8) {
+            let state = self
+                .state
+                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+                .wrapping_add(0x9e37_79b9_7f4a_7c15);
+            chunk.copy_from_slice(&splitmix64(state).to_le_bytes());
+        }
+        Ok(LinkToken::from_bytes(bytes))
+    }
+}
+
+/// A tenant directory held in memory.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryTenantDirectory {
+    tenant_of: HashMap<Domain, TenantId>,
+    domains: HashMap<TenantId, BTreeSet<Domain>>,
+    tpids: HashMap<Tpid, BTreeSet<TenantId>>,
+}
+
+impl InMemoryTenantDirectory {
+    /// An empty directory to fill.
+    pub fn builder() -> TenantDirectoryBuilder {
+        TenantDirectoryBuilder::default()
+    }
+}
+
+/// Builds an [`InMemoryTenantDirectory`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct TenantDirectoryBuilder {
+    directory: InMemoryTenantDirectory,
+}
+
+impl TenantDirectoryBuilder {
+    /// A tenant and the domains it owns.
+    pub fn tenant(mut self, tenant: TenantId, domains: impl IntoIterator<Item = Domain>) -> Self {
+        for domain in domains {
+            self.directory.tenant_of.insert(domain.clone(), tenant);
+            self.directory
+                .domains
+                .entry(tenant)
+                .or_default()
+                .insert(domain);
+        }
+        self
+    }
+
+    /// A TPID and the tenants under it.
+    pub fn tpid(mut self, tpid: Tpid, tenants: impl IntoIterator<Item = TenantId>) -> Self {
+        self.directory
+            .tpids
+            .entry(tpid)
+            .or_default()
+            .extend(tenants);
+        self
+    }
+
+    /// The directory.
+    pub fn build(self) -> InMemoryTenantDirectory {
+        self.directory
+    }
+}
+
+#[async_trait]
+impl TenantDirectory for InMemoryTenantDirectory {
+    async fn tenant_of(&self, domain: &Domain) -> Result<Option<TenantId>, PortError> {
+        Ok(self.tenant_of.get(domain).copied())
+    }
+
+    async fn tenant_owns(&self, tenant: &TenantId, domain: &Domain) -> Result<bool, PortError> {
+        Ok(self.domains.get(tenant).is_some_and(|d| d.contains(domain)))
+    }
+
+    async fn tpid_owns(&self, tpid: &Tpid, domain: &Domain) -> Result<bool, PortError> {
+        Ok(self.tpids.get(tpid).is_some_and(|tenants| {
+            tenants
+                .iter()
+                .any(|t| self.domains.get(t).is_some_and(|d| d.contains(domain)))
+        }))
+    }
+}
+
+/// A customer eligibility source held in memory: every customer is
+/// eligible unless marked otherwise.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryEligibility {
+    ineligible: HashMap<(EngagementId, CustomerId), String>,
+}
+
+impl InMemoryEligibility {
+    /// Everyone eligible.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Marks `customer` ineligible for `engagement`, with the reason.
+    #[must_use]
+    pub fn ineligible(
+        mut self,
+        engagement: EngagementId,
+        customer: CustomerId,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.ineligible
+            .insert((engagement, customer), reason.into());
+        self
+    }
+}
+
+#[async_trait]
+impl CustomerEligibility for InMemoryEligibility {
+    async fn standing(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<CustomerStanding, PortError> {
+        Ok(
+            match self.ineligible.get(&(engagement.clone(), *customer)) {
+                Some(reason) => CustomerStanding::Ineligible(reason.clone()),
+                None => CustomerStanding::Eligible,
+            },
+        )
+    }
+}
+
+/// A partner directory held in memory: a location is eligible for every
+/// engagement unless marked otherwise.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryPartnerDirectory {
+    locations: BTreeMap<PartnerId, BTreeMap<LocationId, bool>>,
+    ineligible: HashMap<(LocationId, EngagementId), String>,
+}
+
+impl InMemoryPartnerDirectory {
+    /// An empty directory to fill.
+    pub fn builder() -> PartnerDirectoryBuilder {
+        PartnerDirectoryBuilder::default()
+    }
+}
+
+/// Builds an [`InMemoryPartnerDirectory`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct PartnerDirectoryBuilder {
+    directory: InMemoryPartnerDirectory,
+}
+
+impl PartnerDirectoryBuilder {
+    /// A location of `partner`, enrolled in MCI.
+    pub fn enrolled(self, partner: PartnerId, location: LocationId) -> Self {
+        self.location(partner, location, true)
+    }
+
+    /// A location of `partner`, enrolled or not.
+    pub fn location(mut self, partner: PartnerId, location: LocationId, enrolled: bool) -> Self {
+        self.directory
+            .locations
+            .entry(partner)
+            .or_default()
+            .insert(location, enrolled);
+        self
+    }
+
+    /// A location that does not meet an engagement's partner criteria.
+    pub fn ineligible(
+        mut self,
+        location: LocationId,
+        engagement: EngagementId,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.directory
+            .ineligible
+            .insert((location, engagement), reason.into());
+        self
+    }
+
+    /// The directory.
+    pub fn build(self) -> InMemoryPartnerDirectory {
+        self.directory
+    }
+}
+
+#[async_trait]
+impl PartnerDirectory for InMemoryPartnerDirectory {
+    async fn locations(&self, partner: &PartnerId) -> Result<Vec<(LocationId, bool)>, PortError> {
+        Ok(self
+            .locations
+            .get(partner)
+            .map(|l| {
+                l.iter()
+                    .map(|(id, enrolled)| (id.clone(), *enrolled))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn location_standing(
+        &self,
+        partner: &PartnerId,
+        location: &LocationId,
+        engagement: &EngagementId,
+    ) -> Result<LocationStanding, PortError> {
+        let enrolled = self.locations.get(partner).and_then(|l| l.get(location));
+        Ok(match enrolled {
+            None => LocationStanding::NotThePartners,
+            Some(false) => LocationStanding::NotEnrolled,
+            Some(true) => match self.ineligible.get(&(location.clone(), engagement.clone())) {
+                Some(reason) => LocationStanding::Ineligible(reason.clone()),
+                None => LocationStanding::Eligible,
+            },
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! The reviewer's side: the queue, the review, the decision and the payout
+//! run (R-CLAIM-W-7..9). A reviewer acts only on workshop claims
+//! (R-ROLE-4).
+
+use crate::call::Call;
+use crate::error::{Error, Result};
+use crate::service::{Incentives, Target, changed, new_id};
+use mci_core::{
+    Comment, Nomination, NominationId, PayoutBatch, PayoutBatchId, PayoutCycle, ReviewerId, State,
+    payout_run,
+};
+use mci_store::{Commit, IdempotencyKey, Page, StateQuery};
+
+/// One batch of a payout run and the claims it paid.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PayoutRun {
+    /// The batch; empty when nothing was approved and unpaid.
+    pub batch: PayoutBatch,
+    /// The claims it paid.
+    pub paid: Vec<Nomination>,
+}
+
+impl Incentives {
+    fn reviewer_key(call: &Call<ReviewerId>) -> Result<Option<IdempotencyKey>> {
+        call.key()
+            .map(|key| {
+                IdempotencyKey::new(format!("reviewer:{}", call.actor()), key).map_err(Error::from)
+            })
+            .transpose()
+    }
+
+    async fn review_change(
+        &self,
+        call: Call<ReviewerId>,
+        id: &NominationId,
+        decide: impl Fn(
+            &Nomination,
+            mci_core::Instant,
+            &ReviewerId,
+        ) -> Result<mci_core::Outcome, mci_core::Refusal>
+        + Send
+        + Sync,
+    ) -> Result<Nomination> {
+        let key = Self::reviewer_key(&call)?;
+        let reviewer = call.actor().clone();
+        self.change(Target::Any(id), key, |n, now| {
+            changed(decide(n, now, &reviewer))
+        })
+        .await
+    }
+
+    /// Claims waiting for the reviewer: submitted, disputed or under review,
+    /// in id order (R-CLAIM-W-7).
+    pub async fn review_queue(&self, after: Option<NominationId>, limit: usize) -> Result<Page> {
+        Ok(self
+            .store
+            .by_state(&StateQuery {
+                states: vec![State::Submitted, State::Disputed, State::UnderReview],
+                partner: None,
+                now: self.now(),
+                after,
+                limit,
+            })
+            .await?)
+    }
+
+    /// A workshop claim, for review.
+    pub async fn claim_for_review(&self, id: &NominationId) -> Result<Nomination> {
+        self.load(&Target::Any(id)).await
+    }
+
+    /// Takes a submitted or disputed claim into review (R-CLAIM-W-7).
+    pub async fn start_review(
+        &self,
+        call: impl Into<Call<ReviewerId>>,
+        id: &NominationId,
+    ) -> Result<Nomination> {
+        self.review_change(call.into(), id, |n, now, r| n.start_review(now, r))
+            .await
+    }
+
+    /// Asks the partner for more (R-CLAIM-W-7).
+    pub async fn request_partner_action(
+        &self,
+        call: impl Into<Call<ReviewerId>>,
+        id: &NominationId,
+        note: Comment,
+    ) -> Result<Nomination> {
+        self.review_change(call.into(), id, move |n, now, r| {
+            n.request_partner_action(now, r, note.clone())
+        })
+        .await
+    }
+
+    /// Approves with the payout (R-CLAIM-W-7).
+    pub async fn approve(
+        &self,
+        call: impl Into<Call<ReviewerId>>,
+        id: &NominationId,
+    ) -> Result<Nomination> {
+        self.review_change(call.into(), id, |n, now, r| n.approve(now, r))
+            .await
+    }
+
+    /// Rejects with a reason; after a dispute, finally (R-CLAIM-W-7, -8).
+    pub async fn reject(
+        &self,
+        call: impl Into<Call<ReviewerId>>,
+        id: &NominationId,
+        reason: Comment,
+    ) -> Result<Nomination> {
+        self.review_change(call.into(), id, move |n, now, r| {
+            n.reject(now, r, reason.clone())
+        })
+        .await
+    }
+
+    /// Runs a payout for the current cycle: the approved, unpaid claims go
+    /// into one immutable batch and are marked paid, all in one commit
+    /// (R-CLAIM-W-9). Claims approved while the run reads are left for the
+    /// next run.
+    pub async fn run_payout(
+        &self,
+        call: impl Into<Call<ReviewerId>>,
+        limit: usize,
+    ) -> Result<PayoutRun> {
+        let call = call.into();
+        let key = Self::reviewer_key(&call)?;
+        if let Some(first) = self.replay(key.as_ref()).await? {
+            return Ok(first);
+        }
+        for _ in 0..=self.settings.retries {
+            let now = self.now();
+            let approved = self
+                .store
+                .by_state(&StateQuery {
+                    states: vec![State::Approved],
+                    partner: None,
+                    now,
+                    after: None,
+                    limit,
+                })
+                .await?
+                .rows;
+            let id = PayoutBatchId::from_uuid(new_id(now)?.as_uuid())?;
+            let cycle = PayoutCycle::containing(
+                self.settings.payout_epoch,
+                self.settings.payout_period,
+                now,
+            );
+            let (batch, outcomes) = payout_run(id, cycle, now, &approved)?;
+            let run = PayoutRun {
+                batch: batch.clone(),
+                paid: outcomes.iter().map(|o| o.nomination.clone()).collect(),
+            };
+            let mut commit = Commit::at(now);
+            for outcome in outcomes {
+                commit = commit.with(outcome);
+            }
+            commit.payout_batch = Some(batch);
+            if let Some(written) = self.write(commit, key.as_ref(), run).await? {
+                return Ok(written);
+            }
+        }
+        Err(Error::Busy)
+    }
+
+    /// A payout batch (R-CLAIM-W-9).
+    pub async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>> {
+        Ok(self.store.payout_batch(id).await?)
+    }
+}

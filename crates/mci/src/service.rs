@@ -1,0 +1,333 @@
+//! The service: its parts, how it is built, and how one command runs.
+
+use crate::error::{Error, Result};
+use crate::ports::{
+    Clock, CustomerEligibility, InMemoryEligibility, InMemoryPartnerDirectory,
+    InMemoryTenantDirectory, OsTokenSource, PartnerDirectory, SystemClock, TenantDirectory,
+    TokenSource,
+};
+use mci_core::{
+    Days, Engagement, EngagementId, Instant, LinkToken, Nomination, NominationId, PartnerId,
+    PayoutCycle, Refusal, Step, TokenHash,
+};
+use mci_store::{Commit, IdempotencyKey, Store, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// Settings of the service, with defaults that work out of the box.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How many times a command is retried when the nomination changed
+    /// under it (R-REC-4). Default 8.
+    pub retries: u32,
+    /// How many nominations the sweep reads per batch (R-TIME-4). Default 256.
+    pub sweep_batch: usize,
+    /// How far ahead the "action needed" list looks for deadlines
+    /// (R-ENG-7). Default 7 days.
+    pub action_horizon: Days,
+    /// The first instant of payout cycle 0 (R-CLAIM-W-9).
+    pub payout_epoch: Instant,
+    /// The length of a payout cycle. Default 45 days.
+    pub payout_period: Days,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            retries: 8,
+            sweep_batch: 256,
+            action_horizon: Days::new(7),
+            payout_epoch: chrono::DateTime::UNIX_EPOCH,
+            payout_period: PayoutCycle::DEFAULT_PERIOD,
+        }
+    }
+}
+
+/// The service applications embed: it checks who acts, loads what a
+/// decision needs, asks `mci-core`, and commits through the store, retrying a
+/// retryable conflict a bounded number of times.
+pub struct Incentives {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) tenants: Arc<dyn TenantDirectory>,
+    pub(crate) eligibility: Arc<dyn CustomerEligibility>,
+    pub(crate) partners: Arc<dyn PartnerDirectory>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) tokens: Arc<dyn TokenSource>,
+    pub(crate) engagements: RwLock<BTreeMap<EngagementId, Engagement>>,
+    pub(crate) settings: Settings,
+}
+
+impl std::fmt::Debug for Incentives {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incentives")
+            .field("engagements", &self.engagement_ids())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Incentives`]: the store is required; each port defaults to
+/// an empty in-memory one, the clock to the system clock and tokens to the
+/// operating system's random source.
+#[must_use]
+pub struct IncentivesBuilder {
+    store: Arc<dyn Store>,
+    tenants: Arc<dyn TenantDirectory>,
+    eligibility: Arc<dyn CustomerEligibility>,
+    partners: Arc<dyn PartnerDirectory>,
+    clock: Arc<dyn Clock>,
+    tokens: Arc<dyn TokenSource>,
+    engagements: Vec<Engagement>,
+    settings: Settings,
+}
+
+impl IncentivesBuilder {
+    /// The tenant directory (R-ADD-3, R-ADD-4).
+    pub fn tenant_directory(mut self, port: impl TenantDirectory + 'static) -> Self {
+        self.tenants = Arc::new(port);
+        self
+    }
+
+    /// The customer eligibility source (R-ADD-5).
+    pub fn customer_eligibility(mut self, port: impl CustomerEligibility + 'static) -> Self {
+        self.eligibility = Arc::new(port);
+        self
+    }
+
+    /// The partner directory (R-ADD-2).
+    pub fn partner_directory(mut self, port: impl PartnerDirectory + 'static) -> Self {
+        self.partners = Arc::new(port);
+        self
+    }
+
+    /// The clock (R-TIME-1). Share an `Arc<ManualClock>` to move time in
+    /// tests.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The token source (R-TOKEN-1).
+    pub fn token_source(mut self, tokens: impl TokenSource + 'static) -> Self {
+        self.tokens = Arc::new(tokens);
+        self
+    }
+
+    /// An engagement of the catalog.
+    pub fn engagement(mut self, engagement: Engagement) -> Self {
+        self.engagements.push(engagement);
+        self
+    }
+
+    /// Settings other than the defaults.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> Incentives {
+        Incentives {
+            store: self.store,
+            tenants: self.tenants,
+            eligibility: self.eligibility,
+            partners: self.partners,
+            clock: self.clock,
+            tokens: self.tokens,
+            engagements: RwLock::new(
+                self.engagements
+                    .into_iter()
+                    .map(|e| (e.id().clone(), e))
+                    .collect(),
+            ),
+            settings: self.settings,
+        }
+    }
+}
+
+/// Where a command finds its nomination.
+pub(crate) enum Target<'a> {
+    /// A partner's own nomination (R-ROLE-2).
+    Partner(&'a PartnerId, &'a NominationId),
+    /// Any nomination: reviewers and the system.
+    Any(&'a NominationId),
+    /// The nomination holding a live link (R-TOKEN-2).
+    Link(TokenHash),
+}
+
+impl Incentives {
+    /// A builder over `store`.
+    pub fn builder(store: Arc<dyn Store>) -> IncentivesBuilder {
+        IncentivesBuilder {
+            store,
+            tenants: Arc::new(InMemoryTenantDirectory::default()),
+            eligibility: Arc::new(InMemoryEligibility::default()),
+            partners: Arc::new(InMemoryPartnerDirectory::default()),
+            clock: Arc::new(SystemClock),
+            tokens: Arc::new(OsTokenSource),
+            engagements: Vec::new(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// The store the service writes to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current instant, from the clock port.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Adds an engagement to the catalog, or replaces its rules. Existing
+    /// nominations keep the rules they pinned (R-ENG-8).
+    pub fn publish_engagement(&self, engagement: Engagement) {
+        let mut catalog = self.engagements.write().unwrap_or_else(|p| p.into_inner());
+        catalog.insert(engagement.id().clone(), engagement);
+    }
+
+    /// An engagement of the catalog.
+    pub fn engagement(&self, id: &EngagementId) -> Result<Engagement> {
+        self.engagements
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownEngagement(id.clone()))
+    }
+
+    /// Every engagement of the catalog, in id order.
+    pub fn engagements(&self) -> Vec<Engagement> {
+        self.engagements
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn engagement_ids(&self) -> Vec<EngagementId> {
+        self.engagements
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn token(&self) -> Result<LinkToken> {
+        Ok(self.tokens.token()?)
+    }
+
+    pub(crate) async fn load(&self, target: &Target<'_>) -> Result<Nomination> {
+        let found = match target {
+            Target::Partner(partner, id) => self.store.nomination(partner, id).await?,
+            Target::Any(id) => self.store.nomination_by_id(id).await?,
+            Target::Link(hash) => self.store.nomination_by_link(hash).await?,
+        };
+        found.ok_or(match target {
+            Target::Link(_) => Error::Refused(Refusal::InvalidLink),
+            _ => Error::Refused(Refusal::NotFound),
+        })
+    }
+
+    /// The result recorded for `key`, if the command already ran (R-REC-5).
+    pub(crate) async fn replay<R: DeserializeOwned>(
+        &self,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Option<R>> {
+        let Some(key) = key else { return Ok(None) };
+        match self.store.idempotent_result(key).await? {
+            Some(stored) => Ok(Some(serde_json::from_str(&stored).map_err(Error::Replay)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Commits `commit` with the idempotency record of `result`. `Ok(None)`
+    /// means a retryable conflict: read again and decide again.
+    pub(crate) async fn write<R: Serialize + DeserializeOwned>(
+        &self,
+        mut commit: Commit,
+        key: Option<&IdempotencyKey>,
+        result: R,
+    ) -> Result<Option<R>> {
+        if let Some(key) = key {
+            let stored = serde_json::to_string(&result).map_err(Error::Replay)?;
+            commit = commit.idempotent(key.clone(), stored);
+        }
+        match self.store.commit(commit).await {
+            Ok(()) => Ok(Some(result)),
+            Err(error) if error.is_retryable() => Ok(None),
+            Err(StoreError::IdempotencyKeyUsed) => match self.replay(key).await? {
+                Some(first) => Ok(Some(first)),
+                None => Err(Error::Store(StoreError::IdempotencyKeyUsed)),
+            },
+            Err(StoreError::GuardViolated { guard }) => Err(Error::Ineligible {
+                engagement: guard.engagement().clone(),
+                reason: guard.ineligibility(),
+            }),
+            Err(error) => Err(Error::Store(error)),
+        }
+    }
+
+    /// Runs one command on one nomination: load, decide at now, commit;
+    /// again from a fresh read on a retryable conflict, a bounded number of
+    /// times (R-REC-4). A command already run with the same key returns its
+    /// first result (R-REC-5); an unchanged step writes nothing (R-CONSENT-9).
+    pub(crate) async fn change(
+        &self,
+        target: Target<'_>,
+        key: Option<IdempotencyKey>,
+        decide: impl Fn(&Nomination, Instant) -> std::result::Result<Step, Refusal> + Send + Sync,
+    ) -> Result<Nomination> {
+        if let Some(first) = self.replay(key.as_ref()).await? {
+            return Ok(first);
+        }
+        for _ in 0..=self.settings.retries {
+            let nomination = self.load(&target).await?;
+            let now = self.now();
+            let outcome = match decide(&nomination, now)? {
+                Step::Changed(outcome) => *outcome,
+                Step::Unchanged => return Ok(nomination),
+            };
+            let result = outcome.nomination.clone();
+            if let Some(written) = self
+                .write(Commit::of(now, outcome), key.as_ref(), result)
+                .await?
+            {
+                return Ok(written);
+            }
+        }
+        Err(Error::Busy)
+    }
+}
+
+/// An idempotency key scoped to a partner, so partners never collide.
+pub(crate) fn partner_key(
+    partner: &PartnerId,
+    key: Option<&str>,
+) -> Result<Option<IdempotencyKey>> {
+    key.map(|key| IdempotencyKey::new(format!("partner:{partner}"), key).map_err(Error::from))
+        .transpose()
+}
+
+/// The outcome of a command that always changes, as a step.
+pub(crate) fn changed(
+    outcome: std::result::Result<mci_core::Outcome, Refusal>,
+) -> std::result::Result<Step, Refusal> {
+    outcome.map(|o| Step::Changed(Box::new(o)))
+}
+
+/// A fresh nomination or batch id: time-ordered by `now`, with 80 random
+/// bits from the operating system.
+pub(crate) fn new_id(now: Instant) -> Result<NominationId> {
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|e| {
+        crate::ports::PortError::new("random source", std::io::Error::other(e.to_string()))
+    })?;
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+    Ok(NominationId::new_v7(millis, random))
+}

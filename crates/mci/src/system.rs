@@ -1,0 +1,73 @@
+//! The system's side: the sweep and the outbox (R-TIME-4, R-REC-2,
+//! R-REC-6).
+
+use crate::error::Result;
+use crate::service::Incentives;
+use chrono::TimeDelta;
+use mci_core::{EventKind, MessageId};
+use mci_store::{Commit, Leased};
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Nominations lapsed.
+    pub lapsed: usize,
+    /// Reminders queued.
+    pub reminded: usize,
+    /// Changes skipped because the nomination changed meanwhile; the next
+    /// sweep sees them again.
+    pub skipped: usize,
+}
+
+impl Incentives {
+    /// Persists at the clock's `now` every lapse that is due, with its
+    /// event and notice, and queues the reminders that are due, in bounded
+    /// batches (R-TIME-4, R-REC-6). Reads agree with or without it
+    /// (R-PAGE-7); run it regularly so stored rows stay close to the truth.
+    pub async fn sweep(&self) -> Result<SweepReport> {
+        let now = self.now();
+        let mut report = SweepReport::default();
+        loop {
+            let due = self.store.due(now, self.settings.sweep_batch).await?;
+            if due.is_empty() {
+                return Ok(report);
+            }
+            let mut progressed = false;
+            for nomination in due {
+                let Some(outcome) = nomination.wake(now) else {
+                    continue;
+                };
+                let lapse = matches!(outcome.event.kind, EventKind::Lapsed { .. });
+                match self.store.commit(Commit::of(now, outcome)).await {
+                    Ok(()) => {
+                        progressed = true;
+                        if lapse {
+                            report.lapsed += 1;
+                        } else {
+                            report.reminded += 1;
+                        }
+                    }
+                    Err(error) if error.is_retryable() => report.skipped += 1,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            if !progressed {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Takes up to `limit` pending messages to deliver, leased for `lease`:
+    /// deliver them, then [`Incentives::acknowledge`] them. A message not
+    /// acknowledged in time is handed out again, with the same id
+    /// (R-REC-2).
+    pub async fn take_messages(&self, lease: TimeDelta, limit: usize) -> Result<Vec<Leased>> {
+        let now = self.now();
+        Ok(self.store.take_messages(now, now + lease, limit).await?)
+    }
+
+    /// Marks messages delivered (R-REC-2).
+    pub async fn acknowledge(&self, ids: &[MessageId]) -> Result<()> {
+        Ok(self.store.acknowledge(ids).await?)
+    }
+}
