@@ -1,6 +1,7 @@
 //! Properties of the validated values (R-INPUT): every valid value survives
 //! Display/FromStr and serde unchanged, no input makes a parser panic, and
-//! money arithmetic is checked.
+//! money arithmetic is checked. (Nominations, events and messages round-trip
+//! in `properties.rs`, where runs of commands make them.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,10 +9,12 @@ use std::fmt::{Debug, Display};
 use std::str::FromStr;
 
 use mci_core::{
-    AzureSubscriptionId, Comment, ContactName, Currency, DocumentName, DocumentRef, Domain,
-    EmailAddress, EngagementId, FriendlyName, Hours, InvalidValue, LinkToken, LocationId,
-    MediaType, Money, MsxOpportunityId, NominationId, PartnerId, PayoutBatchId, ReviewerId,
-    Sha256Digest, SolutionArea, TenantId, TokenHash, Tpid, UserId,
+    AzureSubscriptionId, Comment, Contact, ContactName, Contacts, Currency, CustomerId,
+    CustomerIdType, Days, DocumentName, DocumentRef, Domain, EmailAddress, EngagementId,
+    EngagementKind, EngagementRules, FriendlyName, Hours, InvalidValue, LinkToken, LocationId,
+    MediaType, Money, MsxOpportunityId, Need, NominationId, PartnerId, PayModel, PayoutBatchId,
+    ProofItem, ProofRequirement, ReviewerId, RuleVersion, Sha256Digest, SolutionArea, TenantId,
+    Timelines, TokenHash, Tpid, UserId,
 };
 use proptest::prelude::*;
 use serde::Serialize;
@@ -133,8 +136,146 @@ fn document_ref() -> impl Strategy<Value = DocumentRef> {
         })
 }
 
+fn customer_id() -> impl Strategy<Value = CustomerId> {
+    prop_oneof![
+        guid_spelling().prop_map(|(_, s)| CustomerId::Tenant(s.parse().unwrap())),
+        (1_u64..).prop_map(|n| CustomerId::Tpid(Tpid::new(n).unwrap())),
+        guid_spelling().prop_map(|(_, s)| CustomerId::AzureSubscription(s.parse().unwrap())),
+        "[0-9]-[A-Za-z0-9]{6,16}".prop_map(|s| CustomerId::MsxOpportunity(s.parse().unwrap())),
+    ]
+}
+
+fn contacts() -> impl Strategy<Value = Contacts> {
+    proptest::collection::btree_map(
+        "[a-z0-9]{1,12}",
+        "[A-Z][a-z]{0,10}( [A-Z][a-z]{0,10})?",
+        1..=Contacts::MAX,
+    )
+    .prop_map(|people| {
+        Contacts::new(
+            people
+                .into_iter()
+                .map(|(mailbox, name)| Contact {
+                    name: name.parse().unwrap(),
+                    email: format!("{mailbox}@contoso.example").parse().unwrap(),
+                })
+                .collect(),
+        )
+        .unwrap()
+    })
+}
+
+fn engagement_rules() -> impl Strategy<Value = EngagementRules> {
+    let money = |max: i64| (1_i64..=max, currency()).prop_map(|(m, c)| Money::new(m, c));
+    let pay = prop_oneof![
+        money(1_000_000_000).prop_map(PayModel::fixed),
+        (
+            1_i64..=1_000_000,
+            1_i64..=1_000_000_000,
+            currency(),
+            1_u32..=10_000
+        )
+            .prop_map(|(rate, cap, c, max)| PayModel::variable(
+                Money::new(rate, c),
+                Money::new(cap, c),
+                Hours::new(max).unwrap()
+            )),
+    ];
+    let timelines = (1_u32..=365, 1_u32..=1000, 0_u32..=1000, 1_u32..=365).prop_map(
+        |(consent, submit, extra, dispute)| Timelines {
+            obtain_consent: Days::new(consent),
+            first_submit: Days::new(submit),
+            review_complete: Days::new(submit + extra),
+            dispute: Days::new(dispute),
+        },
+    );
+    let proof = proptest::sample::subsequence(
+        vec![
+            ProofItem::ProofOfExecution,
+            ProofItem::Invoice,
+            ProofItem::PartnerSurvey,
+            ProofItem::CustomerSurvey,
+        ],
+        0..=4,
+    )
+    .prop_flat_map(|items| {
+        let n = items.len();
+        (Just(items), proptest::collection::vec(any::<bool>(), n))
+    })
+    .prop_map(|(items, required)| {
+        items
+            .into_iter()
+            .zip(required)
+            .map(|(item, required)| ProofRequirement {
+                item,
+                need: if required {
+                    Need::Required
+                } else {
+                    Need::IfApplicable
+                },
+            })
+            .collect::<Vec<_>>()
+    });
+    let fixed_types = proptest::sample::subsequence(CustomerIdType::FIXED_PAY.to_vec(), 1..=4);
+    (
+        proptest::sample::select(EngagementKind::ALL.to_vec()),
+        pay,
+        timelines,
+        fixed_types,
+        1_u32..=1000,
+        proof,
+        proptest::collection::vec(1_u32..=3650, 0..4),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(kind, pay, timelines, types, limit, proof, reminders, version)| {
+                let builder = EngagementRules::builder(kind, pay.clone())
+                    .timelines(timelines)
+                    .active_nomination_limit(limit)
+                    .proof(proof)
+                    .reminders(reminders.into_iter().map(Days::new))
+                    .version(RuleVersion::new(version));
+                let builder = if pay.is_variable() {
+                    builder
+                } else {
+                    builder.accepted_id_types(types)
+                };
+                builder.build().unwrap()
+            },
+        )
+}
+
 proptest! {
     // (a) Valid values round-trip through Display/FromStr and serde_json.
+
+    #[test]
+    fn r_input_customer_ids_round_trip(id in customer_id()) {
+        assert_round_trip(&id)?;
+        // Each kind keeps its own prefix, so two kinds never share a key.
+        let text = id.to_string();
+        let prefix = text.split_once(':').map(|(p, _)| p);
+        let expected = match id {
+            CustomerId::Tenant(_) => "tenant",
+            CustomerId::Tpid(_) => "tpid",
+            CustomerId::AzureSubscription(_) => "subscription",
+            CustomerId::MsxOpportunity(_) => "msx",
+        };
+        prop_assert_eq!(prefix, Some(expected));
+    }
+
+    #[test]
+    fn r_input_contacts_round_trip_through_serde(list in contacts()) {
+        let json = serde_json::to_string(&list).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Contacts>(&json).unwrap(), list);
+    }
+
+    #[test]
+    fn r_eng_8_engagement_rules_round_trip_through_serde(rules in engagement_rules()) {
+        let json = serde_json::to_string(&rules).unwrap();
+        let back: EngagementRules = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&back, &rules);
+        prop_assert_eq!(back.timelines().longest_claim_life(), rules.timelines().longest_claim_life());
+    }
 
     #[test]
     fn r_input_opaque_ids_round_trip(
@@ -322,6 +463,7 @@ fn parse_everything(input: &str) {
     all::<DocumentName>(input);
     all::<LinkToken>(input);
     all::<TokenHash>(input);
+    all::<CustomerId>(input);
     if let Ok(domain) = input.parse::<Domain>() {
         let _ = domain.to_unicode();
     }
@@ -329,6 +471,8 @@ fn parse_everything(input: &str) {
         let _ = email.to_unicode();
     }
     let _ = serde_json::from_str::<DocumentRef>(input);
+    let _ = serde_json::from_str::<Contacts>(input);
+    let _ = serde_json::from_str::<EngagementRules>(input);
 }
 
 /// Inputs shaped like the values, to reach deeper into the parsers.
@@ -347,6 +491,11 @@ fn near_valid() -> impl Strategy<Value = String> {
             "[\u{00ad}\u{200d}\u{fe0f}\u{3002}\u{ff0e}.-]{0,4}"
         )
             .prop_map(|(d, junk)| format!("{junk}{d}{junk}")),
+        (
+            "(tenant|tpid|subscription|msx|TENANT|)[:]{0,2}",
+            "[-0-9a-fA-Z{}:]{0,40}"
+        )
+            .prop_map(|(kind, value)| format!("{kind}{value}")),
     ]
 }
 

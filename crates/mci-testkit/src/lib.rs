@@ -51,6 +51,20 @@ pub fn admin_of(n: u32) -> PartnerUser {
     )
 }
 
+/// An Incentives user (not admin) of partner 1: may act too (R-ROLE-1).
+pub fn incentives_user() -> PartnerUser {
+    PartnerUser::new(partner(1), "user1".parse().unwrap(), Role::IncentivesUser)
+}
+
+/// A user of partner 1 whose role may not act for the partner (R-ROLE-1).
+pub fn account_admin() -> PartnerUser {
+    PartnerUser::new(
+        partner(1),
+        "owner1".parse().unwrap(),
+        Role::Other("Account admin".into()),
+    )
+}
+
 /// A reviewer.
 pub fn reviewer() -> ReviewerId {
     "reviewer-1".parse().unwrap()
@@ -97,6 +111,23 @@ pub fn engagement(id: &str, kind: EngagementKind, limit: u32) -> Engagement {
             .build()
             .unwrap(),
     )
+}
+
+/// An engagement like [`engagement`], under `rules`.
+pub fn engagement_with_rules(id: &str, rules: EngagementRules) -> Engagement {
+    Engagement::new(
+        id.parse().unwrap(),
+        format!("{} {id}", rules.kind()).parse().unwrap(),
+        "Data & AI".parse().unwrap(),
+        AvailabilityWindow::new(t0() - TimeDelta::days(30), t0() + TimeDelta::days(335)).unwrap(),
+        rules,
+    )
+}
+
+/// An assessment engagement (60 days to first submit, 90 to complete the
+/// review, R-ENG-4), paid like the workshop.
+pub fn assessment() -> Engagement {
+    engagement("ai-assessment", EngagementKind::Assessment, 1)
 }
 
 /// The workshop engagement and the instant [`t0`].
@@ -171,6 +202,11 @@ pub fn nomination_id(n: u64) -> NominationId {
     NominationId::from_uuid(uuid).unwrap()
 }
 
+/// The `n`th fixture payout batch id.
+pub fn batch_id(n: u64) -> PayoutBatchId {
+    PayoutBatchId::from_uuid(nomination_id(1_000 + n).as_uuid()).unwrap()
+}
+
 /// A workshop nomination of Contoso by partner 1, added at [`t0`].
 pub fn fresh_nomination() -> (Nomination, Instant) {
     let s = Scenario::added();
@@ -201,6 +237,9 @@ pub struct Scenario {
     pub events: Vec<Event>,
     /// Every message queued so far, in order.
     pub messages: Vec<Message>,
+    /// The partner user who added the nomination; the partner-side steps
+    /// of the scenario act as this user.
+    pub user: PartnerUser,
 }
 
 impl Scenario {
@@ -211,6 +250,12 @@ impl Scenario {
 
     /// Given a nomination of Contoso added to `engagement` at [`t0`].
     pub fn added_to(engagement: &Engagement) -> Self {
+        Self::added_by(&admin(), engagement, nomination_id(1))
+    }
+
+    /// Given a nomination of Contoso added to `engagement` at [`t0`] by
+    /// `user`, with the id `id`.
+    pub fn added_by(user: &PartnerUser, engagement: &Engagement, id: NominationId) -> Self {
         let mut request = nomination_request();
         if engagement.rules().pay().is_variable() {
             request.hours = Some(Hours::new(40).unwrap());
@@ -226,8 +271,7 @@ impl Scenario {
             engagement,
             facts: eligible_facts(),
         }];
-        let mut ids = nomination_ids();
-        let outcome = nominate(t0(), &admin(), request, &candidates, || ids.next().unwrap())
+        let outcome = nominate(t0(), user, request, &candidates, || id)
             .unwrap()
             .remove(0);
         Self {
@@ -235,6 +279,7 @@ impl Scenario {
             now: t0(),
             events: vec![outcome.event],
             messages: outcome.messages,
+            user: user.clone(),
         }
     }
 
@@ -244,9 +289,22 @@ impl Scenario {
         Self::added().consent_given()
     }
 
+    /// Given a nomination of `engagement` whose consent was sent at [`t0`]
+    /// with `token(1)` and accepted a day later.
+    pub fn consented_to(engagement: &Engagement) -> Self {
+        Self::added_to(engagement).consent_given()
+    }
+
+    /// Given a claim of `engagement` submitted a day after [`t0`], right
+    /// after consent, with every proof item provided.
+    pub fn submitted_to(engagement: &Engagement) -> Self {
+        Self::consented_to(engagement).prove_everything().submit()
+    }
+
     /// This scenario with consent sent now and accepted a day later.
     pub fn consent_given(self) -> Self {
-        self.then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)))
+        let user = self.owner();
+        self.then(|n, now| n.send_consent(now, &user, SendConsent::default(), &token(1)))
             .wait_days(1)
             .then_step(|n, now| n.accept_consent(now, &token(1)))
     }
@@ -258,26 +316,65 @@ impl Scenario {
 
     /// This scenario with documents attached and both surveys completed.
     pub fn prove_everything(self) -> Self {
+        let user = self.owner();
         self.then(|n, now| {
             n.attach_document(
                 now,
-                &admin(),
+                &user,
                 DocumentKind::ProofOfExecution,
                 document("report.pdf"),
             )
         })
         .then(|n, now| {
-            n.attach_document(
-                now,
-                &admin(),
-                DocumentKind::Invoice,
-                document("invoice.pdf"),
-            )
+            n.attach_document(now, &user, DocumentKind::Invoice, document("invoice.pdf"))
         })
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2)))
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &user, SurveyKind::Partner, &token(2)))
+        .then(|n, now| n.send_survey(now, &user, SurveyKind::Customer, &token(3)))
         .then_step(|n, now| n.complete_survey(now, &token(2)))
         .then_step(|n, now| n.complete_survey(now, &token(3)))
+    }
+
+    /// The partner user the partner-side steps act as.
+    pub fn owner(&self) -> PartnerUser {
+        self.user.clone()
+    }
+
+    /// The partner submits the claim now.
+    pub fn submit(self) -> Self {
+        let user = self.owner();
+        self.then(|n, now| n.submit(now, &user))
+    }
+
+    /// The reviewer takes the claim into review now.
+    pub fn start_review(self) -> Self {
+        self.then(|n, now| n.start_review(now, &reviewer()))
+    }
+
+    /// The reviewer rejects the claim now.
+    pub fn reject(self) -> Self {
+        self.then(|n, now| n.reject(now, &reviewer(), comment("Invoice unreadable")))
+    }
+
+    /// The reviewer approves the claim now.
+    pub fn approve(self) -> Self {
+        self.then(|n, now| n.approve(now, &reviewer()))
+    }
+
+    /// The reviewer asks the partner for more now.
+    pub fn request_partner_action(self) -> Self {
+        self.then(|n, now| n.request_partner_action(now, &reviewer(), comment("Add the agenda")))
+    }
+
+    /// The partner disputes the rejection now.
+    pub fn dispute(self) -> Self {
+        let user = self.owner();
+        self.then(|n, now| n.dispute(now, &user, comment("The invoice is attached again")))
+    }
+
+    /// The partner cancels now.
+    pub fn cancel(self) -> Self {
+        let user = self.owner();
+        self.then(|n, now| n.cancel(now, &user))
     }
 
     /// Given a submitted workshop claim.
@@ -287,13 +384,65 @@ impl Scenario {
 
     /// Given a claim under review.
     pub fn under_review() -> Self {
-        Self::submitted().then(|n, now| n.start_review(now, &reviewer()))
+        Self::submitted().start_review()
     }
 
     /// Given a rejected claim (dispute window open).
     pub fn rejected() -> Self {
-        Self::under_review()
-            .then(|n, now| n.reject(now, &reviewer(), comment("Invoice unreadable")))
+        Self::under_review().reject()
+    }
+
+    /// Given an approved claim.
+    pub fn approved() -> Self {
+        Self::under_review().approve()
+    }
+
+    /// One workshop scenario in each state of SPEC "The states", each with
+    /// its state persisted (lapses swept), named for messages. Cancelled
+    /// comes twice (before and after consent), and so does rejected final
+    /// (after a dispute, and by the dispute window closing).
+    pub fn in_every_state() -> Vec<(&'static str, Scenario)> {
+        let sent = || {
+            Self::added()
+                .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)))
+        };
+        let lapsed = |s: Scenario| {
+            let deadline = s.nomination.deadline().expect("a deadline").at;
+            s.at(deadline).sweep()
+        };
+        vec![
+            ("customer claimed", Self::added()),
+            ("awaiting consent", sent()),
+            (
+                "consent declined",
+                sent().then_step(|n, now| n.decline_consent(now, &token(1))),
+            ),
+            ("consent expired", lapsed(sent())),
+            ("consented", Self::consented()),
+            ("submitted", Self::submitted()),
+            ("under review", Self::under_review()),
+            (
+                "partner action required",
+                Self::under_review().request_partner_action(),
+            ),
+            ("rejected", Self::rejected()),
+            ("disputed", Self::rejected().dispute()),
+            ("approved", Self::approved()),
+            (
+                "paid",
+                Self::approved().then(|n, now| n.mark_paid(now, batch_id(1))),
+            ),
+            (
+                "rejected final after a dispute",
+                Self::rejected().dispute().start_review().reject(),
+            ),
+            ("rejected final, not disputed", lapsed(Self::rejected())),
+            ("not submitted expired", lapsed(Self::consented())),
+            ("post-submission expired", lapsed(Self::under_review())),
+            ("dispute expired", lapsed(Self::rejected().dispute())),
+            ("cancelled before consent", sent().cancel()),
+            ("cancelled after consent", Self::consented().cancel()),
+        ]
     }
 
     /// Time passes.
@@ -373,6 +522,13 @@ impl Scenario {
     /// The page row at `now`.
     pub fn row(&self) -> Option<PageRow> {
         self.nomination.page_row(self.now)
+    }
+
+    /// The instant the customer consented.
+    pub fn consented_at(&self) -> Instant {
+        self.nomination
+            .consented_at()
+            .expect("the scenario has consent")
     }
 
     /// The last event.
