@@ -197,7 +197,11 @@ impl Nomination {
         if let Some(refusal) = self.lapse_refusal(now) {
             return Err(refusal);
         }
-        if !self.state.is_live() || self.state.is_after_submission() {
+        // Contacts change while the partner prepares or answers the claim,
+        // not while the reviewer holds it (R-CLAIM-W-4).
+        let preparing =
+            !self.state.is_after_submission() || self.state == State::PartnerActionRequired;
+        if !self.state.is_live() || !preparing {
             return Err(Refusal::NotAllowedNow {
                 command: Command::UpdateContacts,
                 state: self.state,

@@ -662,3 +662,31 @@ fn r_claim_w_10_either_incentives_role_may_cancel_no_other() {
         Refusal::RoleNotAllowed { .. }
     ));
 }
+
+#[test]
+fn r_claim_w_4_partner_contacts_change_while_answering_the_reviewer_not_while_under_review() {
+    let update = || ContactsUpdate {
+        customer: None,
+        partner: Some(contacts("New Lead", "new.lead@partner.example")),
+    };
+    let under_review = Scenario::submitted().start_review();
+    let refused = under_review.refusal(|n, now| n.update_contacts(now, &admin(), update()));
+    assert!(
+        matches!(
+            refused,
+            Refusal::NotAllowedNow {
+                state: State::UnderReview,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    let answering = under_review
+        .request_partner_action()
+        .then(|n, now| n.update_contacts(now, &admin(), update()));
+    assert_eq!(answering.state(), State::PartnerActionRequired);
+    assert_eq!(
+        answering.nomination.partner_contacts(),
+        &contacts("New Lead", "new.lead@partner.example")
+    );
+}
