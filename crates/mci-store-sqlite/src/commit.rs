@@ -1,0 +1,333 @@
+//! Writing one [`Commit`] inside the writer's transaction: versions, guards,
+//! then the rows (the [`Store::commit`](mci_store::Store::commit) contract).
+//!
+//! A commit is prepared on the caller's side (documents serialised, derived
+//! columns computed) and applied by the writer inside its own savepoint:
+//!
+//! 1. every write's expected version is compared with the stored one
+//!    ([`StoreError::Conflict`], R-REC-4);
+//! 2. write by write, its guards are counted in SQL against the other
+//!    nominations of the guard's engagement and customer, as they stand with
+//!    the commit's earlier writes applied, at `commit.now`
+//!    ([`StoreError::GuardViolated`]), then the write is applied: the row
+//!    (an update is `WHERE id = ? AND version = ?`), its event, its links,
+//!    its messages and, once consented, its customer among the known ones;
+//! 3. an idempotency key already used is [`StoreError::IdempotencyKeyUsed`];
+//!    a payout batch already stored is [`StoreError::InvalidCommit`];
+//! 4. both are written.
+//!
+//! Any refusal rolls the savepoint back: nothing of the commit stays.
+//!
+//! The guard counts implement [`Guard::admits`] on the standing columns:
+//! `live` and `holds_consent` hold while `standing_until` is after `now` (or
+//! has no value); `completed` holds for good. The partial unique index
+//! `nominations_one_completed_consent` backs the consent guard in the
+//! schema itself.
+
+use crate::columns::{self, NominationRow};
+use crate::error::{BackendError, sqlite};
+use mci_core::{Guard, PayoutBatchId};
+use mci_store::{Commit, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A message as written to the outbox.
+#[derive(Debug, Clone)]
+pub(crate) struct OutboxRow {
+    id: [u8; 16],
+    available_at: i64,
+    doc: String,
+}
+
+/// One write, ready for the writer.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedWrite {
+    row: NominationRow,
+    expected_version: i64,
+    event: String,
+    messages: Vec<OutboxRow>,
+    guards: Vec<Guard>,
+}
+
+/// A commit, ready for the writer: validated, serialised, its derived
+/// columns computed.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    now: i64,
+    writes: Vec<PreparedWrite>,
+    batch: Option<(PayoutBatchId, String)>,
+    idempotency: Option<(String, String, String)>,
+}
+
+impl Prepared {
+    /// Validates `commit` ([`Commit::validate`]) and prepares its rows.
+    pub(crate) fn of(commit: &Commit) -> Result<Self, StoreError> {
+        commit.validate()?;
+        let mut writes = Vec::with_capacity(commit.writes.len());
+        for write in &commit.writes {
+            let mut messages = Vec::with_capacity(write.messages.len());
+            for message in &write.messages {
+                messages.push(OutboxRow {
+                    id: message.id.as_uuid().into_bytes(),
+                    available_at: columns::instant(message.queued_at),
+                    doc: serde_json::to_string(message).map_err(BackendError::Document)?,
+                });
+            }
+            writes.push(PreparedWrite {
+                row: NominationRow::of(&write.nomination)?,
+                expected_version: columns::integer(write.expected_version, "expected version")?,
+                event: serde_json::to_string(&write.event).map_err(BackendError::Document)?,
+                messages,
+                guards: write.guards.clone(),
+            });
+        }
+        let batch = match &commit.payout_batch {
+            Some(batch) => Some((
+                batch.id,
+                serde_json::to_string(batch).map_err(BackendError::Document)?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            now: columns::instant(commit.now),
+            writes,
+            batch,
+            idempotency: commit.idempotency.as_ref().map(|i| {
+                (
+                    i.key.scope().to_owned(),
+                    i.key.key().to_owned(),
+                    i.result.clone(),
+                )
+            }),
+        })
+    }
+}
+
+pub(crate) const VERSION_OF: &str = "SELECT version FROM nominations WHERE id = ?1";
+
+/// Another nomination of (engagement, customer) holds the consent at now.
+pub(crate) const OTHER_CONSENT: &str = "SELECT EXISTS (SELECT 1 FROM nominations \
+     WHERE engagement = ?1 AND customer = ?2 AND id <> ?3 \
+     AND (completed = 1 OR (holds_consent = 1 AND (standing_until IS NULL OR standing_until > ?4))))";
+
+/// The partner has another live nomination of (engagement, customer) at now.
+pub(crate) const OTHER_LIVE_OF_PARTNER: &str = "SELECT EXISTS (SELECT 1 FROM nominations \
+     WHERE engagement = ?1 AND customer = ?2 AND partner = ?5 AND id <> ?3 \
+     AND live = 1 AND (standing_until IS NULL OR standing_until > ?4))";
+
+/// How many other nominations of (engagement, customer) are live at now.
+pub(crate) const OTHER_LIVE: &str = "SELECT count(*) FROM nominations \
+     WHERE engagement = ?1 AND customer = ?2 AND id <> ?3 \
+     AND live = 1 AND (standing_until IS NULL OR standing_until > ?4)";
+
+const INSERT_NOMINATION: &str = "INSERT INTO nominations \
+     (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
+      live, holds_consent, completed, standing_until, doc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
+     partner = ?2, engagement = ?3, customer = ?4, state = ?5, version = ?6, tab = ?7, \
+     lapse_at = ?8, tab_after = ?9, wake_at = ?10, live = ?11, holds_consent = ?12, \
+     completed = ?13, standing_until = ?14, doc = ?15 \
+     WHERE id = ?1 AND version = ?16";
+
+const INSERT_EVENT: &str = "INSERT INTO events (nomination, version, doc) VALUES (?1, ?2, ?3)";
+const DELETE_LINKS: &str = "DELETE FROM links WHERE nomination = ?1";
+const INSERT_LINK: &str = "INSERT INTO links (hash, nomination) VALUES (?1, ?2) \
+     ON CONFLICT (hash) DO UPDATE SET nomination = excluded.nomination";
+const INSERT_MESSAGE: &str = "INSERT INTO outbox (id, nomination, doc, available_at) \
+     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING";
+const INSERT_KNOWN: &str = "INSERT INTO known_customers (partner, customer, through) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (partner, customer) DO NOTHING";
+const KEY_USED: &str =
+    "SELECT EXISTS (SELECT 1 FROM idempotency WHERE scope = ?1 AND idem_key = ?2)";
+const INSERT_KEY: &str = "INSERT INTO idempotency (scope, idem_key, result) VALUES (?1, ?2, ?3)";
+const BATCH_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM payout_batches WHERE id = ?1)";
+const INSERT_BATCH: &str = "INSERT INTO payout_batches (id, doc) VALUES (?1, ?2)";
+
+fn stored_version(conn: &Connection, id: &[u8; 16]) -> Result<Option<u64>, StoreError> {
+    let version: Option<i64> = conn
+        .prepare_cached(VERSION_OF)
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
+        .map_err(sqlite)?;
+    Ok(version.and_then(|v| u64::try_from(v).ok()))
+}
+
+fn conflict(conn: &Connection, write: &PreparedWrite) -> Result<StoreError, StoreError> {
+    Ok(StoreError::Conflict {
+        nomination: nomination_id(&write.row.id)?,
+        expected: u64::try_from(write.expected_version).unwrap_or_default(),
+        found: stored_version(conn, &write.row.id)?,
+    })
+}
+
+fn nomination_id(bytes: &[u8; 16]) -> Result<mci_core::NominationId, StoreError> {
+    mci_core::NominationId::from_uuid(uuid::Uuid::from_bytes(*bytes))
+        .map_err(|e| BackendError::Encoding(e.to_string()).into())
+}
+
+/// Whether `guard` admits the other nominations at `now`, counted in SQL:
+/// the SQL form of [`Guard::admits`].
+fn admits(conn: &Connection, guard: &Guard, id: &[u8; 16], now: i64) -> Result<bool, StoreError> {
+    let engagement = guard.engagement().as_str();
+    let customer = guard.customer().to_string();
+    let query = |sql: &str, partner: Option<&str>| -> rusqlite::Result<i64> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        match partner {
+            Some(partner) => stmt.query_row(params![engagement, customer, id, now, partner], |r| {
+                r.get(0)
+            }),
+            None => stmt.query_row(params![engagement, customer, id, now], |r| r.get(0)),
+        }
+    };
+    let admitted = match guard {
+        Guard::NoOtherConsent { .. } => query(OTHER_CONSENT, None).map(|found| found == 0),
+        Guard::NoOtherLiveNomination { partner, .. } => {
+            query(OTHER_LIVE_OF_PARTNER, Some(partner.as_str())).map(|found| found == 0)
+        }
+        Guard::LiveNominationsBelow { limit, .. } => {
+            query(OTHER_LIVE, None).map(|live| live < i64::from(*limit))
+        }
+    };
+    admitted.map_err(sqlite)
+}
+
+/// Whether `error` is the partial unique index of completed consents.
+fn is_completed_consent_clash(error: &rusqlite::Error) -> bool {
+    error
+        .sqlite_error()
+        .is_some_and(|e| e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+        && error.to_string().contains("nominations.engagement")
+}
+
+fn write_row(conn: &Connection, write: &PreparedWrite) -> Result<(), StoreError> {
+    let row = &write.row;
+    let values = params![
+        row.id,
+        row.partner,
+        row.engagement,
+        row.customer,
+        row.state,
+        row.version,
+        row.tab,
+        row.lapse_at,
+        row.tab_after,
+        row.wake_at,
+        row.live,
+        row.holds_consent,
+        row.completed,
+        row.standing_until,
+        row.doc,
+    ];
+    let written = if write.expected_version == 0 {
+        conn.prepare_cached(INSERT_NOMINATION)
+            .and_then(|mut stmt| stmt.execute(values))
+    } else {
+        conn.prepare_cached(UPDATE_NOMINATION).and_then(|mut stmt| {
+            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+            all.push(&write.expected_version);
+            stmt.execute(all.as_slice())
+        })
+    };
+    match written {
+        Ok(1) => Ok(()),
+        Ok(_) => Err(conflict(conn, write)?),
+        Err(error) if is_completed_consent_clash(&error) => {
+            // Only reachable by a commit that skips the consent guard: the
+            // schema refuses what the guard would have (R-CONSENT-8).
+            let nomination: mci_core::Nomination = columns::document(&row.doc)?;
+            Err(StoreError::GuardViolated {
+                guard: Guard::NoOtherConsent {
+                    engagement: nomination.engagement().clone(),
+                    customer: *nomination.customer().id(),
+                },
+            })
+        }
+        Err(error) => Err(sqlite(error)),
+    }
+}
+
+fn write_rest(conn: &Connection, write: &PreparedWrite) -> rusqlite::Result<()> {
+    let row = &write.row;
+    conn.prepare_cached(INSERT_EVENT)?
+        .execute(params![row.id, row.version, write.event])?;
+    if write.expected_version != 0 {
+        conn.prepare_cached(DELETE_LINKS)?.execute([row.id])?;
+    }
+    for hash in &row.links {
+        conn.prepare_cached(INSERT_LINK)?
+            .execute(params![hash, row.id])?;
+    }
+    for message in &write.messages {
+        conn.prepare_cached(INSERT_MESSAGE)?.execute(params![
+            message.id,
+            row.id,
+            message.doc,
+            message.available_at
+        ])?;
+    }
+    if row.consented {
+        conn.prepare_cached(INSERT_KNOWN)?.execute(params![
+            row.partner,
+            row.customer_order,
+            row.id
+        ])?;
+    }
+    Ok(())
+}
+
+/// Applies `commit` on `conn`, inside the caller's savepoint: on an error
+/// the caller rolls the savepoint back.
+pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreError> {
+    for write in &commit.writes {
+        let found = stored_version(conn, &write.row.id)?;
+        let expected = u64::try_from(write.expected_version).unwrap_or_default();
+        if found != (expected > 0).then_some(expected) {
+            return Err(StoreError::Conflict {
+                nomination: nomination_id(&write.row.id)?,
+                expected,
+                found,
+            });
+        }
+    }
+    for write in &commit.writes {
+        for guard in &write.guards {
+            if !admits(conn, guard, &write.row.id, commit.now)? {
+                return Err(StoreError::GuardViolated {
+                    guard: guard.clone(),
+                });
+            }
+        }
+        write_row(conn, write)?;
+        write_rest(conn, write).map_err(sqlite)?;
+    }
+    if let Some((scope, key, _)) = &commit.idempotency {
+        let used: bool = conn
+            .prepare_cached(KEY_USED)
+            .and_then(|mut stmt| stmt.query_row(params![scope, key], |r| r.get(0)))
+            .map_err(sqlite)?;
+        if used {
+            return Err(StoreError::IdempotencyKeyUsed);
+        }
+    }
+    if let Some((id, doc)) = &commit.batch {
+        let bytes = id.as_uuid().into_bytes();
+        let exists: bool = conn
+            .prepare_cached(BATCH_EXISTS)
+            .and_then(|mut stmt| stmt.query_row([bytes], |r| r.get(0)))
+            .map_err(sqlite)?;
+        if exists {
+            return Err(StoreError::InvalidCommit(format!(
+                "payout batch {id} exists"
+            )));
+        }
+        conn.prepare_cached(INSERT_BATCH)
+            .and_then(|mut stmt| stmt.execute(params![bytes, doc]))
+            .map_err(sqlite)?;
+    }
+    if let Some((scope, key, result)) = &commit.idempotency {
+        conn.prepare_cached(INSERT_KEY)
+            .and_then(|mut stmt| stmt.execute(params![scope, key, result]))
+            .map_err(sqlite)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The errors of the SQLite store: [`OpenError`] when a file cannot be
+//! opened as a store, and [`BackendError`], the source of every
+//! [`StoreError::Backend`] this store returns.
+//!
+//! ```
+//! use mci_store_sqlite::{OpenError, SqliteStore};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("notes.txt");
+//! std::fs::write(&path, b"not a database, just some notes").unwrap();
+//! assert!(matches!(SqliteStore::open(&path), Err(OpenError::NotADatabase { .. })));
+//! ```
+
+use mci_store::StoreError;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Any error, as the source of another.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a path cannot be opened as a store. Every variant that refuses a
+/// file leaves it as it was: nothing is written to it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The file exists and is not a SQLite database.
+    #[error("{path} is not a SQLite database; it was left as it is")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is a SQLite database whose pages are damaged: restore it
+    /// from a backup.
+    #[error("{path} is a corrupt SQLite database ({detail}); it was left as it is")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite found.
+        detail: String,
+    },
+    /// The database was written by a newer version of this crate, whose
+    /// schema this version does not know: upgrade the crate.
+    #[error(
+        "{path} has schema version {found}, newer than {supported}, the latest this version of mci-store-sqlite knows; it was left as it is"
+    )]
+    NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// The schema version the file records.
+        found: u32,
+        /// The latest schema version this crate knows.
+        supported: u32,
+    },
+    /// The file is a SQLite database of another application (it has tables,
+    /// or an application id or schema version that is not this store's).
+    #[error(
+        "{path} is a SQLite database of another application (application id {application_id:#x}, user version {user_version}); it was left as it is"
+    )]
+    ForeignDatabase {
+        /// The file.
+        path: PathBuf,
+        /// The application id the file records (`PRAGMA application_id`).
+        application_id: i32,
+        /// The version the file records (`PRAGMA user_version`).
+        user_version: u32,
+    },
+    /// Another connection held the database locked for longer than the busy
+    /// timeout: try again later.
+    #[error("{path} stayed locked by another connection for longer than the busy timeout")]
+    Busy {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file cannot be opened or created: a missing directory, missing
+    /// permissions, a full disk.
+    #[error("cannot open {path}: {source}")]
+    CannotOpen {
+        /// The file.
+        path: PathBuf,
+        /// What the system answered.
+        #[source]
+        source: BoxError,
+    },
+    /// The file system cannot hold a WAL database (it has no shared memory
+    /// for the WAL index, as on some network file systems).
+    #[error("{path} cannot be put in WAL mode: the journal mode stays {mode}")]
+    WalUnavailable {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// A migration step failed; it was rolled back, and the file keeps the
+    /// schema version before it.
+    #[error("migrating {path} to schema version {version} failed and was rolled back: {source}")]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// The schema version the step would have reached.
+        version: u32,
+        /// What SQLite answered.
+        #[source]
+        source: BoxError,
+    },
+    /// The threads of the store could not be started.
+    #[error("cannot start the store's threads: {0}")]
+    Threads(#[source] std::io::Error),
+    /// SQLite failed otherwise.
+    #[error("SQLite failed on {path}: {source}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite answered.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl OpenError {
+    /// The error of SQLite `error` met while opening `path`.
+    pub(crate) fn sqlite(path: &std::path::Path, error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        let path = path.to_path_buf();
+        match error.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => OpenError::NotADatabase { path },
+            Some(ErrorCode::DatabaseCorrupt) => OpenError::Corrupt {
+                path,
+                detail: error.to_string(),
+            },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => OpenError::Busy { path },
+            Some(
+                ErrorCode::CannotOpen
+                | ErrorCode::PermissionDenied
+                | ErrorCode::ReadOnly
+                | ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure,
+            ) => OpenError::CannotOpen {
+                path,
+                source: Box::new(error),
+            },
+            _ => OpenError::Sqlite {
+                path,
+                source: Box::new(error),
+            },
+        }
+    }
+}
+
+/// The source of the [`StoreError::Backend`]s of this store: downcast the
+/// backend error's source to this type to tell them apart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// A statement failed; the operation wrote nothing.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The transaction of the group the commit was written in could not
+    /// begin, broke, or failed to commit: nothing of the commit was
+    /// written. Retrying may succeed once the cause (a lock held by another
+    /// process, a full disk, an I/O error) is gone.
+    #[error("the transaction of the commit group failed, nothing of it was written: {0}")]
+    Group(Arc<rusqlite::Error>),
+    /// A document could not be written or read back as the core's type.
+    #[error("a stored document does not read back: {0}")]
+    Document(#[from] serde_json::Error),
+    /// A value does not fit its column.
+    #[error("a value does not fit its column: {0}")]
+    Encoding(String),
+    /// The store's threads have stopped: the store is closing.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl From<BackendError> for StoreError {
+    fn from(error: BackendError) -> Self {
+        StoreError::backend(error)
+    }
+}
+
+/// A SQLite error as a store error.
+pub(crate) fn sqlite(error: rusqlite::Error) -> StoreError {
+    BackendError::Sqlite(error).into()
+}

@@ -1,0 +1,473 @@
+//! The SQLite store of the mci crates: one database file, no server.
+//!
+//! [`SqliteStore`] implements [`mci_store::Store`] and passes its whole
+//! conformance suite on real files. It is the store most applications run
+//! on:
+//!
+//! - **Durable and crash-safe.** WAL journal, foreign keys on, every commit
+//!   one transaction (state, event, outbox message, R-REC-1, R-REC-2).
+//!   [`Durability`] chooses what a power loss may cost.
+//! - **The guards in the database.** Each commit is checked inside the
+//!   writer's `BEGIN IMMEDIATE` transaction: expected versions with
+//!   `UPDATE ... WHERE id = ? AND version = ?` (R-REC-4), and the guards of
+//!   R-CONSENT-8, R-ADD-7 and R-ENG-5 counted in SQL against the stored
+//!   standings, backed by a partial unique index for consents held for
+//!   good. A failed check is a typed [`StoreError`], never a partial write.
+//! - **Never blocks an executor, on any runtime.** One writer thread owns
+//!   the write connection; a few reader threads own read connections;
+//!   callers await a oneshot answer.
+//! - **Group commit.** Commits that arrive while the writer is busy are
+//!   written together in one transaction, each in its own savepoint, so one
+//!   failed check fails only its own commit and the group costs one sync
+//!   (see [Group commit](#group-commit)).
+//! - **Index walks only.** Every tab page and the sweep's due query is a
+//!   bounded walk of an index, in keyset order, with no sort and no table
+//!   scan (R-PAGE-1, R-PAGE-7, R-TIME-4).
+//! - **Versioned schema.** Opening a path creates the database or migrates
+//!   it forward ([`schema`]); a newer schema, a file that is not SQLite, a
+//!   corrupt file or another application's database is refused with an
+//!   [`OpenError`] and left as it is.
+//!
+//! It uses [rusqlite](https://docs.rs/rusqlite): well-kept bindings whose
+//! `bundled` feature compiles SQLite into the crate, so the store works
+//! out of the box with a known SQLite. The `bundled` feature of this crate
+//! (on by default) turns it on; turn it off to link the SQLite the
+//! application already uses (3.34.1 or later). The tests use
+//! [tempfile](https://docs.rs/tempfile) for database files in directories
+//! that are removed when the test ends.
+//!
+//! # Example
+//!
+//! ```
+//! use mci_core::Candidate;
+//! use mci_store::{Commit, Store};
+//! use mci_store_sqlite::SqliteStore;
+//! use mci_testkit::*;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path().join("mci.sqlite"))?;
+//!
+//! // The core decides: partner 1 adds Contoso to a workshop.
+//! let (workshop, _) = workshop();
+//! let candidates = [Candidate { engagement: &workshop, facts: eligible_facts() }];
+//! let outcome = mci_core::nominate(t0(), &admin(), nomination_request(), &candidates, || nomination_id(1))?
+//!     .remove(0);
+//! let nomination = outcome.nomination.clone();
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! // The store writes it whole, guards checked, and reads it back.
+//! store.commit(Commit::of(t0(), outcome)).await?;
+//! assert_eq!(store.nomination(&partner(1), nomination.id()).await?, Some(nomination.clone()));
+//! assert_eq!(store.history(nomination.id()).await?.len(), 1);
+//! // Another partner does not see it (R-ROLE-2).
+//! assert_eq!(store.nomination(&partner(2), nomination.id()).await?, None);
+//! # Ok::<_, mci_store::StoreError>(())
+//! # })?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Group commit
+//!
+//! The writer takes the first commit waiting in its channel and every
+//! commit already waiting behind it (up to [`Options::max_group`]), and
+//! writes them in one `BEGIN IMMEDIATE` ... `COMMIT`, each inside its own
+//! `SAVEPOINT`. A commit whose check fails is rolled back to its savepoint
+//! and answered with its error; the others are written. Each caller is
+//! answered only after the `COMMIT` succeeded; if it fails, every caller of
+//! the group gets a [`BackendError::Group`] and nothing was written. A
+//! commit sees the commits before it in its group, as if each had been a
+//! transaction of its own, in the order they arrived. Under load the groups
+//! grow by themselves, so the store writes many commits per sync instead of
+//! one; alone, a commit is a group of one.
+//!
+//! # Storage
+//!
+//! A nomination is one row: its JSON document, beside plain columns for
+//! what queries filter on, all derived by the core (the placement and the
+//! standing, [`mci_store::Derived`]). Instants are integers of nanoseconds
+//! ([`columns::instant`]), ids the bytes of their UUID, so SQLite's order is
+//! the values' order. Events, live links, the outbox, known customers,
+//! idempotency records and payout batches have tables of their own. The
+//! schema, a comment on every table and index, is the SQL of
+//! [`schema::MIGRATIONS`].
+//!
+//! The derived columns are those of the mci-core version that wrote each
+//! row: a change to how the core derives a placement or a standing needs a
+//! migration that derives them again.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod columns;
+mod commit;
+mod error;
+mod outbox;
+mod queries;
+mod readers;
+pub mod schema;
+mod writer;
+
+pub use error::{BackendError, BoxError, OpenError};
+
+use async_trait::async_trait;
+use futures_channel::oneshot;
+use mci_core::{
+    CustomerId, EngagementId, Event, Instant, KnownCustomer, Message, MessageId, Nomination,
+    NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
+};
+use mci_store::{
+    Commit, IdempotencyKey, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+};
+use readers::ReadJob;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use writer::Job;
+
+/// What an acknowledged commit survives.
+///
+/// Either way a commit is atomic, and a crash of the process (even
+/// `SIGKILL`) loses no acknowledged commit: it is in the WAL before the
+/// caller is answered. The two differ on a power loss or an operating
+/// system crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `PRAGMA synchronous = NORMAL`: the WAL is synced at checkpoints, not
+    /// at each commit. A power loss can lose the last commits acknowledged
+    /// before it, but never corrupts the database: it opens at a consistent
+    /// earlier state. The default: commits cost no sync.
+    #[default]
+    Normal,
+    /// `PRAGMA synchronous = FULL`: the WAL is synced at each commit, so
+    /// every acknowledged commit survives a power loss. Costs one sync per
+    /// transaction, which group commit shares among the commits of a group.
+    Full,
+}
+
+/// How to open a store. `Options::default()` is what [`SqliteStore::open`]
+/// uses.
+///
+/// ```
+/// use mci_store_sqlite::{Durability, Options};
+///
+/// let options = Options { durability: Durability::Full, readers: 2, ..Options::default() };
+/// assert_eq!(options.max_group, 256);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// What an acknowledged commit survives; [`Durability::Normal`] by
+    /// default.
+    pub durability: Durability,
+    /// How many reader threads, each with its own connection; at least one.
+    /// 4 by default.
+    pub readers: usize,
+    /// How long a connection waits for a lock held by another process
+    /// (`PRAGMA busy_timeout`); 5 seconds by default.
+    pub busy_timeout: Duration,
+    /// The most commits written in one transaction; 256 by default.
+    pub max_group: usize,
+    /// Whether opening runs `PRAGMA quick_check` over the whole file and
+    /// refuses a corrupt one ([`OpenError::Corrupt`]). Off by default: it
+    /// reads every page. Without it, opening refuses a file whose header or
+    /// schema is damaged, and damage elsewhere is reported by the reads
+    /// that meet it.
+    pub verify_on_open: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Normal,
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+            max_group: 256,
+            verify_on_open: false,
+        }
+    }
+}
+
+/// The SQLite store. Open it once per file and share it as
+/// `Arc<dyn Store>`.
+///
+/// Dropping it closes it: the writer finishes the commits already sent,
+/// the threads end and the connections close; the drop waits for that.
+/// A commit whose future is dropped before its answer may still be written.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Option<Sender<Job>>,
+    readers: Option<Sender<ReadJob>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl SqliteStore {
+    /// Opens the store in the file at `path` with the default [`Options`]:
+    /// creates it if there is none, migrates an older schema forward, and
+    /// refuses (leaving the file as it is) a newer schema, a file that is
+    /// not SQLite, a corrupt file, or another application's database.
+    ///
+    /// The store needs a file: `":memory:"` cannot be put in WAL mode and is
+    /// refused ([`OpenError::WalUnavailable`]); `mci-store-memory` is the
+    /// store without a file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Opens the store in the file at `path` with `options`; see
+    /// [`SqliteStore::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        let conn = schema::open_writer(&path, &options)?;
+        let mut readers = Vec::with_capacity(options.readers.max(1));
+        for _ in 0..options.readers.max(1) {
+            readers.push(schema::open_reader(&path, &options)?);
+        }
+        let mut store = SqliteStore {
+            path,
+            writer: None,
+            readers: None,
+            threads: Vec::new(),
+        };
+        let (jobs, inbox) = mpsc::channel();
+        let max_group = options.max_group;
+        store.threads.push(
+            std::thread::Builder::new()
+                .name("mci-sqlite-writer".into())
+                .spawn(move || writer::run(conn, inbox, max_group))
+                .map_err(OpenError::Threads)?,
+        );
+        store.writer = Some(jobs);
+        let (reads, inbox) = mpsc::channel();
+        let inbox = Arc::new(Mutex::new(inbox));
+        store.readers = Some(reads);
+        for (i, conn) in readers.into_iter().enumerate() {
+            let inbox = inbox.clone();
+            store.threads.push(
+                std::thread::Builder::new()
+                    .name(format!("mci-sqlite-reader-{i}"))
+                    .spawn(move || readers::run(conn, inbox))
+                    .map_err(OpenError::Threads)?,
+            );
+        }
+        Ok(store)
+    }
+
+    /// The file the store is in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sends `job` to the writer.
+    fn write(&self, job: Job) -> Result<(), StoreError> {
+        self.writer
+            .as_ref()
+            .ok_or(BackendError::Closed)?
+            .send(job)
+            .map_err(|_| BackendError::Closed.into())
+    }
+
+    /// Runs `read` on a reader thread and awaits its answer.
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = reply.send(read(conn));
+        });
+        self.readers
+            .as_ref()
+            .ok_or(BackendError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::from(BackendError::Closed))?;
+        answer.await.map_err(|_| BackendError::Closed)?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channels ends the threads once they have done what
+        // was sent; the writer first writes every commit still waiting.
+        self.writer = None;
+        self.readers = None;
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let commit = commit::Prepared::of(&commit)?;
+        let (reply, answer) = oneshot::channel();
+        self.write(Job::Commit {
+            commit: Box::new(commit),
+            reply,
+        })?;
+        answer.await.map_err(|_| BackendError::Closed)?
+    }
+
+    async fn nomination(
+        &self,
+        partner: &PartnerId,
+        id: &NominationId,
+    ) -> Result<Option<Nomination>, StoreError> {
+        let (id, partner) = (columns::id(id), partner.as_str().to_owned());
+        self.read(move |conn| queries::nomination(conn, &id, Some(&partner)))
+            .await
+    }
+
+    async fn nomination_by_id(&self, id: &NominationId) -> Result<Option<Nomination>, StoreError> {
+        let id = columns::id(id);
+        self.read(move |conn| queries::nomination(conn, &id, None))
+            .await
+    }
+
+    async fn nomination_by_link(&self, hash: &TokenHash) -> Result<Option<Nomination>, StoreError> {
+        let hash = *hash.as_bytes();
+        self.read(move |conn| queries::by_link(conn, &hash)).await
+    }
+
+    async fn standings(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<(PartnerId, Standing)>, StoreError> {
+        let (engagement, customer) = (engagement.as_str().to_owned(), customer.to_string());
+        self.read(move |conn| queries::standings(conn, &engagement, &customer))
+            .await
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        let query = queries::TabQuery {
+            partner: query.partner.as_str().to_owned(),
+            engagement: query.engagement.as_str().to_owned(),
+            tab: columns::tab(Some(query.tab)),
+            now: columns::instant(query.now),
+            after: columns::after(query.after.as_ref()),
+            limit: query.limit,
+        };
+        self.read(move |conn| readers::in_snapshot(conn, |c| queries::page(c, &query)))
+            .await
+    }
+
+    async fn count(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<TabCounts, StoreError> {
+        let (partner, engagement) = (partner.as_str().to_owned(), engagement.as_str().to_owned());
+        let now = columns::instant(now);
+        self.read(move |conn| {
+            readers::in_snapshot(conn, |c| queries::counts(c, &partner, &engagement, now))
+        })
+        .await
+    }
+
+    async fn known_customers(
+        &self,
+        partner: &PartnerId,
+        after: Option<&CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<KnownCustomer>, StoreError> {
+        let partner = partner.as_str().to_owned();
+        let after = after.map(columns::customer_order).unwrap_or_default();
+        self.read(move |conn| queries::known_customers(conn, &partner, &after, limit))
+            .await
+    }
+
+    async fn by_state(&self, query: &StateQuery) -> Result<Page, StoreError> {
+        let query = queries::StatesQuery {
+            states: query
+                .states
+                .iter()
+                .map(|s| columns::state(*s))
+                .collect::<Result<_, _>>()?,
+            partner: query.partner.as_ref().map(|p| p.as_str().to_owned()),
+            now: columns::instant(query.now),
+            after: columns::after(query.after.as_ref()),
+            limit: query.limit,
+        };
+        self.read(move |conn| readers::in_snapshot(conn, |c| queries::by_state(c, &query)))
+            .await
+    }
+
+    async fn lapsing(
+        &self,
+        partner: &PartnerId,
+        now: Instant,
+        until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let partner = partner.as_str().to_owned();
+        let (now, until) = (columns::instant(now), columns::instant(until));
+        self.read(move |conn| queries::lapsing(conn, &partner, now, until, limit))
+            .await
+    }
+
+    async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {
+        let id = columns::id(id);
+        self.read(move |conn| queries::history(conn, &id)).await
+    }
+
+    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
+        let now = columns::instant(now);
+        self.read(move |conn| queries::due(conn, now, limit)).await
+    }
+
+    async fn take_messages(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Leased>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.write(Job::Take {
+            now: columns::instant(now),
+            lease_until: columns::instant(lease_until),
+            limit: columns::limit(limit),
+            reply,
+        })?;
+        let taken = answer.await.map_err(|_| BackendError::Closed)??;
+        taken
+            .into_iter()
+            .map(|(doc, attempt)| {
+                Ok(Leased {
+                    message: columns::document::<Message>(&doc)?,
+                    attempt,
+                })
+            })
+            .collect()
+    }
+
+    async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.write(Job::Acknowledge {
+            ids: ids.iter().map(|id| id.as_uuid().into_bytes()).collect(),
+            reply,
+        })?;
+        answer.await.map_err(|_| BackendError::Closed)?
+    }
+
+    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
+        let (scope, key) = (key.scope().to_owned(), key.key().to_owned());
+        self.read(move |conn| queries::idempotent_result(conn, &scope, &key))
+            .await
+    }
+
+    async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
+        let id = id.as_uuid().into_bytes();
+        self.read(move |conn| queries::payout_batch(conn, &id))
+            .await
+    }
+}

@@ -1,0 +1,484 @@
+//! The reads: each one or two index walks (R-PAGE-1, R-PAGE-7, R-TIME-4).
+//!
+//! A tab at `now` is "stored in this tab and not lapsed at `now`" merged with
+//! "lapsing into this tab and lapsed at `now`" ([`mci_core::Placement::tab_at`]).
+//! The first is a walk of `nominations_tab` in id order from the cursor,
+//! stopped at the page's limit; the second a walk of
+//! `nominations_lapse_into`, which holds only the rows that lapsed and were
+//! not swept yet (the sweep keeps them few), sorted by id in Rust. Merging
+//! the two gives the page in id order, without a sort in SQL. The plans are
+//! checked by the tests below with `EXPLAIN QUERY PLAN`.
+
+use crate::columns::{self, document};
+use crate::error::sqlite;
+use mci_core::{Event, KnownCustomer, Nomination, PayoutBatch, Standing};
+use mci_store::{Page, StoreError, TabCounts};
+use rusqlite::{Connection, OptionalExtension, Params, params};
+
+/// A nomination by id.
+pub(crate) const BY_ID: &str = "SELECT doc FROM nominations WHERE id = ?1";
+
+/// A nomination by id, if it is the partner's.
+pub(crate) const BY_ID_OF_PARTNER: &str =
+    "SELECT doc FROM nominations WHERE id = ?1 AND partner = ?2";
+
+/// The nomination holding a live link.
+pub(crate) const BY_LINK: &str = "SELECT n.doc FROM links AS l \
+     JOIN nominations AS n ON n.id = l.nomination WHERE l.hash = ?1";
+
+/// The nominations of (engagement, customer).
+pub(crate) const OF_CUSTOMER: &str =
+    "SELECT doc FROM nominations WHERE engagement = ?1 AND customer = ?2";
+
+/// Stored in tab ?3, not lapsed at ?5, after cursor ?4, in id order.
+pub(crate) const IN_TAB: &str = "SELECT id, doc FROM nominations \
+     WHERE partner = ?1 AND engagement = ?2 AND tab = ?3 AND id > ?4 \
+     AND (lapse_at IS NULL OR lapse_at > ?5) \
+     ORDER BY id LIMIT ?6";
+
+/// Lapsed into tab ?3 at ?5, not yet swept, after cursor ?4 (any order).
+pub(crate) const LAPSED_INTO: &str = "SELECT id, doc FROM nominations \
+     WHERE partner = ?1 AND engagement = ?2 AND tab_after = ?3 AND lapse_at <= ?5 AND id > ?4";
+
+/// How many are stored in tab ?3 and not lapsed at ?4.
+pub(crate) const COUNT_IN_TAB: &str = "SELECT count(*) FROM nominations \
+     WHERE partner = ?1 AND engagement = ?2 AND tab = ?3 \
+     AND (lapse_at IS NULL OR lapse_at > ?4)";
+
+/// How many lapsed into tab ?3 at ?4 and are not yet swept.
+pub(crate) const COUNT_LAPSED_INTO: &str = "SELECT count(*) FROM nominations \
+     WHERE partner = ?1 AND engagement = ?2 AND tab_after = ?3 AND lapse_at <= ?4";
+
+/// Known customers of a partner after a customer order key.
+pub(crate) const KNOWN: &str = "SELECT n.doc FROM known_customers AS k \
+     JOIN nominations AS n ON n.id = k.through \
+     WHERE k.partner = ?1 AND k.customer > ?2 ORDER BY k.customer LIMIT ?3";
+
+/// Everyone's nominations in state ?1, not lapsed at ?3, after cursor ?2.
+pub(crate) const IN_STATE: &str = "SELECT id, doc FROM nominations \
+     WHERE state = ?1 AND id > ?2 AND (lapse_at IS NULL OR lapse_at > ?3) \
+     ORDER BY id LIMIT ?4";
+
+/// A partner's nominations in state ?1, not lapsed at ?3, after cursor ?2.
+pub(crate) const IN_STATE_OF_PARTNER: &str = "SELECT id, doc FROM nominations \
+     WHERE partner = ?5 AND state = ?1 AND id > ?2 AND (lapse_at IS NULL OR lapse_at > ?3) \
+     ORDER BY id LIMIT ?4";
+
+/// A partner's nominations lapsing in (?2, ?3], in lapse order.
+pub(crate) const LAPSING: &str = "SELECT doc FROM nominations \
+     WHERE partner = ?1 AND lapse_at > ?2 AND lapse_at <= ?3 \
+     ORDER BY lapse_at, id LIMIT ?4";
+
+/// A nomination's events in version order.
+pub(crate) const HISTORY: &str = "SELECT doc FROM events WHERE nomination = ?1 ORDER BY version";
+
+/// What the sweep must look at: woken at ?1, earliest first.
+pub(crate) const DUE: &str = "SELECT doc FROM nominations \
+     WHERE wake_at <= ?1 ORDER BY wake_at, id LIMIT ?2";
+
+/// The result of an idempotency key.
+pub(crate) const IDEMPOTENT_RESULT: &str =
+    "SELECT result FROM idempotency WHERE scope = ?1 AND idem_key = ?2";
+
+/// A payout batch.
+pub(crate) const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = ?1";
+
+/// The one document `sql` finds, read back as `T`.
+fn one<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Option<T>, StoreError> {
+    let doc: Option<String> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row(params, |r| r.get(0)).optional())
+        .map_err(sqlite)?;
+    doc.as_deref().map(document).transpose()
+}
+
+/// Every document `sql` finds, read back as `T`, in the order found.
+fn all<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<T>, StoreError> {
+    let docs: Vec<String> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_map(params, |r| r.get(0))?.collect())
+        .map_err(sqlite)?;
+    docs.iter().map(|doc| document(doc)).collect()
+}
+
+/// Every (id, document) `sql` finds, in the order found.
+fn keyed(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<(Vec<u8>, String)>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(sqlite)
+}
+
+fn count(conn: &Connection, sql: &str, params: impl Params) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row(params, |r| r.get(0)))
+        .map_err(sqlite)?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// The first `limit` of two id-ordered lists, merged; `b` is sorted here.
+fn merge(
+    a: Vec<(Vec<u8>, String)>,
+    mut b: Vec<(Vec<u8>, String)>,
+    limit: usize,
+) -> Vec<(Vec<u8>, String)> {
+    b.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    let mut out = Vec::with_capacity(limit.min(1024));
+    while out.len() < limit {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, _) => b.next(),
+        };
+        match next {
+            Some(row) => out.push(row),
+            None => break,
+        }
+    }
+    out
+}
+
+fn page_of(rows: Vec<(Vec<u8>, String)>, limit: usize) -> Result<Page, StoreError> {
+    let rows = rows
+        .iter()
+        .map(|(_, doc)| document(doc))
+        .collect::<Result<Vec<Nomination>, _>>()?;
+    Ok(Page::new(rows, limit))
+}
+
+/// The nomination `id`, if it is `partner`'s (or anyone's, without one).
+pub(crate) fn nomination(
+    conn: &Connection,
+    id: &[u8; 16],
+    partner: Option<&str>,
+) -> Result<Option<Nomination>, StoreError> {
+    match partner {
+        Some(partner) => one(conn, BY_ID_OF_PARTNER, params![id, partner]),
+        None => one(conn, BY_ID, [id]),
+    }
+}
+
+/// The nomination holding the live link `hash`.
+pub(crate) fn by_link(
+    conn: &Connection,
+    hash: &[u8; 32],
+) -> Result<Option<Nomination>, StoreError> {
+    one(conn, BY_LINK, [hash])
+}
+
+/// The partner and standing of every nomination of (engagement, customer),
+/// as the core derives them from the stored documents.
+pub(crate) fn standings(
+    conn: &Connection,
+    engagement: &str,
+    customer: &str,
+) -> Result<Vec<(mci_core::PartnerId, Standing)>, StoreError> {
+    let found: Vec<Nomination> = all(conn, OF_CUSTOMER, params![engagement, customer])?;
+    Ok(found
+        .iter()
+        .map(|n| (n.partner().clone(), n.standing()))
+        .collect())
+}
+
+/// What a tab page asks.
+pub(crate) struct TabQuery {
+    pub(crate) partner: String,
+    pub(crate) engagement: String,
+    pub(crate) tab: i64,
+    pub(crate) now: i64,
+    pub(crate) after: Vec<u8>,
+    pub(crate) limit: usize,
+}
+
+/// One page of a tab at `now`.
+pub(crate) fn page(conn: &Connection, q: &TabQuery) -> Result<Page, StoreError> {
+    let limit = columns::limit(q.limit);
+    let stored = keyed(
+        conn,
+        IN_TAB,
+        params![q.partner, q.engagement, q.tab, q.after, q.now, limit],
+    )?;
+    let lapsed = keyed(
+        conn,
+        LAPSED_INTO,
+        params![q.partner, q.engagement, q.tab, q.after, q.now],
+    )?;
+    page_of(merge(stored, lapsed, q.limit), q.limit)
+}
+
+/// The counts of the Eligible and Complete tabs at `now`.
+pub(crate) fn counts(
+    conn: &Connection,
+    partner: &str,
+    engagement: &str,
+    now: i64,
+) -> Result<TabCounts, StoreError> {
+    let tab = |tab| -> Result<u64, StoreError> {
+        let code = columns::tab(Some(tab));
+        Ok(
+            count(conn, COUNT_IN_TAB, params![partner, engagement, code, now])?
+                + count(
+                    conn,
+                    COUNT_LAPSED_INTO,
+                    params![partner, engagement, code, now],
+                )?,
+        )
+    };
+    Ok(TabCounts {
+        eligible: tab(mci_core::Tab::Eligible)?,
+        complete: tab(mci_core::Tab::Complete)?,
+    })
+}
+
+/// A partner's known customers after the order key `after`.
+pub(crate) fn known_customers(
+    conn: &Connection,
+    partner: &str,
+    after: &[u8],
+    limit: usize,
+) -> Result<Vec<KnownCustomer>, StoreError> {
+    let through: Vec<Nomination> =
+        all(conn, KNOWN, params![partner, after, columns::limit(limit)])?;
+    Ok(through
+        .into_iter()
+        .map(|n| KnownCustomer {
+            customer: n.customer().clone(),
+            through: *n.id(),
+        })
+        .collect())
+}
+
+/// What a state query asks.
+pub(crate) struct StatesQuery {
+    pub(crate) states: Vec<String>,
+    pub(crate) partner: Option<String>,
+    pub(crate) now: i64,
+    pub(crate) after: Vec<u8>,
+    pub(crate) limit: usize,
+}
+
+/// Nominations in one of the states as stored, not lapsed at `now`: one walk
+/// per state, merged in id order.
+pub(crate) fn by_state(conn: &Connection, q: &StatesQuery) -> Result<Page, StoreError> {
+    let limit = columns::limit(q.limit);
+    let mut rows = Vec::new();
+    for state in &q.states {
+        rows.extend(match &q.partner {
+            Some(partner) => keyed(
+                conn,
+                IN_STATE_OF_PARTNER,
+                params![state, q.after, q.now, limit, partner],
+            )?,
+            None => keyed(conn, IN_STATE, params![state, q.after, q.now, limit])?,
+        });
+    }
+    rows.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+    rows.dedup_by(|x, y| x.0 == y.0);
+    rows.truncate(q.limit);
+    page_of(rows, q.limit)
+}
+
+/// A partner's nominations lapsing in `(now, until]`, in lapse order.
+pub(crate) fn lapsing(
+    conn: &Connection,
+    partner: &str,
+    now: i64,
+    until: i64,
+    limit: usize,
+) -> Result<Vec<Nomination>, StoreError> {
+    all(
+        conn,
+        LAPSING,
+        params![partner, now, until, columns::limit(limit)],
+    )
+}
+
+/// A nomination's events in version order.
+pub(crate) fn history(conn: &Connection, id: &[u8; 16]) -> Result<Vec<Event>, StoreError> {
+    all(conn, HISTORY, [id])
+}
+
+/// Up to `limit` nominations woken at `now`, earliest first.
+pub(crate) fn due(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<Nomination>, StoreError> {
+    all(conn, DUE, params![now, columns::limit(limit)])
+}
+
+/// The result recorded with an idempotency key.
+pub(crate) fn idempotent_result(
+    conn: &Connection,
+    scope: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached(IDEMPOTENT_RESULT)
+        .and_then(|mut stmt| stmt.query_row(params![scope, key], |r| r.get(0)).optional())
+        .map_err(sqlite)
+}
+
+/// A payout batch.
+pub(crate) fn payout_batch(
+    conn: &Connection,
+    id: &[u8; 16],
+) -> Result<Option<PayoutBatch>, StoreError> {
+    one(conn, PAYOUT_BATCH, [id])
+}
+
+#[cfg(test)]
+mod plans {
+    //! `EXPLAIN QUERY PLAN` of every query: each one walks an index, none
+    //! scans a table, none sorts in a temporary B-tree.
+
+    use super::*;
+    use crate::schema::{SCHEMA_VERSION, in_memory};
+
+    /// The tab pages and the sweep's due query, which must be bounded walks.
+    const PAGES_AND_DUE: [(&str, &str); 5] = [
+        ("in tab", IN_TAB),
+        ("lapsed into tab", LAPSED_INTO),
+        ("count in tab", COUNT_IN_TAB),
+        ("count lapsed into tab", COUNT_LAPSED_INTO),
+        ("due", DUE),
+    ];
+
+    /// Every other query of the store.
+    const OTHERS: [(&str, &str); 16] = [
+        ("by id", BY_ID),
+        ("by id of partner", BY_ID_OF_PARTNER),
+        ("by link", BY_LINK),
+        ("of customer", OF_CUSTOMER),
+        ("known customers", KNOWN),
+        ("in state", IN_STATE),
+        ("in state of partner", IN_STATE_OF_PARTNER),
+        ("lapsing", LAPSING),
+        ("history", HISTORY),
+        ("idempotent result", IDEMPOTENT_RESULT),
+        ("payout batch", PAYOUT_BATCH),
+        ("outbox take", crate::outbox::TAKE),
+        ("version of", crate::commit::VERSION_OF),
+        ("guard: other consent", crate::commit::OTHER_CONSENT),
+        (
+            "guard: other live of partner",
+            crate::commit::OTHER_LIVE_OF_PARTNER,
+        ),
+        ("guard: other live", crate::commit::OTHER_LIVE),
+    ];
+
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn assert_index_walk(conn: &Connection, name: &str, sql: &str) {
+        let plan = plan(conn, sql);
+        let reads_a_table: Vec<&String> = plan
+            .iter()
+            .filter(|step| step.starts_with("SEARCH") || step.starts_with("SCAN"))
+            .filter(|step| !step.starts_with("SCAN CONSTANT ROW"))
+            .collect();
+        assert!(!reads_a_table.is_empty(), "{name} reads nothing: {plan:?}");
+        for step in reads_a_table {
+            assert!(
+                step.starts_with("SEARCH")
+                    && (step.contains(" USING INDEX ")
+                        || step.contains(" USING COVERING INDEX ")
+                        || step.contains(" USING PRIMARY KEY ")),
+                "{name} does not walk an index: {plan:?}"
+            );
+        }
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+            "{name} sorts in a temporary B-tree: {plan:?}"
+        );
+    }
+
+    /// Fills the tables with rows whose columns repeat a lot, and has SQLite
+    /// gather statistics, which are what could make it prefer a scan.
+    fn fill_and_analyze(conn: &Connection) {
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+             INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+                 lapse_at, tab_after, wake_at, live, holds_consent, completed, standing_until, doc)
+             SELECT randomblob(16), 'p' || (i % 3), 'workshop', 'tpid:' || i,
+                 CASE i % 4 WHEN 0 THEN 'paid' ELSE 'awaiting_consent' END, 1, 1 + (i % 2),
+                 CASE i % 4 WHEN 0 THEN NULL ELSE i END, CASE i % 4 WHEN 0 THEN NULL ELSE 0 END,
+                 CASE i % 4 WHEN 0 THEN NULL ELSE i END, 1, 0, i % 4 = 0,
+                 CASE i % 4 WHEN 0 THEN NULL ELSE i END, '{}'
+             FROM n;
+             INSERT INTO events (nomination, version, doc) SELECT id, 1, '{}' FROM nominations;
+             INSERT INTO outbox (id, nomination, doc, available_at, delivered)
+                 SELECT randomblob(16), id, '{}', rowid, rowid % 2 FROM nominations;
+             INSERT INTO links (hash, nomination) SELECT randomblob(32), id FROM nominations;
+             INSERT INTO known_customers (partner, customer, through)
+                 SELECT partner, randomblob(9), id FROM nominations;
+             ANALYZE;",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn tab_pages_and_the_due_query_walk_an_index_without_sorting() {
+        let conn = in_memory(SCHEMA_VERSION);
+        for (name, sql) in PAGES_AND_DUE {
+            assert_index_walk(&conn, name, sql);
+        }
+        fill_and_analyze(&conn);
+        for (name, sql) in PAGES_AND_DUE {
+            assert_index_walk(&conn, name, sql);
+        }
+    }
+
+    #[test]
+    fn every_other_query_walks_an_index_without_sorting() {
+        let conn = in_memory(SCHEMA_VERSION);
+        for (name, sql) in OTHERS {
+            assert_index_walk(&conn, name, sql);
+        }
+        fill_and_analyze(&conn);
+        for (name, sql) in OTHERS {
+            assert_index_walk(&conn, name, sql);
+        }
+    }
+
+    #[test]
+    fn the_page_walks_the_tab_index_in_id_order_from_the_cursor() {
+        let conn = in_memory(SCHEMA_VERSION);
+        assert_eq!(
+            plan(&conn, IN_TAB),
+            ["SEARCH nominations USING INDEX nominations_tab \
+              (partner=? AND engagement=? AND tab=? AND id>?)"]
+        );
+        assert_eq!(
+            plan(&conn, LAPSED_INTO),
+            ["SEARCH nominations USING INDEX nominations_lapse_into \
+              (partner=? AND engagement=? AND tab_after=? AND lapse_at<?)"]
+        );
+        assert_eq!(
+            plan(&conn, DUE),
+            ["SEARCH nominations USING INDEX nominations_due (wake_at<?)"]
+        );
+    }
+}

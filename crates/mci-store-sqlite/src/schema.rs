@@ -1,0 +1,254 @@
+//! The schema, its versioned migrations, and opening a file.
+//!
+//! The schema is a list of steps ([`MIGRATIONS`]); `PRAGMA user_version`
+//! records the last step applied and `PRAGMA application_id` marks the file
+//! as this store's. Opening a path:
+//!
+//! 1. reads the file's header without writing (a read-only connection), and
+//!    refuses a file that is not SQLite, is corrupt, belongs to another
+//!    application, or has a schema newer than [`SCHEMA_VERSION`];
+//! 2. creates the file if there is none, and puts it in WAL mode;
+//! 3. applies the missing steps, each in its own `BEGIN IMMEDIATE`
+//!    transaction that also sets `user_version`, so that a file is always
+//!    at one version or the next, never in between.
+//!
+//! ```
+//! use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
+//!
+//! assert_eq!(MIGRATIONS.len() as u32, SCHEMA_VERSION);
+//! assert!(MIGRATIONS.iter().enumerate().all(|(i, m)| m.version == i as u32 + 1));
+//! ```
+
+use crate::error::OpenError;
+use crate::{Durability, Options};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+
+/// One step of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// The schema version the step reaches.
+    pub version: u32,
+    /// What the step does.
+    pub name: &'static str,
+    /// Its SQL.
+    pub sql: &'static str,
+}
+
+/// The steps of the schema, in order: step `n` takes a file from version
+/// `n - 1` to `n`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tables",
+        sql: include_str!("migrations/0001_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "indexes and the consent constraint",
+        sql: include_str!("migrations/0002_indexes.sql"),
+    },
+];
+
+/// The schema version this crate writes: the last step of [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The application id of this store's files (`PRAGMA application_id`):
+/// "MCI1" in ASCII.
+pub const APPLICATION_ID: i32 = 0x4D43_4931;
+
+/// What a file's header says.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    application_id: i32,
+    user_version: u32,
+    objects: u32,
+}
+
+fn header(conn: &Connection) -> rusqlite::Result<Header> {
+    let application_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    let user_version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let objects: u32 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    Ok(Header {
+        application_id,
+        user_version,
+        objects,
+    })
+}
+
+/// Refuses a header that is not of a file this version can open.
+fn admit(path: &Path, header: Header) -> Result<(), OpenError> {
+    let fresh = header.application_id == 0 && header.user_version == 0 && header.objects == 0;
+    if fresh {
+        return Ok(());
+    }
+    if header.application_id != APPLICATION_ID {
+        return Err(OpenError::ForeignDatabase {
+            path: path.to_path_buf(),
+            application_id: header.application_id,
+            user_version: header.user_version,
+        });
+    }
+    if header.user_version > SCHEMA_VERSION {
+        return Err(OpenError::NewerSchema {
+            path: path.to_path_buf(),
+            found: header.user_version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the header of an existing file through a read-only connection,
+/// which never writes (not even a checkpoint when it closes). `None` when a
+/// read-only connection cannot read it (a WAL file whose index must first be
+/// rebuilt): the read-write connection reads it next.
+fn probe(path: &Path, options: &Options) -> Result<Option<Header>, OpenError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let read = || -> rusqlite::Result<Header> {
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(options.busy_timeout)?;
+        header(&conn)
+    };
+    match read() {
+        Ok(header) => Ok(Some(header)),
+        Err(error) => match OpenError::sqlite(path, error) {
+            refusal @ (OpenError::NotADatabase { .. }
+            | OpenError::Corrupt { .. }
+            | OpenError::Busy { .. }) => Err(refusal),
+            _ => Ok(None),
+        },
+    }
+}
+
+/// Opens (creating if need be) and migrates the file at `path`, and returns
+/// the connection the writer owns.
+pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, OpenError> {
+    let failed = |error| OpenError::sqlite(path, error);
+    if path.exists()
+        && let Some(header) = probe(path, options)?
+    {
+        admit(path, header)?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(failed)?;
+    conn.busy_timeout(options.busy_timeout).map_err(failed)?;
+    // Read again on this connection: the file may have been created or
+    // changed since the probe, or the probe could not read it.
+    let found = header(&conn).map_err(failed)?;
+    admit(path, found)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(failed)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(OpenError::WalUnavailable {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    let synchronous = match options.durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)
+        .map_err(failed)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(failed)?;
+    migrate(&mut conn, path)?;
+    if options.verify_on_open {
+        verify(&conn, path)?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Applies the missing steps, one transaction each. The version is read
+/// again inside each transaction, so two processes opening one file at once
+/// apply each step once.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| OpenError::sqlite(path, e))?;
+        let current = header(&tx).map_err(|e| OpenError::sqlite(path, e))?;
+        admit(path, current)?;
+        let Some(step) = MIGRATIONS
+            .iter()
+            .find(|m| m.version == current.user_version.saturating_add(1))
+        else {
+            // Nothing left to apply; the transaction wrote nothing.
+            return Ok(());
+        };
+        let failed = |e: rusqlite::Error| OpenError::Migration {
+            path: path.to_path_buf(),
+            version: step.version,
+            source: Box::new(e),
+        };
+        tx.execute_batch(step.sql).map_err(failed)?;
+        tx.pragma_update(None, "user_version", step.version)
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+    }
+}
+
+/// `PRAGMA quick_check`: every page and index entry is well formed.
+fn verify(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| OpenError::sqlite(path, e))?;
+    let findings: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| OpenError::sqlite(path, e))?;
+    if findings.len() == 1 && findings[0] == "ok" {
+        Ok(())
+    } else {
+        Err(OpenError::Corrupt {
+            path: path.to_path_buf(),
+            detail: findings.join("; "),
+        })
+    }
+}
+
+/// Opens a read connection on a file the writer has opened and migrated.
+pub(crate) fn open_reader(path: &Path, options: &Options) -> Result<Connection, OpenError> {
+    let failed = |error| OpenError::sqlite(path, error);
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(failed)?;
+    conn.busy_timeout(options.busy_timeout).map_err(failed)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// A new connection with the schema at `version`, for tests of the queries
+/// and the migrations.
+#[cfg(test)]
+pub(crate) fn in_memory(version: u32) -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    for step in MIGRATIONS.iter().take(version as usize) {
+        conn.execute_batch(step.sql).unwrap();
+        conn.pragma_update(None, "user_version", step.version)
+            .unwrap();
+    }
+    conn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_step_is_the_schema_version() {
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn every_step_applies_on_the_one_before() {
+        let conn = in_memory(SCHEMA_VERSION);
+        let found = header(&conn).unwrap();
+        assert_eq!(found.user_version, SCHEMA_VERSION);
+        assert_eq!(found.application_id, APPLICATION_ID);
+    }
+}

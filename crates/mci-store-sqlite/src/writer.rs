@@ -1,0 +1,367 @@
+//! The writer: one thread that owns the write connection and writes every
+//! commit, in groups.
+//!
+//! Callers send their prepared commits (and outbox leases and
+//! acknowledgements) over a channel and wait on a oneshot for the answer,
+//! so no async executor ever blocks on SQLite. The writer takes the first
+//! waiting job, then every job already waiting behind it, up to
+//! [`Options::max_group`](crate::Options::max_group), and writes the group in one
+//! transaction:
+//!
+//! ```text
+//! BEGIN IMMEDIATE
+//!   SAVEPOINT job; <commit 1>; RELEASE job          -- written
+//!   SAVEPOINT job; <commit 2>; ROLLBACK TO job; RELEASE job  -- refused: its error
+//!   SAVEPOINT job; <commit 3>; RELEASE job          -- written
+//! COMMIT                                            -- one sync for the group
+//! ```
+//!
+//! A commit refused by its own checks (conflict, guard, idempotency key)
+//! rolls back to its savepoint and leaves the others. Every caller is
+//! answered only after `COMMIT` has succeeded; if it fails, or the
+//! transaction breaks, every caller of the group gets a
+//! [`BackendError::Group`] and nothing of the group is written. A commit in
+//! the group sees the commits before it, exactly as if they had been
+//! written one transaction each, in the order they arrived.
+//!
+//! When the store is dropped the channel closes; the writer writes what is
+//! still waiting, closes its connection and ends.
+
+use crate::commit::{self, Prepared};
+use crate::error::BackendError;
+use crate::outbox;
+use futures_channel::oneshot;
+use mci_store::StoreError;
+use rusqlite::Connection;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+/// What a caller asks of the writer.
+pub(crate) enum Job {
+    /// Write a commit.
+    Commit {
+        commit: Box<Prepared>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Take and lease outbox messages.
+    Take {
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        reply: oneshot::Sender<Result<Vec<(String, u32)>, StoreError>>,
+    },
+    /// Mark outbox messages delivered.
+    Acknowledge {
+        ids: Vec<[u8; 16]>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+/// A job done inside the group's transaction, whose answer waits for the
+/// `COMMIT`.
+enum Done {
+    Commit(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+    Take(
+        oneshot::Sender<Result<Vec<(String, u32)>, StoreError>>,
+        Result<Vec<(String, u32)>, StoreError>,
+    ),
+    Acknowledge(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+}
+
+impl Done {
+    /// Answers the caller. A caller that stopped waiting is not an error:
+    /// what it asked for was written all the same.
+    fn answer(self) {
+        match self {
+            Done::Commit(reply, result) | Done::Acknowledge(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Done::Take(reply, result) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// Answers the caller that nothing was written.
+    fn fail(self, error: &Arc<rusqlite::Error>) {
+        let failed = || StoreError::from(BackendError::Group(error.clone()));
+        match self {
+            Done::Commit(reply, _) | Done::Acknowledge(reply, _) => {
+                let _ = reply.send(Err(failed()));
+            }
+            Done::Take(reply, _) => {
+                let _ = reply.send(Err(failed()));
+            }
+        }
+    }
+}
+
+impl Job {
+    /// Does the job on `conn`, inside the group's transaction: its answer,
+    /// and the error that broke the transaction, if one did.
+    fn run(self, conn: &Connection) -> (Done, Option<rusqlite::Error>) {
+        match self {
+            Job::Commit { commit, reply } => {
+                let (result, broken) = split(in_savepoint(conn, |c| commit::apply(c, &commit)));
+                (Done::Commit(reply, result), broken)
+            }
+            Job::Take {
+                now,
+                lease_until,
+                limit,
+                reply,
+            } => {
+                let (result, broken) = split(in_savepoint(conn, |c| {
+                    outbox::take(c, now, lease_until, limit)
+                }));
+                (Done::Take(reply, result), broken)
+            }
+            Job::Acknowledge { ids, reply } => {
+                let (result, broken) = split(in_savepoint(conn, |c| outbox::acknowledge(c, &ids)));
+                (Done::Acknowledge(reply, result), broken)
+            }
+        }
+    }
+
+    /// The job undone: its answer is to be a failure.
+    fn undone(self) -> Done {
+        let unanswered = || StoreError::from(BackendError::Closed);
+        match self {
+            Job::Commit { reply, .. } => Done::Commit(reply, Err(unanswered())),
+            Job::Take { reply, .. } => Done::Take(reply, Err(unanswered())),
+            Job::Acknowledge { reply, .. } => Done::Acknowledge(reply, Err(unanswered())),
+        }
+    }
+}
+
+/// A job's own result, apart from a broken transaction.
+fn split<T>(
+    outcome: Result<Result<T, StoreError>, rusqlite::Error>,
+) -> (Result<T, StoreError>, Option<rusqlite::Error>) {
+    match outcome {
+        Ok(result) => (result, None),
+        Err(broken) => (Err(BackendError::Closed.into()), Some(broken)),
+    }
+}
+
+/// Runs `f` in a savepoint: released when `f` succeeds, rolled back when it
+/// refuses. The outer error is a transaction that broke: SQLite rolled it
+/// back (a full disk, an I/O error) or the savepoint could not be undone.
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, rusqlite::Error> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = f(conn);
+    if result.is_err() {
+        conn.execute_batch("ROLLBACK TO job")?;
+    }
+    conn.execute_batch("RELEASE job")?;
+    Ok(result)
+}
+
+/// The writer's loop: one group at a time, until the channel is closed and
+/// drained.
+pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_group: usize) {
+    let max_group = max_group.max(1);
+    while let Ok(first) = jobs.recv() {
+        let mut group = Vec::with_capacity(max_group.min(64));
+        group.push(first);
+        while group.len() < max_group {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        write_group(&conn, group);
+    }
+    // The last connection to close checkpoints the WAL into the file.
+    let _ = conn.close();
+}
+
+/// Writes one group in one transaction, then answers its callers.
+fn write_group(conn: &Connection, group: Vec<Job>) {
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let error = Arc::new(error);
+        for job in group {
+            job.undone().fail(&error);
+        }
+        return;
+    }
+    let mut done = Vec::with_capacity(group.len());
+    let mut jobs = group.into_iter();
+    let mut broken = None;
+    for job in jobs.by_ref() {
+        let (answer, failure) = job.run(conn);
+        done.push(answer);
+        if failure.is_some() {
+            broken = failure;
+            break;
+        }
+    }
+    let committed = match broken {
+        Some(error) => Err(error),
+        None => conn.execute_batch("COMMIT"),
+    };
+    match committed {
+        Ok(()) => done.into_iter().for_each(Done::answer),
+        Err(error) => {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            let error = Arc::new(error);
+            for answer in done {
+                answer.fail(&error);
+            }
+            for job in jobs {
+                job.undone().fail(&error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{SCHEMA_VERSION, in_memory};
+    use mci_core::{Candidate, Engagement, EngagementKind, Outcome};
+    use mci_store::Commit;
+    use mci_testkit::{
+        admin_of, eligible_facts, engagement, nomination_id, nomination_request, t0,
+    };
+
+    fn added(p: u32, id: u64, workshop: &Engagement) -> Outcome {
+        let candidates = [Candidate {
+            engagement: workshop,
+            facts: eligible_facts(),
+        }];
+        mci_core::nominate(
+            t0(),
+            &admin_of(p),
+            nomination_request(),
+            &candidates,
+            || nomination_id(id),
+        )
+        .unwrap()
+        .remove(0)
+    }
+
+    fn commit(outcome: Outcome) -> (Job, oneshot::Receiver<Result<(), StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let prepared = Prepared::of(&Commit::of(t0(), outcome)).unwrap();
+        (
+            Job::Commit {
+                commit: Box::new(prepared),
+                reply,
+            },
+            answer,
+        )
+    }
+
+    fn answer(mut answer: oneshot::Receiver<Result<(), StoreError>>) -> Result<(), StoreError> {
+        answer.try_recv().unwrap().expect("answered")
+    }
+
+    fn stored(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM nominations", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn connection() -> Connection {
+        let conn = in_memory(SCHEMA_VERSION);
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_refused_commit_fails_alone_and_the_rest_of_its_group_is_written() {
+        let conn = connection();
+        let workshop = engagement("group-workshop", EngagementKind::Workshop, 5);
+        let (first, first_answer) = commit(added(1, 1, &workshop));
+        // Partner 1 again, same customer: the duplicate guard refuses it
+        // because the first commit of the group is already written.
+        let (duplicate, duplicate_answer) = commit(added(1, 2, &workshop));
+        let (third, third_answer) = commit(added(2, 3, &workshop));
+        write_group(&conn, vec![first, duplicate, third]);
+        assert!(answer(first_answer).is_ok());
+        let refused = answer(duplicate_answer).unwrap_err();
+        assert_eq!(refused.rule(), Some("R-ADD-7"), "{refused:?}");
+        assert!(answer(third_answer).is_ok());
+        assert_eq!(stored(&conn), 2);
+        let events: i64 = conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(events, 2, "the refused commit left no event");
+        assert!(conn.is_autocommit(), "the group's transaction is over");
+    }
+
+    #[test]
+    fn when_the_group_fails_to_commit_every_caller_is_told_and_nothing_is_written() {
+        let conn = connection();
+        // A trap that only COMMIT finds: a deferred foreign key left
+        // dangling by the second commit's partner.
+        conn.execute_batch(
+            "CREATE TABLE trap (nomination BLOB REFERENCES nominations (id) DEFERRABLE INITIALLY DEFERRED);
+             CREATE TRIGGER spring AFTER INSERT ON nominations WHEN NEW.partner = 'p2'
+             BEGIN INSERT INTO trap VALUES (x'00'); END;",
+        )
+        .unwrap();
+        let workshop = engagement("group-workshop", EngagementKind::Workshop, 5);
+        let (first, first_answer) = commit(added(1, 1, &workshop));
+        let (second, second_answer) = commit(added(2, 2, &workshop));
+        let (refused, refused_answer) = commit(added(1, 3, &workshop));
+        write_group(&conn, vec![first, second, refused]);
+        for answer in [
+            answer(first_answer),
+            answer(second_answer),
+            answer(refused_answer),
+        ] {
+            let Err(StoreError::Backend(source)) = answer else {
+                panic!("expected a backend error, got {answer:?}");
+            };
+            assert!(
+                matches!(
+                    source.downcast_ref::<BackendError>(),
+                    Some(BackendError::Group(_))
+                ),
+                "{source}"
+            );
+        }
+        assert_eq!(stored(&conn), 0);
+        assert!(
+            conn.is_autocommit(),
+            "the failed transaction was rolled back"
+        );
+
+        // The writer goes on with the next group.
+        let (next, next_answer) = commit(added(1, 4, &workshop));
+        write_group(&conn, vec![next]);
+        assert!(answer(next_answer).is_ok());
+        assert_eq!(stored(&conn), 1);
+    }
+
+    #[test]
+    fn the_writer_drains_its_channel_before_it_ends() {
+        let conn = connection();
+        let workshop = engagement("group-workshop", EngagementKind::Workshop, 50);
+        let (jobs, inbox) = std::sync::mpsc::channel();
+        let mut answers = Vec::new();
+        for p in 1..=20 {
+            let (job, answer) = commit(added(p, u64::from(p), &workshop));
+            jobs.send(job).unwrap();
+            answers.push(answer);
+        }
+        drop(jobs);
+        // Groups of at most 8: the channel is read in three groups.
+        run(conn, inbox, 8);
+        for answer in answers {
+            assert!(self::answer(answer).is_ok());
+        }
+    }
+}

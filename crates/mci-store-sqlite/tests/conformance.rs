@@ -1,0 +1,18 @@
+//! The SQLite store keeps the whole store contract, on real database files.
+
+use mci_store::Store;
+use mci_store_sqlite::SqliteStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = AtomicUsize::new(0);
+    mci_store::conformance::run_all(|| {
+        let n = opened.fetch_add(1, Ordering::Relaxed);
+        let path = dir.path().join(format!("conformance-{n}.sqlite"));
+        async move { Arc::new(SqliteStore::open(path).unwrap()) as Arc<dyn Store> }
+    })
+    .await;
+}

@@ -1,0 +1,252 @@
+//! A database made by schema version 1, holding data, opens under the
+//! current version with its data intact; a step that fails is rolled back
+//! and the file stays at the version before it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::TimeDelta;
+use mci_core::{EngagementKind, Event, Message, Nomination, SendConsent, Tab};
+use mci_store::{Commit, IdempotencyKey, PageQuery, Store};
+use mci_store_sqlite::columns::{customer_order, instant};
+use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
+use mci_store_sqlite::{OpenError, SqliteStore};
+use mci_testkit::{Scenario, admin_of, comment, engagement, nomination_id, partner, token};
+use rusqlite::{Connection, params};
+use std::path::Path;
+
+/// A file with only step 1 of the schema, as version 1 of the crate made it.
+fn version_1(path: &Path) -> Connection {
+    let step = &MIGRATIONS[0];
+    assert_eq!(step.version, 1);
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(step.sql).unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    conn
+}
+
+/// Writes a nomination, its events and its messages as version 1 wrote them.
+fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Message]) {
+    let id = n.id().as_uuid().into_bytes();
+    let placement = n.placement();
+    let standing = n.standing();
+    conn.execute(
+        "INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+             lapse_at, tab_after, wake_at, live, holds_consent, completed, standing_until, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            id,
+            n.partner().as_str(),
+            n.engagement().as_str(),
+            n.customer().id().to_string(),
+            serde_json::to_value(n.state()).unwrap().as_str().unwrap(),
+            n.version() as i64,
+            Tab::code(placement.tab),
+            placement.lapse_at.map(instant),
+            placement
+                .lapse_at
+                .map(|_| Tab::code(placement.tab_after_lapse)),
+            placement.wake_at.map(instant),
+            standing.live,
+            standing.holds_consent,
+            standing.completed,
+            standing.until.map(instant),
+            serde_json::to_string(n).unwrap(),
+        ],
+    )
+    .unwrap();
+    for event in events {
+        conn.execute(
+            "INSERT INTO events (nomination, version, doc) VALUES (?1, ?2, ?3)",
+            params![
+                id,
+                event.version as i64,
+                serde_json::to_string(event).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+    for link in n.links() {
+        conn.execute(
+            "INSERT INTO links (hash, nomination) VALUES (?1, ?2)",
+            params![link.hash().as_bytes(), id],
+        )
+        .unwrap();
+    }
+    for message in messages {
+        conn.execute(
+            "INSERT INTO outbox (id, nomination, doc, available_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                message.id.as_uuid().into_bytes(),
+                id,
+                serde_json::to_string(message).unwrap(),
+                instant(message.queued_at)
+            ],
+        )
+        .unwrap();
+    }
+    if n.consented_at().is_some() {
+        conn.execute(
+            "INSERT INTO known_customers (partner, customer, through) VALUES (?1, ?2, ?3)",
+            params![n.partner().as_str(), customer_order(n.customer().id()), id],
+        )
+        .unwrap();
+    }
+}
+
+fn user_version(path: &Path) -> u32 {
+    Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_version_1_database_opens_under_the_current_schema_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 1);
+    let assessment = engagement("ai-assessment", EngagementKind::Assessment, 1);
+    let awaiting = Scenario::added_by(&admin_of(1), &workshop, nomination_id(1))
+        .then(|n, now| n.send_consent(now, &admin_of(1), SendConsent::default(), &token(7)));
+    let consented = Scenario::added_by(&admin_of(2), &assessment, nomination_id(2)).consent_given();
+    let now = consented.now;
+    {
+        let conn = version_1(&path);
+        for s in [&awaiting, &consented] {
+            insert_v1(&conn, &s.nomination, &s.events, &s.messages);
+        }
+        conn.execute(
+            "INSERT INTO idempotency (scope, idem_key, result) VALUES ('p1', 'add-1', 'created')",
+            [],
+        )
+        .unwrap();
+    }
+    assert_eq!(user_version(&path), 1);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+
+    // Every kind of data reads back through the current schema's queries.
+    for s in [&awaiting, &consented] {
+        let n = &s.nomination;
+        assert_eq!(
+            store
+                .nomination(n.partner(), n.id())
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(n)
+        );
+        assert_eq!(store.history(n.id()).await.unwrap(), s.events);
+    }
+    let page = store
+        .page(&PageQuery {
+            partner: partner(1),
+            engagement: workshop.id().clone(),
+            tab: Tab::Eligible,
+            now,
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.rows, vec![awaiting.nomination.clone()]);
+    assert_eq!(
+        store
+            .nomination_by_link(&token(7).hash())
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&awaiting.nomination)
+    );
+    let known = store.known_customers(&partner(2), None, 10).await.unwrap();
+    assert_eq!(known.len(), 1);
+    assert_eq!(known[0].through, *consented.nomination.id());
+    let key = IdempotencyKey::new("p1", "add-1").unwrap();
+    assert_eq!(
+        store.idempotent_result(&key).await.unwrap().as_deref(),
+        Some("created")
+    );
+    let messages = store
+        .take_messages(now, now + TimeDelta::minutes(5), 10)
+        .await
+        .unwrap();
+    let mut expected: Vec<_> = awaiting
+        .messages
+        .iter()
+        .chain(&consented.messages)
+        .cloned()
+        .collect();
+    expected.sort_by_key(|m| m.queued_at);
+    assert_eq!(
+        messages.into_iter().map(|l| l.message).collect::<Vec<_>>(),
+        expected
+    );
+    let due = store.due(now + TimeDelta::days(29), 10).await.unwrap();
+    assert_eq!(
+        due,
+        vec![awaiting.nomination.clone()],
+        "the due index covers old rows"
+    );
+
+    // And the migrated file takes new commits.
+    let commented = consented
+        .nomination
+        .add_comment(now, &admin_of(2), comment("after the upgrade"))
+        .unwrap();
+    store
+        .commit(Commit::of(now, commented.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .history(consented.nomination.id())
+            .await
+            .unwrap()
+            .len(),
+        consented.events.len() + 1
+    );
+    drop(store);
+
+    // Opening again applies nothing.
+    drop(SqliteStore::open(&path).unwrap());
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_failing_step_is_rolled_back_and_the_file_stays_at_the_version_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clash.sqlite");
+    {
+        let conn = version_1(&path);
+        // Two completed nominations of one customer for one engagement: data
+        // that version 1 could hold but step 2's unique index refuses.
+        for id in [1u8, 2] {
+            conn.execute(
+                "INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+                     live, holds_consent, completed, doc)
+                 VALUES (?1, 'p' || ?2, 'ai-workshop', 'tpid:42', 'approved', 9, 3, 0, 1, 1, '{}')",
+                params![[id; 16], id],
+            )
+            .unwrap();
+        }
+    }
+    let error = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(error, OpenError::Migration { version: 2, .. }),
+        "{error:?}"
+    );
+    assert_eq!(user_version(&path), 1);
+    let conn = Connection::open(&path).unwrap();
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'nominations_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 0, "no index of the failed step stayed");
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM nominations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 2);
+}
