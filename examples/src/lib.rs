@@ -1,0 +1,435 @@
+//! The demo world shared by the walkthrough and the command-line tool: a
+//! small, realistic catalog of engagements, partners with enrolled and
+//! unenrolled locations, a tenant directory (one domain internationalised),
+//! and tables to print what the service shows.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use mci::ports::{InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory};
+use mci::{CustomerRow, CustomersPage, Incentives};
+use mci_core::{
+    AvailabilityWindow, Contacts, CustomerId, Engagement, EngagementKind, EngagementRules, Event,
+    Hours, Instant, InvalidValue, LocationId, Message, MessageKind, PartnerId, PartnerUser,
+    PayModel, ReviewerId, Role, TenantId, Tpid,
+};
+use std::fmt::Write as _;
+
+/// A demo error: any failure, shown to the user as text.
+pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The instant run 1 of the demo starts at; run `k` starts `k - 1` years
+/// later.
+pub fn epoch() -> Instant {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+        .single()
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+}
+
+/// The ids of the demo's engagements.
+pub mod ids {
+    /// A fixed-fee workshop.
+    pub const AI_WORKSHOP: &str = "ai-workshop";
+    /// A fixed-fee assessment that takes two live nominations per customer.
+    pub const SECURITY_ASSESSMENT: &str = "security-assessment";
+    /// A second workshop, to claim known customers into.
+    pub const COPILOT_WORKSHOP: &str = "copilot-workshop";
+    /// A variable-pay medium project.
+    pub const MIGRATION_PROJECT: &str = "migration-project";
+    /// A large project that opens later.
+    pub const MODERNIZATION: &str = "modernization-project";
+}
+
+/// The demo catalog: engagements of several types and both pay models.
+pub fn catalog() -> Result<Vec<Engagement>, InvalidValue> {
+    let open = AvailabilityWindow::new(
+        epoch() - TimeDelta::days(60),
+        epoch() + TimeDelta::days(5 * 365),
+    )?;
+    let later = AvailabilityWindow::new(
+        epoch() + TimeDelta::days(5 * 365),
+        epoch() + TimeDelta::days(6 * 365),
+    )?;
+    let fixed = |kind, fee: &str| -> Result<EngagementRules, InvalidValue> {
+        EngagementRules::builder(kind, PayModel::fixed(fee.parse()?)).build()
+    };
+    Ok(vec![
+        Engagement::new(
+            ids::AI_WORKSHOP.parse()?,
+            "AI readiness workshop".parse()?,
+            "Data & AI".parse()?,
+            open,
+            fixed(EngagementKind::Workshop, "7500.00 EUR")?,
+        ),
+        Engagement::new(
+            ids::SECURITY_ASSESSMENT.parse()?,
+            "Threat protection assessment".parse()?,
+            "Security".parse()?,
+            open,
+            EngagementRules::builder(
+                EngagementKind::Assessment,
+                PayModel::fixed("4000.00 EUR".parse()?),
+            )
+            .active_nomination_limit(2)
+            .build()?,
+        ),
+        Engagement::new(
+            ids::COPILOT_WORKSHOP.parse()?,
+            "Copilot adoption workshop".parse()?,
+            "Modern Work".parse()?,
+            open,
+            fixed(EngagementKind::Workshop, "6000.00 EUR")?,
+        ),
+        Engagement::new(
+            ids::MIGRATION_PROJECT.parse()?,
+            "Datacenter migration project".parse()?,
+            "Infrastructure".parse()?,
+            open,
+            EngagementRules::builder(
+                EngagementKind::MediumProject,
+                PayModel::variable(
+                    "150.00 EUR".parse()?,
+                    "30000.00 EUR".parse()?,
+                    Hours::new(400)?,
+                ),
+            )
+            .build()?,
+        ),
+        Engagement::new(
+            ids::MODERNIZATION.parse()?,
+            "Application modernization project".parse()?,
+            "Digital & App Innovation".parse()?,
+            later,
+            fixed(EngagementKind::LargeProject, "25000.00 EUR")?,
+        ),
+    ])
+}
+
+/// A demo partner.
+#[derive(Debug, Clone)]
+pub struct DemoPartner {
+    /// Its display name.
+    pub name: &'static str,
+    /// Its id.
+    pub id: PartnerId,
+    /// Its enrolled, eligible location.
+    pub location: LocationId,
+    /// A location that is not enrolled in MCI.
+    pub unenrolled: LocationId,
+}
+
+/// The two demo partners.
+pub fn partners() -> Result<[DemoPartner; 2], InvalidValue> {
+    Ok([
+        DemoPartner {
+            name: "Northwind Consulting",
+            id: "northwind".parse()?,
+            location: "1000001".parse()?,
+            unenrolled: "1000002".parse()?,
+        },
+        DemoPartner {
+            name: "Fabrikam Partners",
+            id: "fabrikam".parse()?,
+            location: "2000001".parse()?,
+            unenrolled: "2000002".parse()?,
+        },
+    ])
+}
+
+/// The partner directory of the demo.
+pub fn partner_directory() -> Result<InMemoryPartnerDirectory, InvalidValue> {
+    let mut builder = InMemoryPartnerDirectory::builder();
+    for partner in partners()? {
+        builder = builder
+            .enrolled(partner.id.clone(), partner.location.clone())
+            .location(partner.id, partner.unenrolled, false);
+    }
+    Ok(builder.build())
+}
+
+/// A demo customer of run `run`: its name, email domain and tenant.
+#[derive(Debug, Clone)]
+pub struct DemoCustomer {
+    /// Its display name.
+    pub name: &'static str,
+    /// The domain of its email addresses.
+    pub domain: String,
+    /// Its tenant.
+    pub tenant: TenantId,
+}
+
+impl DemoCustomer {
+    /// An email address at the customer.
+    pub fn email(&self, local: &str) -> Result<mci_core::EmailAddress, InvalidValue> {
+        format!("{local}@{}", self.domain).parse()
+    }
+
+    /// One contact at the customer.
+    pub fn contact(&self, name: &str, local: &str) -> Result<Contacts, InvalidValue> {
+        Ok(Contacts::one(name.parse()?, self.email(local)?))
+    }
+}
+
+/// The demo's customers for run `run`: names stay, domains and tenants are
+/// new for every run so that runs over one database never collide.
+pub fn customers(run: u32) -> Result<Vec<DemoCustomer>, InvalidValue> {
+    let names: [(&str, &str); 9] = [
+        ("Contoso", "contoso"),
+        ("Tailspin Toys", "tailspin"),
+        ("Alpine Ski House", "alpineskihouse"),
+        ("Woodgrove Bank", "woodgrove"),
+        ("Bücherei Müller", "bücherei-müller"),
+        ("Litware", "litware"),
+        ("Adatum", "adatum"),
+        ("Fourth Coffee", "fourthcoffee"),
+        ("Wide World Importers", "wideworldimporters"),
+    ];
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, (name, stem))| {
+            let domain = if run == 1 {
+                format!("{stem}.example")
+            } else {
+                format!("{stem}-{run}.example")
+            };
+            Ok(DemoCustomer {
+                name,
+                domain: domain.parse::<mci_core::Domain>()?.to_string(),
+                tenant: format!("{run:08x}-0000-4000-8000-{:012x}", i + 1).parse()?,
+            })
+        })
+        .collect()
+}
+
+/// The TPID that groups Woodgrove Bank's tenants in run `run`.
+pub fn woodgrove_tpid(run: u32) -> Result<Tpid, InvalidValue> {
+    Tpid::new(5_551_000 + u64::from(run))
+}
+
+/// The tenant directory of run `run`: every customer's domain, and
+/// Woodgrove's TPID.
+pub fn tenant_directory(run: u32) -> Result<InMemoryTenantDirectory, InvalidValue> {
+    let customers = customers(run)?;
+    let mut builder = InMemoryTenantDirectory::builder();
+    for customer in &customers {
+        builder = builder.tenant(customer.tenant, [customer.domain.parse()?]);
+    }
+    if let Some(woodgrove) = customers.iter().find(|c| c.name == "Woodgrove Bank") {
+        builder = builder.tpid(woodgrove_tpid(run)?, [woodgrove.tenant]);
+    }
+    Ok(builder.build())
+}
+
+/// The eligibility source: Litware's subscription does not qualify for the
+/// Copilot workshop.
+pub fn eligibility(run: u32) -> Result<InMemoryEligibility, InvalidValue> {
+    Ok(InMemoryEligibility::new().ineligible(
+        ids::COPILOT_WORKSHOP.parse()?,
+        CustomerId::AzureSubscription(litware_subscription(run)?),
+        "the subscription has no eligible Microsoft 365 seats",
+    ))
+}
+
+/// Litware's Azure subscription in run `run`.
+pub fn litware_subscription(run: u32) -> Result<mci_core::AzureSubscriptionId, InvalidValue> {
+    format!("{run:08x}-5ab5-4c00-9000-00000000beef").parse()
+}
+
+/// A partner user with the Incentives admin role.
+pub fn admin(partner: &DemoPartner) -> Result<PartnerUser, InvalidValue> {
+    Ok(PartnerUser::new(
+        partner.id.clone(),
+        "admin".parse()?,
+        Role::IncentivesAdmin,
+    ))
+}
+
+/// The demo reviewer.
+pub fn reviewer() -> Result<ReviewerId, InvalidValue> {
+    "reviewer@program.example".parse()
+}
+
+/// Prints rows as an aligned text table.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::from("  |");
+        for (cell, width) in cells.zip(&widths) {
+            let pad = width.saturating_sub(cell.chars().count());
+            let _ = write!(out, " {cell}{} |", " ".repeat(pad));
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(&mut headers.iter().copied());
+    out.push_str("  |");
+    for width in &widths {
+        out.push_str(&"-".repeat(width + 2));
+        out.push('|');
+    }
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// The rows of a Customers page as a table: name, customer, Type, status,
+/// days left and actions (R-PAGE).
+pub fn page_table(page: &CustomersPage) -> String {
+    let rows: Vec<Vec<String>> = page
+        .rows
+        .iter()
+        .map(|row| match row {
+            CustomerRow::Nomination(r) => vec![
+                r.friendly_name.to_string(),
+                r.customer.to_string(),
+                r.row_type.to_string(),
+                r.status.state.to_string(),
+                match (r.status.days_left, r.status.deadline) {
+                    (Some(days), Some(what)) => format!("{days} days {what}"),
+                    _ => String::from("-"),
+                },
+                join(&r.actions),
+            ],
+            CustomerRow::Known(k) => vec![
+                format!("(known) {}", k.known.customer.email().domain().to_unicode()),
+                k.known.customer.id().to_string(),
+                String::from("-"),
+                if k.reasons.is_empty() {
+                    String::from("claimable")
+                } else {
+                    join(&k.reasons)
+                },
+                String::from("-"),
+                join(&k.actions()),
+            ],
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::from("  (no rows)\n");
+    }
+    table(
+        &["name", "customer", "type", "status", "days left", "actions"],
+        &rows,
+    )
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return String::from("-");
+    }
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line describing an outbox message.
+pub fn message_line(message: &Message) -> String {
+    let to = message
+        .to
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what = match &message.kind {
+        MessageKind::ConsentRequest { token, deadline } => {
+            format!(
+                "consent request, link /consent/{token}, answer before {}",
+                deadline.format("%Y-%m-%d %H:%M")
+            )
+        }
+        MessageKind::ConsentReminder { token, .. } => {
+            format!("consent reminder, link /consent/{token}")
+        }
+        MessageKind::ConsentAnswered { accepted: true } => String::from("the customer accepted"),
+        MessageKind::ConsentAnswered { accepted: false } => String::from("the customer declined"),
+        MessageKind::Survey { survey, token } => format!("{survey}, link /survey/{token}"),
+        MessageKind::PartnerActionRequested { note } => format!("the reviewer asks: {note}"),
+        MessageKind::Approved { payout } => format!("claim approved for {payout}"),
+        MessageKind::Rejected { reason, disputable } => format!(
+            "claim rejected: {reason}{}",
+            if *disputable {
+                " (may be disputed)"
+            } else {
+                " (final)"
+            }
+        ),
+        MessageKind::Paid { amount, .. } => format!("paid {amount}"),
+        MessageKind::DeadlineApproaching { deadline, before } => {
+            format!(
+                "reminder: deadline {} in {before}",
+                deadline.format("%Y-%m-%d")
+            )
+        }
+        MessageKind::Lapsed { state } => format!("lapsed: {state}"),
+    };
+    format!("  -> {to}: {what}")
+}
+
+/// One line describing an event.
+pub fn event_line(event: &Event) -> String {
+    let from = event
+        .from
+        .map_or_else(|| String::from("new"), |s| s.to_string());
+    format!(
+        "  {} v{} {} by {}: {} -> {}",
+        event.at.format("%Y-%m-%d"),
+        event.version,
+        event.kind,
+        event.actor,
+        from,
+        event.to
+    )
+}
+
+/// Builds the demo service of run `run` over `store` with `clock`.
+pub fn service(
+    store: std::sync::Arc<dyn mci_store::Store>,
+    clock: std::sync::Arc<dyn mci::ports::Clock>,
+    run: u32,
+) -> Result<Incentives, DemoError> {
+    let mut builder = Incentives::builder(store)
+        .tenant_directory(tenant_directory(run)?)
+        .partner_directory(partner_directory()?)
+        .customer_eligibility(eligibility(run)?)
+        .clock(clock)
+        .settings(mci::Settings {
+            payout_epoch: epoch(),
+            ..mci::Settings::default()
+        });
+    for engagement in catalog()? {
+        builder = builder.engagement(engagement);
+    }
+    Ok(builder.build())
+}
+
+/// An error of the service as a user reads it: the rule it names, and for
+/// an add that was refused, every engagement's reasons (R-ADD-6).
+pub fn explain(error: &mci::Error) -> String {
+    match error {
+        mci::Error::Refused(mci_core::Refusal::NotChoosable { refused }) => {
+            let mut out = error.to_string();
+            for engagement in refused {
+                let _ = write!(
+                    out,
+                    "\n     {}: {}",
+                    engagement.engagement,
+                    join(&engagement.reasons)
+                );
+            }
+            out
+        }
+        other => other.to_string(),
+    }
+}

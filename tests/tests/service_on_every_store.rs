@@ -1,0 +1,349 @@
+//! The service end to end on every store adapter: the same stories must
+//! give the same answers on the memory store and on a SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::TimeDelta;
+use mci::ports::{
+    InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededTokenSource,
+};
+use mci::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
+use mci_core::*;
+use mci_store::Store;
+use mci_testkit::{engagement, t0};
+use std::sync::Arc;
+
+/// A store of each kind, and what keeps it alive (the SQLite file's folder).
+enum Adapter {
+    Memory,
+    Sqlite,
+}
+
+struct World {
+    service: Arc<Incentives>,
+    clock: Arc<ManualClock>,
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn tenant(n: u32) -> TenantId {
+    format!("00000000-0000-4000-8000-{n:012}").parse().unwrap()
+}
+
+fn world(adapter: Adapter) -> World {
+    let (store, dir): (Arc<dyn Store>, _) = match adapter {
+        Adapter::Memory => (Arc::new(mci_store_memory::MemoryStore::new()), None),
+        Adapter::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = mci_store_sqlite::SqliteStore::open(dir.path().join("mci.sqlite")).unwrap();
+            (Arc::new(store), Some(dir))
+        }
+    };
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut tenants = InMemoryTenantDirectory::builder();
+    for n in 1..=40 {
+        tenants = tenants.tenant(tenant(n), [format!("customer{n}.example").parse().unwrap()]);
+    }
+    let mut partners = InMemoryPartnerDirectory::builder();
+    for p in 1..=3 {
+        partners = partners.enrolled(format!("p{p}").parse().unwrap(), "1234567".parse().unwrap());
+    }
+    let service = Incentives::builder(store.clone())
+        .tenant_directory(tenants.build())
+        .partner_directory(partners.build())
+        .clock(clock.clone())
+        .token_source(SeededTokenSource::new(11))
+        .engagement(engagement("workshop", EngagementKind::Workshop, 2))
+        .engagement(engagement("assessment", EngagementKind::Assessment, 1))
+        .build();
+    World {
+        service: Arc::new(service),
+        clock,
+        store,
+        _dir: dir,
+    }
+}
+
+fn admin(p: u32) -> PartnerUser {
+    mci_testkit::admin_of(p)
+}
+
+fn form(customer: u32, engagements: &[&str]) -> AddCustomer {
+    let email: EmailAddress = format!("it@customer{customer}.example").parse().unwrap();
+    AddCustomer {
+        friendly_name: format!("Customer {customer}").parse().unwrap(),
+        location: "1234567".parse().unwrap(),
+        customer_id: CustomerIdInput::EmailOnly,
+        customer_email: email.clone(),
+        mismatch_reason: None,
+        engagements: engagements.iter().map(|e| e.parse().unwrap()).collect(),
+        customer_contacts: Contacts::one("IT".parse().unwrap(), email),
+        partner_contacts: mci_testkit::contacts("Lead", "lead@partner.example"),
+        hours: None,
+    }
+}
+
+impl World {
+    async fn add(&self, p: u32, customer: u32, engagements: &[&str]) -> Vec<Nomination> {
+        self.service
+            .add_customer(&admin(p), &form(customer, engagements))
+            .await
+            .unwrap()
+            .nominations
+    }
+
+    /// Sends consent and returns the link's token from the outbox.
+    async fn ask_consent(&self, p: u32, id: &NominationId) -> LinkToken {
+        self.service
+            .send_consent(&admin(p), id, SendConsent::default())
+            .await
+            .unwrap();
+        let messages = self
+            .service
+            .take_messages(TimeDelta::seconds(1), 1000)
+            .await
+            .unwrap();
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.message.id).collect();
+        self.service.acknowledge(&ids).await.unwrap();
+        messages
+            .into_iter()
+            .find_map(|m| match m.message.kind {
+                MessageKind::ConsentRequest { token, .. } if m.message.nomination == *id => {
+                    Some(token)
+                }
+                _ => None,
+            })
+            .expect("a consent request was queued")
+    }
+
+    async fn tokens(&self, id: &NominationId) -> Vec<(SurveyKind, LinkToken)> {
+        let messages = self
+            .service
+            .take_messages(TimeDelta::seconds(1), 1000)
+            .await
+            .unwrap();
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.message.id).collect();
+        self.service.acknowledge(&ids).await.unwrap();
+        messages
+            .into_iter()
+            .filter(|m| m.message.nomination == *id)
+            .filter_map(|m| match m.message.kind {
+                MessageKind::Survey { survey, token } => Some((survey, token)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every nomination and its history, read through the store: what a
+    /// refused call must leave as it was.
+    async fn content(&self) -> Vec<(Nomination, Vec<Event>)> {
+        let page = self
+            .store
+            .by_state(&mci_store::StateQuery {
+                states: State::ALL.to_vec(),
+                partner: None,
+                now: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                after: None,
+                limit: 10_000,
+            })
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for n in page.rows {
+            let history = self.store.history(n.id()).await.unwrap();
+            out.push((n, history));
+        }
+        out
+    }
+}
+
+async fn full_lifecycle_from_add_to_payout(adapter: Adapter) {
+    let w = world(adapter);
+    let n = w.add(1, 1, &["workshop"]).await.remove(0);
+    let id = *n.id();
+    let token = w.ask_consent(1, &id).await;
+    w.clock.advance(TimeDelta::days(2));
+    assert_eq!(
+        w.service.accept_consent(&token).await.unwrap().state(),
+        State::Consented
+    );
+    let user = admin(1);
+    for kind in [DocumentKind::ProofOfExecution, DocumentKind::Invoice] {
+        w.service
+            .attach_document(&user, &id, kind, mci_testkit::document("proof.pdf"))
+            .await
+            .unwrap();
+    }
+    for survey in [SurveyKind::Partner, SurveyKind::Customer] {
+        w.service.send_survey(&user, &id, survey).await.unwrap();
+    }
+    for (_, token) in w.tokens(&id).await {
+        w.service.complete_survey(&token).await.unwrap();
+    }
+    w.service.submit(&user, &id).await.unwrap();
+    let reviewer = mci_testkit::reviewer();
+    w.service.start_review(&reviewer, &id).await.unwrap();
+    w.service.approve(&reviewer, &id).await.unwrap();
+    let run = w.service.run_payout(&reviewer, 100).await.unwrap();
+    assert_eq!(run.paid.len(), 1);
+    assert_eq!(
+        w.store.payout_batch(&run.batch.id).await.unwrap(),
+        Some(run.batch.clone())
+    );
+    let paid = w.service.nomination(&user, &id).await.unwrap();
+    assert_eq!(paid.state(), State::Paid);
+    let history = w.service.history(&user, &id).await.unwrap();
+    assert_eq!(
+        history.len() as u64,
+        paid.version(),
+        "one event per change (R-REC-1)"
+    );
+    let page = w
+        .service
+        .customers_page(&user, &"workshop".parse().unwrap(), Tab::Complete, None, 10)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&page.rows[..], [CustomerRow::Nomination(row)] if row.status.state == State::Paid)
+    );
+}
+
+async fn r_consent_8_two_partners_race_and_one_wins(adapter: Adapter) {
+    let w = world(adapter);
+    let a = w.add(1, 2, &["workshop"]).await.remove(0);
+    let b = w.add(2, 2, &["workshop"]).await.remove(0);
+    let ta = w.ask_consent(1, a.id()).await;
+    let tb = w.ask_consent(2, b.id()).await;
+    let (sa, sb) = (w.service.clone(), w.service.clone());
+    let (ra, rb) = tokio::join!(
+        tokio::spawn(async move { sa.accept_consent(&ta).await }),
+        tokio::spawn(async move { sb.accept_consent(&tb).await })
+    );
+    let results = [ra.unwrap(), rb.unwrap()];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert!(
+        matches!(
+            loser,
+            Error::Ineligible {
+                reason: Ineligibility::ConsentedToAnotherPartner,
+                ..
+            }
+        ),
+        "{loser:?}"
+    );
+    assert!(
+        !loser.to_string().contains("p1") && !loser.to_string().contains("p2"),
+        "R-ROLE-3"
+    );
+}
+
+async fn r_input_a_refused_call_changes_nothing(adapter: Adapter) {
+    let w = world(adapter);
+    let n = w.add(1, 3, &["workshop", "assessment"]).await;
+    w.ask_consent(1, n[0].id()).await;
+    let before = w.content().await;
+    // A duplicate add, a second engagement list that cannot all be chosen,
+    // another partner's nomination, a submission without proof.
+    assert!(
+        w.service
+            .add_customer(&admin(1), &form(3, &["workshop"]))
+            .await
+            .is_err()
+    );
+    assert!(
+        w.service
+            .add_customer(&admin(2), &form(3, &["assessment", "workshop"]))
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        w.service.cancel(&admin(2), n[0].id()).await,
+        Err(Error::Refused(Refusal::NotFound))
+    ));
+    assert!(w.service.submit(&admin(1), n[0].id()).await.is_err());
+    assert_eq!(w.content().await, before);
+}
+
+async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
+    let w = world(adapter);
+    for c in 10..16 {
+        let n = w.add(1, c, &["workshop"]).await.remove(0);
+        if c % 2 == 0 {
+            let token = w.ask_consent(1, n.id()).await;
+            w.service.accept_consent(&token).await.unwrap();
+        }
+    }
+    let engagement: EngagementId = "workshop".parse().unwrap();
+    for days in [29, 30, 91, 200] {
+        w.clock.set(t0() + TimeDelta::days(days));
+        let mut before = Vec::new();
+        for tab in Tab::ALL {
+            before.push(
+                w.service
+                    .customers_page(&admin(1), &engagement, tab, None, 50)
+                    .await
+                    .unwrap(),
+            );
+        }
+        w.service.sweep().await.unwrap();
+        for (tab, page) in Tab::ALL.into_iter().zip(before) {
+            let after = w
+                .service
+                .customers_page(&admin(1), &engagement, tab, None, 50)
+                .await
+                .unwrap();
+            assert_eq!(after, page, "{tab} at day {days}");
+        }
+    }
+}
+
+async fn r_rec_5_a_retried_add_writes_once(adapter: Adapter) {
+    let w = world(adapter);
+    let call = mci::Call::new(admin(1)).idempotency_key("add-customer-20");
+    let first = w
+        .service
+        .add_customer(call.clone(), &form(20, &["workshop"]))
+        .await
+        .unwrap();
+    let before = w.content().await;
+    let again = w
+        .service
+        .add_customer(call, &form(20, &["workshop"]))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(w.content().await, before);
+}
+
+macro_rules! on_every_store {
+    ($($story:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story(super::Adapter::Memory).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story(super::Adapter::Sqlite).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(
+    full_lifecycle_from_add_to_payout,
+    r_consent_8_two_partners_race_and_one_wins,
+    r_input_a_refused_call_changes_nothing,
+    r_page_7_pages_agree_before_and_after_the_sweep,
+    r_rec_5_a_retried_add_writes_once,
+);
