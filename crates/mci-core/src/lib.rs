@@ -56,7 +56,7 @@
 //!     customer: CustomerStanding::Eligible,
 //!     competitors: vec![],
 //! };
-//! let id = NominationId::from_uuid(uuid::Uuid::now_v7())?;
+//! let id = NominationId::new_v7(1_772_442_000_000, [7; 10]); // the service makes these
 //! let created = nominate(now, &admin, request, &[Candidate { engagement: &workshop, facts }], || id)?;
 //! let nomination = created.into_iter().next().unwrap().nomination;
 //!
