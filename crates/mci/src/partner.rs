@@ -235,13 +235,16 @@ impl Incentives {
             let now = self.now();
             let mut ids = Vec::with_capacity(candidates.len());
             for _ in &candidates {
-                ids.push(crate::service::new_id(now)?);
+                ids.push(self.ids.next(now)?);
             }
             let mut ids = ids.into_iter();
-            let outcomes = nominate(now, user, request.clone(), &candidates, || {
+            let outcomes = match nominate(now, user, request.clone(), &candidates, || {
                 ids.next()
                     .unwrap_or_else(|| NominationId::new_v7(0, [0; 10]))
-            })?;
+            }) {
+                Ok(outcomes) => outcomes,
+                Err(refusal) => return self.unless_done(key.as_ref(), refusal.into()).await,
+            };
             let added = Added {
                 nominations: outcomes.iter().map(|o| o.nomination.clone()).collect(),
             };
@@ -256,25 +259,36 @@ impl Incentives {
         Err(Error::Busy)
     }
 
-    /// One of the partner's nominations (R-ROLE-2).
+    /// One of the partner's nominations (R-ROLE-2), as it stands at the
+    /// clock's now: a deadline that has passed reads as lapsed whether or
+    /// not the sweep has written it (R-TIME-4).
     pub async fn nomination(
         &self,
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
         let user = self.partner_user(&call.into())?;
-        self.load(&Target::Partner(user.partner(), id)).await
+        let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
+        Ok(nomination.at(self.now()))
     }
 
-    /// A nomination's history, in order (R-REC-1).
+    /// A nomination's history, in order (R-REC-1). A lapse that is due but
+    /// not yet swept ends it, as the sweep would write it (R-TIME-4).
     pub async fn history(
         &self,
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Vec<Event>> {
         let user = self.partner_user(&call.into())?;
-        self.load(&Target::Partner(user.partner(), id)).await?;
-        Ok(self.store.history(id).await?)
+        let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
+        let mut events = self.store.history(id).await?;
+        if let Some(lapse) = nomination
+            .due_lapse(self.now())
+            .and_then(|_| nomination.lapse())
+        {
+            events.push(lapse.event);
+        }
+        Ok(events)
     }
 
     async fn partner_change(

@@ -4,7 +4,7 @@
 
 use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::service::{Incentives, Target, changed, new_id};
+use crate::service::{Incentives, Target, changed};
 use mci_core::{
     Comment, Nomination, NominationId, PayoutBatch, PayoutBatchId, PayoutCycle, ReviewerId, State,
     payout_run,
@@ -64,9 +64,10 @@ impl Incentives {
             .await?)
     }
 
-    /// A workshop claim, for review.
+    /// A workshop claim, for review, as it stands at the clock's now
+    /// (R-TIME-4).
     pub async fn claim_for_review(&self, id: &NominationId) -> Result<Nomination> {
-        self.load(&Target::Any(id)).await
+        Ok(self.load(&Target::Any(id)).await?.at(self.now()))
     }
 
     /// Takes a submitted or disputed claim into review (R-CLAIM-W-7).
@@ -142,7 +143,7 @@ impl Incentives {
                 })
                 .await?
                 .rows;
-            let id = PayoutBatchId::from_uuid(new_id(now)?.as_uuid())?;
+            let id = PayoutBatchId::from_uuid(self.ids.next(now)?.as_uuid())?;
             let cycle = PayoutCycle::containing(
                 self.settings.payout_epoch,
                 self.settings.payout_period,

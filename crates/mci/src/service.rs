@@ -57,6 +57,7 @@ pub struct Incentives {
     pub(crate) tokens: Arc<dyn TokenSource>,
     pub(crate) engagements: RwLock<BTreeMap<EngagementId, Engagement>>,
     pub(crate) settings: Settings,
+    pub(crate) ids: IdMaker,
 }
 
 impl std::fmt::Debug for Incentives {
@@ -143,6 +144,7 @@ impl IncentivesBuilder {
                     .collect(),
             ),
             settings: self.settings,
+            ids: IdMaker::default(),
         }
     }
 }
@@ -246,6 +248,22 @@ impl Incentives {
         }
     }
 
+    /// `error`, unless another attempt of the same command (same key) has
+    /// been carried out since this one read: then that attempt's result
+    /// (R-REC-5). A retry that overtakes the first attempt makes the first
+    /// one see its own change as a conflict, a duplicate or a state that no
+    /// longer allows it; it must still answer the first result.
+    pub(crate) async fn unless_done<R: DeserializeOwned>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        error: Error,
+    ) -> Result<R> {
+        match self.replay(key).await? {
+            Some(first) => Ok(first),
+            None => Err(error),
+        }
+    }
+
     /// Commits `commit` with the idempotency record of `result`. `Ok(None)`
     /// means a retryable conflict: read again and decide again.
     pub(crate) async fn write<R: Serialize + DeserializeOwned>(
@@ -258,25 +276,28 @@ impl Incentives {
             let stored = serde_json::to_string(&result).map_err(Error::Replay)?;
             commit = commit.idempotent(key.clone(), stored);
         }
-        match self.store.commit(commit).await {
-            Ok(()) => Ok(Some(result)),
-            Err(error) if error.is_retryable() => Ok(None),
-            Err(StoreError::IdempotencyKeyUsed) => match self.replay(key).await? {
-                Some(first) => Ok(Some(first)),
-                None => Err(Error::Store(StoreError::IdempotencyKeyUsed)),
-            },
-            Err(StoreError::GuardViolated { guard }) => Err(Error::Ineligible {
+        let error = match self.store.commit(commit).await {
+            Ok(()) => return Ok(Some(result)),
+            Err(error) => error,
+        };
+        if let Some(first) = self.replay(key).await? {
+            return Ok(Some(first));
+        }
+        match error {
+            error if error.is_retryable() => Ok(None),
+            StoreError::GuardViolated { guard } => Err(Error::Ineligible {
                 engagement: guard.engagement().clone(),
                 reason: guard.ineligibility(),
             }),
-            Err(error) => Err(Error::Store(error)),
+            error => Err(Error::Store(error)),
         }
     }
 
     /// Runs one command on one nomination: load, decide at now, commit;
     /// again from a fresh read on a retryable conflict, a bounded number of
     /// times (R-REC-4). A command already run with the same key returns its
-    /// first result (R-REC-5); an unchanged step writes nothing (R-CONSENT-9).
+    /// first result (R-REC-5); an unchanged step writes nothing and answers
+    /// the nomination as it stands now (R-CONSENT-9, R-TIME-4).
     pub(crate) async fn change(
         &self,
         target: Target<'_>,
@@ -289,9 +310,10 @@ impl Incentives {
         for _ in 0..=self.settings.retries {
             let nomination = self.load(&target).await?;
             let now = self.now();
-            let outcome = match decide(&nomination, now)? {
-                Step::Changed(outcome) => *outcome,
-                Step::Unchanged => return Ok(nomination),
+            let outcome = match decide(&nomination, now) {
+                Ok(Step::Changed(outcome)) => *outcome,
+                Ok(Step::Unchanged) => return Ok(nomination.at(now)),
+                Err(refusal) => return self.unless_done(key.as_ref(), refusal.into()).await,
             };
             let result = outcome.nomination.clone();
             if let Some(written) = self
@@ -321,13 +343,30 @@ pub(crate) fn changed(
     outcome.map(|o| Step::Changed(Box::new(o)))
 }
 
-/// A fresh nomination or batch id: time-ordered by `now`, with 80 random
-/// bits from the operating system.
-pub(crate) fn new_id(now: Instant) -> Result<NominationId> {
-    let mut random = [0u8; 10];
-    getrandom::fill(&mut random).map_err(|e| {
-        crate::ports::PortError::new("random source", std::io::Error::other(e.to_string()))
-    })?;
-    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
-    Ok(NominationId::new_v7(millis, random))
+/// Makes nomination and batch ids: UUID v7, time-ordered by the clock's
+/// now, with a counter so that ids made within one millisecond (as a manual
+/// clock makes them) still sort in the order they were made.
+#[derive(Debug, Default)]
+pub(crate) struct IdMaker {
+    last: std::sync::Mutex<(u64, u16)>,
+}
+
+impl IdMaker {
+    pub(crate) fn next(&self, now: Instant) -> Result<NominationId> {
+        let mut random = [0u8; 10];
+        getrandom::fill(&mut random).map_err(|e| {
+            crate::ports::PortError::new("random source", std::io::Error::other(e.to_string()))
+        })?;
+        let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let (millis, counter) = match *last {
+            (ms, counter) if ms >= millis && counter < 0x0fff => (ms, counter + 1),
+            (ms, _) if ms >= millis => (ms + 1, 0),
+            _ => (millis, 0),
+        };
+        *last = (millis, counter);
+        // The 12 bits after the version hold the counter (RFC 9562 method 1).
+        random[..2].copy_from_slice(&counter.to_be_bytes());
+        Ok(NominationId::new_v7(millis, random))
+    }
 }
