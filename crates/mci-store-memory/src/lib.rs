@@ -147,6 +147,11 @@ struct Inner {
 impl Inner {
     fn check(&self, commit: &Commit) -> Result<(), StoreError> {
         commit.validate()?;
+        if let Some(idempotency) = &commit.idempotency {
+            if self.idempotency.contains_key(&idempotency.key) {
+                return Err(StoreError::IdempotencyKeyUsed);
+            }
+        }
         for write in &commit.writes {
             let id = write.nomination.id();
             let found = self.rows.get(id).map(|row| row.nomination.version());
@@ -184,11 +189,6 @@ impl Inner {
                     }
                 }
                 check_guard(guard, others.iter().map(|(p, s)| (p, s)), commit.now)?;
-            }
-        }
-        if let Some(idempotency) = &commit.idempotency {
-            if self.idempotency.contains_key(&idempotency.key) {
-                return Err(StoreError::IdempotencyKeyUsed);
             }
         }
         if let Some(batch) = &commit.payout_batch {

@@ -4,17 +4,18 @@
 //! A commit is prepared on the caller's side (documents serialised, derived
 //! columns computed) and applied by the writer inside its own savepoint:
 //!
-//! 1. every write's expected version is compared with the stored one
+//! 1. an idempotency key already used is [`StoreError::IdempotencyKeyUsed`]
+//!    (R-REC-5), whatever the commit's writes would meet;
+//! 2. every write's expected version is compared with the stored one
 //!    ([`StoreError::Conflict`], R-REC-4);
-//! 2. write by write, its guards are counted in SQL against the other
+//! 3. write by write, its guards are counted in SQL against the other
 //!    nominations of the guard's engagement and customer, as they stand with
 //!    the commit's earlier writes applied, at `commit.now`
 //!    ([`StoreError::GuardViolated`]), then the write is applied: the row
 //!    (an update is `WHERE id = ? AND version = ?`), its event, its links,
 //!    its messages and, once consented, its customer among the known ones;
-//! 3. an idempotency key already used is [`StoreError::IdempotencyKeyUsed`];
-//!    a payout batch already stored is [`StoreError::InvalidCommit`];
-//! 4. both are written.
+//! 4. a payout batch already stored is [`StoreError::InvalidCommit`];
+//! 5. the batch and the idempotency record are written.
 //!
 //! Any refusal rolls the savepoint back: nothing of the commit stays.
 //!
@@ -278,6 +279,15 @@ fn write_rest(conn: &Connection, write: &PreparedWrite) -> rusqlite::Result<()> 
 /// Applies `commit` on `conn`, inside the caller's savepoint: on an error
 /// the caller rolls the savepoint back.
 pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreError> {
+    if let Some((scope, key, _)) = &commit.idempotency {
+        let used: bool = conn
+            .prepare_cached(KEY_USED)
+            .and_then(|mut stmt| stmt.query_row(params![scope, key], |r| r.get(0)))
+            .map_err(sqlite)?;
+        if used {
+            return Err(StoreError::IdempotencyKeyUsed);
+        }
+    }
     for write in &commit.writes {
         let found = stored_version(conn, &write.row.id)?;
         let expected = u64::try_from(write.expected_version).unwrap_or_default();
@@ -299,15 +309,6 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
         }
         write_row(conn, write)?;
         write_rest(conn, write).map_err(sqlite)?;
-    }
-    if let Some((scope, key, _)) = &commit.idempotency {
-        let used: bool = conn
-            .prepare_cached(KEY_USED)
-            .and_then(|mut stmt| stmt.query_row(params![scope, key], |r| r.get(0)))
-            .map_err(sqlite)?;
-        if used {
-            return Err(StoreError::IdempotencyKeyUsed);
-        }
     }
     if let Some((id, doc)) = &commit.batch {
         let bytes = id.as_uuid().into_bytes();

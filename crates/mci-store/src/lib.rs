@@ -93,21 +93,27 @@ use mci_core::{
 /// clock. Every method is one atomic operation.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Writes `commit` atomically, or nothing:
+    /// Writes `commit` atomically, or nothing. The checks, in this order:
     ///
-    /// 1. each [`Write`] with `expected_version` 0 creates its nomination
+    /// 1. the commit must be valid as given ([`Commit::validate`]), else
+    ///    [`StoreError::InvalidCommit`];
+    /// 2. an idempotency key already used is
+    ///    [`StoreError::IdempotencyKeyUsed`], whatever the writes would meet:
+    ///    a retried command learns first that it already ran (R-REC-5);
+    /// 3. each [`Write`] with `expected_version` 0 creates its nomination
     ///    (an existing id is a [`StoreError::Conflict`]); any other expected
     ///    version must equal the stored version, else
     ///    [`StoreError::Conflict`] (R-REC-4);
-    /// 2. each write's guards must admit the standings of the *other*
+    /// 4. each write's guards must admit the standings of the *other*
     ///    nominations of the guard's engagement and customer, as they will be
     ///    with the commit's earlier writes applied, at `commit.now`, else
     ///    [`StoreError::GuardViolated`] naming the guard;
-    /// 3. an idempotency key already used is
-    ///    [`StoreError::IdempotencyKeyUsed`];
-    /// 4. then the nominations, their events, their messages (pending,
-    ///    available from their queue instant), the payout batch and the
-    ///    idempotency record are written together (R-REC-1, R-REC-2).
+    /// 5. a payout batch whose id is stored already is
+    ///    [`StoreError::InvalidCommit`];
+    /// 6. then the nominations, their events, their messages (pending,
+    ///    available from their queue instant; a message id already queued
+    ///    is not queued twice), the payout batch and the idempotency record
+    ///    are written together (R-REC-1, R-REC-2).
     async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
 
     /// The nomination `id` if it belongs to `partner`; another partner's

@@ -196,6 +196,15 @@ pub async fn idempotency_key_writes_once(store: Arc<dyn Store>) {
         store.idempotent_result(&key).await.unwrap(),
         Some(format!("created {first_id}"))
     );
+    // The first command replayed would also fail its duplicate guard
+    // (R-ADD-7): the key is what the store answers, so the caller can
+    // return the first result.
+    let replayed = add(1, 1, &engagement, start());
+    let err = store
+        .commit(Commit::of(start(), replayed).idempotent(key.clone(), "again".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyKeyUsed), "{err:?}");
     let other_scope = IdempotencyKey::new("p2", "add-customer-1").unwrap();
     assert_eq!(store.idempotent_result(&other_scope).await.unwrap(), None);
 }
