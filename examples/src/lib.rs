@@ -433,3 +433,32 @@ pub fn explain(error: &mci::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// The engagements of an overview as a table (R-ENG-7).
+pub fn overview_table(overview: &mci::Overview) -> String {
+    let rows: Vec<Vec<String>> = overview
+        .engagements
+        .iter()
+        .map(|e| {
+            vec![
+                e.solution_area.to_string(),
+                e.engagement.to_string(),
+                e.name.to_string(),
+                e.availability.to_string(),
+                format!("{} of {}", e.eligible_locations, e.enrolled_locations),
+                e.active_customers.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "solution area",
+            "id",
+            "engagement",
+            "availability",
+            "eligible locations",
+            "active customers",
+        ],
+        &rows,
+    )
+}

@@ -271,34 +271,7 @@ async fn execute(
             let overview = service
                 .overview(user, &mci::OverviewFilter::default())
                 .await?;
-            let rows: Vec<Vec<String>> = overview
-                .engagements
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.solution_area.to_string(),
-                        e.engagement.to_string(),
-                        e.name.to_string(),
-                        e.availability.to_string(),
-                        format!("{} of {}", e.eligible_locations, e.enrolled_locations),
-                        e.active_customers.to_string(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                mci_examples::table(
-                    &[
-                        "solution area",
-                        "id",
-                        "engagement",
-                        "availability",
-                        "eligible locations",
-                        "active customers"
-                    ],
-                    &rows
-                )
-            );
+            print!("{}", mci_examples::overview_table(&overview));
             if !overview.action_needed.is_empty() {
                 println!("\nAction needed:");
                 for action in overview.action_needed {

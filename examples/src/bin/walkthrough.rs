@@ -682,32 +682,7 @@ impl Story {
             .overview(&nw, &mci::OverviewFilter::default())
             .await?;
         println!("\n  Northwind's engagements:");
-        let rows: Vec<Vec<String>> = overview
-            .engagements
-            .iter()
-            .map(|e| {
-                vec![
-                    e.solution_area.to_string(),
-                    e.name.to_string(),
-                    e.availability.to_string(),
-                    format!("{} of {}", e.eligible_locations, e.enrolled_locations),
-                    e.active_customers.to_string(),
-                ]
-            })
-            .collect();
-        print!(
-            "{}",
-            mci_examples::table(
-                &[
-                    "solution area",
-                    "engagement",
-                    "availability",
-                    "eligible locations",
-                    "active customers"
-                ],
-                &rows
-            )
-        );
+        print!("{}", mci_examples::overview_table(&overview));
         Ok(())
     }
 
