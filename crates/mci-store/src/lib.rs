@@ -19,12 +19,29 @@
 //!
 //! # Writing an adapter
 //!
-//! Implement [`Store`] and run the conformance suite (feature
-//! `conformance`) in your tests, as `conformance::run_all` shows; the
-//! adapter is done when the whole suite passes.
+//! These docs are all a third adapter needs (a PostgreSQL or a
+//! key-value store, say): implement [`Store`] and run the conformance suite
+//! (feature `conformance`) in your tests, as `conformance::run_all` shows;
+//! the adapter is done when the whole suite passes. What each method must
+//! do is in its documentation; the behaviours the suite proves are listed
+//! [below](crate#the-conformance-suite).
 //!
-//! What each method must do is in its documentation; the behaviours the
-//! suite proves are listed in [`conformance`](crate#the-conformance-suite).
+//! What an adapter keeps beside each nomination is [`Derived`]: its
+//! [`Placement`] (tab as stored, next lapse instant, tab after the lapse,
+//! next wake instant) and its [`Standing`] (live, holds consent, completed,
+//! until when), as plain columns or index keys. Every query is a comparison
+//! of those with `now`:
+//!
+//! - tab `T` at `now`: `tab = T and (lapse_at is null or lapse_at > now)`,
+//!   or `tab_after_lapse = T and lapse_at <= now` (two index walks merged by
+//!   id; the second holds only lapses the sweep has not written yet);
+//! - due at `now`: `wake_at <= now`, by `(wake_at, id)`;
+//! - a guard: [`Guard::admits`] over the standings of the other nominations
+//!   of the guard's engagement and customer ([`check_guard`] does it in
+//!   Rust);
+//! - known customers: the customers of the partner's nominations that were
+//!   ever consented ([`Nomination::consented_at`](mci_core::Nomination::consented_at)),
+//!   each once, by [`CustomerId`] order.
 //!
 //! # The conformance suite
 //!
