@@ -170,4 +170,62 @@ impl Incentives {
     pub async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>> {
         Ok(self.store.payout_batch(id).await?)
     }
+
+    /// Corrects a payment: a new batch holds one reversal entry of the
+    /// claim's payment in `batch`, which stays as it was; a correction is
+    /// never an edit (R-CLAIM-W-9). A payment is reversed once: reversing it
+    /// again answers the first reversal. A claim `batch` did not pay answers
+    /// not found.
+    pub async fn reverse_payment(
+        &self,
+        call: impl Into<Call<ReviewerId>>,
+        batch: &PayoutBatchId,
+        nomination: &NominationId,
+    ) -> Result<PayoutBatch> {
+        let _reviewer = call.into();
+        let original = self
+            .store
+            .payout_batch(batch)
+            .await?
+            .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
+        let id = reversal_id(&original, nomination);
+        for _ in 0..=self.settings.retries {
+            if let Some(done) = self.store.payout_batch(&id).await? {
+                return Ok(done);
+            }
+            let now = self.now();
+            let cycle = PayoutCycle::containing(
+                self.settings.payout_epoch,
+                self.settings.payout_period,
+                now,
+            );
+            let reversal = original
+                .reversal(id, cycle, now, nomination)
+                .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
+            let mut commit = Commit::at(now);
+            commit.payout_batch = Some(reversal.clone());
+            match self.store.commit(commit).await {
+                Ok(()) => return Ok(reversal),
+                // Written meanwhile by a concurrent call: read it back.
+                Err(mci_store::StoreError::InvalidCommit(_)) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(Error::Busy)
+    }
+}
+
+/// The id of the reversal of `nomination`'s payment in `original`: the same
+/// pair always gives the same id, so a payment is reversed once.
+fn reversal_id(original: &PayoutBatch, nomination: &NominationId) -> PayoutBatchId {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"reversal");
+    hasher.update(original.id.as_uuid().as_bytes());
+    hasher.update(nomination.as_uuid().as_bytes());
+    let digest = hasher.finalize();
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(original.created_at.timestamp_millis()).unwrap_or(0);
+    PayoutBatchId::new_v7(millis, random)
 }

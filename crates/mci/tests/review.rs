@@ -451,3 +451,67 @@ async fn r_claim_w_9_a_bounded_run_leaves_the_rest_for_the_next_run_and_pays_not
         assert_eq!(w.stored(id).state(), State::Paid);
     }
 }
+
+#[tokio::test]
+async fn r_claim_w_9_a_correction_is_a_new_reversal_batch_never_an_edit() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let fixed = w.approved_subscription(&a, 1, &w.workshop).await;
+    let run = w.service.run_payout(reviewer(), 10).await.unwrap();
+    w.advance_days(2);
+
+    let reversal = w
+        .service
+        .reverse_payment(reviewer(), &run.batch.id, &fixed)
+        .await
+        .unwrap();
+    assert_ne!(reversal.id, run.batch.id);
+    assert_eq!(reversal.entries.len(), 1);
+    assert_eq!(reversal.entries[0].nomination, fixed);
+    assert_eq!(reversal.entries[0].amount, eur(-750_000));
+    assert_eq!(
+        reversal.entries[0].kind,
+        EntryKind::Reversal { of: run.batch.id }
+    );
+    assert_eq!(
+        w.service.payout_batch(&run.batch.id).await.unwrap(),
+        Some(run.batch.clone()),
+        "the original batch is unchanged"
+    );
+    assert_eq!(
+        w.service.payout_batch(&reversal.id).await.unwrap(),
+        Some(reversal.clone())
+    );
+
+    // Reversing the same payment again answers the first reversal and
+    // writes nothing.
+    let before = w.store.snapshot();
+    let again = w
+        .service
+        .reverse_payment(reviewer(), &run.batch.id, &fixed)
+        .await
+        .unwrap();
+    assert_eq!(again, reversal);
+    assert_eq!(w.store.snapshot(), before);
+
+    // A claim the batch did not pay, and a batch that does not exist.
+    let unpaid = w.submitted_subscription(&a, 2, &w.workshop).await;
+    let error = w
+        .refused(
+            w.service
+                .reverse_payment(reviewer(), &run.batch.id, &unpaid),
+        )
+        .await;
+    assert_matches!(error, Error::Refused(Refusal::NotFound));
+    let error = w
+        .refused(
+            w.service
+                .reverse_payment(reviewer(), &reversal_of_nothing(), &fixed),
+        )
+        .await;
+    assert_matches!(error, Error::Refused(Refusal::NotFound));
+}
+
+fn reversal_of_nothing() -> mci_core::PayoutBatchId {
+    mci_core::PayoutBatchId::new_v7(1, [9; 10])
+}
