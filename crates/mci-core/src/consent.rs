@@ -86,6 +86,7 @@ impl Nomination {
         details: SendConsent,
         token: &LinkToken,
     ) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         let actor = self.acting(user)?;
         self.require(
             now,
@@ -163,6 +164,7 @@ impl Nomination {
         user: &PartnerUser,
         token: &LinkToken,
     ) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         let actor = self.acting(user)?;
         self.require(now, Command::ResendConsent, &[State::AwaitingConsent])?;
         let deadline = self.rules.timelines().obtain_consent.after(self.created_at);
@@ -193,6 +195,7 @@ impl Nomination {
         user: &PartnerUser,
         update: ContactsUpdate,
     ) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         let actor = self.acting(user)?;
         if let Some(refusal) = self.lapse_refusal(now) {
             return Err(refusal);
@@ -272,6 +275,7 @@ impl Nomination {
         now: Instant,
         token: &LinkToken,
     ) -> Result<ConsentInvitation, Refusal> {
+        let now = self.not_before_last_change(now);
         if !self.link_opened_by(token, LinkPurpose::Consent) {
             return Err(Refusal::InvalidLink);
         }
@@ -308,6 +312,7 @@ impl Nomination {
         token: &LinkToken,
         accept: bool,
     ) -> Result<Step, Refusal> {
+        let now = self.not_before_last_change(now);
         if !self.link_opened_by(token, LinkPurpose::Consent) {
             return Err(Refusal::InvalidLink);
         }

@@ -146,6 +146,7 @@ impl Nomination {
 
     /// The deadline, if it has passed at `now`.
     pub fn due_lapse(&self, now: Instant) -> Option<Deadline> {
+        let now = self.not_before_last_change(now);
         self.deadline().filter(|d| d.is_past(now))
     }
 
@@ -175,6 +176,7 @@ impl Nomination {
     /// lapsed nomination the sweep would write; otherwise itself (R-TIME-4).
     #[must_use]
     pub fn at(&self, now: Instant) -> Nomination {
+        let now = self.not_before_last_change(now);
         match self.due_lapse(now).and_then(|_| self.lapse()) {
             Some(lapsed) => lapsed.nomination,
             None => self.clone(),
@@ -200,6 +202,7 @@ impl Nomination {
     /// yet sent, before a consent or first-submit deadline still ahead
     /// (R-REC-6).
     pub fn due_reminder(&self, now: Instant) -> Option<ReminderMark> {
+        let now = self.not_before_last_change(now);
         let deadline = self.reminded_deadline()?;
         if deadline.is_past(now) {
             return None;
@@ -255,6 +258,7 @@ impl Nomination {
     /// R-REC-6). After a reminder, every longer mark before the same deadline
     /// counts as sent, so each reminder goes out at most once.
     pub fn wake(&self, now: Instant) -> Option<Outcome> {
+        let now = self.not_before_last_change(now);
         if self.due_lapse(now).is_some() {
             return self.lapse();
         }

@@ -290,6 +290,13 @@ impl Nomination {
         }
     }
 
+    /// The instant a command or read at `now` takes effect: never before the
+    /// nomination's last change, so its history stays in order and days left
+    /// never exceed the window, even when clocks disagree (R-REC-1, R-TIME-3).
+    pub(crate) fn not_before_last_change(&self, now: Instant) -> Instant {
+        now.max(self.updated_at)
+    }
+
     /// Checks that `user` may act on this nomination: an incentives role
     /// (R-ROLE-1) and this nomination's partner, else not found (R-ROLE-2).
     pub(crate) fn acting(&self, user: &PartnerUser) -> Result<Actor, Refusal> {

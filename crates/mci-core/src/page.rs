@@ -238,6 +238,7 @@ impl Nomination {
     /// The actions allowed at `now` (R-PAGE-8), computed here so that no
     /// caller re-derives them.
     pub fn actions(&self, now: Instant) -> Vec<Action> {
+        let now = self.not_before_last_change(now);
         let current = self.at(now);
         let consented = current.consent.accepted_at.is_some();
         let mut actions = match current.state {
@@ -256,6 +257,7 @@ impl Nomination {
 
     /// Its row at `now`, or `None` when it is not on the page (R-PAGE-6).
     pub fn page_row(&self, now: Instant) -> Option<PageRow> {
+        let now = self.not_before_last_change(now);
         let current = self.at(now);
         let tab = current.tab()?;
         let deadline = current.deadline();

@@ -38,6 +38,7 @@ impl Nomination {
 
     /// Takes a submitted (or disputed) claim into review (R-CLAIM-W-7).
     pub fn start_review(&self, now: Instant, reviewer: &ReviewerId) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         self.reviewing(
             now,
             Command::StartReview,
@@ -60,6 +61,7 @@ impl Nomination {
         reviewer: &ReviewerId,
         note: Comment,
     ) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         self.reviewing(now, Command::RequestPartnerAction, &[State::UnderReview])?;
         Ok(self
             .change(
@@ -78,6 +80,7 @@ impl Nomination {
     /// Approves the claim with the payout its pinned rules give: the fixed
     /// fee, or the proposed variable amount (R-CLAIM-W-7, R-ENG-8).
     pub fn approve(&self, now: Instant, reviewer: &ReviewerId) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         self.reviewing(now, Command::Approve, &[State::UnderReview])?;
         let payout = self
             .proposed_payout()
@@ -108,6 +111,7 @@ impl Nomination {
         reviewer: &ReviewerId,
         reason: Comment,
     ) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         self.reviewing(now, Command::Reject, &[State::UnderReview])?;
         let disputable = self.claim.disputed_at.is_none();
         let to = if disputable {
@@ -136,6 +140,7 @@ impl Nomination {
 
     /// Marks an approved claim paid by `batch` (R-CLAIM-W-9).
     pub fn mark_paid(&self, now: Instant, batch: PayoutBatchId) -> Result<Outcome, Refusal> {
+        let now = self.not_before_last_change(now);
         self.require(now, Command::MarkPaid, &[State::Approved])?;
         let amount = self.claim.payout.ok_or(Refusal::NotAllowedNow {
             command: Command::MarkPaid,

@@ -164,3 +164,24 @@ fn r_rec_3_lapsed_declined_and_cancelled_nominations_stay_readable() {
     let later = cancelled.now + TimeDelta::days(1000);
     assert_eq!(cancelled.nomination.at(later), cancelled.nomination);
 }
+
+#[test]
+fn r_rec_1_a_clock_behind_the_last_change_keeps_the_history_in_order() {
+    // Consent sent on day 10; a command from a clock that reads day 2.
+    let s = Scenario::added()
+        .wait_days(10)
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)));
+    let sent_at = s.nomination.updated_at();
+    let behind = s.clone().at(t0() + chrono::TimeDelta::days(2));
+    let later = behind.then(|n, now| n.add_comment(now, &admin(), comment("from a slow clock")));
+    let events = &later.events;
+    assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "{events:#?}");
+    assert_eq!(later.last_event().at, sent_at);
+    // Read from the slow clock, days left never exceed the 30-day window
+    // (R-TIME-3): the nomination is read as of its last change.
+    let row = later
+        .nomination
+        .page_row(t0() + chrono::TimeDelta::days(2))
+        .unwrap();
+    assert_eq!(row.status.days_left, Some(20));
+}
