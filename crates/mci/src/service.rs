@@ -160,7 +160,17 @@ pub(crate) enum Target<'a> {
 }
 
 impl Incentives {
-    /// A builder over `store`.
+    /// A builder over `store`. Until replaced, the ports are:
+    ///
+    /// - tenant directory: empty, so every email-only add is refused as
+    ///   having no tenant (R-ADD-3);
+    /// - partner directory: empty, so every location is refused as not the
+    ///   partner's (R-ADD-2);
+    /// - customer eligibility: every customer eligible; give the program's
+    ///   eligibility source in production;
+    /// - clock: the system clock; token source: the operating system's
+    ///   secure random source (R-TOKEN-1);
+    /// - no engagement in the catalog.
     pub fn builder(store: Arc<dyn Store>) -> IncentivesBuilder {
         IncentivesBuilder {
             store,

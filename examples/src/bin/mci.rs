@@ -28,22 +28,32 @@ use std::sync::Arc;
 /// Exit codes: 0 done; 2 bad usage; 3 refused by a program rule (the
 /// message names the rule); 4 not found; 1 any other failure.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about)]
+#[command(version)]
 struct Cli {
     /// The database file (the walkthrough's by default).
     #[arg(long, global = true, default_value = "mci-demo.sqlite")]
     database: PathBuf,
-    /// The instant the command runs at (RFC 3339); now by default.
+    /// The instant the command runs at, in RFC 3339 (e.g.
+    /// 2026-03-20T09:00:00Z); now by default. A command never takes effect
+    /// before a nomination's last change.
     #[arg(long, global = true)]
     now: Option<DateTime<Utc>>,
     /// Which walkthrough run's customers the tenant directory knows.
     #[arg(long, global = true, default_value_t = 1)]
     run: u32,
-    /// The partner acting: northwind or fabrikam.
-    #[arg(long, global = true, default_value = "northwind")]
-    partner: String,
+    /// The partner acting.
+    #[arg(long, global = true, value_enum, default_value = "northwind")]
+    partner: PartnerArg,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PartnerArg {
+    /// Northwind Consulting.
+    Northwind,
+    /// Fabrikam Partners.
+    Fabrikam,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -231,13 +241,12 @@ impl From<DemoError> for Failure {
     }
 }
 
-fn partner(name: &str) -> Result<DemoPartner, Failure> {
-    partners()?
-        .into_iter()
-        .find(|p| p.id.as_str() == name)
-        .ok_or_else(|| {
-            Failure::Other(format!("no demo partner {name}: use northwind or fabrikam").into())
-        })
+fn partner(which: PartnerArg) -> Result<DemoPartner, Failure> {
+    let [northwind, fabrikam] = partners()?;
+    Ok(match which {
+        PartnerArg::Northwind => northwind,
+        PartnerArg::Fabrikam => fabrikam,
+    })
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -254,7 +263,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         mci_store_sqlite::SqliteStore::open(&cli.database).map_err(|e| Failure::Other(e.into()))?;
     let clock = Arc::new(ManualClock::new(cli.now.unwrap_or_else(Utc::now)));
     let service = mci_examples::service(Arc::new(store), clock, cli.run)?;
-    let partner = partner(&cli.partner)?;
+    let partner = partner(cli.partner)?;
     let user = admin(&partner)?;
     execute(&service, &partner, &user, cli.command).await
 }
@@ -275,10 +284,18 @@ async fn execute(
             if !overview.action_needed.is_empty() {
                 println!("\nAction needed:");
                 for action in overview.action_needed {
-                    println!(
-                        "  {} ({}): {:?}",
-                        action.friendly_name, action.nomination, action.due
-                    );
+                    let due = match action.due {
+                        mci::Due::ConsentLapsing(d) => {
+                            format!("consent lapses {}", d.at.format("%Y-%m-%d %H:%M"))
+                        }
+                        mci::Due::ClaimLapsing(d) => format!(
+                            "claim deadline {} {}",
+                            d.kind,
+                            d.at.format("%Y-%m-%d %H:%M")
+                        ),
+                        mci::Due::ReviewerWaiting => String::from("the reviewer asked for more"),
+                    };
+                    println!("  {} ({}): {due}", action.friendly_name, action.nomination);
                 }
             }
         }
@@ -411,6 +428,9 @@ async fn execute(
         Command::Review { action } => match action {
             Review::Queue => {
                 let page = service.review_queue(None, 100).await?;
+                if page.rows.is_empty() {
+                    println!("no claim waits for review");
+                }
                 for n in page.rows {
                     println!(
                         "{} {} ({}): {}",

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 /// Plays a story of MCI engagements over simulated days.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Args {
     /// The database file: created if missing, reused if present.
     #[arg(default_value = "mci-demo.sqlite")]
@@ -283,7 +283,11 @@ impl Story {
                 }
                 _ => {}
             }
-            println!("{}", message_line(message));
+            let name = self
+                .names
+                .get(&message.nomination)
+                .map_or_else(|| message.nomination.to_string(), Clone::clone);
+            println!("{} [{name}]", message_line(message));
             delivered.push(message.id);
         }
         self.service.acknowledge(&delivered).await?;
@@ -640,6 +644,7 @@ impl Story {
         if let Err(error) = twice {
             println!("  a second dispute: {error}");
         }
+        self.flush().await?;
         self.heading(26, "The dispute is reviewed and approved");
         self.service.start_review(&reviewer, &tailspin_ai).await?;
         self.service.approve(&reviewer, &tailspin_ai).await?;
