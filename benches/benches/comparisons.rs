@@ -1,0 +1,263 @@
+//! Every comparison of the benchmark report as criterion benches: one group
+//! per comparison, ours and its baseline side by side.
+//!
+//! ```text
+//! cargo bench -p mci-benches                  # all of them
+//! cargo bench -p mci-benches -- sqlite_page   # one group
+//! ```
+//!
+//! The large worlds (1,000,000 nominations; `MCI_BENCH_NOMINATIONS` sets
+//! another size) are built once per process, when the first bench that
+//! needs them runs, shared by the groups after it, and removed when the run
+//! ends. Building them takes a few minutes; the sweep group copies and
+//! sweeps the large world for each sample, so it alone runs for about twenty
+//! minutes at 1M.
+//!
+//! The page groups measure the tab as a system that sweeps keeps it (the
+//! world swept at its now), and, as `…, unswept`, the world as built, with
+//! 10% of it lapsed and not yet swept.
+//!
+//! A failure here is a broken benchmark, not a result: it panics with the
+//! error.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group};
+use mci_benches::comparison::{
+    CALLERS, MemoryAdd, MemoryPage, MemoryWorld, SqliteAccept, SqliteAdd, SqlitePage, SqliteSweep,
+    SqliteWorld, build_worlds,
+};
+use mci_benches::world::WorldSpec;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// The size of the large worlds.
+fn nominations() -> usize {
+    std::env::var("MCI_BENCH_NOMINATIONS")
+        .ok()
+        .and_then(|n| n.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn memory_world() -> &'static Mutex<MemoryWorld> {
+    static WORLD: OnceLock<Mutex<MemoryWorld>> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let (world, _) = build_worlds(&WorldSpec::of(nominations()), true, false).unwrap();
+        Mutex::new(world.unwrap())
+    })
+}
+
+static SQLITE_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
+static SWEPT_SQLITE_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
+static SMALL_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
+static SWEPT_SMALL_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
+
+fn sqlite_world() -> &'static SqliteWorld {
+    SQLITE_WORLD.get_or_init(|| {
+        let (_, world) = build_worlds(&WorldSpec::of(nominations()), false, true).unwrap();
+        world.unwrap()
+    })
+}
+
+fn swept_sqlite_world() -> &'static SqliteWorld {
+    SWEPT_SQLITE_WORLD.get_or_init(|| sqlite_world().swept_copy().unwrap())
+}
+
+fn small_world() -> &'static SqliteWorld {
+    SMALL_WORLD.get_or_init(|| {
+        let (_, world) = build_worlds(&WorldSpec::of(10_000), false, true).unwrap();
+        world.unwrap()
+    })
+}
+
+fn swept_small_world() -> &'static SqliteWorld {
+    SWEPT_SMALL_WORLD.get_or_init(|| small_world().swept_copy().unwrap())
+}
+
+/// (a) memory store: add customer through the service, against the same
+/// rows moved into a plain `Mutex<HashMap>`.
+fn memory_add(c: &mut Criterion) {
+    let mut group = c.benchmark_group("memory_add");
+    group.throughput(Throughput::Elements(1));
+    let mut add: Option<MemoryAdd> = None;
+    group.bench_function("ours: Incentives::add_customer on MemoryStore", |b| {
+        let add = add.get_or_insert_with(|| MemoryAdd::new(100_000).unwrap());
+        b.iter_custom(|n| add.ours(n).unwrap());
+    });
+    group.bench_function("baseline: the rows into Mutex<HashMap>", |b| {
+        let add = add.get_or_insert_with(|| MemoryAdd::new(100_000).unwrap());
+        b.iter_custom(|n| add.baseline(n).unwrap());
+    });
+    group.finish();
+}
+
+/// (b) memory store: the first page of the large tab, against a range scan
+/// of the same index.
+fn memory_page(c: &mut Criterion) {
+    let mut group = c.benchmark_group("memory_page_1m");
+    group.bench_function("ours: MemoryStore::page, unswept", |b| {
+        let world = memory_world().lock().unwrap();
+        assert!(world.due > 0, "the unswept benches run before the sweep");
+        let mut page = MemoryPage::new(&world).unwrap();
+        b.iter_custom(|n| page.ours(n).unwrap());
+    });
+    group.bench_function("baseline: BTreeSet range scan, unswept", |b| {
+        let world = memory_world().lock().unwrap();
+        assert!(world.due > 0, "the unswept benches run before the sweep");
+        let mut page = MemoryPage::new(&world).unwrap();
+        b.iter_custom(|n| page.baseline(n).unwrap());
+    });
+    group.bench_function("ours: MemoryStore::page", |b| {
+        let mut world = memory_world().lock().unwrap();
+        if world.due > 0 {
+            world.sweep().unwrap();
+        }
+        let mut page = MemoryPage::new(&world).unwrap();
+        b.iter_custom(|n| page.ours(n).unwrap());
+    });
+    group.bench_function("baseline: BTreeSet range scan", |b| {
+        let mut world = memory_world().lock().unwrap();
+        if world.due > 0 {
+            world.sweep().unwrap();
+        }
+        let mut page = MemoryPage::new(&world).unwrap();
+        b.iter_custom(|n| page.baseline(n).unwrap());
+    });
+    group.finish();
+}
+
+/// (c) SQLite: one durable add customer per call, against raw rusqlite
+/// running the same statements in one transaction per call.
+fn sqlite_add(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_add_durable");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
+    let mut add: Option<SqliteAdd> = None;
+    group.bench_function("ours: Incentives::add_customer on SqliteStore, Full", |b| {
+        let add = add.get_or_insert_with(|| SqliteAdd::new(50_000).unwrap());
+        b.iter_custom(|n| add.ours(n).unwrap());
+    });
+    group.bench_function("baseline: raw transaction, synchronous FULL", |b| {
+        let add = add.get_or_insert_with(|| SqliteAdd::new(50_000).unwrap());
+        b.iter_custom(|n| add.baseline(n).unwrap());
+    });
+    group.finish();
+}
+
+/// (d) SQLite: accept consent with 64 concurrent callers (group commit),
+/// against the raw single-transaction ceiling.
+fn sqlite_accept(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_accept_64");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
+    let mut accept: Option<SqliteAccept> = None;
+    group.bench_function(
+        format!("ours: Incentives::accept_consent, {CALLERS} callers, Full"),
+        |b| {
+            let accept = accept.get_or_insert_with(|| SqliteAccept::new(20_000).unwrap());
+            b.iter_custom(|n| accept.ours(n).unwrap());
+        },
+    );
+    group.bench_function("baseline: raw transaction per acceptance, FULL", |b| {
+        let accept = accept.get_or_insert_with(|| SqliteAccept::new(20_000).unwrap());
+        b.iter_custom(|n| accept.baseline(n).unwrap());
+    });
+    group.finish();
+}
+
+/// (e) SQLite: the first full page of the large tab, against the store's
+/// keyset query on a raw connection.
+fn sqlite_page(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_page_1m");
+    group.sample_size(50);
+    group.bench_function("ours: SqliteStore::page, unswept", |b| {
+        let mut page = SqlitePage::new(sqlite_world().path()).unwrap();
+        b.iter_custom(|n| page.ours(n).unwrap());
+    });
+    group.bench_function("baseline: raw keyset query, unswept", |b| {
+        let mut page = SqlitePage::new(sqlite_world().path()).unwrap();
+        b.iter_custom(|n| page.baseline(n).unwrap());
+    });
+    group.bench_function("ours: SqliteStore::page", |b| {
+        let mut page = SqlitePage::new(swept_sqlite_world().path()).unwrap();
+        b.iter_custom(|n| page.ours(n).unwrap());
+    });
+    group.bench_function("baseline: raw keyset query", |b| {
+        let mut page = SqlitePage::new(swept_sqlite_world().path()).unwrap();
+        b.iter_custom(|n| page.baseline(n).unwrap());
+    });
+    group.finish();
+}
+
+/// (f) SQLite: the page at 1M against the page at 10k, ours both.
+fn sqlite_page_scale(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_page_scale");
+    group.sample_size(50);
+    for (name, world) in [
+        (
+            "ours at 1M, unswept",
+            sqlite_world as fn() -> &'static SqliteWorld,
+        ),
+        ("ours at 10k, unswept", small_world),
+        ("ours at 1M", swept_sqlite_world),
+        ("ours at 10k", swept_small_world),
+    ] {
+        group.bench_function(name, |b| {
+            let mut page = SqlitePage::new(world().path()).unwrap();
+            b.iter_custom(|n| page.ours(n).unwrap());
+        });
+    }
+    group.finish();
+}
+
+/// (g) SQLite: the sweep of the large world with 10% due, against raw
+/// batched transactions doing the same writes. Each sample sweeps a fresh
+/// copy once; both sides write the same rows, so their times compare.
+fn sqlite_sweep(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_sweep_1m");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(1));
+    group.measurement_time(Duration::from_secs(1));
+    let mut sweep: Option<SqliteSweep<'static>> = None;
+    group.bench_function("ours: Incentives::sweep", |b| {
+        let sweep = sweep.get_or_insert_with(|| SqliteSweep::new(sqlite_world()).unwrap());
+        b.iter_custom(|n| (0..n).map(|_| sweep.ours().unwrap().0).sum());
+    });
+    group.bench_function("baseline: raw batched transactions", |b| {
+        let sweep = sweep.get_or_insert_with(|| SqliteSweep::new(sqlite_world()).unwrap());
+        b.iter_custom(|n| (0..n).map(|_| sweep.baseline().unwrap().0).sum());
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = comparisons;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = memory_add, memory_page, sqlite_add, sqlite_accept, sqlite_page,
+        sqlite_page_scale, sqlite_sweep
+}
+/// Removes the files of the worlds built: statics are never dropped, so
+/// their temporary directories would outlive the process.
+fn remove_worlds() {
+    for world in [
+        &SQLITE_WORLD,
+        &SWEPT_SQLITE_WORLD,
+        &SMALL_WORLD,
+        &SWEPT_SMALL_WORLD,
+    ] {
+        if let Some(dir) = world.get().and_then(|w| w.path().parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn main() {
+    comparisons();
+    Criterion::default().configure_from_args().final_summary();
+    remove_worlds();
+}

@@ -1,0 +1,116 @@
+//! The baselines do the same work as our code: on a small world, the raw
+//! writes leave the same rows as the store's commits, the raw sweep the
+//! same rows as the service's sweep, and every store answers the same
+//! first page.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use mci_benches::comparison::{SqlitePage, build_worlds, current_thread};
+use mci_benches::raw::{self, RawDb};
+use mci_benches::service::Ports;
+use mci_benches::world::{self, WorldSpec};
+use mci_store::Store;
+use mci_store_sqlite::{Durability, SqliteStore};
+use rusqlite::types::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+const SPEC: WorldSpec = WorldSpec {
+    nominations: 1_500,
+    seed: 11,
+};
+
+/// Every row of every table the store writes, in a stable order.
+fn tables(path: &Path) -> Vec<(String, Vec<Vec<Value>>)> {
+    let db = RawDb::open_read_only(path).unwrap();
+    [
+        ("nominations", "id"),
+        ("events", "nomination, version"),
+        ("links", "hash"),
+        ("outbox", "seq"),
+        ("known_customers", "partner, customer"),
+    ]
+    .into_iter()
+    .map(|(table, order)| {
+        let mut stmt = db
+            .conn()
+            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| (0..columns).map(|i| r.get::<_, Value>(i)).collect())
+            .unwrap()
+            .collect::<Result<Vec<Vec<Value>>, _>>()
+            .unwrap();
+        (table.to_owned(), rows)
+    })
+    .collect()
+}
+
+#[test]
+fn the_raw_writes_and_sweep_leave_the_rows_the_store_and_service_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (
+        dir.path().join("ours.sqlite"),
+        dir.path().join("raw.sqlite"),
+    );
+
+    // The world through the store's commits, and through the raw statements.
+    let rt = current_thread().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&ours).unwrap());
+    let filled = rt
+        .block_on(world::fill(&SPEC, std::slice::from_ref(&store), false))
+        .unwrap();
+    raw::create(&theirs, Durability::Normal).unwrap();
+    let mut raw = RawDb::open(&theirs, Durability::Normal).unwrap();
+    for chunk in world::chunks(&SPEC).unwrap() {
+        for commit in chunk.unwrap().commits {
+            raw.write_all(&commit.writes).unwrap();
+        }
+    }
+    assert_eq!(filled.nominations, SPEC.nominations);
+    assert_eq!(raw.count("nominations").unwrap(), SPEC.nominations as u64);
+    assert_eq!(tables(&ours), tables(&theirs));
+
+    // The service's sweep and the raw sweep write the same rows: the due ones.
+    let service = Ports::knowing(0..0).unwrap().service(store).unwrap();
+    let report = rt.block_on(service.sweep()).unwrap();
+    assert_eq!(report.lapsed + report.reminded, filled.due);
+    assert_eq!(report.skipped, 0);
+    let swept = raw.sweep(world::now(), 256).unwrap();
+    assert_eq!(swept, filled.due);
+    drop(service);
+    drop(raw);
+    assert_eq!(tables(&ours), tables(&theirs));
+}
+
+#[test]
+fn the_world_is_as_planned_and_every_store_answers_the_same_first_page() {
+    let (memory, sqlite) = build_worlds(&SPEC, true, true).unwrap();
+    let (memory, sqlite) = (memory.unwrap(), sqlite.unwrap());
+    let due = sqlite.due as f64 / SPEC.nominations as f64;
+    assert!((0.07..0.13).contains(&due), "{due} due");
+
+    // The store and the plain index of the memory world, the store and the
+    // raw query of the SQLite world: one page.
+    let query = mci_benches::comparison::big_page().unwrap();
+    let rt = current_thread().unwrap();
+    let from_memory = rt.block_on(memory.store.page(&query)).unwrap();
+    let from_sqlite = {
+        let store = SqliteStore::open(sqlite.path()).unwrap();
+        rt.block_on(store.page(&query)).unwrap()
+    };
+    assert_eq!(from_memory, from_sqlite);
+    assert_eq!(from_memory.rows.len(), world::PAGE);
+    SqlitePage::new(sqlite.path()).unwrap();
+
+    // A quarter of the world is the large tab's pair.
+    let counts = rt
+        .block_on(
+            memory
+                .store
+                .count(&query.partner, &query.engagement, query.now),
+        )
+        .unwrap();
+    let share = (counts.eligible + counts.complete) as f64 / SPEC.nominations as f64;
+    assert!((0.15..0.30).contains(&share), "{share} in the large tab");
+}
