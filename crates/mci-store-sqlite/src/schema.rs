@@ -156,6 +156,10 @@ pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, 
         .map_err(failed)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(failed)?;
+    // Each commit of a group runs in a savepoint, whose sub-journal SQLite
+    // otherwise keeps in a temporary file created and removed per commit.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(failed)?;
     migrate(&mut conn, path)?;
     if options.verify_on_open {
         verify(&conn, path)?;
