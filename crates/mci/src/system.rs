@@ -4,6 +4,7 @@
 use crate::error::Result;
 use crate::service::Incentives;
 use chrono::TimeDelta;
+use futures_util::future::join_all;
 use mci_core::{EventKind, MessageId};
 use mci_store::{Commit, Leased};
 
@@ -32,13 +33,23 @@ impl Incentives {
             if due.is_empty() {
                 return Ok(report);
             }
+            // The batch's changes touch distinct nominations and carry no
+            // guards: send them together, so a store that groups commits
+            // writes them in few transactions.
+            let outcomes: Vec<_> = due.iter().filter_map(|n| n.wake(now)).collect();
+            let lapses: Vec<bool> = outcomes
+                .iter()
+                .map(|o| matches!(o.event.kind, EventKind::Lapsed { .. }))
+                .collect();
+            let results = join_all(
+                outcomes
+                    .into_iter()
+                    .map(|outcome| self.store.commit(Commit::of(now, outcome))),
+            )
+            .await;
             let mut progressed = false;
-            for nomination in due {
-                let Some(outcome) = nomination.wake(now) else {
-                    continue;
-                };
-                let lapse = matches!(outcome.event.kind, EventKind::Lapsed { .. });
-                match self.store.commit(Commit::of(now, outcome)).await {
+            for (result, lapse) in results.into_iter().zip(lapses) {
+                match result {
                     Ok(()) => {
                         progressed = true;
                         if lapse {
