@@ -2,15 +2,15 @@
 //! [`Store`] contract, and [`run_all`] to run them all.
 //!
 //! Each behaviour takes a fresh, empty store. An adapter's test is a few
-//! lines:
+//! lines, for example for a store that starts empty with `Default`, in a
+//! `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]`:
 //!
 //! ```no_run
-//! # use std::sync::Arc;
-//! # use mci_store::Store;
-//! # fn my_store() -> Arc<dyn Store> { unimplemented!() }
-//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-//! async fn conformance() {
-//!     mci_store::conformance::run_all(|| async { my_store() }).await;
+//! use std::sync::Arc;
+//! use mci_store::Store;
+//!
+//! async fn conformance<S: Store + Default + 'static>() {
+//!     mci_store::conformance::run_all(|| async { Arc::new(S::default()) as Arc<dyn Store> }).await;
 //! }
 //! ```
 //!
