@@ -32,6 +32,17 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 
+/// The timed work of both add comparisons: `adds` through the service, one
+/// after the other.
+fn add_all(rt: &Runtime, service: &Incentives, adds: &[Add]) -> Result<(), mci::Error> {
+    rt.block_on(async {
+        for add in adds {
+            black_box(service.add_customer(&add.admin, &add.form).await?);
+        }
+        Ok(())
+    })
+}
+
 /// The first customer number of the add pools: far from the world's.
 const ADD_CUSTOMERS: u64 = 100_000_000;
 /// The first customer number of the acceptance pool.
@@ -151,13 +162,7 @@ impl MemoryAdd {
                 Ok(())
             },
             |s, n| {
-                let (service, adds) = (&s.service, &s.adds[s.done..s.done + n]);
-                s.rt.block_on(async {
-                    for add in adds {
-                        black_box(service.add_customer(&add.admin, &add.form).await?);
-                    }
-                    Ok::<_, mci::Error>(())
-                })?;
+                add_all(&s.rt, &s.service, &s.adds[s.done..s.done + n])?;
                 s.done += n;
                 Ok(())
             },
@@ -540,13 +545,7 @@ impl SqliteAdd {
                 Ok(())
             },
             |s, n| {
-                let (service, adds) = (&s.service, &s.adds[s.done..s.done + n]);
-                s.rt.block_on(async {
-                    for add in adds {
-                        black_box(service.add_customer(&add.admin, &add.form).await?);
-                    }
-                    Ok::<_, mci::Error>(())
-                })?;
+                add_all(&s.rt, &s.service, &s.adds[s.done..s.done + n])?;
                 s.done += n;
                 Ok(())
             },
