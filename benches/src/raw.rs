@@ -45,10 +45,9 @@ pub mod sql {
 
     /// `commit.rs`: a nomination row at its expected version, rewritten.
     pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
-     partner = ?2, engagement = ?3, customer = ?4, state = ?5, version = ?6, tab = ?7, \
-     lapse_at = ?8, tab_after = ?9, wake_at = ?10, live = ?11, holds_consent = ?12, \
-     completed = ?13, standing_until = ?14, doc = ?15 \
-     WHERE id = ?1 AND version = ?16";
+     state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
+     live = ?8, holds_consent = ?9, completed = ?10, standing_until = ?11, doc = ?12 \
+     WHERE id = ?1 AND version = ?13";
 
     /// `commit.rs`: the event of a write.
     pub const INSERT_EVENT: &str =
@@ -69,7 +68,8 @@ pub mod sql {
     pub const INSERT_KNOWN: &str = "INSERT INTO known_customers (partner, customer, through) \
      VALUES (?1, ?2, ?3) ON CONFLICT (partner, customer) DO NOTHING";
 
-    /// `queries.rs`: stored in tab ?3, not lapsed at ?5, after cursor ?4, in id order.
+    /// `queries.rs`: the first arm of the page, stored in tab ?3, not
+    /// lapsed at ?5, after cursor ?4, in id order.
     pub const IN_TAB: &str = "SELECT id, doc FROM nominations \
      WHERE partner = ?1 AND engagement = ?2 AND tab = ?3 AND id > ?4 \
      AND (lapse_at IS NULL OR lapse_at > ?5) \
@@ -196,31 +196,42 @@ impl Encoded {
 /// messages, the known customer.
 fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
     let row = &write.row;
-    let values = params![
-        row.id,
-        row.partner,
-        row.engagement,
-        row.customer,
-        row.state,
-        row.version,
-        row.tab,
-        row.lapse_at,
-        row.tab_after,
-        row.wake_at,
-        row.live,
-        row.holds_consent,
-        row.completed,
-        row.standing_until,
-        row.doc,
-    ];
     let changed = if write.expected_version == 0 {
         conn.prepare_cached(sql::INSERT_NOMINATION)?
-            .execute(values)?
+            .execute(params![
+                row.id,
+                row.partner,
+                row.engagement,
+                row.customer,
+                row.state,
+                row.version,
+                row.tab,
+                row.lapse_at,
+                row.tab_after,
+                row.wake_at,
+                row.live,
+                row.holds_consent,
+                row.completed,
+                row.standing_until,
+                row.doc,
+            ])?
     } else {
-        let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
-        all.push(&write.expected_version);
         conn.prepare_cached(sql::UPDATE_NOMINATION)?
-            .execute(all.as_slice())?
+            .execute(params![
+                row.id,
+                row.state,
+                row.version,
+                row.tab,
+                row.lapse_at,
+                row.tab_after,
+                row.wake_at,
+                row.live,
+                row.holds_consent,
+                row.completed,
+                row.standing_until,
+                row.doc,
+                write.expected_version,
+            ])?
     };
     if changed != 1 {
         return Err(format!("{} rows written for one nomination", changed).into());

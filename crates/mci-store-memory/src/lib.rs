@@ -154,7 +154,8 @@ impl Inner {
         }
         for write in &commit.writes {
             let id = write.nomination.id();
-            let found = self.rows.get(id).map(|row| row.nomination.version());
+            let stored = self.rows.get(id).map(|row| &row.nomination);
+            let found = stored.map(Nomination::version);
             let expected = (write.expected_version > 0).then_some(write.expected_version);
             if found != expected {
                 return Err(StoreError::Conflict {
@@ -162,6 +163,17 @@ impl Inner {
                     expected: write.expected_version,
                     found,
                 });
+            }
+            if let Some(stored) = stored {
+                let new = &write.nomination;
+                if stored.partner() != new.partner()
+                    || stored.engagement() != new.engagement()
+                    || stored.customer().id() != new.customer().id()
+                {
+                    return Err(StoreError::InvalidCommit(format!(
+                        "nomination {id} cannot move to another partner, engagement or customer"
+                    )));
+                }
             }
         }
         for (i, write) in commit.writes.iter().enumerate() {

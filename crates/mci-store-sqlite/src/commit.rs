@@ -7,7 +7,9 @@
 //! 1. an idempotency key already used is [`StoreError::IdempotencyKeyUsed`]
 //!    (R-REC-5), whatever the commit's writes would meet;
 //! 2. every write's expected version is compared with the stored one
-//!    ([`StoreError::Conflict`], R-REC-4);
+//!    ([`StoreError::Conflict`], R-REC-4), and a write that would move a
+//!    nomination to another partner, engagement or customer is
+//!    [`StoreError::InvalidCommit`];
 //! 3. write by write, its guards are counted in SQL against the other
 //!    nominations of the guard's engagement and customer, as they stand with
 //!    the commit's earlier writes applied, at `commit.now`
@@ -103,7 +105,8 @@ impl Prepared {
     }
 }
 
-pub(crate) const VERSION_OF: &str = "SELECT version FROM nominations WHERE id = ?1";
+pub(crate) const VERSION_OF: &str =
+    "SELECT version, partner, engagement, customer FROM nominations WHERE id = ?1";
 
 /// Another nomination of (engagement, customer) holds the consent at now.
 pub(crate) const OTHER_CONSENT: &str = "SELECT EXISTS (SELECT 1 FROM nominations \
@@ -125,11 +128,13 @@ const INSERT_NOMINATION: &str = "INSERT INTO nominations \
       live, holds_consent, completed, standing_until, doc) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
+/// A nomination's partner, engagement and customer never change (the
+/// version check refuses a write that would change them), so an update
+/// leaves those columns, and SQLite leaves the index on them alone.
 const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
-     partner = ?2, engagement = ?3, customer = ?4, state = ?5, version = ?6, tab = ?7, \
-     lapse_at = ?8, tab_after = ?9, wake_at = ?10, live = ?11, holds_consent = ?12, \
-     completed = ?13, standing_until = ?14, doc = ?15 \
-     WHERE id = ?1 AND version = ?16";
+     state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
+     live = ?8, holds_consent = ?9, completed = ?10, standing_until = ?11, doc = ?12 \
+     WHERE id = ?1 AND version = ?13";
 
 const INSERT_EVENT: &str = "INSERT INTO events (nomination, version, doc) VALUES (?1, ?2, ?3)";
 const DELETE_LINKS: &str = "DELETE FROM links WHERE nomination = ?1";
@@ -145,19 +150,33 @@ const INSERT_KEY: &str = "INSERT INTO idempotency (scope, idem_key, result) VALU
 const BATCH_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM payout_batches WHERE id = ?1)";
 const INSERT_BATCH: &str = "INSERT INTO payout_batches (id, doc) VALUES (?1, ?2)";
 
-fn stored_version(conn: &Connection, id: &[u8; 16]) -> Result<Option<u64>, StoreError> {
-    let version: Option<i64> = conn
-        .prepare_cached(VERSION_OF)
-        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
-        .map_err(sqlite)?;
-    Ok(version.and_then(|v| u64::try_from(v).ok()))
+/// What a stored nomination's row says of it: its version, and what a
+/// write may not change (partner, engagement, customer).
+struct Stored {
+    version: Option<u64>,
+    identity: (String, String, String),
+}
+
+/// The stored row of `id`, if there is one.
+fn stored(conn: &Connection, id: &[u8; 16]) -> Result<Option<Stored>, StoreError> {
+    conn.prepare_cached(VERSION_OF)
+        .and_then(|mut stmt| {
+            stmt.query_row([id], |r| {
+                Ok(Stored {
+                    version: u64::try_from(r.get::<_, i64>(0)?).ok(),
+                    identity: (r.get(1)?, r.get(2)?, r.get(3)?),
+                })
+            })
+            .optional()
+        })
+        .map_err(sqlite)
 }
 
 fn conflict(conn: &Connection, write: &PreparedWrite) -> Result<StoreError, StoreError> {
     Ok(StoreError::Conflict {
         nomination: nomination_id(&write.row.id)?,
         expected: u64::try_from(write.expected_version).unwrap_or_default(),
-        found: stored_version(conn, &write.row.id)?,
+        found: stored(conn, &write.row.id)?.and_then(|s| s.version),
     })
 }
 
@@ -202,31 +221,43 @@ fn is_completed_consent_clash(error: &rusqlite::Error) -> bool {
 
 fn write_row(conn: &Connection, write: &PreparedWrite) -> Result<(), StoreError> {
     let row = &write.row;
-    let values = params![
-        row.id,
-        row.partner,
-        row.engagement,
-        row.customer,
-        row.state,
-        row.version,
-        row.tab,
-        row.lapse_at,
-        row.tab_after,
-        row.wake_at,
-        row.live,
-        row.holds_consent,
-        row.completed,
-        row.standing_until,
-        row.doc,
-    ];
     let written = if write.expected_version == 0 {
-        conn.prepare_cached(INSERT_NOMINATION)
-            .and_then(|mut stmt| stmt.execute(values))
+        conn.prepare_cached(INSERT_NOMINATION).and_then(|mut stmt| {
+            stmt.execute(params![
+                row.id,
+                row.partner,
+                row.engagement,
+                row.customer,
+                row.state,
+                row.version,
+                row.tab,
+                row.lapse_at,
+                row.tab_after,
+                row.wake_at,
+                row.live,
+                row.holds_consent,
+                row.completed,
+                row.standing_until,
+                row.doc,
+            ])
+        })
     } else {
         conn.prepare_cached(UPDATE_NOMINATION).and_then(|mut stmt| {
-            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
-            all.push(&write.expected_version);
-            stmt.execute(all.as_slice())
+            stmt.execute(params![
+                row.id,
+                row.state,
+                row.version,
+                row.tab,
+                row.lapse_at,
+                row.tab_after,
+                row.wake_at,
+                row.live,
+                row.holds_consent,
+                row.completed,
+                row.standing_until,
+                row.doc,
+                write.expected_version,
+            ])
         })
     };
     match written {
@@ -289,14 +320,25 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
         }
     }
     for write in &commit.writes {
-        let found = stored_version(conn, &write.row.id)?;
+        let found = stored(conn, &write.row.id)?;
         let expected = u64::try_from(write.expected_version).unwrap_or_default();
-        if found != (expected > 0).then_some(expected) {
+        let version = found.as_ref().and_then(|s| s.version);
+        if version != (expected > 0).then_some(expected) {
             return Err(StoreError::Conflict {
                 nomination: nomination_id(&write.row.id)?,
                 expected,
-                found,
+                found: version,
             });
+        }
+        let row = &write.row;
+        if let Some(stored) = found
+            && (&stored.identity.0, &stored.identity.1, &stored.identity.2)
+                != (&row.partner, &row.engagement, &row.customer)
+        {
+            return Err(StoreError::InvalidCommit(format!(
+                "nomination {} cannot move to another partner, engagement or customer",
+                nomination_id(&row.id)?
+            )));
         }
     }
     for write in &commit.writes {

@@ -51,7 +51,8 @@
 //!
 //! - commits: create, update with the expected version, a stale version is a
 //!   retryable [`StoreError::Conflict`] and writes nothing; a failed guard
-//!   leaves no nomination, event or message behind (atomicity);
+//!   leaves no nomination, event or message behind (atomicity); an update
+//!   never moves a nomination to another partner or customer;
 //! - guards under real concurrency: 32 partners accepting consent for one
 //!   customer at once, exactly one succeeds (R-CONSENT-8); the same for
 //!   duplicate nominations (R-ADD-7) and the live-nomination limit (R-ENG-5);
@@ -120,7 +121,9 @@ pub trait Store: Send + Sync {
     /// 3. each [`Write`] with `expected_version` 0 creates its nomination
     ///    (an existing id is a [`StoreError::Conflict`]); any other expected
     ///    version must equal the stored version, else
-    ///    [`StoreError::Conflict`] (R-REC-4);
+    ///    [`StoreError::Conflict`] (R-REC-4); an update that would give the
+    ///    stored nomination another partner, engagement or customer is
+    ///    [`StoreError::InvalidCommit`];
     /// 4. each write's guards must admit the standings of the *other*
     ///    nominations of the guard's engagement and customer, as they will be
     ///    with the commit's earlier writes applied, at `commit.now`, else

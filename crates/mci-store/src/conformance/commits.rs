@@ -173,6 +173,37 @@ pub async fn invalid_commit_writes_nothing(store: Arc<dyn Store>) {
     assert_eq!(store.nomination_by_id(&id).await.unwrap(), None);
 }
 
+/// A write keeps its nomination's partner, engagement and customer: one
+/// that would move a stored nomination to another partner or customer is
+/// refused whole, even at the expected version (R-ROLE-2).
+pub async fn a_write_keeps_its_nomination_whole(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let stored = added(&store, 1, 1, &engagement, start()).await;
+    let id = *stored.id();
+    let history = store.history(&id).await.unwrap();
+    for (p, c) in [(2, 1), (1, 2)] {
+        // The same id at version 1, of another partner or customer, moved
+        // on to version 2.
+        let other = add_as(id, p, c, &engagement, start()).nomination;
+        let moved = other
+            .send_consent(
+                start(),
+                &mci_testkit::admin_of(p),
+                SendConsent::default(),
+                &mci_testkit::token(9),
+            )
+            .unwrap();
+        assert_eq!(moved.nomination.version(), 2);
+        let err = store.commit(Commit::of(start(), moved)).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidCommit(_)), "{err:?}");
+        assert_eq!(
+            store.nomination_by_id(&id).await.unwrap(),
+            Some(stored.clone())
+        );
+        assert_eq!(store.history(&id).await.unwrap(), history);
+    }
+}
+
 /// A command retried with the same idempotency key writes once and gives
 /// the first result (R-REC-5).
 pub async fn idempotency_key_writes_once(store: Arc<dyn Store>) {

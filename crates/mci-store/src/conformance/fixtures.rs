@@ -33,6 +33,17 @@ pub(crate) fn customer(n: u64) -> Customer {
 
 /// The outcome of partner `p` adding customer `c` to `engagement` at `now`.
 pub(crate) fn add(p: u32, c: u64, engagement: &Engagement, now: Instant) -> Outcome {
+    add_as(next_id(), p, c, engagement, now)
+}
+
+/// [`add`], the new nomination taking the id `id`.
+pub(crate) fn add_as(
+    id: NominationId,
+    p: u32,
+    c: u64,
+    engagement: &Engagement,
+    now: Instant,
+) -> Outcome {
     let request = NominationRequest {
         friendly_name: format!("Customer {c} by partner {p}").parse().unwrap(),
         location: "1234567".parse().unwrap(),
@@ -50,7 +61,7 @@ pub(crate) fn add(p: u32, c: u64, engagement: &Engagement, now: Instant) -> Outc
             competitors: Vec::new(),
         },
     }];
-    nominate(now, &admin_of(p), request, &candidates, next_id)
+    nominate(now, &admin_of(p), request, &candidates, || id)
         .unwrap()
         .remove(0)
 }

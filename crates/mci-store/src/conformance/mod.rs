@@ -59,6 +59,7 @@ where
         creating_twice_is_a_conflict,
         failed_guard_writes_nothing,
         invalid_commit_writes_nothing,
+        a_write_keeps_its_nomination_whole,
         one_consent_per_customer_under_concurrency,
         one_live_nomination_per_partner_under_concurrency,
         live_nomination_limit_under_concurrency,
