@@ -82,6 +82,19 @@
 //! grow by themselves, so the store writes many commits per sync instead of
 //! one; alone, a commit is a group of one.
 //!
+//! # Checkpoints
+//!
+//! A commit appends to the WAL (the `-wal` file beside the database); a
+//! checkpoint copies the WAL's pages into the database file so that the
+//! WAL can start over. SQLite's default does that inside the commit that
+//! crosses a thousand pages, whose callers then wait for it. This store
+//! turns that off and checkpoints on a thread of its own, after commits and
+//! at most once per [`Options::checkpoint_pause`], with a passive
+//! checkpoint that never blocks the writer or the readers. Readers see
+//! every commit whether or not it is checkpointed. If a long read keeps a
+//! checkpoint from finishing, the WAL grows until the read ends, as it
+//! does in SQLite's default.
+//!
 //! # Storage
 //!
 //! A nomination is one row: its JSON document, beside plain columns for
@@ -99,6 +112,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod checkpoint;
 pub mod columns;
 mod commit;
 mod error;
@@ -170,6 +184,17 @@ pub struct Options {
     pub busy_timeout: Duration,
     /// The most commits written in one transaction; 256 by default.
     pub max_group: usize,
+    /// The page cache of the writer's connection, in MiB; 64 by default
+    /// (SQLite's own default is 2). Each commit reads the pages of the
+    /// rows and index entries it changes; those not in the cache are read
+    /// from the file. Readers keep SQLite's default.
+    pub writer_cache_mib: u32,
+    /// How long the checkpointer rests after each checkpoint before the
+    /// next; 20 ms by default. Commits never wait for a checkpoint: a thread
+    /// of the store copies the WAL into the database file after commits, at
+    /// most once per pause (see [Checkpoints](#checkpoints)). A longer pause
+    /// checkpoints less often, with a longer WAL between checkpoints.
+    pub checkpoint_pause: Duration,
     /// Whether opening runs `PRAGMA quick_check` over the whole file and
     /// refuses a corrupt one ([`OpenError::Corrupt`]). Off by default: it
     /// reads every page. Without it, opening refuses a file whose header or
@@ -185,6 +210,8 @@ impl Default for Options {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
             max_group: 256,
+            writer_cache_mib: 64,
+            checkpoint_pause: Duration::from_millis(20),
             verify_on_open: false,
         }
     }
@@ -222,6 +249,7 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
         let conn = schema::open_writer(&path, &options)?;
+        let checkpointer = schema::open_checkpointer(&path, &options)?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             readers.push(schema::open_reader(&path, &options)?);
@@ -232,12 +260,20 @@ impl SqliteStore {
             readers: None,
             threads: Vec::new(),
         };
+        let (written, wake) = mpsc::sync_channel(1);
+        let pause = options.checkpoint_pause;
+        store.threads.push(
+            std::thread::Builder::new()
+                .name("mci-sqlite-checkpointer".into())
+                .spawn(move || checkpoint::run(checkpointer, wake, pause))
+                .map_err(OpenError::Threads)?,
+        );
         let (jobs, inbox) = mpsc::channel();
         let max_group = options.max_group;
         store.threads.push(
             std::thread::Builder::new()
                 .name("mci-sqlite-writer".into())
-                .spawn(move || writer::run(conn, inbox, max_group))
+                .spawn(move || writer::run(conn, inbox, max_group, Some(written)))
                 .map_err(OpenError::Threads)?,
         );
         store.writer = Some(jobs);

@@ -121,6 +121,14 @@ fn probe(path: &Path, options: &Options) -> Result<Option<Header>, OpenError> {
     }
 }
 
+/// `PRAGMA synchronous` for `durability`.
+fn synchronous(durability: Durability) -> &'static str {
+    match durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    }
+}
+
 /// Opens (creating if need be) and migrates the file at `path`, and returns
 /// the connection the writer owns.
 pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, OpenError> {
@@ -148,17 +156,23 @@ pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, 
             mode,
         });
     }
-    let synchronous = match options.durability {
-        Durability::Normal => "NORMAL",
-        Durability::Full => "FULL",
-    };
-    conn.pragma_update(None, "synchronous", synchronous)
+    conn.pragma_update(None, "synchronous", synchronous(options.durability))
         .map_err(failed)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(failed)?;
     // Each commit of a group runs in a savepoint, whose sub-journal SQLite
     // otherwise keeps in a temporary file created and removed per commit.
     conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(failed)?;
+    // A negative cache size is in KiB.
+    conn.pragma_update(
+        None,
+        "cache_size",
+        -i64::from(options.writer_cache_mib).saturating_mul(1024),
+    )
+    .map_err(failed)?;
+    // The checkpointer copies the WAL into the file, not the commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(failed)?;
     migrate(&mut conn, path)?;
     if options.verify_on_open {
@@ -223,6 +237,22 @@ pub(crate) fn open_reader(path: &Path, options: &Options) -> Result<Connection, 
     let conn = Connection::open_with_flags(path, flags).map_err(failed)?;
     conn.busy_timeout(options.busy_timeout).map_err(failed)?;
     conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// Opens the checkpointer's connection on a file the writer has opened
+/// and migrated. It syncs as the writer does: a checkpoint syncs the WAL
+/// before it copies, and the file after.
+pub(crate) fn open_checkpointer(path: &Path, options: &Options) -> Result<Connection, OpenError> {
+    let failed = |error| OpenError::sqlite(path, error);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(failed)?;
+    conn.busy_timeout(options.busy_timeout).map_err(failed)?;
+    conn.pragma_update(None, "synchronous", synchronous(options.durability))
+        .map_err(failed)?;
+    // It writes nothing but checkpoints, and leaves those to its thread.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(failed)?;
     Ok(conn)
 }
 

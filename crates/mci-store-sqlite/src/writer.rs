@@ -17,12 +17,18 @@
 //! ```
 //!
 //! A commit refused by its own checks (conflict, guard, idempotency key)
-//! rolls back to its savepoint and leaves the others. Every caller is
+//! rolls back to its savepoint and leaves the others. A group of one needs
+//! no savepoint: a refusal rolls the whole transaction back. Every caller is
 //! answered only after `COMMIT` has succeeded; if it fails, or the
 //! transaction breaks, every caller of the group gets a
 //! [`BackendError::Group`] and nothing of the group is written. A commit in
 //! the group sees the commits before it, exactly as if they had been
 //! written one transaction each, in the order they arrived.
+//!
+//! The writer never copies the WAL back into the database file itself
+//! (`wal_autocheckpoint` is off on its connection): after each `COMMIT` it
+//! wakes the [checkpointer](crate::checkpoint), which does it on its own
+//! connection and thread, so no caller waits for a checkpoint.
 //!
 //! When the store is dropped the channel closes; the writer writes what is
 //! still waiting, closes its connection and ends.
@@ -34,7 +40,7 @@ use futures_channel::oneshot;
 use mci_store::StoreError;
 use rusqlite::Connection;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 /// What a caller asks of the writer.
 pub(crate) enum Job {
@@ -75,6 +81,14 @@ enum Done {
 }
 
 impl Done {
+    /// Whether the job's own answer is a refusal or an error.
+    fn refused(&self) -> bool {
+        match self {
+            Done::Commit(_, result) | Done::Acknowledge(_, result) => result.is_err(),
+            Done::Take(_, result) => result.is_err(),
+        }
+    }
+
     /// Answers the caller. A caller that stopped waiting is not an error:
     /// what it asked for was written all the same.
     fn answer(self) {
@@ -103,12 +117,14 @@ impl Done {
 }
 
 impl Job {
-    /// Does the job on `conn`, inside the group's transaction: its answer,
-    /// and the error that broke the transaction, if one did.
-    fn run(self, conn: &Connection) -> (Done, Option<rusqlite::Error>) {
+    /// Does the job on `conn`, inside the group's transaction (in a
+    /// savepoint of its own when `shared`): its answer, and the error that
+    /// broke the transaction, if one did.
+    fn run(self, conn: &Connection, shared: bool) -> (Done, Option<rusqlite::Error>) {
         match self {
             Job::Commit { commit, reply } => {
-                let (result, broken) = split(in_savepoint(conn, |c| commit::apply(c, &commit)));
+                let (result, broken) =
+                    split(in_savepoint(conn, shared, |c| commit::apply(c, &commit)));
                 (Done::Commit(reply, result), broken)
             }
             Job::Take {
@@ -117,13 +133,14 @@ impl Job {
                 limit,
                 reply,
             } => {
-                let (result, broken) = split(in_savepoint(conn, |c| {
+                let (result, broken) = split(in_savepoint(conn, shared, |c| {
                     outbox::take(c, now, lease_until, limit)
                 }));
                 (Done::Take(reply, result), broken)
             }
             Job::Acknowledge { ids, reply } => {
-                let (result, broken) = split(in_savepoint(conn, |c| outbox::acknowledge(c, &ids)));
+                let (result, broken) =
+                    split(in_savepoint(conn, shared, |c| outbox::acknowledge(c, &ids)));
                 (Done::Acknowledge(reply, result), broken)
             }
         }
@@ -150,25 +167,43 @@ fn split<T>(
     }
 }
 
-/// Runs `f` in a savepoint: released when `f` succeeds, rolled back when it
-/// refuses. The outer error is a transaction that broke: SQLite rolled it
-/// back (a full disk, an I/O error) or the savepoint could not be undone.
+/// Runs a statement without parameters from the connection's cache of
+/// prepared statements, so the writer parses each only once.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Runs `f` in a savepoint when the transaction is `shared`: released when
+/// `f` succeeds, rolled back when it refuses. Alone in its transaction, `f`
+/// runs as it is and a refusal rolls back the transaction. The outer error
+/// is a transaction that broke: SQLite rolled it back (a full disk, an I/O
+/// error) or the savepoint could not be undone.
 fn in_savepoint<T>(
     conn: &Connection,
+    shared: bool,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<Result<T, StoreError>, rusqlite::Error> {
-    conn.execute_batch("SAVEPOINT job")?;
+    if !shared {
+        return Ok(f(conn));
+    }
+    run_cached(conn, "SAVEPOINT job")?;
     let result = f(conn);
     if result.is_err() {
-        conn.execute_batch("ROLLBACK TO job")?;
+        run_cached(conn, "ROLLBACK TO job")?;
     }
-    conn.execute_batch("RELEASE job")?;
+    run_cached(conn, "RELEASE job")?;
     Ok(result)
 }
 
 /// The writer's loop: one group at a time, until the channel is closed and
-/// drained.
-pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_group: usize) {
+/// drained. After each group it wakes the checkpointer through `written`
+/// (without waiting: a wake-up already pending is enough).
+pub(crate) fn run(
+    conn: Connection,
+    jobs: Receiver<Job>,
+    max_group: usize,
+    written: Option<SyncSender<()>>,
+) {
     let max_group = max_group.max(1);
     while let Ok(first) = jobs.recv() {
         let mut group = Vec::with_capacity(max_group.min(64));
@@ -180,6 +215,9 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_group: usize) {
             }
         }
         write_group(&conn, group);
+        if let Some(written) = &written {
+            let _ = written.try_send(());
+        }
     }
     // The last connection to close checkpoints the WAL into the file.
     let _ = conn.close();
@@ -187,7 +225,8 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_group: usize) {
 
 /// Writes one group in one transaction, then answers its callers.
 fn write_group(conn: &Connection, group: Vec<Job>) {
-    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+    let shared = group.len() > 1;
+    if let Err(error) = run_cached(conn, "BEGIN IMMEDIATE") {
         let error = Arc::new(error);
         for job in group {
             job.undone().fail(&error);
@@ -198,16 +237,20 @@ fn write_group(conn: &Connection, group: Vec<Job>) {
     let mut jobs = group.into_iter();
     let mut broken = None;
     for job in jobs.by_ref() {
-        let (answer, failure) = job.run(conn);
+        let (answer, failure) = job.run(conn, shared);
         done.push(answer);
         if failure.is_some() {
             broken = failure;
             break;
         }
     }
+    // A job alone in its transaction, refused: its writes are undone with
+    // the transaction, and its answer is its refusal.
+    let refused_alone = !shared && done.iter().any(Done::refused);
     let committed = match broken {
         Some(error) => Err(error),
-        None => conn.execute_batch("COMMIT"),
+        None if refused_alone => run_cached(conn, "ROLLBACK"),
+        None => run_cached(conn, "COMMIT"),
     };
     match committed {
         Ok(()) => done.into_iter().for_each(Done::answer),
@@ -359,7 +402,7 @@ mod tests {
         }
         drop(jobs);
         // Groups of at most 8: the channel is read in three groups.
-        run(conn, inbox, 8);
+        run(conn, inbox, 8, None);
         for answer in answers {
             assert!(self::answer(answer).is_ok());
         }
