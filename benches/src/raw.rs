@@ -488,10 +488,17 @@ mod tests {
             ("INSERT_LINK", sql::INSERT_LINK, commit),
             ("INSERT_MESSAGE", sql::INSERT_MESSAGE, commit),
             ("INSERT_KNOWN", sql::INSERT_KNOWN, commit),
-            ("IN_TAB", sql::IN_TAB, queries),
             ("DUE", sql::DUE, queries),
         ] {
             assert_eq!(ours, rust_const(source, name), "{name}");
         }
+        // The store's page is the keyset walk of the tab, merged with the
+        // rows lapsed into it: its first arm is the baseline's query.
+        let page = rust_const(queries, "PAGE");
+        let (walk, order) = sql::IN_TAB
+            .split_once(" ORDER BY")
+            .expect("the keyset query is ordered");
+        assert!(page.starts_with(&format!("{walk} UNION ALL ")), "{page}");
+        assert!(page.ends_with(&format!(" ORDER BY{order}")), "{page}");
     }
 }

@@ -389,8 +389,7 @@ impl Store for SqliteStore {
             after: columns::after(query.after.as_ref()),
             limit: query.limit,
         };
-        self.read(move |conn| readers::in_snapshot(conn, |c| queries::page(c, &query)))
-            .await
+        self.read(move |conn| queries::page(conn, &query)).await
     }
 
     async fn count(

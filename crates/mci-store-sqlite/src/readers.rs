@@ -2,8 +2,8 @@
 //! read jobs from one shared channel.
 //!
 //! In WAL mode readers never wait for the writer nor it for them; each read
-//! runs in its own read transaction, so a read of several statements (a
-//! page merges two) sees one snapshot. A read sent after a commit was
+//! runs in its own read transaction, so a read of several statements (the
+//! counts of two tabs) sees one snapshot. A read sent after a commit was
 //! answered sees that commit. Answers go back over a oneshot, which any
 //! async runtime can await.
 
