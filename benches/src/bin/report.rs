@@ -8,8 +8,11 @@
 //! `--quick` runs short rounds (the whole report, fixtures included, takes
 //! a few minutes on two cores); without it the rounds are longer and more
 //! numerous. `--nominations N` sizes the large worlds (1,000,000 by
-//! default). The table goes to standard output; progress, fixture sizes,
-//! the wall time and the asides below go to standard error.
+//! default). `--only PARTS` runs some of it, `PARTS` a comma-separated list
+//! of `memory-add`, `sqlite-add`, `accept` and `worlds` (the pages and the
+//! sweep, which share the large worlds). The table goes to standard output;
+//! progress, fixture sizes, the wall time and the asides below go to
+//! standard error.
 //!
 //! The large world is built with 10% of it due: the sweep comparison
 //! sweeps copies of it. The page comparisons in the table read it once the
@@ -141,6 +144,17 @@ fn main() -> Result<(), BoxError> {
             .parse()?,
         None => 1_000_000,
     };
+    let only: Option<Vec<String>> = match args.iter().position(|a| a == "--only") {
+        Some(i) => Some(
+            args.get(i + 1)
+                .ok_or("--only needs a list of parts")?
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+        ),
+        None => None,
+    };
+    let wanted = |part: &str| only.as_ref().is_none_or(|o| o.iter().any(|p| p == part));
     let started = Instant::now();
     eprintln!(
         "mci benchmark report, {} UTC, {} rounds of {:?} per side, {nominations} nominations",
@@ -155,209 +169,236 @@ fn main() -> Result<(), BoxError> {
     let mut lines = Vec::new();
     let large = human(nominations);
 
-    progress(started, "memory: add customer");
-    let mut add = MemoryAdd::new(20_000)?;
-    let (ours, baseline) = compare(&plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-    drop(add);
-    lines.push(Line {
-        comparison: "memory store: add customer through the service".into(),
-        measure: Measure::Throughput,
-        ours,
-        baseline,
-        goal: Goal::AtLeast(0.5),
-    });
-
-    progress(started, "SQLite: durable add customer");
-    let mut add = SqliteAdd::new(20_000)?;
-    let (ours, baseline) = compare(&plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-    drop(add);
-    lines.push(Line {
-        comparison: "SQLite: one add customer, durable, per call".into(),
-        measure: Measure::Throughput,
-        ours,
-        baseline,
-        goal: Goal::AtLeast(0.8),
-    });
-
-    progress(started, "SQLite: accept consent, 64 callers");
-    let mut accept = SqliteAccept::new(20_000)?;
-    let (ours, baseline) = compare(
-        &plan,
-        CALLERS as u64,
-        &mut accept,
-        |s, n| s.ours(n),
-        |s, n| s.baseline(n),
-    )?;
-    drop(accept);
-    lines.push(Line {
-        comparison: format!(
-            "SQLite: accept consent with {CALLERS} concurrent callers (group commit)"
-        ),
-        measure: Measure::Throughput,
-        ours,
-        baseline,
-        goal: Goal::AtLeast(3.0),
-    });
-
-    progress(
-        started,
-        &format!("building the {large} worlds (memory and SQLite) and the 10k world"),
-    );
-    let (memory, sqlite) = build_worlds(&WorldSpec::of(nominations), true, true)?;
-    let (memory, sqlite) = (
-        memory.ok_or("no memory world")?,
-        sqlite.ok_or("no SQLite world")?,
-    );
-    let (_, small) = build_worlds(&WorldSpec::of(10_000), false, true)?;
-    let mut small = small.ok_or("no small world")?;
-    progress(
-        started,
-        &format!(
-            "worlds built: {} nominations, {} due, SQLite file {:.2} GB",
-            sqlite.nominations,
-            sqlite.due,
-            sqlite.bytes() as f64 / 1e9
-        ),
-    );
-
-    // The pages are read first in the world as built, 10% of it lapsed and
-    // not yet swept (on standard error), then once the sweep has run: the
-    // state a system that sweeps keeps (in the table).
-    progress(started, &format!("memory: first page at {large}, unswept"));
-    let mut memory = memory;
-    let mut page = MemoryPage::new(&memory)?;
-    let (ours, baseline) = compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-    drop(page);
-    aside(
-        started,
-        "memory page, unswept",
-        Measure::Time,
-        ours,
-        baseline,
-    );
-    progress(
-        started,
-        &format!("memory: sweeping, then first page at {large}"),
-    );
-    let swept = memory.sweep()?;
-    progress(started, &format!("  swept {swept}"));
-    let mut page = MemoryPage::new(&memory)?;
-    let (ours, baseline) = compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-    drop(page);
-    drop(memory);
-    lines.push(Line {
-        comparison: format!(
-            "memory store: first page ({PAGE} rows) of a tab at {large} nominations (swept)"
-        ),
-        measure: Measure::Time,
-        ours,
-        baseline,
-        goal: Goal::AtMost(1.5),
-    });
-
-    progress(
-        started,
-        &format!("SQLite: sweep at {large}, {} due", sqlite.due),
-    );
-    let mut sweep = SqliteSweep::new(&sqlite)?;
-    let (mut o, mut b) = (Vec::new(), Vec::new());
-    for round in 0..plan.sweep_rounds {
-        // Ours last, so that its swept file is what the pages read next.
-        for side in [1 - round % 2, round % 2] {
-            let (took, written) = if side == 0 {
-                sweep.ours()?
-            } else {
-                sweep.baseline()?
-            };
-            let name = ["ours", "baseline"][side];
-            progress(started, &format!("  {name}: {written} in {}", time(took)));
-            [&mut o, &mut b][side].push(took / u32::try_from(written.max(1))?);
-        }
+    if wanted("memory-add") {
+        progress(started, "memory: add customer");
+        let mut add = MemoryAdd::new(20_000)?;
+        let (ours, baseline) = compare(&plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        drop(add);
+        lines.push((
+            0,
+            Line {
+                comparison: "memory store: add customer through the service".into(),
+                measure: Measure::Throughput,
+                ours,
+                baseline,
+                goal: Goal::AtLeast(0.5),
+            },
+        ));
     }
-    let sweep_line = Line {
-        comparison: format!("SQLite: sweep at {large} nominations, 10% due"),
-        measure: Measure::Throughput,
-        ours: median(o),
-        baseline: median(b),
-        goal: Goal::AtLeast(0.5),
-    };
 
-    progress(
-        started,
-        &format!("SQLite: first page at {large}, and at 10k, unswept"),
-    );
-    let mut page = SqlitePage::new(sqlite.path())?;
-    let mut small_page = SqlitePage::new(small.path())?;
-    let (ours, baseline) = compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-    aside(
-        started,
-        "SQLite page, unswept",
-        Measure::Time,
-        ours,
-        baseline,
-    );
-    let (at_large, at_small) = compare(
-        &plan,
-        1,
-        &mut (&mut page, &mut small_page),
-        |s, n| s.0.ours(n),
-        |s, n| s.1.ours(n),
-    )?;
-    aside(
-        started,
-        &format!("SQLite page at {large} vs 10k, unswept"),
-        Measure::Time,
-        at_large,
-        at_small,
-    );
-    drop((page, small_page));
+    if wanted("sqlite-add") {
+        progress(started, "SQLite: durable add customer");
+        let mut add = SqliteAdd::new(20_000)?;
+        let (ours, baseline) = compare(&plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        drop(add);
+        lines.push((
+            3,
+            Line {
+                comparison: "SQLite: one add customer, durable, per call".into(),
+                measure: Measure::Throughput,
+                ours,
+                baseline,
+                goal: Goal::AtLeast(0.8),
+            },
+        ));
+    }
 
-    progress(
-        started,
-        &format!("SQLite: first page at {large}, and at 10k, swept"),
-    );
-    let swept_large = sweep.swept().ok_or("our sweep left no file")?;
-    let swept = small.sweep()?;
-    progress(started, &format!("  swept {swept} of the 10k world"));
-    let mut page = SqlitePage::new(&swept_large)?;
-    let mut small_page = SqlitePage::new(small.path())?;
-    let (ours, baseline) = compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-    lines.push(Line {
-        comparison: format!(
-            "SQLite: first full page ({PAGE} rows) of a tab at {large} nominations (swept)"
-        ),
-        measure: Measure::Time,
-        ours,
-        baseline,
-        goal: Goal::AtMost(1.3),
-    });
-    let (at_large, at_small) = compare(
-        &plan,
-        1,
-        &mut (&mut page, &mut small_page),
-        |s, n| s.0.ours(n),
-        |s, n| s.1.ours(n),
-    )?;
-    drop((page, small_page, sweep));
-    lines.push(Line {
-        comparison: format!(
-            "SQLite: page time at {large} vs at 10k nominations (full pages, swept)"
-        ),
-        measure: Measure::Time,
-        ours: at_large,
-        baseline: at_small,
-        goal: Goal::AtMost(1.5),
-    });
-    lines.push(sweep_line);
+    if wanted("accept") {
+        progress(started, "SQLite: accept consent, 64 callers");
+        let mut accept = SqliteAccept::new(20_000)?;
+        let (ours, baseline) = compare(
+            &plan,
+            CALLERS as u64,
+            &mut accept,
+            |s, n| s.ours(n),
+            |s, n| s.baseline(n),
+        )?;
+        drop(accept);
+        lines.push((
+            3,
+            Line {
+                comparison: format!(
+                    "SQLite: accept consent with {CALLERS} concurrent callers (group commit)"
+                ),
+                measure: Measure::Throughput,
+                ours,
+                baseline,
+                goal: Goal::AtLeast(3.0),
+            },
+        ));
+    }
+
+    if wanted("worlds") {
+        progress(
+            started,
+            &format!("building the {large} worlds (memory and SQLite) and the 10k world"),
+        );
+        let (memory, sqlite) = build_worlds(&WorldSpec::of(nominations), true, true)?;
+        let (memory, sqlite) = (
+            memory.ok_or("no memory world")?,
+            sqlite.ok_or("no SQLite world")?,
+        );
+        let (_, small) = build_worlds(&WorldSpec::of(10_000), false, true)?;
+        let mut small = small.ok_or("no small world")?;
+        progress(
+            started,
+            &format!(
+                "worlds built: {} nominations, {} due, SQLite file {:.2} GB",
+                sqlite.nominations,
+                sqlite.due,
+                sqlite.bytes() as f64 / 1e9
+            ),
+        );
+
+        // The pages are read first in the world as built, 10% of it lapsed and
+        // not yet swept (on standard error), then once the sweep has run: the
+        // state a system that sweeps keeps (in the table).
+        progress(started, &format!("memory: first page at {large}, unswept"));
+        let mut memory = memory;
+        let mut page = MemoryPage::new(&memory)?;
+        let (ours, baseline) =
+            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        drop(page);
+        aside(
+            started,
+            "memory page, unswept",
+            Measure::Time,
+            ours,
+            baseline,
+        );
+        progress(
+            started,
+            &format!("memory: sweeping, then first page at {large}"),
+        );
+        let swept = memory.sweep()?;
+        progress(started, &format!("  swept {swept}"));
+        let mut page = MemoryPage::new(&memory)?;
+        let (ours, baseline) =
+            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        drop(page);
+        drop(memory);
+        lines.push((
+            1,
+            Line {
+                comparison: format!(
+                    "memory store: first page ({PAGE} rows) of a tab at {large} nominations (swept)"
+                ),
+                measure: Measure::Time,
+                ours,
+                baseline,
+                goal: Goal::AtMost(1.5),
+            },
+        ));
+
+        progress(
+            started,
+            &format!("SQLite: sweep at {large}, {} due", sqlite.due),
+        );
+        let mut sweep = SqliteSweep::new(&sqlite)?;
+        let (mut o, mut b) = (Vec::new(), Vec::new());
+        for round in 0..plan.sweep_rounds {
+            // Ours last, so that its swept file is what the pages read next.
+            for side in [1 - round % 2, round % 2] {
+                let (took, written) = if side == 0 {
+                    sweep.ours()?
+                } else {
+                    sweep.baseline()?
+                };
+                let name = ["ours", "baseline"][side];
+                progress(started, &format!("  {name}: {written} in {}", time(took)));
+                [&mut o, &mut b][side].push(took / u32::try_from(written.max(1))?);
+            }
+        }
+        let sweep_line = Line {
+            comparison: format!("SQLite: sweep at {large} nominations, 10% due"),
+            measure: Measure::Throughput,
+            ours: median(o),
+            baseline: median(b),
+            goal: Goal::AtLeast(0.5),
+        };
+
+        progress(
+            started,
+            &format!("SQLite: first page at {large}, and at 10k, unswept"),
+        );
+        let mut page = SqlitePage::new(sqlite.path())?;
+        let mut small_page = SqlitePage::new(small.path())?;
+        let (ours, baseline) =
+            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        aside(
+            started,
+            "SQLite page, unswept",
+            Measure::Time,
+            ours,
+            baseline,
+        );
+        let (at_large, at_small) = compare(
+            &plan,
+            1,
+            &mut (&mut page, &mut small_page),
+            |s, n| s.0.ours(n),
+            |s, n| s.1.ours(n),
+        )?;
+        aside(
+            started,
+            &format!("SQLite page at {large} vs 10k, unswept"),
+            Measure::Time,
+            at_large,
+            at_small,
+        );
+        drop((page, small_page));
+
+        progress(
+            started,
+            &format!("SQLite: first page at {large}, and at 10k, swept"),
+        );
+        let swept_large = sweep.swept().ok_or("our sweep left no file")?;
+        let swept = small.sweep()?;
+        progress(started, &format!("  swept {swept} of the 10k world"));
+        let mut page = SqlitePage::new(&swept_large)?;
+        let mut small_page = SqlitePage::new(small.path())?;
+        let (ours, baseline) =
+            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        lines.push((
+            4,
+            Line {
+                comparison: format!(
+                    "SQLite: first full page ({PAGE} rows) of a tab at {large} nominations (swept)"
+                ),
+                measure: Measure::Time,
+                ours,
+                baseline,
+                goal: Goal::AtMost(1.3),
+            },
+        ));
+        let (at_large, at_small) = compare(
+            &plan,
+            1,
+            &mut (&mut page, &mut small_page),
+            |s, n| s.0.ours(n),
+            |s, n| s.1.ours(n),
+        )?;
+        drop((page, small_page, sweep));
+        lines.push((
+            5,
+            Line {
+                comparison: format!(
+                    "SQLite: page time at {large} vs at 10k nominations (full pages, swept)"
+                ),
+                measure: Measure::Time,
+                ours: at_large,
+                baseline: at_small,
+                goal: Goal::AtMost(1.5),
+            },
+        ));
+        lines.push((6, sweep_line));
+    }
 
     progress(started, "done");
     eprintln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     // The order: memory first, then SQLite.
-    let order = [0, 3, 1, 2, 4, 5, 6];
-    let mut sorted: Vec<Line> = Vec::with_capacity(lines.len());
-    for i in order {
-        sorted.push(lines.get(i).cloned().ok_or("a comparison is missing")?);
-    }
+    lines.sort_by_key(|(order, _)| *order);
+    let sorted: Vec<Line> = lines.into_iter().map(|(_, line)| line).collect();
     print!("{}", table(&sorted));
     Ok(())
 }
