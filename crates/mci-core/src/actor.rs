@@ -79,8 +79,15 @@ impl PartnerUser {
 
     /// The user, if the role may act for the partner (R-ROLE-1).
     pub fn authorize(self) -> Result<Self, Refusal> {
+        self.may_act()?;
+        Ok(self)
+    }
+
+    /// [`PartnerUser::authorize`] for callers that only borrow the user:
+    /// refuses the same way, without a copy of the user to give back.
+    pub(crate) fn may_act(&self) -> Result<(), Refusal> {
         if self.role.may_act_for_partner() {
-            Ok(self)
+            Ok(())
         } else {
             Err(Refusal::RoleNotAllowed {
                 role: self.role.to_string(),

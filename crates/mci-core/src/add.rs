@@ -69,7 +69,7 @@ impl NominationRequest {
         partner_contacts: Option<Contacts>,
         hours: Option<Hours>,
     ) -> Result<Self, Refusal> {
-        let user = user.clone().authorize()?;
+        user.may_act()?;
         if earlier.partner() != user.partner() {
             return Err(Refusal::CustomerNotKnown);
         }
@@ -140,12 +140,7 @@ pub fn review_nomination(
     };
     for candidate in candidates {
         let engagement = candidate.engagement;
-        let reasons: Vec<Ineligibility> = assess(
-            engagement,
-            now,
-            request.customer.id_type(),
-            &candidate.facts,
-        );
+        let reasons = reasons(now, request, candidate);
         if reasons.is_empty() {
             let rules = engagement.rules();
             review.choosable.push(Proposal {
@@ -177,35 +172,71 @@ pub fn nominate(
     candidates: &[Candidate<'_>],
     mut new_id: impl FnMut() -> NominationId,
 ) -> Result<Vec<Outcome>, Refusal> {
-    let user = user.clone().authorize()?;
-    let review = review_nomination(now, &request, candidates)?;
-    if !review.refused.is_empty() {
-        return Err(Refusal::NotChoosable {
-            refused: review.refused,
-        });
-    }
-    Ok(candidates
+    user.may_act()?;
+    // The refusals of the review step, without making the proposals it
+    // would show for the others.
+    check_request(&request, candidates)?;
+    let refused: Vec<EngagementRefusal> = candidates
         .iter()
-        .map(|candidate| {
-            let engagement = candidate.engagement;
-            Nomination::create(
-                now,
-                &user,
-                engagement.id().clone(),
-                engagement.rules().clone(),
-                Draft {
-                    id: new_id(),
-                    friendly_name: request.friendly_name.clone(),
-                    location: request.location.clone(),
-                    customer: request.customer.clone(),
-                    customer_contacts: request.customer_contacts.clone(),
-                    partner_contacts: request.partner_contacts.clone(),
-                    hours: request.hours,
-                    origin: request.origin,
-                },
-            )
+        .filter_map(|candidate| {
+            let reasons = reasons(now, &request, candidate);
+            (!reasons.is_empty()).then(|| EngagementRefusal {
+                engagement: candidate.engagement.id().clone(),
+                reasons,
+            })
         })
-        .collect())
+        .collect();
+    if !refused.is_empty() {
+        return Err(Refusal::NotChoosable { refused });
+    }
+    let create = |candidate: &Candidate<'_>, draft: Draft| {
+        let engagement = candidate.engagement;
+        Nomination::create(
+            now,
+            user,
+            engagement.id().clone(),
+            engagement.rules().clone(),
+            draft,
+        )
+    };
+    // Every nomination but the last copies the request; the last takes it.
+    let Some((last, others)) = candidates.split_last() else {
+        return Ok(Vec::new());
+    };
+    let mut outcomes = Vec::with_capacity(candidates.len());
+    for candidate in others {
+        outcomes.push(create(candidate, draft(new_id(), request.clone())));
+    }
+    outcomes.push(create(last, draft(new_id(), request)));
+    Ok(outcomes)
+}
+
+/// Why a candidate engagement cannot be chosen; none if it can.
+fn reasons(
+    now: Instant,
+    request: &NominationRequest,
+    candidate: &Candidate<'_>,
+) -> Vec<Ineligibility> {
+    assess(
+        candidate.engagement,
+        now,
+        request.customer.id_type(),
+        &candidate.facts,
+    )
+}
+
+/// The draft of the nomination `id` for `request`.
+fn draft(id: NominationId, request: NominationRequest) -> Draft {
+    Draft {
+        id,
+        friendly_name: request.friendly_name,
+        location: request.location,
+        customer: request.customer,
+        customer_contacts: request.customer_contacts,
+        partner_contacts: request.partner_contacts,
+        hours: request.hours,
+        origin: request.origin,
+    }
 }
 
 /// What is wrong with the request as a whole (R-ADD-1, R-ADD-8).

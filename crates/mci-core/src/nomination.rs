@@ -300,7 +300,7 @@ impl Nomination {
     /// Checks that `user` may act on this nomination: an incentives role
     /// (R-ROLE-1) and this nomination's partner, else not found (R-ROLE-2).
     pub(crate) fn acting(&self, user: &PartnerUser) -> Result<Actor, Refusal> {
-        let user = user.clone().authorize()?;
+        user.may_act()?;
         if user.partner() != &self.partner {
             return Err(Refusal::NotFound);
         }

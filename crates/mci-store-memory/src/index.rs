@@ -1,13 +1,26 @@
 //! The secondary indexes of the memory store. Every query walks one of
 //! these in key order; none filters over every row.
+//!
+//! Keys name partners and engagements by small numbers the index gives them
+//! the first time it sees them ([`Names`]), not by their text: every write
+//! touches half a dozen of these maps, and a number is hashed and compared
+//! in a few instructions where the text had to be cloned into each key,
+//! hashed and compared byte by byte.
 
 use mci_core::{
     CustomerId, EngagementId, Instant, Nomination, NominationId, PartnerId, State, Tab, TokenHash,
 };
 use mci_store::Derived;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::ops::Bound;
+
+/// The hash maps of the store: foldhash, randomly seeded per map. SipHash
+/// (the standard default) is several times slower on these short keys, and
+/// its stronger resistance to chosen collisions buys little here: the keys
+/// are ids the service makes, numbers the index gives, or values the
+/// directories vouched for.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A nomination with the values the core derived for it.
 #[derive(Debug, Clone)]
@@ -16,35 +29,83 @@ pub(crate) struct Indexed {
     pub(crate) derived: Derived,
 }
 
-type Shelf = (PartnerId, EngagementId, u8);
+/// The number [`Names`] gave a partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PartnerNo(usize);
+
+/// The number [`Names`] gave an engagement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct EngagementNo(usize);
+
+/// Numbers for names: each name gets the next number the first time it is
+/// seen and keeps it, so a key holds a number, not a copy of the name. A
+/// name the index never saw has no number, and so no entries: a query for
+/// it answers nothing.
+#[derive(Debug)]
+struct Names<K> {
+    numbers: Map<K, usize>,
+}
+
+impl<K> Default for Names<K> {
+    fn default() -> Self {
+        Self {
+            numbers: Map::default(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Names<K> {
+    /// The number of `name`, given now if it has none yet.
+    fn number(&mut self, name: &K) -> usize {
+        if let Some(&number) = self.numbers.get(name) {
+            return number;
+        }
+        let number = self.numbers.len();
+        self.numbers.insert(name.clone(), number);
+        number
+    }
+
+    /// The number of `name`, if it was ever given one.
+    fn find(&self, name: &K) -> Option<usize> {
+        self.numbers.get(name).copied()
+    }
+}
+
+/// (partner, engagement, tab code): where a tab's ids are kept.
+type Shelf = (PartnerNo, EngagementNo, u8);
 type InstantIds = BTreeMap<Instant, BTreeSet<NominationId>>;
 
 #[derive(Debug, Default)]
 pub(crate) struct Index {
+    partners: Names<PartnerId>,
+    engagements: Names<EngagementId>,
     /// (partner, engagement, tab as stored) → ids.
-    tab: HashMap<Shelf, BTreeSet<NominationId>>,
+    tab: Map<Shelf, BTreeSet<NominationId>>,
     /// (partner, engagement, tab after the lapse) → lapse instant → ids.
-    lapse_into: HashMap<Shelf, InstantIds>,
+    lapse_into: Map<Shelf, InstantIds>,
     /// partner → lapse instant → ids.
-    partner_lapse: HashMap<PartnerId, InstantIds>,
+    partner_lapse: Map<PartnerNo, InstantIds>,
     /// wake instant → ids.
     wake: InstantIds,
-    /// (engagement, customer) → ids.
-    customer: HashMap<(EngagementId, CustomerId), BTreeSet<NominationId>>,
+    /// (engagement, customer) → ids, ascending. A customer has a handful of
+    /// nominations per engagement at most, so a sorted vector (one small
+    /// allocation, usually of one id) serves where a B-tree set would
+    /// allocate a whole node per customer.
+    customer: Map<(EngagementNo, CustomerId), Vec<NominationId>>,
     /// live link hash → id.
-    link: HashMap<TokenHash, NominationId>,
+    link: Map<TokenHash, NominationId>,
     /// state → ids, and (partner, state) → ids.
-    state: HashMap<State, BTreeSet<NominationId>>,
-    partner_state: HashMap<(PartnerId, State), BTreeSet<NominationId>>,
+    state: Map<State, BTreeSet<NominationId>>,
+    partner_state: Map<(PartnerNo, State), BTreeSet<NominationId>>,
     /// partner → customer → the first consented nomination.
-    known: HashMap<PartnerId, BTreeMap<CustomerId, NominationId>>,
+    known: Map<PartnerNo, BTreeMap<CustomerId, NominationId>>,
 }
 
-fn put<K: Hash + Eq>(map: &mut HashMap<K, BTreeSet<NominationId>>, key: K, id: NominationId) {
+fn put<K: Hash + Eq>(map: &mut Map<K, BTreeSet<NominationId>>, key: K, id: NominationId) {
     map.entry(key).or_default().insert(id);
 }
 
-fn take<K: Hash + Eq>(map: &mut HashMap<K, BTreeSet<NominationId>>, key: &K, id: &NominationId) {
+fn take<K: Hash + Eq>(map: &mut Map<K, BTreeSet<NominationId>>, key: &K, id: &NominationId) {
     if let Some(set) = map.get_mut(key) {
         set.remove(id);
         if set.is_empty() {
@@ -66,54 +127,77 @@ fn take_at(map: &mut InstantIds, at: &Instant, id: &NominationId) {
     }
 }
 
-fn shelf(n: &Nomination, tab: Option<Tab>) -> Shelf {
-    (n.partner().clone(), n.engagement().clone(), Tab::code(tab))
-}
-
 fn after_bound(after: Option<&NominationId>) -> Bound<&NominationId> {
     after.map_or(Bound::Unbounded, Bound::Excluded)
 }
 
 impl Index {
+    /// The numbers of a nomination's partner and engagement, given now if
+    /// the index has not seen them yet.
+    fn numbers_of(&mut self, n: &Nomination) -> (PartnerNo, EngagementNo) {
+        (
+            PartnerNo(self.partners.number(n.partner())),
+            EngagementNo(self.engagements.number(n.engagement())),
+        )
+    }
+
+    fn find_partner(&self, partner: &PartnerId) -> Option<PartnerNo> {
+        self.partners.find(partner).map(PartnerNo)
+    }
+
+    /// The shelf of a tab of a partner's engagement, if the index has seen
+    /// both.
+    fn find_shelf(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        tab: Tab,
+    ) -> Option<Shelf> {
+        Some((
+            self.find_partner(partner)?,
+            EngagementNo(self.engagements.find(engagement)?),
+            Tab::code(Some(tab)),
+        ))
+    }
+
     pub(crate) fn insert(&mut self, row: &Indexed) {
         let n = &row.nomination;
         let id = *n.id();
+        let (partner, engagement) = self.numbers_of(n);
         let placement = &row.derived.placement;
-        put(&mut self.tab, shelf(n, placement.tab), id);
+        put(
+            &mut self.tab,
+            (partner, engagement, Tab::code(placement.tab)),
+            id,
+        );
         if let Some(lapse) = placement.lapse_at {
             put_at(
                 self.lapse_into
-                    .entry(shelf(n, placement.tab_after_lapse))
+                    .entry((partner, engagement, Tab::code(placement.tab_after_lapse)))
                     .or_default(),
                 lapse,
                 id,
             );
-            put_at(
-                self.partner_lapse.entry(n.partner().clone()).or_default(),
-                lapse,
-                id,
-            );
+            put_at(self.partner_lapse.entry(partner).or_default(), lapse, id);
         }
         if let Some(wake) = placement.wake_at {
             put_at(&mut self.wake, wake, id);
         }
-        put(
-            &mut self.customer,
-            (n.engagement().clone(), *n.customer().id()),
-            id,
-        );
+        let same_customer = self
+            .customer
+            .entry((engagement, *n.customer().id()))
+            .or_insert_with(|| Vec::with_capacity(1));
+        if let Err(at) = same_customer.binary_search(&id) {
+            same_customer.insert(at, id);
+        }
         for link in n.links() {
             self.link.insert(*link.hash(), id);
         }
         put(&mut self.state, n.state(), id);
-        put(
-            &mut self.partner_state,
-            (n.partner().clone(), n.state()),
-            id,
-        );
+        put(&mut self.partner_state, (partner, n.state()), id);
         if n.consented_at().is_some() {
             self.known
-                .entry(n.partner().clone())
+                .entry(partner)
                 .or_default()
                 .entry(*n.customer().id())
                 .or_insert(id);
@@ -125,42 +209,47 @@ impl Index {
     pub(crate) fn remove(&mut self, row: &Indexed) {
         let n = &row.nomination;
         let id = n.id();
+        let (partner, engagement) = self.numbers_of(n);
         let placement = &row.derived.placement;
-        take(&mut self.tab, &shelf(n, placement.tab), id);
+        take(
+            &mut self.tab,
+            &(partner, engagement, Tab::code(placement.tab)),
+            id,
+        );
         if let Some(lapse) = placement.lapse_at {
-            let key = shelf(n, placement.tab_after_lapse);
+            let key = (partner, engagement, Tab::code(placement.tab_after_lapse));
             if let Some(map) = self.lapse_into.get_mut(&key) {
                 take_at(map, &lapse, id);
                 if map.is_empty() {
                     self.lapse_into.remove(&key);
                 }
             }
-            if let Some(map) = self.partner_lapse.get_mut(n.partner()) {
+            if let Some(map) = self.partner_lapse.get_mut(&partner) {
                 take_at(map, &lapse, id);
                 if map.is_empty() {
-                    self.partner_lapse.remove(n.partner());
+                    self.partner_lapse.remove(&partner);
                 }
             }
         }
         if let Some(wake) = placement.wake_at {
             take_at(&mut self.wake, &wake, id);
         }
-        take(
-            &mut self.customer,
-            &(n.engagement().clone(), *n.customer().id()),
-            id,
-        );
+        let key = (engagement, *n.customer().id());
+        if let Some(same_customer) = self.customer.get_mut(&key) {
+            if let Ok(at) = same_customer.binary_search(id) {
+                same_customer.remove(at);
+            }
+            if same_customer.is_empty() {
+                self.customer.remove(&key);
+            }
+        }
         for link in n.links() {
             if self.link.get(link.hash()) == Some(id) {
                 self.link.remove(link.hash());
             }
         }
         take(&mut self.state, &n.state(), id);
-        take(
-            &mut self.partner_state,
-            &(n.partner().clone(), n.state()),
-            id,
-        );
+        take(&mut self.partner_state, &(partner, n.state()), id);
     }
 
     pub(crate) fn in_tab<'a>(
@@ -170,9 +259,8 @@ impl Index {
         tab: Tab,
         after: Option<&'a NominationId>,
     ) -> impl Iterator<Item = NominationId> + 'a {
-        let key = (partner.clone(), engagement.clone(), Tab::code(Some(tab)));
-        self.tab
-            .get(&key)
+        self.find_shelf(partner, engagement, tab)
+            .and_then(|shelf| self.tab.get(&shelf))
             .into_iter()
             .flat_map(move |set| set.range((after_bound(after), Bound::Unbounded)).copied())
     }
@@ -184,9 +272,8 @@ impl Index {
         tab: Tab,
         now: Instant,
     ) -> impl Iterator<Item = NominationId> + 'a {
-        let key = (partner.clone(), engagement.clone(), Tab::code(Some(tab)));
-        self.lapse_into
-            .get(&key)
+        self.find_shelf(partner, engagement, tab)
+            .and_then(|shelf| self.lapse_into.get(&shelf))
             .into_iter()
             .flat_map(move |map| map.range(..=now).flat_map(|(_, ids)| ids.iter().copied()))
     }
@@ -197,8 +284,8 @@ impl Index {
         now: Instant,
         until: Instant,
     ) -> impl Iterator<Item = NominationId> + 'a {
-        self.partner_lapse
-            .get(partner)
+        self.find_partner(partner)
+            .and_then(|partner| self.partner_lapse.get(&partner))
             .into_iter()
             .flat_map(move |map| {
                 map.range((Bound::Excluded(now), Bound::Included(until)))
@@ -212,11 +299,17 @@ impl Index {
             .flat_map(|(_, ids)| ids.iter().copied())
     }
 
+    /// The ids of the nominations of `customer` for `engagement`, ascending.
     pub(crate) fn same_customer<'a>(
         &'a self,
-        key: &(EngagementId, CustomerId),
+        engagement: &EngagementId,
+        customer: &CustomerId,
     ) -> impl Iterator<Item = &'a NominationId> + 'a {
-        self.customer.get(key).into_iter().flatten()
+        self.engagements
+            .find(engagement)
+            .and_then(|engagement| self.customer.get(&(EngagementNo(engagement), *customer)))
+            .into_iter()
+            .flatten()
     }
 
     pub(crate) fn by_link(&self, hash: &TokenHash) -> Option<&NominationId> {
@@ -230,7 +323,9 @@ impl Index {
         after: Option<&'a NominationId>,
     ) -> Box<dyn Iterator<Item = NominationId> + 'a> {
         let set = match partner {
-            Some(partner) => self.partner_state.get(&(partner.clone(), state)),
+            Some(partner) => self
+                .find_partner(partner)
+                .and_then(|partner| self.partner_state.get(&(partner, state))),
             None => self.state.get(&state),
         };
         Box::new(
@@ -244,11 +339,14 @@ impl Index {
         partner: &PartnerId,
         after: Option<&'a CustomerId>,
     ) -> impl Iterator<Item = (&'a CustomerId, &'a NominationId)> + 'a {
-        self.known.get(partner).into_iter().flat_map(move |map| {
-            map.range::<CustomerId, _>((
-                after.map_or(Bound::Unbounded, Bound::Excluded),
-                Bound::Unbounded,
-            ))
-        })
+        self.find_partner(partner)
+            .and_then(|partner| self.known.get(&partner))
+            .into_iter()
+            .flat_map(move |map| {
+                map.range::<CustomerId, _>((
+                    after.map_or(Bound::Unbounded, Bound::Excluded),
+                    Bound::Unbounded,
+                ))
+            })
     }
 }

@@ -36,15 +36,16 @@
 mod index;
 
 use async_trait::async_trait;
-use index::{Index, Indexed};
+use index::{Index, Indexed, Map};
 use mci_core::{
     CustomerId, EngagementId, Event, Instant, KnownCustomer, MessageId, Nomination, NominationId,
     PartnerId, PayoutBatch, PayoutBatchId, Standing, Tab, TokenHash,
 };
 use mci_store::{
     Commit, Derived, IdempotencyKey, Leased, Page, PageQuery, StateQuery, Store, StoreError,
-    TabCounts, check_guard,
+    TabCounts, Write, check_guard,
 };
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -70,10 +71,15 @@ impl MemoryStore {
         let mut nominations: Vec<Nomination> = inner
             .rows
             .values()
-            .map(|row| row.nomination.clone())
+            .map(|stored| stored.row.nomination.clone())
             .collect();
         nominations.sort_by(|a, b| a.id().cmp(b.id()));
-        let mut events: Vec<Event> = inner.events.values().flatten().cloned().collect();
+        let mut events: Vec<Event> = inner
+            .rows
+            .values()
+            .flat_map(|stored| &stored.events)
+            .cloned()
+            .collect();
         events.sort_by_key(|e| (e.nomination, e.version));
         let mut idempotency: Vec<(IdempotencyKey, String)> = inner
             .idempotency
@@ -131,11 +137,21 @@ struct OutboxEntry {
     delivered: bool,
 }
 
+/// A nomination as the store keeps it: the row the indexes point at, and
+/// its history (every write stores a row and an event, so the two live and
+/// are found together).
+#[derive(Debug)]
+struct Stored {
+    row: Indexed,
+    events: Vec<Event>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    rows: HashMap<NominationId, Indexed>,
+    /// Boxed: a row is most of a kilobyte, and a map of boxes moves only
+    /// pointers when it grows.
+    rows: Map<NominationId, Box<Stored>>,
     index: Index,
-    events: HashMap<NominationId, Vec<Event>>,
     outbox: BTreeMap<u64, OutboxEntry>,
     outbox_available: BTreeSet<(Instant, u64)>,
     outbox_ids: HashMap<MessageId, u64>,
@@ -154,7 +170,7 @@ impl Inner {
         }
         for write in &commit.writes {
             let id = write.nomination.id();
-            let stored = self.rows.get(id).map(|row| &row.nomination);
+            let stored = self.rows.get(id).map(|stored| &stored.row.nomination);
             let found = stored.map(Nomination::version);
             let expected = (write.expected_version > 0).then_some(write.expected_version);
             if found != expected {
@@ -176,31 +192,18 @@ impl Inner {
                 }
             }
         }
+        let writes = Writes::of(&commit.writes);
         for (i, write) in commit.writes.iter().enumerate() {
-            let earlier = &commit.writes[..i];
+            // A write's guards mostly share one engagement and customer (an
+            // add has three): gather the others once per key, not per guard.
+            let mut gathered: Option<(GuardKey<'_>, Vec<(&PartnerId, Standing)>)> = None;
             for guard in &write.guards {
-                let key = (guard.engagement().clone(), *guard.customer());
-                let mut others: Vec<(PartnerId, Standing)> = Vec::new();
-                for other in self.index.same_customer(&key) {
-                    if other == write.nomination.id()
-                        || earlier.iter().any(|w| w.nomination.id() == other)
-                    {
-                        continue;
-                    }
-                    if let Some(row) = self.rows.get(other) {
-                        others.push((row.nomination.partner().clone(), row.derived.standing));
-                    }
-                }
-                for w in earlier {
-                    let n = &w.nomination;
-                    if n.id() != write.nomination.id()
-                        && n.engagement() == &key.0
-                        && n.customer().id() == &key.1
-                    {
-                        others.push((n.partner().clone(), n.standing()));
-                    }
-                }
-                check_guard(guard, others.iter().map(|(p, s)| (p, s)), commit.now)?;
+                let key = (guard.engagement(), guard.customer());
+                let others = match gathered {
+                    Some((gathered_key, ref others)) if gathered_key == key => others,
+                    _ => &gathered.insert((key, self.others(&writes, i, key))).1,
+                };
+                check_guard(guard, others.iter().map(|(p, s)| (*p, s)), commit.now)?;
             }
         }
         if let Some(batch) = &commit.payout_batch {
@@ -214,6 +217,39 @@ impl Inner {
         Ok(())
     }
 
+    /// The partners and standings of the nominations of `key` other than
+    /// write `i` of `writes`, as they will be with the earlier writes
+    /// applied: the stored ones the earlier writes do not replace, then the
+    /// earlier writes, in order.
+    fn others<'a>(
+        &'a self,
+        writes: &Writes<'a>,
+        i: usize,
+        key: GuardKey<'a>,
+    ) -> Vec<(&'a PartnerId, Standing)> {
+        let (engagement, customer) = key;
+        let Some(write) = writes.writes.get(i) else {
+            return Vec::new();
+        };
+        let id = write.nomination.id();
+        let mut others = Vec::new();
+        for other in self.index.same_customer(engagement, customer) {
+            if other == id || writes.is_earlier(other, i) {
+                continue;
+            }
+            if let Some(row) = self.row(other) {
+                others.push((row.nomination.partner(), row.derived.standing));
+            }
+        }
+        for earlier in writes.earlier_of(key, i) {
+            let n = &earlier.nomination;
+            if n.id() != id {
+                others.push((n.partner(), n.standing()));
+            }
+        }
+        others
+    }
+
     fn apply(&mut self, commit: Commit) {
         for write in commit.writes {
             let id = *write.nomination.id();
@@ -221,12 +257,22 @@ impl Inner {
                 derived: Derived::of(&write.nomination),
                 nomination: write.nomination,
             };
-            if let Some(old) = self.rows.remove(&id) {
-                self.index.remove(&old);
+            match self.rows.entry(id) {
+                Entry::Occupied(mut entry) => {
+                    let stored = entry.get_mut();
+                    self.index.remove(&stored.row);
+                    self.index.insert(&row);
+                    stored.row = row;
+                    stored.events.push(write.event);
+                }
+                Entry::Vacant(entry) => {
+                    self.index.insert(&row);
+                    entry.insert(Box::new(Stored {
+                        row,
+                        events: vec![write.event],
+                    }));
+                }
             }
-            self.index.insert(&row);
-            self.rows.insert(id, row);
-            self.events.entry(id).or_default().push(write.event);
             for message in write.messages {
                 if self.outbox_ids.contains_key(&message.id) {
                     continue;
@@ -254,15 +300,19 @@ impl Inner {
         }
     }
 
+    /// The row of `id`.
+    fn row(&self, id: &NominationId) -> Option<&Indexed> {
+        self.rows.get(id).map(|stored| &stored.row)
+    }
+
     fn nominations(&self, ids: impl IntoIterator<Item = NominationId>) -> Vec<Nomination> {
         ids.into_iter()
-            .filter_map(|id| self.rows.get(&id).map(|row| row.nomination.clone()))
+            .filter_map(|id| self.row(&id).map(|row| row.nomination.clone()))
             .collect()
     }
 
     fn lapsed(&self, id: &NominationId, now: Instant) -> bool {
-        self.rows
-            .get(id)
+        self.row(id)
             .and_then(|row| row.derived.placement.lapse_at)
             .is_some_and(|lapse| now >= lapse)
     }
@@ -290,6 +340,59 @@ impl Inner {
             .collect();
         lapsed_into.sort_unstable();
         merge_sorted(stored, lapsed_into.into_iter(), limit)
+    }
+}
+
+/// The engagement and customer of a guard.
+type GuardKey<'a> = (&'a EngagementId, &'a CustomerId);
+
+/// The writes of a commit, found by id and by engagement and customer: a
+/// guard check asks which of the writes before its own replace a stored
+/// nomination and which join its customer, and asking every earlier write
+/// would make a commit of many writes quadratic. A commit of one write (an
+/// add, a change) has no earlier writes and builds no maps.
+struct Writes<'a> {
+    writes: &'a [Write],
+    /// id → position, for commits of more than one write.
+    position: Map<&'a NominationId, usize>,
+    /// (engagement, customer) → positions, ascending.
+    by_customer: Map<GuardKey<'a>, Vec<usize>>,
+}
+
+impl<'a> Writes<'a> {
+    fn of(writes: &'a [Write]) -> Self {
+        let mut found = Self {
+            writes,
+            position: Map::default(),
+            by_customer: Map::default(),
+        };
+        if writes.len() > 1 {
+            for (i, write) in writes.iter().enumerate() {
+                let n = &write.nomination;
+                found.position.insert(n.id(), i);
+                found
+                    .by_customer
+                    .entry((n.engagement(), n.customer().id()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        found
+    }
+
+    /// Whether `id` is written before write `i`.
+    fn is_earlier(&self, id: &NominationId, i: usize) -> bool {
+        self.position.get(id).is_some_and(|&at| at < i)
+    }
+
+    /// The writes before write `i` of nominations of `key`, in order.
+    fn earlier_of(&self, key: GuardKey<'a>, i: usize) -> impl Iterator<Item = &'a Write> + '_ {
+        self.by_customer
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .take_while(move |&&at| at < i)
+            .filter_map(|&at| self.writes.get(at))
     }
 }
 
@@ -333,14 +436,13 @@ impl Store for MemoryStore {
     ) -> Result<Option<Nomination>, StoreError> {
         Ok(self
             .lock()?
-            .rows
-            .get(id)
+            .row(id)
             .filter(|row| row.nomination.partner() == partner)
             .map(|row| row.nomination.clone()))
     }
 
     async fn nomination_by_id(&self, id: &NominationId) -> Result<Option<Nomination>, StoreError> {
-        Ok(self.lock()?.rows.get(id).map(|row| row.nomination.clone()))
+        Ok(self.lock()?.row(id).map(|row| row.nomination.clone()))
     }
 
     async fn nomination_by_link(&self, hash: &TokenHash) -> Result<Option<Nomination>, StoreError> {
@@ -348,7 +450,7 @@ impl Store for MemoryStore {
         Ok(inner
             .index
             .by_link(hash)
-            .and_then(|id| inner.rows.get(id))
+            .and_then(|id| inner.row(id))
             .map(|row| row.nomination.clone()))
     }
 
@@ -360,8 +462,8 @@ impl Store for MemoryStore {
         let inner = self.lock()?;
         Ok(inner
             .index
-            .same_customer(&(engagement.clone(), *customer))
-            .filter_map(|id| inner.rows.get(id))
+            .same_customer(engagement, customer)
+            .filter_map(|id| inner.row(id))
             .map(|row| (row.nomination.partner().clone(), row.derived.standing))
             .collect())
     }
@@ -415,7 +517,7 @@ impl Store for MemoryStore {
             .index
             .known(partner, after)
             .take(limit)
-            .filter_map(|(_, id)| inner.rows.get(id))
+            .filter_map(|(_, id)| inner.row(id))
             .map(|row| KnownCustomer {
                 customer: row.nomination.customer().clone(),
                 through: *row.nomination.id(),
@@ -458,7 +560,12 @@ impl Store for MemoryStore {
     }
 
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {
-        Ok(self.lock()?.events.get(id).cloned().unwrap_or_default())
+        Ok(self
+            .lock()?
+            .rows
+            .get(id)
+            .map(|stored| stored.events.clone())
+            .unwrap_or_default())
     }
 
     async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
@@ -521,5 +628,66 @@ impl Store for MemoryStore {
 
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
         Ok(self.lock()?.batches.get(id).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The guards of a commit of several writes: each write's guards see the
+    //! writes before it, as the store's contract says, whichever way the
+    //! store finds them.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use mci_core::{Candidate, Engagement, Outcome, nominate};
+    use mci_testkit::{admin, eligible_facts, nomination_id, nomination_request, t0, workshop};
+
+    /// Contoso added to `engagement` by the admin, as nomination `n`.
+    fn add(engagement: &Engagement, n: u64) -> Outcome {
+        let candidates = [Candidate {
+            engagement,
+            facts: eligible_facts(),
+        }];
+        nominate(t0(), &admin(), nomination_request(), &candidates, || {
+            nomination_id(n)
+        })
+        .unwrap()
+        .remove(0)
+    }
+
+    fn commit(outcomes: Vec<Outcome>) -> Commit {
+        Commit {
+            writes: outcomes.into_iter().map(Write::from).collect(),
+            ..Commit::at(t0())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_sees_the_writes_before_it() {
+        let (engagement, _) = workshop();
+        let store = MemoryStore::new();
+        let twice = commit(vec![add(&engagement, 1), add(&engagement, 2)]);
+        let err = store.commit(twice).await.unwrap_err();
+        assert!(matches!(err, StoreError::GuardViolated { .. }), "{err:?}");
+        assert_eq!(store.snapshot().nominations, vec![]);
+    }
+
+    #[tokio::test]
+    async fn an_earlier_write_replaces_the_stored_nomination() {
+        let (engagement, _) = workshop();
+        let store = MemoryStore::new();
+        let first = add(&engagement, 1);
+        store.commit(commit(vec![first.clone()])).await.unwrap();
+        let cancelled = first.nomination.cancel(t0(), &admin()).unwrap();
+
+        // Adding again before the cancel sees the stored nomination live.
+        let add_first = commit(vec![add(&engagement, 2), cancelled.clone()]);
+        let err = store.commit(add_first).await.unwrap_err();
+        assert!(matches!(err, StoreError::GuardViolated { .. }), "{err:?}");
+
+        // After it, the cancelled one, which no longer counts.
+        let cancel_first = commit(vec![cancelled, add(&engagement, 2)]);
+        store.commit(cancel_first).await.unwrap();
+        assert_eq!(store.snapshot().nominations.len(), 2);
     }
 }

@@ -42,6 +42,12 @@ impl<A> Call<A> {
     pub fn key(&self) -> Option<&str> {
         self.key.as_deref()
     }
+
+    /// The actor and the key, taken out of the call: for commands that own
+    /// the call and would otherwise copy the actor.
+    pub(crate) fn into_parts(self) -> (A, Option<String>) {
+        (self.actor, self.key)
+    }
 }
 
 impl<A: Clone> From<&A> for Call<A> {

@@ -13,8 +13,22 @@ use mci_core::{
     NominationRequest, NominationReview, Origin, PartnerUser, SendConsent, SurveyKind,
     identify_customer, nominate, review_nomination,
 };
-use mci_store::Commit;
+use mci_store::{Commit, Write};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The candidates of a decision: each engagement with the facts gathered
+/// for it, moved in rather than copied.
+fn decided_on(engagements: &[Arc<Engagement>], facts: Vec<EligibilityFacts>) -> Vec<Candidate<'_>> {
+    engagements
+        .iter()
+        .zip(facts)
+        .map(|(engagement, facts)| Candidate {
+            engagement: engagement.as_ref(),
+            facts,
+        })
+        .collect()
+}
 
 /// The *add customer* form (R-ADD-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,10 +127,10 @@ impl Incentives {
         user: &PartnerUser,
         request: &NominationRequest,
         ids: &[EngagementId],
-    ) -> Result<Vec<(Engagement, EligibilityFacts)>> {
+    ) -> Result<Vec<(Arc<Engagement>, EligibilityFacts)>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let engagement = self.engagement(id)?;
+            let engagement = self.shared_engagement(id)?;
             let location = self
                 .partners
                 .location_standing(user.partner(), &request.location, id)
@@ -156,14 +170,12 @@ impl Incentives {
         let user = self.partner_user(&call)?;
         let request = self.add_request(form).await?;
         let candidates = self.candidates(&user, &request, &form.engagements).await?;
-        let candidates: Vec<Candidate<'_>> = candidates
-            .iter()
-            .map(|(engagement, facts)| Candidate {
-                engagement,
-                facts: facts.clone(),
-            })
-            .collect();
-        Ok(review_nomination(self.now(), &request, &candidates)?)
+        let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
+        Ok(review_nomination(
+            self.now(),
+            &request,
+            &decided_on(&chosen, facts),
+        )?)
     }
 
     /// Adds a customer to one or several engagements, all or none (R-ADD).
@@ -172,9 +184,9 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         form: &AddCustomer,
     ) -> Result<Added> {
-        let call = call.into();
-        let user = self.partner_user(&call)?;
-        let key = partner_key(user.partner(), call.key())?;
+        let (user, key) = call.into().into_parts();
+        let user = user.authorize()?;
+        let key = partner_key(user.partner(), key.as_deref())?;
         if let Some(first) = self.replay(key.as_ref()).await? {
             return Ok(first);
         }
@@ -189,9 +201,9 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         form: &ClaimCustomer,
     ) -> Result<Added> {
-        let call = call.into();
-        let user = self.partner_user(&call)?;
-        let key = partner_key(user.partner(), call.key())?;
+        let (user, key) = call.into().into_parts();
+        let user = user.authorize()?;
+        let key = partner_key(user.partner(), key.as_deref())?;
         if let Some(first) = self.replay(key.as_ref()).await? {
             return Ok(first);
         }
@@ -225,13 +237,8 @@ impl Incentives {
     ) -> Result<Added> {
         for _ in 0..=self.settings.retries {
             let candidates = self.candidates(user, &request, engagements).await?;
-            let candidates: Vec<Candidate<'_>> = candidates
-                .iter()
-                .map(|(engagement, facts)| Candidate {
-                    engagement,
-                    facts: facts.clone(),
-                })
-                .collect();
+            let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
+            let candidates = decided_on(&chosen, facts);
             let now = self.now();
             let mut ids = Vec::with_capacity(candidates.len());
             for _ in &candidates {
@@ -248,10 +255,12 @@ impl Incentives {
             let added = Added {
                 nominations: outcomes.iter().map(|o| o.nomination.clone()).collect(),
             };
-            let mut commit = Commit::at(now);
-            for outcome in outcomes {
-                commit = commit.with(outcome);
-            }
+            // Collected, not pushed one by one: a write is a kilobyte, and
+            // a vector grown by pushes starts with room for four.
+            let commit = Commit {
+                writes: outcomes.into_iter().map(Write::from).collect(),
+                ..Commit::at(now)
+            };
             if let Some(written) = self.write(commit, key.as_ref(), added).await? {
                 return Ok(written);
             }

@@ -21,7 +21,7 @@ use mci_core::{
     CustomerId, CustomerStanding, Domain, EngagementId, Instant, LinkToken, LocationId,
     LocationStanding, PartnerId, TenantId, Tpid,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -194,12 +194,17 @@ impl TokenSource for SeededTokenSource {
     }
 }
 
+/// The hash maps of the in-memory ports: foldhash, randomly seeded per map,
+/// several times faster than the standard SipHash on these short keys. The
+/// ports are test and demo doubles whose contents the application chose.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A tenant directory held in memory.
 #[derive(Debug, Default, Clone)]
 pub struct InMemoryTenantDirectory {
-    tenant_of: HashMap<Domain, TenantId>,
-    domains: HashMap<TenantId, BTreeSet<Domain>>,
-    tpids: HashMap<Tpid, BTreeSet<TenantId>>,
+    tenant_of: Map<Domain, TenantId>,
+    domains: Map<TenantId, BTreeSet<Domain>>,
+    tpids: Map<Tpid, BTreeSet<TenantId>>,
 }
 
 impl InMemoryTenantDirectory {
@@ -269,7 +274,9 @@ impl TenantDirectory for InMemoryTenantDirectory {
 /// eligible unless marked otherwise.
 #[derive(Debug, Default, Clone)]
 pub struct InMemoryEligibility {
-    ineligible: HashMap<(EngagementId, CustomerId), String>,
+    /// engagement → customer → why not. Nested, so that a look-up borrows
+    /// the engagement rather than copying it into a key.
+    ineligible: Map<EngagementId, Map<CustomerId, String>>,
 }
 
 impl InMemoryEligibility {
@@ -287,7 +294,9 @@ impl InMemoryEligibility {
         reason: impl Into<String>,
     ) -> Self {
         self.ineligible
-            .insert((engagement, customer), reason.into());
+            .entry(engagement)
+            .or_default()
+            .insert(customer, reason.into());
         self
     }
 }
@@ -299,12 +308,14 @@ impl CustomerEligibility for InMemoryEligibility {
         engagement: &EngagementId,
         customer: &CustomerId,
     ) -> Result<CustomerStanding, PortError> {
-        Ok(
-            match self.ineligible.get(&(engagement.clone(), *customer)) {
-                Some(reason) => CustomerStanding::Ineligible(reason.clone()),
-                None => CustomerStanding::Eligible,
-            },
-        )
+        let reason = self
+            .ineligible
+            .get(engagement)
+            .and_then(|customers| customers.get(customer));
+        Ok(match reason {
+            Some(reason) => CustomerStanding::Ineligible(reason.clone()),
+            None => CustomerStanding::Eligible,
+        })
     }
 }
 
@@ -312,8 +323,11 @@ impl CustomerEligibility for InMemoryEligibility {
 /// engagement unless marked otherwise.
 #[derive(Debug, Default, Clone)]
 pub struct InMemoryPartnerDirectory {
-    locations: BTreeMap<PartnerId, BTreeMap<LocationId, bool>>,
-    ineligible: HashMap<(LocationId, EngagementId), String>,
+    /// partner → location → enrolled; each partner's locations in order.
+    locations: Map<PartnerId, BTreeMap<LocationId, bool>>,
+    /// location → engagement → why not. Nested, so that a look-up borrows
+    /// the location and the engagement rather than copying them into a key.
+    ineligible: Map<LocationId, Map<EngagementId, String>>,
 }
 
 impl InMemoryPartnerDirectory {
@@ -355,7 +369,9 @@ impl PartnerDirectoryBuilder {
     ) -> Self {
         self.directory
             .ineligible
-            .insert((location, engagement), reason.into());
+            .entry(location)
+            .or_default()
+            .insert(engagement, reason.into());
         self
     }
 
@@ -389,7 +405,11 @@ impl PartnerDirectory for InMemoryPartnerDirectory {
         Ok(match enrolled {
             None => LocationStanding::NotThePartners,
             Some(false) => LocationStanding::NotEnrolled,
-            Some(true) => match self.ineligible.get(&(location.clone(), engagement.clone())) {
+            Some(true) => match self
+                .ineligible
+                .get(location)
+                .and_then(|engagements| engagements.get(engagement))
+            {
                 Some(reason) => LocationStanding::Ineligible(reason.clone()),
                 None => LocationStanding::Eligible,
             },

@@ -55,7 +55,9 @@ pub struct Incentives {
     pub(crate) partners: Arc<dyn PartnerDirectory>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) tokens: Arc<dyn TokenSource>,
-    pub(crate) engagements: RwLock<BTreeMap<EngagementId, Engagement>>,
+    /// The catalog. Shared, so that a command takes an engagement it
+    /// decides on without copying its rules.
+    pub(crate) engagements: RwLock<BTreeMap<EngagementId, Arc<Engagement>>>,
     pub(crate) settings: Settings,
     pub(crate) ids: IdMaker,
 }
@@ -140,7 +142,7 @@ impl IncentivesBuilder {
             engagements: RwLock::new(
                 self.engagements
                     .into_iter()
-                    .map(|e| (e.id().clone(), e))
+                    .map(|e| (e.id().clone(), Arc::new(e)))
                     .collect(),
             ),
             settings: self.settings,
@@ -198,11 +200,17 @@ impl Incentives {
     /// nominations keep the rules they pinned (R-ENG-8).
     pub fn publish_engagement(&self, engagement: Engagement) {
         let mut catalog = self.engagements.write().unwrap_or_else(|p| p.into_inner());
-        catalog.insert(engagement.id().clone(), engagement);
+        catalog.insert(engagement.id().clone(), Arc::new(engagement));
     }
 
     /// An engagement of the catalog.
     pub fn engagement(&self, id: &EngagementId) -> Result<Engagement> {
+        self.shared_engagement(id).map(Arc::unwrap_or_clone)
+    }
+
+    /// An engagement of the catalog, shared with it: what commands decide
+    /// on, without a copy.
+    pub(crate) fn shared_engagement(&self, id: &EngagementId) -> Result<Arc<Engagement>> {
         self.engagements
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -217,7 +225,7 @@ impl Incentives {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
-            .cloned()
+            .map(|e| Engagement::clone(e))
             .collect()
     }
 
@@ -358,25 +366,79 @@ pub(crate) fn changed(
 /// clock makes them) still sort in the order they were made.
 #[derive(Debug, Default)]
 pub(crate) struct IdMaker {
-    last: std::sync::Mutex<(u64, u16)>,
+    state: std::sync::Mutex<IdState>,
+}
+
+/// What [`IdMaker`] keeps between ids: the last millisecond and counter
+/// used, and random bytes drawn from the operating system ahead of need.
+///
+/// Asking the operating system for 8 bytes per id cost a system call per
+/// id, a good share of an add on the memory store; one call now fills
+/// [`RANDOM_POOL`] bytes, enough for 512 ids. The bytes are used once each
+/// and never leave this struct but as parts of ids, which are not secrets:
+/// they make ids unique, not unguessable (link tokens, which must be, come
+/// from the token source). A process that forks while it holds a pool
+/// hands the same unused bytes to the child: fork before building the
+/// service, as servers do.
+#[derive(Debug)]
+struct IdState {
+    last: (u64, u16),
+    pool: Box<[u8; RANDOM_POOL]>,
+    /// How many bytes of `pool` are used; the pool is refilled when too
+    /// few are left for an id.
+    used: usize,
+}
+
+/// The bytes drawn from the operating system at a time.
+const RANDOM_POOL: usize = 4096;
+
+/// The random bytes of one id: all of its 10 but the 2 that hold the
+/// counter.
+const RANDOM_PER_ID: usize = 8;
+
+impl Default for IdState {
+    fn default() -> Self {
+        Self {
+            last: (0, 0),
+            pool: Box::new([0; RANDOM_POOL]),
+            // Empty: the first id fills it.
+            used: RANDOM_POOL,
+        }
+    }
+}
+
+impl IdState {
+    /// The next [`RANDOM_PER_ID`] unused random bytes, refilling the pool
+    /// from the operating system when it runs out.
+    fn random(&mut self) -> Result<[u8; RANDOM_PER_ID]> {
+        if self.used + RANDOM_PER_ID > RANDOM_POOL {
+            getrandom::fill(&mut self.pool[..]).map_err(|e| {
+                crate::ports::PortError::new("random source", std::io::Error::other(e.to_string()))
+            })?;
+            self.used = 0;
+        }
+        let mut random = [0u8; RANDOM_PER_ID];
+        random.copy_from_slice(&self.pool[self.used..self.used + RANDOM_PER_ID]);
+        self.used += RANDOM_PER_ID;
+        Ok(random)
+    }
 }
 
 impl IdMaker {
     pub(crate) fn next(&self, now: Instant) -> Result<NominationId> {
-        let mut random = [0u8; 10];
-        getrandom::fill(&mut random).map_err(|e| {
-            crate::ports::PortError::new("random source", std::io::Error::other(e.to_string()))
-        })?;
         let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let (millis, counter) = match *last {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let drawn = state.random()?;
+        let (millis, counter) = match state.last {
             (ms, counter) if ms >= millis && counter < 0x0fff => (ms, counter + 1),
             (ms, _) if ms >= millis => (ms + 1, 0),
             _ => (millis, 0),
         };
-        *last = (millis, counter);
+        state.last = (millis, counter);
         // The 12 bits after the version hold the counter (RFC 9562 method 1).
+        let mut random = [0u8; 10];
         random[..2].copy_from_slice(&counter.to_be_bytes());
+        random[2..].copy_from_slice(&drawn);
         Ok(NominationId::new_v7(millis, random))
     }
 }
