@@ -21,8 +21,9 @@
 //!   failed check fails only its own commit and the group costs one sync
 //!   (see [Group commit](#group-commit)).
 //! - **Index walks only.** Every tab page and the sweep's due query is a
-//!   bounded walk of an index, in keyset order, with no sort and no table
-//!   scan (R-PAGE-1, R-PAGE-7, R-TIME-4).
+//!   bounded walk of an index, in keyset order, with no table scan; the
+//!   only sort is of a page's rows that lapsed and are not swept yet, which
+//!   the sweep keeps few (R-PAGE-1, R-PAGE-7, R-TIME-4).
 //! - **Versioned schema.** Opening a path creates the database or migrates
 //!   it forward ([`schema`]); a newer schema, a file that is not SQLite, a
 //!   corrupt file or another application's database is refused with an
