@@ -31,7 +31,7 @@ use crate::columns::{self, NominationRow};
 use crate::error::{BackendError, sqlite};
 use mci_core::{Guard, PayoutBatchId};
 use mci_store::{Commit, StoreError};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 /// A message as written to the outbox.
 #[derive(Debug, Clone)]
@@ -219,45 +219,40 @@ fn is_completed_consent_clash(error: &rusqlite::Error) -> bool {
         && error.to_string().contains("nominations.engagement")
 }
 
+/// The columns an update rewrites, in the order both statements bind them
+/// after the ones a nomination keeps for good.
+fn changing(row: &NominationRow) -> [&dyn ToSql; 11] {
+    [
+        &row.state,
+        &row.version,
+        &row.tab,
+        &row.lapse_at,
+        &row.tab_after,
+        &row.wake_at,
+        &row.live,
+        &row.holds_consent,
+        &row.completed,
+        &row.standing_until,
+        &row.doc,
+    ]
+}
+
 fn write_row(conn: &Connection, write: &PreparedWrite) -> Result<(), StoreError> {
     let row = &write.row;
     let written = if write.expected_version == 0 {
+        let kept: [&dyn ToSql; 4] = [&row.id, &row.partner, &row.engagement, &row.customer];
         conn.prepare_cached(INSERT_NOMINATION).and_then(|mut stmt| {
-            stmt.execute(params![
-                row.id,
-                row.partner,
-                row.engagement,
-                row.customer,
-                row.state,
-                row.version,
-                row.tab,
-                row.lapse_at,
-                row.tab_after,
-                row.wake_at,
-                row.live,
-                row.holds_consent,
-                row.completed,
-                row.standing_until,
-                row.doc,
-            ])
+            stmt.execute(params_from_iter(kept.into_iter().chain(changing(row))))
         })
     } else {
+        let id: &dyn ToSql = &row.id;
+        let expected: &dyn ToSql = &write.expected_version;
         conn.prepare_cached(UPDATE_NOMINATION).and_then(|mut stmt| {
-            stmt.execute(params![
-                row.id,
-                row.state,
-                row.version,
-                row.tab,
-                row.lapse_at,
-                row.tab_after,
-                row.wake_at,
-                row.live,
-                row.holds_consent,
-                row.completed,
-                row.standing_until,
-                row.doc,
-                write.expected_version,
-            ])
+            stmt.execute(params_from_iter(
+                std::iter::once(id)
+                    .chain(changing(row))
+                    .chain(std::iter::once(expected)),
+            ))
         })
     };
     match written {
