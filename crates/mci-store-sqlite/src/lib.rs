@@ -91,10 +91,12 @@
 //! crosses a thousand pages, whose callers then wait for it. This store
 //! turns that off and checkpoints on a thread of its own, after commits and
 //! at most once per [`Options::checkpoint_pause`], with a passive
-//! checkpoint that never blocks the writer or the readers. Readers see
-//! every commit whether or not it is checkpointed. If a long read keeps a
-//! checkpoint from finishing, the WAL grows until the read ends, as it
-//! does in SQLite's default.
+//! checkpoint that never blocks the writer or the readers. Once the WAL
+//! holds 4096 pages the writer copies, between two groups, the few pages
+//! the checkpointer has not, so that the WAL starts over: under any load it
+//! stays about that long. Readers see every commit whether or not it is
+//! checkpointed. If a long read keeps a checkpoint from finishing, the WAL
+//! grows until the read ends, as it does in SQLite's default.
 //!
 //! # Storage
 //!
@@ -261,12 +263,16 @@ impl SqliteStore {
             readers: None,
             threads: Vec::new(),
         };
-        let (written, wake) = mpsc::sync_channel(1);
-        let pause = options.checkpoint_pause;
+        let (wake, woken) = mpsc::sync_channel(1);
+        let (pause, length) = (options.checkpoint_pause, checkpoint::WalLength::default());
+        let checkpoints = writer::Checkpoints {
+            wake,
+            length: length.clone(),
+        };
         store.threads.push(
             std::thread::Builder::new()
                 .name("mci-sqlite-checkpointer".into())
-                .spawn(move || checkpoint::run(checkpointer, wake, pause))
+                .spawn(move || checkpoint::run(checkpointer, woken, pause, length))
                 .map_err(OpenError::Threads)?,
         );
         let (jobs, inbox) = mpsc::channel();
@@ -274,7 +280,7 @@ impl SqliteStore {
         store.threads.push(
             std::thread::Builder::new()
                 .name("mci-sqlite-writer".into())
-                .spawn(move || writer::run(conn, inbox, max_group, Some(written)))
+                .spawn(move || writer::run(conn, inbox, max_group, Some(checkpoints)))
                 .map_err(OpenError::Threads)?,
         );
         store.writer = Some(jobs);

@@ -174,6 +174,10 @@ pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, 
     // The checkpointer copies the WAL into the file, not the commits.
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(failed)?;
+    // A WAL that a long read made grow is cut back to 64 MiB when it
+    // starts over.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+        .map_err(failed)?;
     migrate(&mut conn, path)?;
     if options.verify_on_open {
         verify(&conn, path)?;

@@ -25,14 +25,17 @@
 //! the group sees the commits before it, exactly as if they had been
 //! written one transaction each, in the order they arrived.
 //!
-//! The writer never copies the WAL back into the database file itself
-//! (`wal_autocheckpoint` is off on its connection): after each `COMMIT` it
-//! wakes the [checkpointer](crate::checkpoint), which does it on its own
-//! connection and thread, so no caller waits for a checkpoint.
+//! The writer leaves copying the WAL back into the database file to the
+//! [checkpointer](crate::checkpoint) (`wal_autocheckpoint` is off on its
+//! connection), which it wakes after each `COMMIT`: no caller waits for a
+//! checkpoint. Only once the WAL is long does the writer copy, between two
+//! groups, the few frames the checkpointer has not yet, so that the WAL
+//! starts over.
 //!
 //! When the store is dropped the channel closes; the writer writes what is
 //! still waiting, closes its connection and ends.
 
+use crate::checkpoint;
 use crate::commit::{self, Prepared};
 use crate::error::BackendError;
 use crate::outbox;
@@ -195,14 +198,35 @@ fn in_savepoint<T>(
     Ok(result)
 }
 
+/// Who the writer wakes to checkpoint the WAL, and how long the WAL was at
+/// the last checkpoint.
+pub(crate) struct Checkpoints {
+    /// The checkpointer's wake-up channel.
+    pub(crate) wake: SyncSender<()>,
+    /// The WAL's length, as the checkpointer last found it.
+    pub(crate) length: checkpoint::WalLength,
+}
+
+impl Checkpoints {
+    /// After a group: wakes the checkpointer (without waiting: a wake-up
+    /// already pending is enough), and once the WAL is long, copies the
+    /// frames the checkpointer has not, so that the next transaction starts
+    /// the WAL over.
+    fn after_group(&self, conn: &Connection) {
+        let _ = self.wake.try_send(());
+        if self.length.calls_for_restart() && checkpoint::checkpoint(conn).is_ok_and(|c| c.all()) {
+            self.length.restarting();
+        }
+    }
+}
+
 /// The writer's loop: one group at a time, until the channel is closed and
-/// drained. After each group it wakes the checkpointer through `written`
-/// (without waiting: a wake-up already pending is enough).
+/// drained, each group followed by [`Checkpoints::after_group`].
 pub(crate) fn run(
     conn: Connection,
     jobs: Receiver<Job>,
     max_group: usize,
-    written: Option<SyncSender<()>>,
+    checkpoints: Option<Checkpoints>,
 ) {
     let max_group = max_group.max(1);
     while let Ok(first) = jobs.recv() {
@@ -215,8 +239,8 @@ pub(crate) fn run(
             }
         }
         write_group(&conn, group);
-        if let Some(written) = &written {
-            let _ = written.try_send(());
+        if let Some(checkpoints) = &checkpoints {
+            checkpoints.after_group(&conn);
         }
     }
     // The last connection to close checkpoints the WAL into the file.

@@ -57,3 +57,86 @@ async fn commits_reach_the_database_file_while_the_store_is_open() {
         Some(1)
     );
 }
+
+/// Under commits that never pause, the checkpointer never quite catches up
+/// with the writer; the WAL must still start over and stay bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_commits_that_never_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.sqlite");
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let callers: Vec<_> = (0..4u64)
+        .map(|caller| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..1500u64 {
+                    let n = caller * 1_000_000 + i + 1;
+                    let workshop =
+                        engagement(&format!("workshop-{n}"), EngagementKind::Workshop, 5);
+                    let candidates = [Candidate {
+                        engagement: &workshop,
+                        facts: eligible_facts(),
+                    }];
+                    let outcome = mci_core::nominate(
+                        t0(),
+                        &admin(),
+                        nomination_request(),
+                        &candidates,
+                        || nomination_id(n),
+                    )
+                    .unwrap()
+                    .remove(0);
+                    store.commit(Commit::of(t0(), outcome)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    // 6000 commits of several pages each: about 200 MiB of WAL if it never
+    // started over. The WAL file keeps the largest size it reached.
+    let wal = file_len(&path.with_extension("sqlite-wal"));
+    assert!(
+        wal < 48 * 1024 * 1024,
+        "the WAL reached {} MiB",
+        wal / 1024 / 1024
+    );
+    assert!(
+        file_len(&path) > 6000 * 1024,
+        "the commits reached the file"
+    );
+}
+
+/// Closing the store does not wait out the checkpointer's rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_does_not_wait_for_the_checkpointers_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = mci_store_sqlite::Options {
+        checkpoint_pause: Duration::from_secs(30),
+        ..mci_store_sqlite::Options::default()
+    };
+    let store = SqliteStore::open_with(dir.path().join("closing.sqlite"), options).unwrap();
+    let (workshop, _) = mci_testkit::workshop();
+    let candidates = [Candidate {
+        engagement: &workshop,
+        facts: eligible_facts(),
+    }];
+    for n in 1..=3 {
+        let outcome = mci_core::nominate(t0(), &admin(), nomination_request(), &candidates, || {
+            nomination_id(n)
+        })
+        .unwrap()
+        .remove(0);
+        // The same customer again is refused by its guard: a commit all
+        // the same, and the checkpointer is resting after the first.
+        let _ = store.commit(Commit::of(t0(), outcome)).await;
+    }
+    let closing = Instant::now();
+    drop(store);
+    assert!(
+        closing.elapsed() < Duration::from_secs(5),
+        "closing took {:?}",
+        closing.elapsed()
+    );
+}
