@@ -139,7 +139,7 @@ use mci_store::{
 use readers::ReadJob;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -232,6 +232,10 @@ pub struct SqliteStore {
     writer: Option<Sender<Job>>,
     readers: Option<Sender<ReadJob>>,
     threads: Vec<JoinHandle<()>>,
+    /// Keeps the checkpointer running until the other connections are
+    /// closed, so that it closes last (see `Drop`).
+    checkpointer_open: Option<SyncSender<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 impl SqliteStore {
@@ -262,14 +266,17 @@ impl SqliteStore {
             writer: None,
             readers: None,
             threads: Vec::new(),
+            checkpointer_open: None,
+            checkpointer: None,
         };
         let (wake, woken) = mpsc::sync_channel(1);
         let (pause, length) = (options.checkpoint_pause, checkpoint::WalLength::default());
+        store.checkpointer_open = Some(wake.clone());
         let checkpoints = writer::Checkpoints {
             wake,
             length: length.clone(),
         };
-        store.threads.push(
+        store.checkpointer = Some(
             std::thread::Builder::new()
                 .name("mci-sqlite-checkpointer".into())
                 .spawn(move || checkpoint::run(checkpointer, woken, pause, length))
@@ -339,6 +346,13 @@ impl Drop for SqliteStore {
         self.writer = None;
         self.readers = None;
         for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        // The checkpointer ends last: the last connection to close copies
+        // the WAL into the file and removes it, which a read-only reader
+        // closing last could not.
+        self.checkpointer_open = None;
+        if let Some(thread) = self.checkpointer.take() {
             let _ = thread.join();
         }
     }

@@ -140,3 +140,40 @@ async fn closing_does_not_wait_for_the_checkpointers_pause() {
         closing.elapsed()
     );
 }
+
+/// A closed store leaves its database whole in one file: the last
+/// connection to close copies the WAL in and removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_store_leaves_no_wal_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("closed.sqlite");
+    let options = mci_store_sqlite::Options {
+        readers: 8,
+        ..mci_store_sqlite::Options::default()
+    };
+    for round in 0..5u64 {
+        let store = SqliteStore::open_with(&path, options.clone()).unwrap();
+        for i in 1..=20u64 {
+            let n = round * 100 + i;
+            let workshop = engagement(&format!("workshop-{n}"), EngagementKind::Workshop, 5);
+            let candidates = [Candidate {
+                engagement: &workshop,
+                facts: eligible_facts(),
+            }];
+            let outcome =
+                mci_core::nominate(t0(), &admin(), nomination_request(), &candidates, || {
+                    nomination_id(n)
+                })
+                .unwrap()
+                .remove(0);
+            store.commit(Commit::of(t0(), outcome)).await.unwrap();
+            // Reads keep the readers' connections busy up to the close.
+            store.nomination_by_id(&nomination_id(n)).await.unwrap();
+        }
+        drop(store);
+        assert!(
+            !path.with_extension("sqlite-wal").exists(),
+            "round {round}: the WAL is left behind"
+        );
+    }
+}
