@@ -31,7 +31,7 @@ use mci_core::{Instant, Nomination, Tab};
 use mci_store::{Derived, Write};
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::{Durability, Options, SqliteStore};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;
 use std::time::Duration;
 
@@ -196,42 +196,33 @@ impl Encoded {
 /// messages, the known customer.
 fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
     let row = &write.row;
+    // The columns an update rewrites, bound by both statements after the
+    // ones a nomination keeps.
+    let changing: [&dyn ToSql; 11] = [
+        &row.state,
+        &row.version,
+        &row.tab,
+        &row.lapse_at,
+        &row.tab_after,
+        &row.wake_at,
+        &row.live,
+        &row.holds_consent,
+        &row.completed,
+        &row.standing_until,
+        &row.doc,
+    ];
     let changed = if write.expected_version == 0 {
+        let kept: [&dyn ToSql; 4] = [&row.id, &row.partner, &row.engagement, &row.customer];
         conn.prepare_cached(sql::INSERT_NOMINATION)?
-            .execute(params![
-                row.id,
-                row.partner,
-                row.engagement,
-                row.customer,
-                row.state,
-                row.version,
-                row.tab,
-                row.lapse_at,
-                row.tab_after,
-                row.wake_at,
-                row.live,
-                row.holds_consent,
-                row.completed,
-                row.standing_until,
-                row.doc,
-            ])?
+            .execute(params_from_iter(kept.into_iter().chain(changing)))?
     } else {
+        let (id, expected): (&dyn ToSql, &dyn ToSql) = (&row.id, &write.expected_version);
         conn.prepare_cached(sql::UPDATE_NOMINATION)?
-            .execute(params![
-                row.id,
-                row.state,
-                row.version,
-                row.tab,
-                row.lapse_at,
-                row.tab_after,
-                row.wake_at,
-                row.live,
-                row.holds_consent,
-                row.completed,
-                row.standing_until,
-                row.doc,
-                write.expected_version,
-            ])?
+            .execute(params_from_iter(
+                std::iter::once(id)
+                    .chain(changing)
+                    .chain(std::iter::once(expected)),
+            ))?
     };
     if changed != 1 {
         return Err(format!("{} rows written for one nomination", changed).into());
