@@ -21,8 +21,8 @@
 use crate::BoxError;
 use crate::world::{self, PARTNERS, Rng};
 use mci::ports::{
-    InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
-    SeededTokenSource,
+    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
+    ManualClock, SeededLinkIds,
 };
 use mci::{AddCustomer, Incentives};
 use mci_core::{
@@ -74,12 +74,12 @@ impl Ports {
 
     /// The service over `store`, with the world's catalog.
     pub fn service(&self, store: Arc<dyn Store>) -> Result<Incentives, BoxError> {
-        let mut builder = Incentives::builder(store)
+        let mut builder = Incentives::builder(store, HmacLinkKey::demo())
             .tenant_directory(self.tenants.clone())
             .partner_directory(self.partners.clone())
             .customer_eligibility(InMemoryEligibility::new())
             .clock(self.clock.clone())
-            .token_source(SeededTokenSource::new(0x5eed));
+            .link_ids(SeededLinkIds::new(0x5eed));
         for engagement in world::catalog()? {
             builder = builder.engagement(engagement);
         }

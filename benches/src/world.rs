@@ -49,9 +49,9 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use mci_core::{
     AvailabilityWindow, AzureSubscriptionId, Candidate, Contacts, Customer, CustomerIdInput,
     CustomerStanding, DirectoryFinding, EligibilityFacts, Engagement, EngagementKind,
-    EngagementRules, Hours, Instant, InvalidValue, LinkToken, LocationId, LocationStanding,
-    Nomination, NominationId, NominationRequest, Origin, Outcome, PartnerId, PartnerUser, PayModel,
-    Role, SendConsent, Step, TenantId, Tpid, identify_customer, nominate,
+    EngagementRules, FreshLink, Hours, Instant, InvalidValue, LinkId, LinkToken, LocationId,
+    LocationStanding, Nomination, NominationId, NominationRequest, Origin, Outcome, PartnerId,
+    PartnerUser, PayModel, Role, SendConsent, Step, TenantId, Tpid, identify_customer, nominate,
 };
 use mci_store::{Commit, Store, StoreError, Write};
 use std::sync::Arc;
@@ -601,7 +601,12 @@ pub fn send_consent(
     admin: &PartnerUser,
     token: &LinkToken,
 ) -> Result<Outcome, BoxError> {
-    Ok(nomination.send_consent(at, admin, SendConsent::default(), token)?)
+    // The link's id only needs to be unique here: the worlds are written
+    // through the store, and the token is what the customer presents.
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&token.hash().as_bytes()[..16]);
+    let link = FreshLink::new(LinkId::from_bytes(id), token);
+    Ok(nomination.send_consent(at, admin, SendConsent::default(), &link)?)
 }
 
 /// The customer's acceptance of `nomination` at `at` through `token`.

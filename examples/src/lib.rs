@@ -6,12 +6,14 @@
 #![warn(missing_docs)]
 
 use chrono::{TimeDelta, TimeZone, Utc};
-use mci::ports::{InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory};
-use mci::{CustomerRow, CustomersPage, Incentives};
+use mci::ports::{
+    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
+};
+use mci::{CustomerRow, CustomersPage, Delivery, Incentives};
 use mci_core::{
     AvailabilityWindow, Contacts, CustomerId, Engagement, EngagementKind, EngagementRules, Event,
-    Hours, Instant, InvalidValue, LocationId, Message, MessageKind, PartnerId, PartnerUser,
-    PayModel, ReviewerId, Role, TenantId, Tpid,
+    Hours, Instant, InvalidValue, LocationId, MessageKind, PartnerId, PartnerUser, PayModel,
+    ReviewerId, Role, TenantId, Tpid,
 };
 use std::fmt::Write as _;
 
@@ -334,8 +336,14 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
         .join(", ")
 }
 
-/// One line describing an outbox message.
-pub fn message_line(message: &Message) -> String {
+/// One line describing an outbox message as it is delivered, with the
+/// token of its link (R-TOKEN-4).
+pub fn message_line(delivery: &Delivery) -> String {
+    let message = &delivery.message;
+    let token = delivery
+        .token
+        .as_ref()
+        .map_or_else(String::new, ToString::to_string);
     let to = message
         .to
         .iter()
@@ -343,18 +351,18 @@ pub fn message_line(message: &Message) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let what = match &message.kind {
-        MessageKind::ConsentRequest { token, deadline } => {
+        MessageKind::ConsentRequest { deadline, .. } => {
             format!(
                 "consent request, link /consent/{token}, answer before {}",
                 deadline.format("%Y-%m-%d %H:%M")
             )
         }
-        MessageKind::ConsentReminder { token, .. } => {
+        MessageKind::ConsentReminder { .. } => {
             format!("consent reminder, link /consent/{token}")
         }
         MessageKind::ConsentAnswered { accepted: true } => String::from("the customer accepted"),
         MessageKind::ConsentAnswered { accepted: false } => String::from("the customer declined"),
-        MessageKind::Survey { survey, token } => format!("{survey}, link /survey/{token}"),
+        MessageKind::Survey { survey, .. } => format!("{survey}, link /survey/{token}"),
         MessageKind::PartnerActionRequested { note } => format!("the reviewer asks: {note}"),
         MessageKind::Approved { payout } => format!("claim approved for {payout}"),
         MessageKind::Rejected { reason, disputable } => format!(
@@ -393,13 +401,23 @@ pub fn event_line(event: &Event) -> String {
     )
 }
 
+/// The key link tokens are derived with (R-TOKEN-4): 64 hex digits from the
+/// `MCI_LINK_KEY` environment variable, as an application would take it
+/// from its secret store, or else the demo key everyone knows.
+pub fn link_key() -> Result<HmacLinkKey, DemoError> {
+    match std::env::var("MCI_LINK_KEY") {
+        Ok(hex) => Ok(HmacLinkKey::from_hex(hex.trim())?),
+        Err(_) => Ok(HmacLinkKey::demo()),
+    }
+}
+
 /// Builds the demo service of run `run` over `store` with `clock`.
 pub fn service(
     store: std::sync::Arc<dyn mci_store::Store>,
     clock: std::sync::Arc<dyn mci::ports::Clock>,
     run: u32,
 ) -> Result<Incentives, DemoError> {
-    let mut builder = Incentives::builder(store)
+    let mut builder = Incentives::builder(store, link_key()?)
         .tenant_directory(tenant_directory(run)?)
         .partner_directory(partner_directory()?)
         .customer_eligibility(eligibility(run)?)

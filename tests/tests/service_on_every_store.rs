@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use mci::ports::{
-    InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededTokenSource,
+    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds,
 };
 use mci::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
 use mci_core::*;
@@ -47,11 +47,11 @@ fn world(adapter: Adapter) -> World {
     for p in 1..=3 {
         partners = partners.enrolled(format!("p{p}").parse().unwrap(), "1234567".parse().unwrap());
     }
-    let service = Incentives::builder(store.clone())
+    let service = Incentives::builder(store.clone(), HmacLinkKey::demo())
         .tenant_directory(tenants.build())
         .partner_directory(partners.build())
         .clock(clock.clone())
-        .token_source(SeededTokenSource::new(11))
+        .link_ids(SeededLinkIds::new(11))
         .engagement(engagement("workshop", EngagementKind::Workshop, 2))
         .engagement(engagement("assessment", EngagementKind::Assessment, 1))
         .build();
@@ -106,10 +106,8 @@ impl World {
         self.service.acknowledge(&ids).await.unwrap();
         messages
             .into_iter()
-            .find_map(|m| match m.message.kind {
-                MessageKind::ConsentRequest { token, .. } if m.message.nomination == *id => {
-                    Some(token)
-                }
+            .find_map(|m| match (m.message.kind, m.token) {
+                (MessageKind::ConsentRequest { .. }, token) if m.message.nomination == *id => token,
                 _ => None,
             })
             .expect("a consent request was queued")
@@ -126,8 +124,8 @@ impl World {
         messages
             .into_iter()
             .filter(|m| m.message.nomination == *id)
-            .filter_map(|m| match m.message.kind {
-                MessageKind::Survey { survey, token } => Some((survey, token)),
+            .filter_map(|m| match (m.message.kind, m.token) {
+                (MessageKind::Survey { survey, .. }, Some(token)) => Some((survey, token)),
                 _ => None,
             })
             .collect()
@@ -317,6 +315,98 @@ async fn r_rec_5_a_retried_add_writes_once(adapter: Adapter) {
         .unwrap();
     assert_eq!(again, first);
     assert_eq!(w.content().await, before);
+}
+
+/// Every file in `dir` (the database, its WAL and its shared memory), read
+/// whole: live rows, old row versions in WAL frames, and freed pages alike.
+fn files_in(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (path.display().to_string(), std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_token_4_no_sqlite_file_wal_or_freed_page_holds_a_token() {
+    let w = world(Adapter::Sqlite);
+    let mut tokens = Vec::new();
+    let ids: Vec<NominationId> = w
+        .add(1, 3, &["workshop", "assessment"])
+        .await
+        .iter()
+        .map(|n| *n.id())
+        .collect();
+    // Consent asked, re-sent, accepted; asked and declined; surveys sent
+    // and completed: every message delivered and acknowledged.
+    for id in &ids {
+        tokens.push(w.ask_consent(1, id).await);
+    }
+    w.service.resend_consent(&admin(1), &ids[0]).await.unwrap();
+    let resent = w
+        .service
+        .take_messages(TimeDelta::seconds(1), 10)
+        .await
+        .unwrap();
+    w.service
+        .acknowledge(&resent.iter().map(|d| d.message.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    tokens.extend(resent.into_iter().filter_map(|d| d.token));
+    w.service
+        .accept_consent(tokens.last().unwrap())
+        .await
+        .unwrap();
+    w.service.decline_consent(&tokens[1]).await.unwrap();
+    for survey in [SurveyKind::Partner, SurveyKind::Customer] {
+        w.service
+            .send_survey(&admin(1), &ids[0], survey)
+            .await
+            .unwrap();
+    }
+    for (_, token) in w.tokens(&ids[0]).await {
+        w.service.complete_survey(&token).await.unwrap();
+        tokens.push(token);
+    }
+    assert_eq!(tokens.len(), 5);
+
+    let dir = w._dir.as_ref().unwrap().path().to_owned();
+    let open = files_in(&dir);
+    assert!(
+        open.iter().any(|(name, _)| name.ends_with("-wal")),
+        "{open:?}"
+    );
+    let World {
+        service,
+        store,
+        _dir,
+        ..
+    } = w;
+    drop((service, store));
+    let closed = files_in(&dir);
+    for (name, bytes) in open.iter().chain(&closed) {
+        for token in &tokens {
+            assert!(
+                !mci_testkit::holds_token(bytes, token),
+                "{name} holds a link token"
+            );
+        }
+    }
+    // The file is the store's own: its link hashes are there to be found.
+    let database = &closed
+        .iter()
+        .find(|(n, _)| n.ends_with(".sqlite"))
+        .unwrap()
+        .1;
+    let hash = tokens[0].hash();
+    assert!(
+        database.windows(32).any(|w| w == hash.as_bytes())
+            || database
+                .windows(64)
+                .any(|w| w == hash.to_string().as_bytes())
+    );
 }
 
 macro_rules! on_every_store {

@@ -21,7 +21,7 @@ use crate::nomination::{Nomination, Outcome, Step};
 use crate::refusal::{Command, Refusal};
 use crate::state::State;
 use crate::time::Instant;
-use crate::{Comment, DocumentRef, LinkToken, Money, PayoutBatchId};
+use crate::{Comment, DocumentRef, FreshLink, LinkToken, Money, PayoutBatchId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -238,7 +238,7 @@ impl Nomination {
         now: Instant,
         user: &PartnerUser,
         survey: SurveyKind,
-        token: &LinkToken,
+        link: &FreshLink,
     ) -> Result<Outcome, Refusal> {
         let now = self.not_before_last_change(now);
         let actor = self.acting(user)?;
@@ -261,14 +261,14 @@ impl Nomination {
                     record.status = SurveyStatus::Sent;
                     record.sent_at = Some(now);
                     next.links
-                        .push(IssuedLink::new(token, survey.link_purpose(), now));
+                        .push(IssuedLink::new(link, survey.link_purpose(), now));
                 },
             )
             .message(
                 to,
                 MessageKind::Survey {
                     survey,
-                    token: token.clone(),
+                    link: *link.id(),
                 },
             ))
     }

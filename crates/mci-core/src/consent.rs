@@ -8,11 +8,12 @@
 //!
 //! ```
 //! # use mci_testkit::*;
-//! use mci_core::{LinkToken, Refusal, State, Step};
+//! use mci_core::{FreshLink, LinkId, LinkToken, Refusal, State, Step};
 //!
 //! let (nomination, added) = fresh_nomination();
 //! let token = LinkToken::from_bytes([9; 32]);
-//! let sent = nomination.send_consent(added, &admin(), Default::default(), &token).unwrap().nomination;
+//! let link = FreshLink::new(LinkId::from_bytes([9; 16]), &token);
+//! let sent = nomination.send_consent(added, &admin(), Default::default(), &link).unwrap().nomination;
 //!
 //! // The window counts from the add, not from the email; at the deadline it is late.
 //! let deadline = added + chrono::TimeDelta::days(30);
@@ -30,7 +31,9 @@ use crate::nomination::{Nomination, Outcome, Step};
 use crate::refusal::{Command, Refusal};
 use crate::state::State;
 use crate::time::Instant;
-use crate::{EngagementId, FriendlyName, InvalidValue, LinkToken, Money, NominationId, Problem};
+use crate::{
+    EngagementId, FreshLink, FriendlyName, InvalidValue, LinkToken, Money, NominationId, Problem,
+};
 use crate::{LocationId, PartnerId};
 
 /// The details the partner gives with a consent email (R-CONSENT-2). Every
@@ -84,7 +87,7 @@ impl Nomination {
         now: Instant,
         user: &PartnerUser,
         details: SendConsent,
-        token: &LinkToken,
+        link: &FreshLink,
     ) -> Result<Outcome, Refusal> {
         let now = self.not_before_last_change(now);
         let actor = self.acting(user)?;
@@ -143,13 +146,13 @@ impl Nomination {
                     next.consent.first_requested_at.get_or_insert(now);
                     next.consent.requests = next.consent.requests.saturating_add(1);
                     next.links
-                        .push(IssuedLink::new(token, LinkPurpose::Consent, now));
+                        .push(IssuedLink::new(link, LinkPurpose::Consent, now));
                 },
             )
             .message(
                 to,
                 MessageKind::ConsentRequest {
-                    token: token.clone(),
+                    link: *link.id(),
                     deadline,
                 },
             ))
@@ -162,7 +165,7 @@ impl Nomination {
         &self,
         now: Instant,
         user: &PartnerUser,
-        token: &LinkToken,
+        link: &FreshLink,
     ) -> Result<Outcome, Refusal> {
         let now = self.not_before_last_change(now);
         let actor = self.acting(user)?;
@@ -172,12 +175,12 @@ impl Nomination {
             .change(now, actor, self.state, EventKind::ConsentReminded, |next| {
                 next.consent.requests = next.consent.requests.saturating_add(1);
                 next.links
-                    .push(IssuedLink::new(token, LinkPurpose::Consent, now));
+                    .push(IssuedLink::new(link, LinkPurpose::Consent, now));
             })
             .message(
                 self.customer_contacts.emails(),
                 MessageKind::ConsentReminder {
-                    token: token.clone(),
+                    link: *link.id(),
                     deadline,
                 },
             ))

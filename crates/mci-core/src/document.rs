@@ -49,14 +49,27 @@ fn hex_value(digit: u8) -> Option<u8> {
 
 /// Reads exactly 64 hex digits (any case) as 32 bytes.
 pub(crate) fn parse_hex_32(field: &'static str, s: &str) -> Result<[u8; 32], InvalidValue> {
+    parse_hex(field, s)
+}
+
+/// Reads exactly `2 * N` hex digits (any case) as `N` bytes.
+pub(crate) fn parse_hex<const N: usize>(
+    field: &'static str,
+    s: &str,
+) -> Result<[u8; N], InvalidValue> {
     if s.is_empty() {
         return Err(InvalidValue::new(field, Problem::Empty));
     }
-    let syntax = || InvalidValue::new(field, Problem::Syntax("expected 64 hex digits".to_owned()));
-    if s.len() != 64 {
+    let syntax = || {
+        InvalidValue::new(
+            field,
+            Problem::Syntax(format!("expected {} hex digits", 2 * N)),
+        )
+    };
+    if s.len() != 2 * N {
         return Err(syntax());
     }
-    let mut bytes = [0_u8; 32];
+    let mut bytes = [0_u8; N];
     for (byte, pair) in bytes.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
         let [high, low] = pair else {
             return Err(syntax());

@@ -60,8 +60,10 @@
 //! let created = nominate(now, &admin, request, &[Candidate { engagement: &workshop, facts }], || id)?;
 //! let nomination = created.into_iter().next().unwrap().nomination;
 //!
-//! let token = LinkToken::from_bytes([42; 32]); // the service draws these from the OS
-//! let asked = nomination.send_consent(now, &admin, SendConsent::default(), &token)?;
+//! // The service draws a random link id and derives its token with its link key.
+//! let token = LinkToken::from_bytes([42; 32]);
+//! let link = FreshLink::new(LinkId::from_bytes([42; 16]), &token);
+//! let asked = nomination.send_consent(now, &admin, SendConsent::default(), &link)?;
 //! let Step::Changed(consented) = asked.nomination.accept_consent(now + TimeDelta::days(3), &token)? else {
 //!     unreachable!("first acceptance")
 //! };

@@ -1,24 +1,26 @@
 //! The links a nomination has sent out, kept as token hashes (R-TOKEN).
 //!
-//! Each send of a consent or survey email issues a fresh [`LinkToken`]; the
-//! nomination keeps only its [`TokenHash`], bound to the nomination and one
+//! Each send of a consent or survey email issues a fresh link ([`FreshLink`]:
+//! a [`LinkId`](crate::LinkId) and the hash of the token derived from it);
+//! the nomination keeps only the [`TokenHash`], bound to the nomination and one
 //! [`LinkPurpose`] (R-TOKEN-2). Earlier links of the same purpose stay valid
 //! until they are voided, by a contact change (R-CONSENT-4, R-CLAIM-W-4) or by
 //! cancelling; a voided link's hash is dropped, so it fails like any wrong
 //! token (R-TOKEN-3).
 //!
 //! ```
-//! use mci_core::{IssuedLink, LinkPurpose, LinkToken};
+//! use mci_core::{FreshLink, IssuedLink, LinkId, LinkPurpose, LinkToken};
 //!
 //! let token = LinkToken::from_bytes([7; 32]);
-//! let link = IssuedLink::new(&token, LinkPurpose::Consent, chrono::DateTime::UNIX_EPOCH);
+//! let fresh = FreshLink::new(LinkId::from_bytes([1; 16]), &token);
+//! let link = IssuedLink::new(&fresh, LinkPurpose::Consent, chrono::DateTime::UNIX_EPOCH);
 //! assert!(link.opens(&token, LinkPurpose::Consent));
 //! assert!(!link.opens(&token, LinkPurpose::CustomerSurvey));
 //! assert!(!link.opens(&LinkToken::from_bytes([8; 32]), LinkPurpose::Consent));
 //! ```
 
 use crate::time::Instant;
-use crate::{LinkToken, TokenHash};
+use crate::{FreshLink, LinkToken, TokenHash};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -53,10 +55,10 @@ pub struct IssuedLink {
 }
 
 impl IssuedLink {
-    /// The record of `token` issued for `purpose` at `issued_at`.
-    pub fn new(token: &LinkToken, purpose: LinkPurpose, issued_at: Instant) -> Self {
+    /// The record of `link` issued for `purpose` at `issued_at`.
+    pub fn new(link: &FreshLink, purpose: LinkPurpose, issued_at: Instant) -> Self {
         Self {
-            hash: token.hash(),
+            hash: *link.hash(),
             purpose,
             issued_at,
         }

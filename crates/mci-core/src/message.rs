@@ -6,9 +6,11 @@
 //! the change produced and the message's place in it, so it is stable across
 //! retries and serves to de-duplicate deliveries.
 //!
-//! Links travel in the message that delivers them: a pending consent or
-//! survey message holds its token until delivered, while the nomination
-//! keeps only the token's hash (R-TOKEN-2).
+//! A consent or survey message carries its link's [`LinkId`], never its
+//! token: whoever delivers it derives the token from the id with the link
+//! key the application keeps outside the database, each time it delivers
+//! (R-TOKEN-4, R-REC-2). The nomination keeps only the token's hash
+//! (R-TOKEN-2), so nothing a store holds opens a link.
 //!
 //! ```
 //! use mci_core::MessageId;
@@ -21,7 +23,7 @@
 use crate::state::State;
 use crate::time::{Days, Instant};
 use crate::{
-    Comment, EmailAddress, EngagementId, LinkToken, Money, NominationId, PayoutBatchId, SurveyKind,
+    Comment, EmailAddress, EngagementId, LinkId, Money, NominationId, PayoutBatchId, SurveyKind,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -88,15 +90,15 @@ pub enum MessageKind {
     /// To the customer: accept or decline, by this link, before the deadline
     /// (R-CONSENT-2).
     ConsentRequest {
-        /// The link's token.
-        token: LinkToken,
+        /// The link, whose token the sender derives with the link key.
+        link: LinkId,
         /// The consent deadline.
         deadline: Instant,
     },
     /// To the customer: a reminder with a link (R-CONSENT-3).
     ConsentReminder {
-        /// The link's token.
-        token: LinkToken,
+        /// The link, whose token the sender derives with the link key.
+        link: LinkId,
         /// The consent deadline.
         deadline: Instant,
     },
@@ -110,8 +112,8 @@ pub enum MessageKind {
     Survey {
         /// Which survey.
         survey: SurveyKind,
-        /// The link's token.
-        token: LinkToken,
+        /// The link, whose token the sender derives with the link key.
+        link: LinkId,
     },
     /// To the partner: the reviewer needs more (R-CLAIM-W-7).
     PartnerActionRequested {
@@ -149,4 +151,18 @@ pub enum MessageKind {
         /// The state it lapsed into.
         state: State,
     },
+}
+
+impl MessageKind {
+    /// The link the message carries, if it is a consent request, a
+    /// reminder or a survey: the sender derives its token with the link key
+    /// (R-TOKEN-4).
+    pub fn link(&self) -> Option<&LinkId> {
+        match self {
+            MessageKind::ConsentRequest { link, .. }
+            | MessageKind::ConsentReminder { link, .. }
+            | MessageKind::Survey { link, .. } => Some(link),
+            _ => None,
+        }
+    }
 }

@@ -20,7 +20,8 @@
 //! assert_eq!(nomination.state(), State::CustomerClaimed);
 //!
 //! let token = mci_core::LinkToken::from_bytes([1; 32]);
-//! let sent = nomination.send_consent(now, &admin(), Default::default(), &token).unwrap();
+//! let link = mci_core::FreshLink::new(mci_core::LinkId::from_bytes([1; 16]), &token);
+//! let sent = nomination.send_consent(now, &admin(), Default::default(), &link).unwrap();
 //! assert_eq!(sent.nomination.state(), State::AwaitingConsent);
 //! assert_eq!(sent.messages.len(), 1);
 //!

@@ -1,16 +1,25 @@
-//! Link tokens for consent and survey links, and the hashes stored in their
-//! place (R-TOKEN-1, R-TOKEN-2, R-INPUT).
+//! Link tokens for consent and survey links, the ids they are derived
+//! from, and the hashes stored in their place (R-TOKEN-1, R-TOKEN-2,
+//! R-TOKEN-4, R-INPUT).
 //!
-//! A [`LinkToken`] is 256 random bits the service draws from the operating
-//! system (the core has no randomness); it travels in the link as 64 hex
-//! digits. Only its [`TokenHash`] is stored, and a presented token is checked
-//! against the stored hash in constant time.
+//! Each link has a random [`LinkId`]; its [`LinkToken`] (256 bits, 64 hex
+//! digits in the link) is derived from the id with a key the application
+//! keeps outside the database (the service's link key port). No store ever
+//! holds a token (R-TOKEN-4): the nomination keeps the token's
+//! [`TokenHash`], and the pending message keeps the [`LinkId`], which is
+//! useless without the key. The core never sees a token it could leak
+//! either: a transition that sends a link takes a [`FreshLink`], the id and
+//! the hash. A presented token is checked against the stored hash in
+//! constant time.
 //!
 //! ```
-//! use mci_core::{LinkToken, TokenHash};
+//! use mci_core::{FreshLink, LinkId, LinkToken, TokenHash};
 //!
-//! let token = LinkToken::from_bytes([7; 32]); // the service gives OS randomness
-//! let stored: TokenHash = token.hash();
+//! // The service draws the id and derives the token with its key.
+//! let id = LinkId::from_bytes([3; 16]);
+//! let token = LinkToken::from_bytes([7; 32]);
+//! let fresh = FreshLink::new(id, &token);
+//! let stored: TokenHash = *fresh.hash();
 //!
 //! let presented: LinkToken = token.to_string().parse().unwrap();
 //! assert!(stored.matches(&presented));
@@ -27,12 +36,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::document::{parse_hex_32, write_hex};
+use crate::document::{parse_hex, parse_hex_32, write_hex};
 use crate::id::string_conversions;
 use crate::invalid::InvalidValue;
 
-/// A secret link token (R-TOKEN-1): 32 bytes (256 bits) of OS randomness,
-/// supplied by the service.
+/// A secret link token (R-TOKEN-1): 32 bytes (256 bits) the service derives
+/// from a [`LinkId`] with its link key, or any 32 bytes nobody can guess.
 ///
 /// Shown and parsed as 64 hex digits (lowercase out, any case in) so it can be
 /// put in a link; `Debug` never shows it. Equality is constant-time
@@ -46,8 +55,8 @@ impl LinkToken {
     /// The name of the field this value is refused under by default.
     pub const FIELD: &'static str = "token";
 
-    /// A token from 32 bytes the service drew from the operating system's
-    /// secure random source (R-TOKEN-1).
+    /// A token from 32 bytes that nobody can guess: derived with a key the
+    /// application keeps, or drawn from a secure random source (R-TOKEN-1).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
@@ -150,6 +159,96 @@ impl FromStr for TokenHash {
 }
 
 string_conversions!(TokenHash);
+
+/// The random id of a link (R-TOKEN-1, R-TOKEN-4): 16 bytes from a secure
+/// random source, from which the service derives the link's token with a
+/// key the application keeps outside the database.
+///
+/// A pending message carries the id, never the token, so whoever reads the
+/// store (a backup, a replica, a support query) holds nothing that opens a
+/// link without the key. Shown and serialised as 32 lowercase hex digits.
+///
+/// ```
+/// use mci_core::LinkId;
+///
+/// let id = LinkId::from_bytes([0xab; 16]);
+/// assert_eq!(id.to_string(), "ab".repeat(16));
+/// assert_eq!(id.to_string().parse::<LinkId>().unwrap(), id);
+/// assert!("ab".parse::<LinkId>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LinkId([u8; 16]);
+
+impl LinkId {
+    /// The name of the field this value is refused under by default.
+    pub const FIELD: &'static str = "link_id";
+
+    /// An id from 16 bytes of a secure random source (R-TOKEN-1).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 16 bytes: what the link key derives the token from.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkId(")?;
+        write_hex(f, &self.0)?;
+        f.write_str(")")
+    }
+}
+
+impl fmt::Display for LinkId {
+    /// 32 lowercase hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+
+impl FromStr for LinkId {
+    type Err = InvalidValue;
+
+    /// Reads 32 hex digits, any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_hex(Self::FIELD, s).map(Self)
+    }
+}
+
+string_conversions!(LinkId);
+
+/// A link about to be sent (R-TOKEN-4): its id, which the message carries,
+/// and the hash of its token, which the nomination keeps. The token itself
+/// stays with the service and whoever delivers the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreshLink {
+    id: LinkId,
+    hash: TokenHash,
+}
+
+impl FreshLink {
+    /// The link `id` whose token is `token`.
+    pub fn new(id: LinkId, token: &LinkToken) -> Self {
+        Self {
+            id,
+            hash: token.hash(),
+        }
+    }
+
+    /// The link's id.
+    pub fn id(&self) -> &LinkId {
+        &self.id
+    }
+
+    /// The hash of the link's token.
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+}
 
 #[cfg(test)]
 mod tests {

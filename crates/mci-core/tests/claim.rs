@@ -30,12 +30,12 @@ fn new_customer_contacts() -> ContactsUpdate {
 #[test]
 fn r_claim_w_1_the_claim_opens_once_consent_is_given() {
     let awaiting = Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)));
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)));
     for refusal in [
         awaiting.refusal(|n, now| {
             n.attach_document(now, &admin(), DocumentKind::Invoice, document("i.pdf"))
         }),
-        awaiting.refusal(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2))),
+        awaiting.refusal(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(2))),
         awaiting.refusal(|n, now| n.submit(now, &admin())),
     ] {
         assert!(
@@ -117,7 +117,7 @@ fn r_claim_w_1_an_expired_claim_cannot_be_reactivated() {
             s.refusal(|n, now| {
                 n.attach_document(now, &admin(), DocumentKind::Invoice, document("i.pdf"))
             }),
-            s.refusal(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(9))),
+            s.refusal(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(9))),
             s.refusal(|n, now| n.cancel(now, &admin())),
             s.refusal(|n, now| n.add_comment(now, &admin(), comment("late"))),
             s.refusal(|n, now| n.update_contacts(now, &admin(), new_customer_contacts())),
@@ -204,11 +204,11 @@ fn r_claim_w_2_proof_items_can_be_completed_in_any_order() {
             })
         },
         |s| {
-            s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2)))
+            s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(2)))
                 .then_step(|n, now| n.complete_survey(now, &token(2)))
         },
         |s| {
-            s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+            s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)))
                 .then_step(|n, now| n.complete_survey(now, &token(3)))
         },
     ];
@@ -295,11 +295,11 @@ fn r_claim_w_3_each_survey_can_be_resent_and_shows_its_status() {
         );
     }
     let s = s
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)))
         .wait_days(10)
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(4)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(4)))
         .wait_days(10)
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(5)));
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(5)));
     let survey = s.nomination.claim().survey(SurveyKind::Customer);
     assert_eq!(survey.status, SurveyStatus::Sent);
     assert_eq!(survey.sent_at, Some(s.now));
@@ -332,7 +332,7 @@ fn r_claim_w_3_each_survey_can_be_resent_and_shows_its_status() {
         Ok(Step::Unchanged)
     );
     assert_eq!(
-        s.refusal(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(6))),
+        s.refusal(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(6))),
         Refusal::SurveyCompleted
     );
 }
@@ -340,7 +340,7 @@ fn r_claim_w_3_each_survey_can_be_resent_and_shows_its_status() {
 #[test]
 fn r_claim_w_3_the_partner_survey_goes_to_the_partner_contacts_through_its_own_link() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2)));
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(2)));
     assert_eq!(
         s.messages.last().unwrap().to,
         vec!["ada@partner.example".parse().unwrap()]
@@ -364,13 +364,13 @@ fn r_claim_w_3_the_partner_survey_goes_to_the_partner_contacts_through_its_own_l
 #[test]
 fn r_claim_w_3_surveys_are_sent_until_the_submission_deadline() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)));
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)));
     let deadline = s.nomination.deadline().unwrap().at;
     let last_moment = s.clone().at(deadline - TimeDelta::seconds(1));
     assert!(
         last_moment
             .nomination
-            .send_survey(last_moment.now, &admin(), SurveyKind::Partner, &token(4))
+            .send_survey(last_moment.now, &admin(), SurveyKind::Partner, &link(4))
             .is_ok()
     );
     let late = s.at(deadline);
@@ -379,7 +379,7 @@ fn r_claim_w_3_surveys_are_sent_until_the_submission_deadline() {
             now,
             &admin(),
             SurveyKind::Partner,
-            &token(4)
+            &link(4)
         ))),
         State::NotSubmittedExpired
     );
@@ -395,7 +395,7 @@ fn r_claim_w_3_surveys_are_sent_until_the_submission_deadline() {
 #[test]
 fn r_claim_w_4_a_contact_change_voids_the_survey_link_and_the_survey_must_be_sent_again() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)))
         .wait_days(1)
         .then(|n, now| n.update_contacts(now, &admin(), new_customer_contacts()));
     assert_eq!(
@@ -417,7 +417,7 @@ fn r_claim_w_4_a_contact_change_voids_the_survey_link_and_the_survey_must_be_sen
     );
     // Nothing goes out by itself: the partner sends it again, to the new contact.
     let messages = s.messages.len();
-    let s = s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(4)));
+    let s = s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(4)));
     assert_eq!(s.messages.len(), messages + 1);
     assert_eq!(
         s.messages.last().unwrap().to,
@@ -430,8 +430,8 @@ fn r_claim_w_4_a_contact_change_voids_the_survey_link_and_the_survey_must_be_sen
 #[test]
 fn r_claim_w_4_a_partner_contact_change_voids_the_partner_survey_link() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2)))
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(2)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)))
         .then(|n, now| {
             n.update_contacts(
                 now,
@@ -460,7 +460,7 @@ fn r_claim_w_4_a_partner_contact_change_voids_the_partner_survey_link() {
 #[test]
 fn r_claim_w_4_contacts_are_frozen_after_the_customer_survey() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)))
         .then_step(|n, now| n.complete_survey(now, &token(3)));
     assert_eq!(
         s.refusal(|n, now| n.update_contacts(now, &admin(), new_customer_contacts())),
@@ -557,7 +557,7 @@ fn r_claim_w_6_submit_lists_the_missing_proof() {
     }
     assert!(!text.contains("discovery"), "{text}");
     // A survey sent but not completed is still missing.
-    let s = s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2)));
+    let s = s.then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(2)));
     assert!(matches!(
         s.refusal(|n, now| n.submit(now, &admin())),
         Refusal::MissingProof { missing } if missing.contains(&ProofItem::PartnerSurvey)
@@ -600,7 +600,7 @@ fn r_claim_w_10_cancel_before_consent_leaves_the_page() {
     for s in [
         Scenario::added(),
         Scenario::added()
-            .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1))),
+            .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1))),
     ] {
         let s = s.cancel();
         assert_eq!(s.state(), State::Cancelled);
@@ -619,7 +619,7 @@ fn r_claim_w_10_cancel_before_consent_leaves_the_page() {
 #[test]
 fn r_claim_w_10_cancel_after_consent_shows_in_complete() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)))
         .then(|n, now| n.cancel(now, &incentives_user()));
     assert_eq!(s.state(), State::Cancelled);
     let row = s.row().unwrap();

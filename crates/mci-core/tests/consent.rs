@@ -10,8 +10,7 @@ use mci_core::{
 use mci_testkit::*;
 
 fn sent() -> Scenario {
-    Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)))
+    Scenario::added().then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)))
 }
 
 fn consent_deadline(s: &Scenario) -> mci_core::Instant {
@@ -32,7 +31,7 @@ fn r_consent_1_the_window_counts_from_the_add_not_from_the_email() {
     // The email goes out 20 days after the add: 10 days are left, not 30.
     let s = Scenario::added()
         .wait_days(20)
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)));
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)));
     let deadline = t0() + TimeDelta::days(30);
     assert_eq!(s.nomination.deadline().unwrap().at, deadline);
     assert_eq!(s.row().unwrap().status.days_left, Some(10));
@@ -54,9 +53,9 @@ fn r_consent_1_the_window_counts_from_the_add_not_from_the_email() {
 fn r_consent_1_reminders_do_not_extend_the_window() {
     let s = sent()
         .wait_days(25)
-        .then(|n, now| n.resend_consent(now, &admin(), &token(2)))
+        .then(|n, now| n.resend_consent(now, &admin(), &link(2)))
         .wait_days(4)
-        .then(|n, now| n.resend_consent(now, &admin(), &token(3)));
+        .then(|n, now| n.resend_consent(now, &admin(), &link(3)));
     let deadline = consent_deadline(&s);
     assert_eq!(s.nomination.deadline().unwrap().at, deadline);
     for message in &s.messages[1..] {
@@ -112,7 +111,7 @@ fn r_consent_1_the_window_of_a_claimed_customer_counts_from_the_claim() {
 fn r_consent_2_send_moves_customer_claimed_to_awaiting_consent_and_queues_the_email() {
     let s = Scenario::added();
     assert_eq!(s.state(), State::CustomerClaimed);
-    let s = s.then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)));
+    let s = s.then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)));
     assert_eq!(s.state(), State::AwaitingConsent);
     assert_eq!(
         s.last_event().kind,
@@ -121,10 +120,11 @@ fn r_consent_2_send_moves_customer_claimed_to_awaiting_consent_and_queues_the_em
     assert_eq!(s.messages.len(), 1);
     let message = &s.messages[0];
     assert_eq!(message.to, vec!["cio@contoso.example".parse().unwrap()]);
-    let MessageKind::ConsentRequest { token: sent, .. } = &message.kind else {
+    let MessageKind::ConsentRequest { link: sent, .. } = &message.kind else {
         panic!("a consent request")
     };
-    assert_eq!(sent, &token(1));
+    // The email carries the link's id, never its token (R-TOKEN-4).
+    assert_eq!(sent, &link_id(1));
     // The link in the email opens the consent page.
     assert!(s.nomination.consent_invitation(s.now, &token(1)).is_ok());
     assert_eq!(s.nomination.consent().requests, 1);
@@ -138,7 +138,7 @@ fn r_consent_2_send_takes_new_contacts_and_the_deal_size() {
         partner_contacts: Some(contacts("Bo Seller", "bo@partner.example")),
         estimated_deal_size: Some(eur(2_500_000)),
     };
-    let s = Scenario::added().then(|n, now| n.send_consent(now, &admin(), details, &token(1)));
+    let s = Scenario::added().then(|n, now| n.send_consent(now, &admin(), details, &link(1)));
     assert_eq!(
         s.nomination.customer_contacts(),
         &contacts("Dana Buyer", "dana@contoso.example")
@@ -165,13 +165,13 @@ fn r_consent_2_the_deal_size_is_frozen_once_the_first_request_is_sent() {
         ..SendConsent::default()
     };
     let s =
-        Scenario::added().then(|n, now| n.send_consent(now, &admin(), details(100_000), &token(1)));
-    let refusal = s.refusal(|n, now| n.send_consent(now, &admin(), details(200_000), &token(2)));
+        Scenario::added().then(|n, now| n.send_consent(now, &admin(), details(100_000), &link(1)));
+    let refusal = s.refusal(|n, now| n.send_consent(now, &admin(), details(200_000), &link(2)));
     assert_eq!(refusal, Refusal::DealSizeFrozen);
     // The same size, or none, is fine: it is a second send, not a change.
     let s = s
-        .then(|n, now| n.send_consent(now, &admin(), details(100_000), &token(2)))
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(3)));
+        .then(|n, now| n.send_consent(now, &admin(), details(100_000), &link(2)))
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(3)));
     assert_eq!(
         s.nomination.consent().estimated_deal_size,
         Some(eur(100_000))
@@ -193,7 +193,7 @@ fn r_consent_2_a_deal_size_must_be_positive() {
                 estimated_deal_size: Some(eur(0)),
                 ..SendConsent::default()
             },
-            &token(1),
+            &link(1),
         )
     });
     let Refusal::Invalid(invalid) = refusal else {
@@ -206,12 +206,7 @@ fn r_consent_2_a_deal_size_must_be_positive() {
 fn r_consent_2_no_send_after_consent_or_after_the_deadline() {
     let consented = Scenario::consented();
     assert!(matches!(
-        consented.refusal(|n, now| n.send_consent(
-            now,
-            &admin(),
-            SendConsent::default(),
-            &token(5)
-        )),
+        consented.refusal(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(5))),
         Refusal::NotAllowedNow {
             state: State::Consented,
             ..
@@ -223,7 +218,7 @@ fn r_consent_2_no_send_after_consent_or_after_the_deadline() {
             now,
             &admin(),
             SendConsent::default(),
-            &token(1)
+            &link(1)
         ))),
         State::ConsentExpired
     );
@@ -237,7 +232,7 @@ fn r_consent_3_resend_any_number_of_times_inside_the_window() {
     for day in 1..=5u8 {
         s = s
             .wait_days(5)
-            .then(|n, now| n.resend_consent(now, &admin(), &token(10 + day)));
+            .then(|n, now| n.resend_consent(now, &admin(), &link(10 + day)));
         assert_eq!(s.last_event().kind, EventKind::ConsentReminded);
         assert_eq!(s.state(), State::AwaitingConsent);
     }
@@ -259,7 +254,7 @@ fn r_consent_3_resend_any_number_of_times_inside_the_window() {
 fn r_consent_3_resend_needs_a_first_send_and_the_window_open() {
     let s = Scenario::added();
     assert!(matches!(
-        s.refusal(|n, now| n.resend_consent(now, &admin(), &token(2))),
+        s.refusal(|n, now| n.resend_consent(now, &admin(), &link(2))),
         Refusal::NotAllowedNow {
             state: State::CustomerClaimed,
             ..
@@ -267,7 +262,7 @@ fn r_consent_3_resend_needs_a_first_send_and_the_window_open() {
     ));
     let late = sent().wait_days(30);
     assert_eq!(
-        lapsed_into(late.refusal(|n, now| n.resend_consent(now, &admin(), &token(2)))),
+        lapsed_into(late.refusal(|n, now| n.resend_consent(now, &admin(), &link(2)))),
         State::ConsentExpired
     );
 }
@@ -303,7 +298,7 @@ fn r_consent_4_changing_the_customer_contacts_voids_the_earlier_link() {
         Err(Refusal::InvalidLink)
     );
     // A new link goes out with the next send, to the new contact.
-    let s = s.then(|n, now| n.resend_consent(now, &admin(), &token(2)));
+    let s = s.then(|n, now| n.resend_consent(now, &admin(), &link(2)));
     assert_eq!(
         s.messages.last().unwrap().to,
         vec!["dana@contoso.example".parse().unwrap()]
@@ -322,7 +317,7 @@ fn r_consent_4_a_send_with_new_customer_contacts_voids_the_earlier_link() {
                 customer_contacts: Some(contacts("Dana Buyer", "dana@contoso.example")),
                 ..SendConsent::default()
             },
-            &token(2),
+            &link(2),
         )
     });
     assert_eq!(
@@ -462,7 +457,7 @@ fn r_consent_6_decline_is_terminal_and_leaves_the_page() {
     // Kept, with its history (R-PAGE-6, R-REC-3), and nothing more can happen.
     assert_eq!(s.nomination.consent().declined_at, Some(s.now));
     assert!(matches!(
-        s.refusal(|n, now| n.resend_consent(now, &admin(), &token(2))),
+        s.refusal(|n, now| n.resend_consent(now, &admin(), &link(2))),
         Refusal::NotAllowedNow {
             state: State::ConsentDeclined,
             ..
@@ -541,7 +536,7 @@ fn r_consent_8_a_second_consent_is_refused_while_the_first_holds_and_admitted_on
     let shared = engagement("shared-workshop", mci_core::EngagementKind::Workshop, 2);
     let first = Scenario::added_by(&admin_of(1), &shared, nomination_id(1)).consent_given();
     let second = Scenario::added_by(&admin_of(2), &shared, nomination_id(2))
-        .then(|n, now| n.send_consent(now, &admin_of(2), SendConsent::default(), &token(7)))
+        .then(|n, now| n.send_consent(now, &admin_of(2), SendConsent::default(), &link(7)))
         .wait_days(2);
     let Step::Changed(accepting) = second
         .nomination

@@ -52,7 +52,7 @@ fn expected_actions(state: State) -> BTreeSet<Action> {
 fn r_page_2_the_type_column_is_not_started_until_consent_then_active() {
     let s = Scenario::added();
     assert_eq!(s.row().unwrap().row_type, RowType::NotStarted);
-    let s = s.then(|n, now| n.send_consent(now, &admin(), Default::default(), &token(1)));
+    let s = s.then(|n, now| n.send_consent(now, &admin(), Default::default(), &link(1)));
     assert_eq!(s.row().unwrap().row_type, RowType::NotStarted);
     assert_eq!(RowType::NotStarted.to_string(), "not started");
     let s = s

@@ -472,10 +472,10 @@ impl Run {
                     partner_contacts: partner.map(partner_contacts),
                     estimated_deal_size: deal.map(eur),
                 },
-                &token(*t),
+                &link(*t),
             )),
             Cmd::ResendConsent { who, token: t } => {
-                outcome(n.resend_consent(now, &who.user(), &token(*t)))
+                outcome(n.resend_consent(now, &who.user(), &link(*t)))
             }
             Cmd::UpdateContacts {
                 who,
@@ -502,7 +502,7 @@ impl Run {
                 who,
                 kind,
                 token: t,
-            } => outcome(n.send_survey(now, &who.user(), *kind, &token(*t))),
+            } => outcome(n.send_survey(now, &who.user(), *kind, &link(*t))),
             Cmd::CompleteSurvey { kind, pick } => step(n.complete_survey(
                 now,
                 &self.presented(*pick, self.survey_links[survey_index(*kind)]),

@@ -14,9 +14,9 @@ use mci_testkit::*;
 fn whole_life() -> Scenario {
     Scenario::added()
         .wait_days(1)
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)))
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)))
         .wait_days(2)
-        .then(|n, now| n.resend_consent(now, &admin(), &token(4)))
+        .then(|n, now| n.resend_consent(now, &admin(), &link(4)))
         .wait_days(2)
         .then_step(|n, now| n.accept_consent(now, &token(4)))
         .wait_days(10)
@@ -170,7 +170,7 @@ fn r_rec_1_a_clock_behind_the_last_change_keeps_the_history_in_order() {
     // Consent sent on day 10; a command from a clock that reads day 2.
     let s = Scenario::added()
         .wait_days(10)
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)));
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)));
     let sent_at = s.nomination.updated_at();
     let behind = s.clone().at(t0() + chrono::TimeDelta::days(2));
     let later = behind.then(|n, now| n.add_comment(now, &admin(), comment("from a slow clock")));

@@ -74,7 +74,7 @@ fn check_both_marks_once(start: Scenario, kind: DeadlineKind) {
 #[test]
 fn r_rec_6_reminders_7_days_and_1_day_before_the_consent_deadline_each_once() {
     let sent = Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), Default::default(), &token(1)));
+        .then(|n, now| n.send_consent(now, &admin(), Default::default(), &link(1)));
     check_both_marks_once(sent, DeadlineKind::ObtainConsent);
 }
 
@@ -118,7 +118,7 @@ fn r_rec_6_each_deadline_has_its_own_reminders() {
     // Reminded before the consent deadline, then consented: the first-submit
     // deadline is reminded of in its turn.
     let sent = Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), Default::default(), &token(1)));
+        .then(|n, now| n.send_consent(now, &admin(), Default::default(), &link(1)));
     let consent_deadline = sent.nomination.deadline().unwrap().at;
     let s = sent
         .at(consent_deadline - TimeDelta::hours(2))

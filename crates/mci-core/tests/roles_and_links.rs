@@ -4,9 +4,9 @@
 
 use chrono::TimeDelta;
 use mci_core::{
-    Candidate, Competitor, ContactsUpdate, CustomerStanding, DocumentKind, EligibilityFacts, Guard,
-    Ineligibility, LinkToken, Nomination, Outcome, PartnerUser, Refusal, Role, SendConsent, State,
-    Step, SurveyKind, assess, nominate,
+    Candidate, Competitor, ContactsUpdate, CustomerStanding, DocumentKind, EligibilityFacts,
+    FreshLink, Guard, Ineligibility, LinkToken, Nomination, Outcome, PartnerUser, Refusal, Role,
+    SendConsent, State, Step, SurveyKind, assess, nominate,
 };
 use mci_testkit::*;
 
@@ -19,10 +19,10 @@ type PartnerCommand = (
 fn partner_commands() -> Vec<PartnerCommand> {
     vec![
         ("send consent", |n, now, u| {
-            n.send_consent(now, u, SendConsent::default(), &token(40))
+            n.send_consent(now, u, SendConsent::default(), &link(40))
         }),
         ("resend consent", |n, now, u| {
-            n.resend_consent(now, u, &token(41))
+            n.resend_consent(now, u, &link(41))
         }),
         ("update contacts", |n, now, u| {
             n.update_contacts(
@@ -38,7 +38,7 @@ fn partner_commands() -> Vec<PartnerCommand> {
             n.attach_document(now, u, DocumentKind::Invoice, document("i.pdf"))
         }),
         ("send survey", |n, now, u| {
-            n.send_survey(now, u, SurveyKind::Partner, &token(42))
+            n.send_survey(now, u, SurveyKind::Partner, &link(42))
         }),
         ("add comment", |n, now, u| {
             n.add_comment(now, u, comment("hello"))
@@ -54,7 +54,7 @@ fn where_it_works(command: &str) -> Scenario {
     match command {
         "send consent" => Scenario::added(),
         "resend consent" => Scenario::added()
-            .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1))),
+            .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1))),
         "submit" => Scenario::ready_to_submit(),
         "dispute" => Scenario::rejected(),
         _ => Scenario::consented(),
@@ -217,7 +217,7 @@ fn r_role_3_ineligibility_never_identifies_the_other_partner() {
 #[test]
 fn r_token_a_wrong_a_voided_and_an_expired_token_give_one_error() {
     let sent = Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)));
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)));
     let wrong = sent.nomination.accept_consent(sent.now, &token(99));
     let voided = sent
         .clone()
@@ -240,7 +240,7 @@ fn r_token_a_wrong_a_voided_and_an_expired_token_give_one_error() {
         .accept_consent(sent.now, &token(1));
     // A survey link of a claim that has ended.
     let surveyed = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)));
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)));
     let deadline = surveyed.nomination.deadline().unwrap().at;
     let expired = surveyed.nomination.complete_survey(deadline, &token(3));
     let survey_wrong = surveyed
@@ -266,11 +266,11 @@ fn r_token_a_wrong_a_voided_and_an_expired_token_give_one_error() {
 #[test]
 fn r_token_a_token_is_bound_to_one_nomination_and_one_purpose() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &token(2)));
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Partner, &link(2)));
     // The survey token does not answer consent; the consent token completes
     // no survey.
     let other = Scenario::added_by(&admin_of(2), &workshop().0, nomination_id(2))
-        .then(|n, now| n.send_consent(now, &admin_of(2), SendConsent::default(), &token(5)));
+        .then(|n, now| n.send_consent(now, &admin_of(2), SendConsent::default(), &link(5)));
     assert_eq!(
         other.nomination.accept_consent(other.now, &token(2)),
         Err(Refusal::InvalidLink)
@@ -297,7 +297,7 @@ fn r_token_a_token_is_bound_to_one_nomination_and_one_purpose() {
 #[test]
 fn r_token_2_only_hashes_of_tokens_are_kept_on_the_nomination() {
     let s = Scenario::consented()
-        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &token(3)));
+        .then(|n, now| n.send_survey(now, &admin(), SurveyKind::Customer, &link(3)));
     let stored = serde_json::to_string(&s.nomination).unwrap();
     for n in [1, 3] {
         let t = token(n);
@@ -313,23 +313,27 @@ fn r_token_2_only_hashes_of_tokens_are_kept_on_the_nomination() {
 }
 
 #[test]
-fn r_token_debug_never_prints_a_token() {
+fn r_token_4_no_outcome_shows_or_holds_a_token() {
     let secret = LinkToken::from_bytes([0xab; 32]);
+    let fresh = FreshLink::new(link_id(0xcd), &secret);
     let s = Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &secret))
-        .then(|n, now| n.resend_consent(now, &admin(), &secret));
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &fresh))
+        .then(|n, now| n.resend_consent(now, &admin(), &fresh));
     let hex = secret.to_string();
     assert_eq!(hex.len(), 64);
     let outcome = s
         .nomination
-        .resend_consent(s.now, &admin(), &secret)
+        .resend_consent(s.now, &admin(), &fresh)
         .unwrap();
+    assert_eq!(outcome.messages[0].kind.link(), Some(&link_id(0xcd)));
     for shown in [
         format!("{secret:?}"),
         format!("{outcome:?}"),
         format!("{:?}", s.messages),
         format!("{:?}", s.nomination),
         format!("{s:?}"),
+        serde_json::to_string(&s.messages).unwrap(),
+        serde_json::to_string(&outcome.messages).unwrap(),
     ] {
         assert!(!shown.contains(&hex), "{shown}");
         assert!(!shown.contains(&hex.to_uppercase()));
@@ -341,9 +345,9 @@ fn r_token_debug_never_prints_a_token() {
 fn r_token_a_link_keeps_working_until_voided() {
     // Earlier consent links stay valid while nothing voids them.
     let s = Scenario::added()
-        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)))
+        .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)))
         .wait_days(3)
-        .then(|n, now| n.resend_consent(now, &admin(), &token(2)));
+        .then(|n, now| n.resend_consent(now, &admin(), &link(2)));
     let invitation = s.nomination.consent_invitation(s.now, &token(1)).unwrap();
     assert_eq!(invitation.state, State::AwaitingConsent);
     assert_eq!(invitation.deadline, t0() + TimeDelta::days(30));

@@ -8,7 +8,9 @@
 //! the database path in an environment variable.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mci_core::{Candidate, Engagement, EngagementKind, LinkToken, NominationId, SendConsent};
+use mci_core::{
+    Candidate, Engagement, EngagementKind, FreshLink, LinkId, LinkToken, NominationId, SendConsent,
+};
 use mci_store::{Commit, Store};
 use mci_store_sqlite::{Durability, Options, SqliteStore};
 use mci_testkit::{admin_of, contacts, eligible_facts, engagement, nomination_id, t0};
@@ -94,16 +96,14 @@ async fn commit_one(store: &Arc<SqliteStore>, workshop: &Engagement, n: u64, p: 
     let nomination = added.nomination.clone();
     store.commit(Commit::of(t0(), added)).await.unwrap();
     acknowledged(nomination.id(), 1);
-    // A token of its own, so that each nomination holds one live link.
+    // A link of its own, so that each nomination holds one live link.
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&n.to_be_bytes());
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&n.to_be_bytes());
+    let link = FreshLink::new(LinkId::from_bytes(id), &LinkToken::from_bytes(bytes));
     let sent = nomination
-        .send_consent(
-            t0(),
-            &admin_of(p),
-            SendConsent::default(),
-            &LinkToken::from_bytes(bytes),
-        )
+        .send_consent(t0(), &admin_of(p), SendConsent::default(), &link)
         .unwrap();
     store.commit(Commit::of(t0(), sent)).await.unwrap();
     acknowledged(nomination.id(), 2);

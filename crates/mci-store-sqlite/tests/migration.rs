@@ -9,7 +9,7 @@ use mci_store::{Commit, IdempotencyKey, PageQuery, Store};
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
 use mci_store_sqlite::{OpenError, SqliteStore};
-use mci_testkit::{Scenario, admin_of, comment, engagement, nomination_id, partner, token};
+use mci_testkit::{Scenario, admin_of, comment, engagement, link, nomination_id, partner, token};
 use rusqlite::{Connection, params};
 use std::path::Path;
 
@@ -106,7 +106,7 @@ async fn a_version_1_database_opens_under_the_current_schema_with_its_data() {
     let workshop = engagement("ai-workshop", EngagementKind::Workshop, 1);
     let assessment = engagement("ai-assessment", EngagementKind::Assessment, 1);
     let awaiting = Scenario::added_by(&admin_of(1), &workshop, nomination_id(1))
-        .then(|n, now| n.send_consent(now, &admin_of(1), SendConsent::default(), &token(7)));
+        .then(|n, now| n.send_consent(now, &admin_of(1), SendConsent::default(), &link(7)));
     let consented = Scenario::added_by(&admin_of(2), &assessment, nomination_id(2)).consent_given();
     let now = consented.now;
     {

@@ -10,7 +10,7 @@
 //! use mci_core::State;
 //!
 //! let s = Scenario::added()
-//!     .then(|n, now| n.send_consent(now, &admin(), Default::default(), &token(1)))
+//!     .then(|n, now| n.send_consent(now, &admin(), Default::default(), &link(1)))
 //!     .wait_days(29)
 //!     .then_step(|n, now| n.accept_consent(now, &token(1)));
 //! assert_eq!(s.state(), State::Consented);
@@ -73,6 +73,17 @@ pub fn reviewer() -> ReviewerId {
 /// A link token made of the byte `n`.
 pub fn token(n: u8) -> LinkToken {
     LinkToken::from_bytes([n; 32])
+}
+
+/// The id of link `n`, made of the byte `n`.
+pub fn link_id(n: u8) -> LinkId {
+    LinkId::from_bytes([n; 16])
+}
+
+/// Link `n` about to be sent: [`link_id`]`(n)`, whose token is
+/// [`token`]`(n)`.
+pub fn link(n: u8) -> FreshLink {
+    FreshLink::new(link_id(n), &token(n))
 }
 
 /// A comment.
@@ -304,7 +315,7 @@ impl Scenario {
     /// This scenario with consent sent now and accepted a day later.
     pub fn consent_given(self) -> Self {
         let user = self.owner();
-        self.then(|n, now| n.send_consent(now, &user, SendConsent::default(), &token(1)))
+        self.then(|n, now| n.send_consent(now, &user, SendConsent::default(), &link(1)))
             .wait_days(1)
             .then_step(|n, now| n.accept_consent(now, &token(1)))
     }
@@ -328,8 +339,8 @@ impl Scenario {
         .then(|n, now| {
             n.attach_document(now, &user, DocumentKind::Invoice, document("invoice.pdf"))
         })
-        .then(|n, now| n.send_survey(now, &user, SurveyKind::Partner, &token(2)))
-        .then(|n, now| n.send_survey(now, &user, SurveyKind::Customer, &token(3)))
+        .then(|n, now| n.send_survey(now, &user, SurveyKind::Partner, &link(2)))
+        .then(|n, now| n.send_survey(now, &user, SurveyKind::Customer, &link(3)))
         .then_step(|n, now| n.complete_survey(now, &token(2)))
         .then_step(|n, now| n.complete_survey(now, &token(3)))
     }
@@ -404,7 +415,7 @@ impl Scenario {
     pub fn in_every_state() -> Vec<(&'static str, Scenario)> {
         let sent = || {
             Self::added()
-                .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &token(1)))
+                .then(|n, now| n.send_consent(now, &admin(), SendConsent::default(), &link(1)))
         };
         let lapsed = |s: Scenario| {
             let deadline = s.nomination.deadline().expect("a deadline").at;
@@ -535,4 +546,38 @@ impl Scenario {
     pub fn last_event(&self) -> &Event {
         self.events.last().expect("a scenario starts with an event")
     }
+}
+
+/// Every form in which `token` could leak into text or bytes: its 32 raw
+/// bytes, lower- and upper-case hex, standard and URL-safe base64 with and
+/// without padding, and its bytes as a list of numbers (`Debug` of an
+/// array and JSON). A test that must find no token searches for each
+/// (R-TOKEN-4).
+pub fn token_encodings(token: &LinkToken) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let hex = token.to_string();
+    let raw: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let numbers: Vec<String> = raw.iter().map(u8::to_string).collect();
+    let mut forms = vec![
+        raw.clone(),
+        hex.clone().into_bytes(),
+        hex.to_uppercase().into_bytes(),
+        numbers.join(", ").into_bytes(),
+        numbers.join(",").into_bytes(),
+    ];
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(&raw).into_bytes());
+    }
+    forms
+}
+
+/// Whether `haystack` holds any of [`token_encodings`]`(token)`.
+pub fn holds_token(haystack: &[u8], token: &LinkToken) -> bool {
+    token_encodings(token)
+        .iter()
+        .any(|form| haystack.windows(form.len()).any(|w| w == form.as_slice()))
 }

@@ -13,7 +13,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mci::ports::{InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededTokenSource};
+//! use mci::ports::{HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds};
 //! use mci::{AddCustomer, Incentives, MessageKind};
 //! use mci_core::*;
 //! use mci_store_memory::MemoryStore;
@@ -31,7 +31,7 @@
 //!     AvailabilityWindow::new(start - TimeDelta::days(1), start + TimeDelta::days(365))?,
 //!     EngagementRules::builder(EngagementKind::Workshop, PayModel::fixed("7500.00 EUR".parse()?)).build()?,
 //! );
-//! let service = Incentives::builder(Arc::new(MemoryStore::new()))
+//! let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo())
 //!     .tenant_directory(
 //!         InMemoryTenantDirectory::builder()
 //!             .tenant("0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b".parse()?, ["contoso.example".parse()?])
@@ -39,7 +39,7 @@
 //!     )
 //!     .partner_directory(InMemoryPartnerDirectory::builder().enrolled(partner.clone(), location.clone()).build())
 //!     .clock(clock.clone())
-//!     .token_source(SeededTokenSource::new(7))
+//!     .link_ids(SeededLinkIds::new(7))
 //!     .engagement(workshop.clone())
 //!     .build();
 //!
@@ -60,14 +60,16 @@
 //!     .await?;
 //! let id = *added.nominations[0].id();
 //!
-//! // Consent is asked for; the email waits in the outbox with its link.
+//! // Consent is asked for; the email waits in the outbox with its link's id,
+//! // and the token is derived with the link key as it is delivered.
 //! service.send_consent(&admin, &id, SendConsent::default()).await?;
 //! let outbox = service.take_messages(TimeDelta::minutes(5), 10).await?;
-//! let MessageKind::ConsentRequest { token, .. } = &outbox[0].message.kind else { unreachable!() };
+//! assert!(matches!(outbox[0].message.kind, MessageKind::ConsentRequest { .. }));
+//! let token = outbox[0].token.clone().expect("a consent request carries a link");
 //!
 //! // Three days later the customer accepts through the link.
 //! clock.advance(TimeDelta::days(3));
-//! service.accept_consent(token).await?;
+//! service.accept_consent(&token).await?;
 //!
 //! // The Eligible tab shows the customer as active, 90 days left to claim.
 //! let page = service.customers_page(&admin, workshop.id(), Tab::Eligible, None, 20).await?;
@@ -100,4 +102,4 @@ pub use page::{
 pub use partner::{AddCustomer, Added, ClaimCustomer};
 pub use reviewer::PayoutRun;
 pub use service::{Incentives, IncentivesBuilder, Settings};
-pub use system::SweepReport;
+pub use system::{Delivery, SweepReport};

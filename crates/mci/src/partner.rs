@@ -328,9 +328,9 @@ impl Incentives {
         id: &NominationId,
         details: SendConsent,
     ) -> Result<Nomination> {
-        let token = self.token()?;
+        let link = self.fresh_link()?;
         self.partner_change(call.into(), id, move |n, now, user| {
-            changed(n.send_consent(now, user, details.clone(), &token))
+            changed(n.send_consent(now, user, details.clone(), &link))
         })
         .await
     }
@@ -341,9 +341,9 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let token = self.token()?;
+        let link = self.fresh_link()?;
         self.partner_change(call.into(), id, move |n, now, user| {
-            changed(n.resend_consent(now, user, &token))
+            changed(n.resend_consent(now, user, &link))
         })
         .await
     }
@@ -382,9 +382,9 @@ impl Incentives {
         id: &NominationId,
         survey: SurveyKind,
     ) -> Result<Nomination> {
-        let token = self.token()?;
+        let link = self.fresh_link()?;
         self.partner_change(call.into(), id, move |n, now, user| {
-            changed(n.send_survey(now, user, survey, &token))
+            changed(n.send_survey(now, user, survey, &link))
         })
         .await
     }

@@ -17,13 +17,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, Mac};
 use mci_core::{
-    CustomerId, CustomerStanding, Domain, EngagementId, Instant, LinkToken, LocationId,
-    LocationStanding, PartnerId, TenantId, Tpid,
+    CustomerId, CustomerStanding, Domain, EngagementId, Instant, InvalidValue, LinkId, LinkToken,
+    LocationId, LocationStanding, PartnerId, Problem, Sha256Digest, TenantId, Tpid,
 };
+use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use zeroize::Zeroizing;
 
 /// A port failed: the directory or source could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -90,10 +93,104 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
 }
 
-/// Where link tokens come from (R-TOKEN-1).
-pub trait TokenSource: Send + Sync {
-    /// A fresh token of 256 random bits.
-    fn token(&self) -> Result<LinkToken, PortError>;
+/// Where link ids come from (R-TOKEN-1): each link sent gets a fresh random
+/// id, from which the [`LinkKey`] derives its token.
+pub trait LinkIdSource: Send + Sync {
+    /// A fresh link id of 128 random bits.
+    fn link_id(&self) -> Result<LinkId, PortError>;
+}
+
+/// The key that turns a link id into the link's token (R-TOKEN-1,
+/// R-TOKEN-4), kept by the application outside the database: in a secret
+/// manager, a key management service, or a file only the application reads.
+///
+/// Stores keep a link's id (in the pending message) and the hash of its
+/// token (in the nomination), never the token; without this key, neither
+/// opens a link. The same id must always give the same token, so that a
+/// message delivered again still carries a working link (R-REC-2), and a
+/// link sent before a restart still opens afterwards: keep the key as long
+/// as links made with it may be answered (the longest consent or claim
+/// window of the catalogue).
+///
+/// ```
+/// use mci::ports::{HmacLinkKey, LinkKey};
+/// use mci_core::LinkId;
+///
+/// let key = HmacLinkKey::from_hex(&"5a".repeat(32)).unwrap(); // from your secret store
+/// let id = LinkId::from_bytes([1; 16]);
+/// let token = key.token(&id).unwrap();
+/// assert_eq!(token, key.token(&id).unwrap()); // the same id, the same token
+/// assert_ne!(token, HmacLinkKey::demo().token(&id).unwrap());
+/// assert_eq!(format!("{key:?}"), "HmacLinkKey(..)"); // Debug never shows the key
+/// ```
+pub trait LinkKey: Send + Sync {
+    /// The token of link `id`.
+    fn token(&self, link: &LinkId) -> Result<LinkToken, PortError>;
+}
+
+/// A [`LinkKey`] of 256 bits held in memory: the token of a link is
+/// HMAC-SHA-256 (RFC 2104) of the link id under the key, with a label that
+/// ties it to this use. The key's bytes are wiped when it is dropped.
+#[derive(Clone)]
+pub struct HmacLinkKey {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl HmacLinkKey {
+    /// What the HMAC input starts with, so that the key derives nothing
+    /// but link tokens.
+    const LABEL: &'static [u8] = b"mci link token v1\0";
+
+    /// A key of 32 bytes from the application's secret store.
+    pub fn new(key: [u8; 32]) -> Self {
+        Self {
+            key: Zeroizing::new(key),
+        }
+    }
+
+    /// A key from 64 hex digits (any case), as kept in a secret store or an
+    /// environment variable.
+    pub fn from_hex(hex: &str) -> Result<Self, InvalidValue> {
+        let key: Sha256Digest = hex.parse().map_err(|_: InvalidValue| {
+            InvalidValue::under(
+                "R-TOKEN-4",
+                "link_key",
+                Problem::Syntax("expected 64 hex digits".to_owned()),
+            )
+        })?;
+        Ok(Self::new(*key.as_bytes()))
+    }
+
+    /// A fresh key from the operating system's secure random source, to
+    /// keep in the application's secret store.
+    pub fn generate() -> Result<Self, PortError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut key[..]).map_err(|e| PortError::new("link key", RandomError(e)))?;
+        Ok(Self { key })
+    }
+
+    /// A key everyone knows, for tests and demos only: links made with it
+    /// can be forged by anyone who reads the link ids in the database.
+    pub fn demo() -> Self {
+        Self::new(*b"mci demo link key: never in prod")
+    }
+}
+
+impl std::fmt::Debug for HmacLinkKey {
+    /// Never the key: `HmacLinkKey(..)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacLinkKey(..)")
+    }
+}
+
+impl LinkKey for HmacLinkKey {
+    fn token(&self, link: &LinkId) -> Result<LinkToken, PortError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..])
+            .map_err(|e| PortError::new("link key", std::io::Error::other(e.to_string())))?;
+        mac.update(Self::LABEL);
+        mac.update(link.as_bytes());
+        Ok(LinkToken::from_bytes(mac.finalize().into_bytes().into()))
+    }
 }
 
 /// The system clock.
@@ -141,30 +238,30 @@ impl Clock for ManualClock {
     }
 }
 
-/// Tokens from the operating system's secure random source (R-TOKEN-1).
+/// Link ids from the operating system's secure random source (R-TOKEN-1).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OsTokenSource;
+pub struct OsLinkIds;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the operating system's random source failed: {0}")]
 struct RandomError(getrandom::Error);
 
-impl TokenSource for OsTokenSource {
-    fn token(&self) -> Result<LinkToken, PortError> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| PortError::new("token source", RandomError(e)))?;
-        Ok(LinkToken::from_bytes(bytes))
+impl LinkIdSource for OsLinkIds {
+    fn link_id(&self) -> Result<LinkId, PortError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| PortError::new("link ids", RandomError(e)))?;
+        Ok(LinkId::from_bytes(bytes))
     }
 }
 
-/// Predictable tokens from a seed, for tests and demos only: never use it
-/// where links must be unguessable.
+/// Predictable link ids from a seed, for tests and demos only: with a
+/// known key (such as [`HmacLinkKey::demo`]) they make guessable links.
 #[derive(Debug)]
-pub struct SeededTokenSource {
+pub struct SeededLinkIds {
     state: AtomicU64,
 }
 
-impl SeededTokenSource {
+impl SeededLinkIds {
     /// A source starting from `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
@@ -180,9 +277,9 @@ fn splitmix64(state: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl TokenSource for SeededTokenSource {
-    fn token(&self) -> Result<LinkToken, PortError> {
-        let mut bytes = [0u8; 32];
+impl LinkIdSource for SeededLinkIds {
+    fn link_id(&self) -> Result<LinkId, PortError> {
+        let mut bytes = [0u8; 16];
         for chunk in bytes.chunks_mut(8) {
             let state = self
                 .state
@@ -190,7 +287,7 @@ impl TokenSource for SeededTokenSource {
                 .wrapping_add(0x9e37_79b9_7f4a_7c15);
             chunk.copy_from_slice(&splitmix64(state).to_le_bytes());
         }
-        Ok(LinkToken::from_bytes(bytes))
+        Ok(LinkId::from_bytes(bytes))
     }
 }
 

@@ -3,12 +3,12 @@
 use crate::error::{Error, Result};
 use crate::ports::{
     Clock, CustomerEligibility, InMemoryEligibility, InMemoryPartnerDirectory,
-    InMemoryTenantDirectory, OsTokenSource, PartnerDirectory, SystemClock, TenantDirectory,
-    TokenSource,
+    InMemoryTenantDirectory, LinkIdSource, LinkKey, OsLinkIds, PartnerDirectory, SystemClock,
+    TenantDirectory,
 };
 use mci_core::{
-    Days, Engagement, EngagementId, Instant, LinkToken, Nomination, NominationId, PartnerId,
-    PayoutCycle, Refusal, Step, TokenHash,
+    Days, Engagement, EngagementId, FreshLink, Instant, LinkId, LinkToken, Nomination,
+    NominationId, PartnerId, PayoutCycle, Refusal, Step, TokenHash,
 };
 use mci_store::{Commit, IdempotencyKey, Store, StoreError};
 use serde::Serialize;
@@ -54,7 +54,8 @@ pub struct Incentives {
     pub(crate) eligibility: Arc<dyn CustomerEligibility>,
     pub(crate) partners: Arc<dyn PartnerDirectory>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) tokens: Arc<dyn TokenSource>,
+    pub(crate) link_ids: Arc<dyn LinkIdSource>,
+    pub(crate) link_key: Arc<dyn LinkKey>,
     /// The catalog. Shared, so that a command takes an engagement it
     /// decides on without copying its rules.
     pub(crate) engagements: RwLock<BTreeMap<EngagementId, Arc<Engagement>>>,
@@ -71,9 +72,9 @@ impl std::fmt::Debug for Incentives {
     }
 }
 
-/// Builds an [`Incentives`]: the store is required; each port defaults to
-/// an empty in-memory one, the clock to the system clock and tokens to the
-/// operating system's random source.
+/// Builds an [`Incentives`]: the store and the link key are required; each
+/// other port defaults to an empty in-memory one, the clock to the system
+/// clock and link ids to the operating system's random source.
 #[must_use]
 pub struct IncentivesBuilder {
     store: Arc<dyn Store>,
@@ -81,7 +82,8 @@ pub struct IncentivesBuilder {
     eligibility: Arc<dyn CustomerEligibility>,
     partners: Arc<dyn PartnerDirectory>,
     clock: Arc<dyn Clock>,
-    tokens: Arc<dyn TokenSource>,
+    link_ids: Arc<dyn LinkIdSource>,
+    link_key: Arc<dyn LinkKey>,
     engagements: Vec<Engagement>,
     settings: Settings,
 }
@@ -112,9 +114,10 @@ impl IncentivesBuilder {
         self
     }
 
-    /// The token source (R-TOKEN-1).
-    pub fn token_source(mut self, tokens: impl TokenSource + 'static) -> Self {
-        self.tokens = Arc::new(tokens);
+    /// The source of link ids (R-TOKEN-1): the operating system's secure
+    /// random source unless replaced (by seeded ids, in tests).
+    pub fn link_ids(mut self, link_ids: impl LinkIdSource + 'static) -> Self {
+        self.link_ids = Arc::new(link_ids);
         self
     }
 
@@ -138,7 +141,8 @@ impl IncentivesBuilder {
             eligibility: self.eligibility,
             partners: self.partners,
             clock: self.clock,
-            tokens: self.tokens,
+            link_ids: self.link_ids,
+            link_key: self.link_key,
             engagements: RwLock::new(
                 self.engagements
                     .into_iter()
@@ -162,7 +166,9 @@ pub(crate) enum Target<'a> {
 }
 
 impl Incentives {
-    /// A builder over `store`. Until replaced, the ports are:
+    /// A builder over `store`, with the key that derives link tokens from
+    /// link ids (R-TOKEN-4): keep it outside the database, as
+    /// [`LinkKey`] says. Until replaced, the other ports are:
     ///
     /// - tenant directory: empty, so every email-only add is refused as
     ///   having no tenant (R-ADD-3);
@@ -170,17 +176,18 @@ impl Incentives {
     ///   partner's (R-ADD-2);
     /// - customer eligibility: every customer eligible; give the program's
     ///   eligibility source in production;
-    /// - clock: the system clock; token source: the operating system's
-    ///   secure random source (R-TOKEN-1);
+    /// - clock: the system clock; link ids: the operating system's secure
+    ///   random source (R-TOKEN-1);
     /// - no engagement in the catalog.
-    pub fn builder(store: Arc<dyn Store>) -> IncentivesBuilder {
+    pub fn builder(store: Arc<dyn Store>, link_key: impl LinkKey + 'static) -> IncentivesBuilder {
         IncentivesBuilder {
             store,
             tenants: Arc::new(InMemoryTenantDirectory::default()),
             eligibility: Arc::new(InMemoryEligibility::default()),
             partners: Arc::new(InMemoryPartnerDirectory::default()),
             clock: Arc::new(SystemClock),
-            tokens: Arc::new(OsTokenSource),
+            link_ids: Arc::new(OsLinkIds),
+            link_key: Arc::new(link_key),
             engagements: Vec::new(),
             settings: Settings::default(),
         }
@@ -238,8 +245,17 @@ impl Incentives {
             .collect()
     }
 
-    pub(crate) fn token(&self) -> Result<LinkToken> {
-        Ok(self.tokens.token()?)
+    /// A new link to send: a fresh id and the hash of the token the link
+    /// key derives from it (R-TOKEN-1, R-TOKEN-4). The token is dropped
+    /// here; the sender derives it again from the message's link id.
+    pub(crate) fn fresh_link(&self) -> Result<FreshLink> {
+        let id = self.link_ids.link_id()?;
+        Ok(FreshLink::new(id, &self.link_token(&id)?))
+    }
+
+    /// The token of link `id`, derived with the link key (R-TOKEN-4).
+    pub(crate) fn link_token(&self, id: &LinkId) -> Result<LinkToken> {
+        Ok(self.link_key.token(id)?)
     }
 
     pub(crate) async fn load(&self, target: &Target<'_>) -> Result<Nomination> {

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::service::Incentives;
 use chrono::TimeDelta;
 use futures_util::future::join_all;
-use mci_core::{EventKind, MessageId};
+use mci_core::{EventKind, LinkToken, Message, MessageId};
 use mci_store::{Commit, Leased};
 
 /// What one sweep did.
@@ -18,6 +18,23 @@ pub struct SweepReport {
     /// Changes skipped because the nomination changed meanwhile; the next
     /// sweep sees them again.
     pub skipped: usize,
+}
+
+/// An outbox message to deliver (R-REC-2), with the token of the link it
+/// carries (R-TOKEN-4).
+///
+/// Put the token in the email's link; never log it or store it (R-TOKEN-5).
+/// `Debug` does not show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The message; its id is stable across deliveries, so the receiver
+    /// can drop a duplicate.
+    pub message: Message,
+    /// 1 the first time it is handed out, more when a lease expired.
+    pub attempt: u32,
+    /// The token of the message's link: for consent requests, reminders
+    /// and surveys, `None` for the others.
+    pub token: Option<LinkToken>,
 }
 
 impl Incentives {
@@ -71,10 +88,26 @@ impl Incentives {
     /// Takes up to `limit` pending messages to deliver, leased for `lease`:
     /// deliver them, then [`Incentives::acknowledge`] them. A message not
     /// acknowledged in time is handed out again, with the same id
-    /// (R-REC-2).
-    pub async fn take_messages(&self, lease: TimeDelta, limit: usize) -> Result<Vec<Leased>> {
+    /// (R-REC-2). A message with a link comes with the link's token,
+    /// derived again from its link id with the link key each time it is
+    /// handed out: the store never held it (R-TOKEN-4).
+    pub async fn take_messages(&self, lease: TimeDelta, limit: usize) -> Result<Vec<Delivery>> {
         let now = self.now();
-        Ok(self.store.take_messages(now, now + lease, limit).await?)
+        let leased = self.store.take_messages(now, now + lease, limit).await?;
+        leased
+            .into_iter()
+            .map(|Leased { message, attempt }| {
+                let token = match message.kind.link() {
+                    Some(link) => Some(self.link_token(link)?),
+                    None => None,
+                };
+                Ok(Delivery {
+                    message,
+                    attempt,
+                    token,
+                })
+            })
+            .collect()
     }
 
     /// Marks messages delivered (R-REC-2).

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use mci::Error;
-use mci_core::{ContactsUpdate, LinkPurpose, LinkToken, Refusal, SurveyKind};
+use mci_core::{ContactsUpdate, LinkPurpose, LinkToken, Refusal, SendConsent, SurveyKind};
 use std::collections::BTreeSet;
 
 #[tokio::test]
@@ -147,5 +147,110 @@ async fn r_token_3_a_wrong_voided_or_expired_link_fails_with_one_error() {
     for error in &errors {
         assert_matches!(error, Error::Refused(Refusal::InvalidLink));
         assert_eq!(error.to_string(), "this link is not valid (R-TOKEN-3)");
+    }
+}
+
+#[tokio::test]
+async fn r_token_4_no_store_ever_receives_or_returns_a_working_token() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let mut tokens: Vec<LinkToken> = Vec::new();
+    let deliver = async |w: &World| {
+        let taken = w
+            .service
+            .take_messages(chrono::TimeDelta::minutes(5), 1000)
+            .await
+            .unwrap();
+        let ids: Vec<_> = taken.iter().map(|d| d.message.id).collect();
+        w.service.acknowledge(&ids).await.unwrap();
+        taken
+            .into_iter()
+            .filter_map(|d| d.token)
+            .collect::<Vec<_>>()
+    };
+    // Consent asked, re-sent twice, the partner reminded by the sweep as
+    // the deadline nears, then accepted through the last link.
+    let consenting = w.add_subscription(&a, 1, &w.workshop).await;
+    w.service
+        .send_consent(&a, &consenting, SendConsent::default())
+        .await
+        .unwrap();
+    tokens.extend(deliver(&w).await);
+    for _ in 0..2 {
+        w.advance_days(5);
+        w.service.resend_consent(&a, &consenting).await.unwrap();
+        tokens.extend(deliver(&w).await);
+    }
+    w.advance_days(16);
+    w.service.sweep().await.unwrap();
+    tokens.extend(deliver(&w).await);
+    let last = tokens.last().unwrap().clone();
+    w.service.accept_consent(&last).await.unwrap();
+    // A second customer declines; a third's links are voided by a contact
+    // change.
+    let declining = w.add_subscription(&a, 2, &w.workshop).await;
+    w.service
+        .send_consent(&a, &declining, SendConsent::default())
+        .await
+        .unwrap();
+    let declined = deliver(&w).await;
+    w.service.decline_consent(&declined[0]).await.unwrap();
+    tokens.extend(declined);
+    // Both surveys sent, one sent again, both completed.
+    for survey in [
+        SurveyKind::Partner,
+        SurveyKind::Customer,
+        SurveyKind::Customer,
+    ] {
+        w.service
+            .send_survey(&a, &consenting, survey)
+            .await
+            .unwrap();
+        let sent = deliver(&w).await;
+        assert_eq!(sent.len(), 1, "one survey link per send");
+        tokens.extend(sent);
+    }
+    let surveys = &tokens[tokens.len() - 2..];
+    for token in surveys {
+        w.service.complete_survey(token).await.unwrap();
+    }
+    let voided = w.add_subscription(&a, 3, &w.workshop).await;
+    w.service
+        .send_consent(&a, &voided, SendConsent::default())
+        .await
+        .unwrap();
+    tokens.extend(deliver(&w).await);
+    w.service
+        .update_contacts(
+            &a,
+            &voided,
+            ContactsUpdate {
+                customer: Some(contacts("New", "new@customer3.example")),
+                partner: None,
+            },
+        )
+        .await
+        .unwrap();
+    w.service
+        .send_consent(&a, &voided, SendConsent::default())
+        .await
+        .unwrap();
+    tokens.extend(deliver(&w).await);
+
+    // Every link of the story went out, and the ones answered worked.
+    assert_eq!(
+        tokens.len(),
+        9,
+        "3 consent links, 1 declined, 3 surveys, 2 after a change"
+    );
+    let traffic = w.store_traffic();
+    assert!(traffic.len() > 20, "the store saw the story");
+    for (i, token) in tokens.iter().enumerate() {
+        for seen in &traffic {
+            assert!(
+                !mci_testkit::holds_token(seen.as_bytes(), token),
+                "token {i} reached the store: {seen}"
+            );
+        }
     }
 }

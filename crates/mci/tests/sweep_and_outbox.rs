@@ -261,9 +261,15 @@ async fn r_rec_2_every_email_waits_in_the_outbox_and_is_delivered_at_least_once(
     // Delivery crashed: after the lease, the same messages come back.
     w.advance(lease);
     let again = w.service.take_messages(lease, 10).await.unwrap();
-    let ids =
-        |l: &[mci_store::Leased]| -> Vec<MessageId> { l.iter().map(|m| m.message.id).collect() };
+    let ids = |l: &[mci::Delivery]| -> Vec<MessageId> { l.iter().map(|m| m.message.id).collect() };
     assert_eq!(ids(&again), ids(&taken), "stable ids for de-duplication");
+    // The link is derived again from the stored id: the same working token
+    // each time it is delivered (R-TOKEN-4, R-REC-2).
+    assert!(taken.iter().all(|m| m.token.is_some()));
+    assert_eq!(
+        again.iter().map(|m| m.token.clone()).collect::<Vec<_>>(),
+        taken.iter().map(|m| m.token.clone()).collect::<Vec<_>>()
+    );
     assert!(again.iter().all(|m| m.attempt == 2));
     // Acknowledged: never again.
     w.service.acknowledge(&ids(&again)).await.unwrap();

@@ -480,7 +480,7 @@ async fn execute(
                 println!(
                     "{} {}",
                     leased.message.id,
-                    message_line(&leased.message).trim_start()
+                    message_line(leased).trim_start()
                 );
             }
             if deliver {

@@ -270,14 +270,16 @@ impl Story {
             println!("\n  Outbox:");
         }
         let mut delivered = Vec::new();
-        for leased in &messages {
-            let message = &leased.message;
-            match &message.kind {
-                MessageKind::ConsentRequest { token, .. }
-                | MessageKind::ConsentReminder { token, .. } => {
+        for delivery in &messages {
+            let message = &delivery.message;
+            match (&message.kind, &delivery.token) {
+                (
+                    MessageKind::ConsentRequest { .. } | MessageKind::ConsentReminder { .. },
+                    Some(token),
+                ) => {
                     self.consent_links.insert(message.nomination, token.clone());
                 }
-                MessageKind::Survey { survey, token } => {
+                (MessageKind::Survey { survey, .. }, Some(token)) => {
                     self.survey_links
                         .insert((message.nomination, *survey), token.clone());
                 }
@@ -287,7 +289,7 @@ impl Story {
                 .names
                 .get(&message.nomination)
                 .map_or_else(|| message.nomination.to_string(), Clone::clone);
-            println!("{} [{name}]", message_line(message));
+            println!("{} [{name}]", message_line(delivery));
             delivered.push(message.id);
         }
         self.service.acknowledge(&delivered).await?;

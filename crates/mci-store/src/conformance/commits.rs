@@ -75,7 +75,7 @@ pub async fn stale_version_is_a_retryable_conflict(store: Arc<dyn Store>) {
             day(1),
             &admin_of(1),
             SendConsent::default(),
-            &mci_testkit::token(1),
+            &mci_testkit::link(1),
         )
         .unwrap();
     let err = store.commit(Commit::of(day(1), stale)).await.unwrap_err();
@@ -190,7 +190,7 @@ pub async fn a_write_keeps_its_nomination_whole(store: Arc<dyn Store>) {
                 start(),
                 &mci_testkit::admin_of(p),
                 SendConsent::default(),
-                &mci_testkit::token(9),
+                &mci_testkit::link(9),
             )
             .unwrap();
         assert_eq!(moved.nomination.version(), 2);
@@ -264,7 +264,7 @@ pub async fn payout_batch_written_with_payments(store: Arc<dyn Store>) {
         ] {
             n = write(
                 &store,
-                n.send_survey(day(2), &user, survey, &mci_testkit::token(t))
+                n.send_survey(day(2), &user, survey, &mci_testkit::link(t))
                     .unwrap(),
             )
             .await;

@@ -4,7 +4,7 @@
 use crate::{Commit, Store, Write};
 use chrono::TimeDelta;
 use mci_core::*;
-use mci_testkit::{admin_of, contacts, engagement, nomination_id, t0, token};
+use mci_testkit::{admin_of, contacts, engagement, link, nomination_id, t0, token};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -109,7 +109,7 @@ pub(crate) async fn consent_sent(
     let p = partner_number(n);
     write(
         store,
-        n.send_consent(now, &admin_of(p), SendConsent::default(), &token(t))
+        n.send_consent(now, &admin_of(p), SendConsent::default(), &link(t))
             .unwrap(),
     )
     .await

@@ -6,7 +6,7 @@ use super::fixtures::*;
 use crate::{Commit, StateQuery, Store, StoreError};
 use chrono::TimeDelta;
 use mci_core::*;
-use mci_testkit::{admin_of, comment, partner, token};
+use mci_testkit::{admin_of, comment, link, partner, token};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
@@ -153,14 +153,9 @@ async fn run_case(store: &Arc<dyn Store>, ops: &[Op]) -> Result<(), usize> {
             Op::Send { i } => model.pick(*i).and_then(|(n, _)| {
                 next_token = next_token.wrapping_add(1).max(1);
                 let p = partner_number(&n);
-                n.send_consent(
-                    now,
-                    &admin_of(p),
-                    SendConsent::default(),
-                    &token(next_token),
-                )
-                .ok()
-                .map(|o| (o, next_token))
+                n.send_consent(now, &admin_of(p), SendConsent::default(), &link(next_token))
+                    .ok()
+                    .map(|o| (o, next_token))
             }),
             Op::Accept { i } | Op::Decline { i } => model.pick(*i).and_then(|(n, t)| {
                 let step = if matches!(op, Op::Accept { .. }) {

@@ -86,7 +86,7 @@ pub async fn outbox_ids_are_stable(store: Arc<dyn Store>) {
             start(),
             &mci_testkit::admin_of(1),
             SendConsent::default(),
-            &mci_testkit::token(1),
+            &mci_testkit::link(1),
         )
         .unwrap();
     let queued = outcome.messages.clone();

@@ -5,7 +5,7 @@
 use super::fixtures::*;
 use crate::{PageQuery, StateQuery, Store};
 use mci_core::*;
-use mci_testkit::{admin_of, contacts, partner, token};
+use mci_testkit::{admin_of, contacts, link, partner, token};
 use std::sync::Arc;
 
 /// Another partner's nomination is invisible in every read scoped to a
@@ -83,8 +83,7 @@ pub async fn link_lookup_follows_live_links(store: Arc<dyn Store>) {
     assert_eq!(found.as_ref().map(Nomination::id), Some(n.id()));
     let reminded = write(
         &store,
-        sent.resend_consent(day(1), &admin_of(1), &token(2))
-            .unwrap(),
+        sent.resend_consent(day(1), &admin_of(1), &link(2)).unwrap(),
     )
     .await;
     assert!(

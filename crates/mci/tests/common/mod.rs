@@ -14,8 +14,8 @@
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use mci::ports::{
-    InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
-    OsTokenSource, PortError, SeededTokenSource, TenantDirectory,
+    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory, LinkKey,
+    ManualClock, OsLinkIds, PortError, SeededLinkIds, TenantDirectory,
 };
 use mci::{AddCustomer, CustomerRow, Incentives, PageCounts, PageCursor, Settings};
 use mci_core::{
@@ -225,9 +225,15 @@ type Gate = (Point, oneshot::Sender<()>, oneshot::Receiver<()>);
 pub struct GatedStore {
     inner: Arc<MemoryStore>,
     gate: std::sync::Mutex<Option<Gate>>,
+    /// Every commit the service handed over and every message handed back,
+    /// as `Debug` and JSON text: what a store ever sees (R-TOKEN-4).
+    traffic: std::sync::Mutex<Vec<String>>,
 }
 
 impl GatedStore {
+    fn record(&self, text: String) {
+        self.traffic.lock().unwrap().push(text);
+    }
     async fn pass(&self, point: Point) {
         let held = {
             let mut gate = self.gate.lock().unwrap();
@@ -267,6 +273,16 @@ impl Held {
 impl Store for GatedStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         self.pass(Point::Commit).await;
+        let mut seen = format!("{commit:?}");
+        for write in &commit.writes {
+            seen.push_str(&serde_json::to_string(&write.nomination).unwrap());
+            seen.push_str(&serde_json::to_string(&write.event).unwrap());
+            seen.push_str(&serde_json::to_string(&write.messages).unwrap());
+        }
+        if let Some(idempotency) = &commit.idempotency {
+            seen.push_str(&idempotency.result);
+        }
+        self.record(seen);
         self.inner.commit(commit).await
     }
     async fn nomination(
@@ -332,7 +348,12 @@ impl Store for GatedStore {
         lease_until: Instant,
         limit: usize,
     ) -> Result<Vec<Leased>, StoreError> {
-        self.inner.take_messages(now, lease_until, limit).await
+        let leased = self.inner.take_messages(now, lease_until, limit).await?;
+        for l in &leased {
+            self.record(format!("{l:?}"));
+            self.record(serde_json::to_string(&l.message).unwrap());
+        }
+        Ok(leased)
     }
     async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError> {
         self.inner.acknowledge(ids).await
@@ -373,6 +394,8 @@ pub struct World {
     pub store: Arc<MemoryStore>,
     gated: Arc<GatedStore>,
     pub clock: Arc<ManualClock>,
+    /// The key the service derives link tokens with (the demo key).
+    pub link_key: HmacLinkKey,
     tenant_lookups: Arc<AtomicUsize>,
     /// A workshop (90/120 days), fixed 7,500.00 EUR, two live nominations
     /// per customer, so that two partners can race for one consent.
@@ -536,9 +559,11 @@ impl World {
         let gated = Arc::new(GatedStore {
             inner: store.clone(),
             gate: std::sync::Mutex::new(None),
+            traffic: std::sync::Mutex::new(Vec::new()),
         });
         let clock = Arc::new(ManualClock::new(start));
-        let mut builder = Incentives::builder(gated.clone())
+        let link_key = HmacLinkKey::demo();
+        let mut builder = Incentives::builder(gated.clone(), link_key.clone())
             .tenant_directory(CountingTenants {
                 inner: tenants,
                 calls: tenant_lookups.clone(),
@@ -548,9 +573,9 @@ impl World {
             .clock(clock.clone())
             .settings(settings);
         builder = if os_tokens {
-            builder.token_source(OsTokenSource)
+            builder.link_ids(OsLinkIds)
         } else {
-            builder.token_source(SeededTokenSource::new(2026))
+            builder.link_ids(SeededLinkIds::new(2026))
         };
         for e in [
             &workshop,
@@ -567,6 +592,7 @@ impl World {
             store,
             gated,
             clock,
+            link_key,
             tenant_lookups,
             workshop,
             assessment,
@@ -616,6 +642,12 @@ impl World {
             arrived: arrived_rx,
             release: release_tx,
         }
+    }
+
+    /// Everything the service handed to the store in commits and the store
+    /// handed back as outbox messages, as text (`Debug` and JSON).
+    pub fn store_traffic(&self) -> Vec<String> {
+        self.gated.traffic.lock().unwrap().clone()
     }
 
     /// How many questions the tenant directory was asked.
@@ -682,29 +714,34 @@ impl World {
             .collect()
     }
 
-    /// The token of the latest consent email or reminder queued for `id`.
+    /// The token of the latest consent email or reminder queued for `id`,
+    /// derived from its link id with the link key as a sender would.
     pub fn consent_token(&self, id: &NominationId) -> LinkToken {
-        self.messages(id)
+        let link = self
+            .messages(id)
             .into_iter()
             .rev()
             .find_map(|m| match m.kind {
-                MessageKind::ConsentRequest { token, .. }
-                | MessageKind::ConsentReminder { token, .. } => Some(token),
+                MessageKind::ConsentRequest { link, .. }
+                | MessageKind::ConsentReminder { link, .. } => Some(link),
                 _ => None,
             })
-            .expect("no consent email queued")
+            .expect("no consent email queued");
+        self.link_key.token(&link).unwrap()
     }
 
     /// The token of the latest `survey` email queued for `id`.
     pub fn survey_token(&self, id: &NominationId, survey: SurveyKind) -> LinkToken {
-        self.messages(id)
+        let link = self
+            .messages(id)
             .into_iter()
             .rev()
             .find_map(|m| match m.kind {
-                MessageKind::Survey { survey: s, token } if s == survey => Some(token),
+                MessageKind::Survey { survey: s, link } if s == survey => Some(link),
                 _ => None,
             })
-            .expect("no survey email queued")
+            .expect("no survey email queued");
+        self.link_key.token(&link).unwrap()
     }
 
     // --- forms ----------------------------------------------------------
