@@ -220,8 +220,9 @@ impl AsRef<str> for MediaType {
 string_conversions!(MediaType);
 
 /// A document's file name (R-INPUT): 1..=255 characters after trimming
-/// surrounding white space, no control characters, no `/` or `\`, not `.` or
-/// `..` (a name, never a path).
+/// surrounding white space, no control characters, no bidirectional controls
+/// or invisible characters ([`Problem::InvisibleCharacter`]), no `/` or `\`,
+/// not `.` or `..` (a name, never a path).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DocumentName(String);
@@ -363,6 +364,7 @@ impl DocumentRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::tests::assert_invisible_refused_as;
 
     const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -460,6 +462,22 @@ mod tests {
         assert!("x".repeat(255).parse::<DocumentName>().is_ok());
         assert!("x".repeat(256).parse::<DocumentName>().is_err());
         assert!("...".parse::<DocumentName>().is_ok());
+    }
+
+    #[test]
+    fn r_input_document_names_refuse_bidi_and_invisible_characters() {
+        for (bad, character, position) in [
+            ("report\u{200F}.pdf", '\u{200F}', 6),
+            // Shows as "invoiceexe.pdf".
+            ("invoice\u{202E}fdp.exe", '\u{202E}', 7),
+            ("report\u{200B}.pdf", '\u{200B}', 6),
+            ("\u{FEFF}report.pdf", '\u{FEFF}', 0),
+            ("report.\u{200D}pdf", '\u{200D}', 7),
+        ] {
+            assert_invisible_refused_as::<DocumentName>(bad, "document_name", character, position);
+        }
+        let persian: DocumentName = "گزارش\u{200C}نهایی.pdf".parse().unwrap();
+        assert_eq!(persian.as_str(), "گزارش\u{200C}نهایی.pdf");
     }
 
     #[test]

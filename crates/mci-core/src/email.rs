@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::string_conversions;
 use crate::invalid::{InvalidValue, Problem};
+use crate::text::check_visible;
 
 /// A DNS domain name (R-INPUT), as customers are found by (R-ADD-3).
 ///
@@ -39,6 +40,10 @@ use crate::invalid::{InvalidValue, Problem};
 /// `Bücher.Example` equals `xn--bcher-kva.example`. One trailing dot is
 /// dropped. The name has at least two labels, each of 1..=63 characters, at
 /// most 253 in all, and is not an IP address (its last label is not a number).
+/// Bidirectional controls and invisible characters are refused rather than
+/// dropped as UTS #46 would drop some of them; a zero-width joiner or
+/// non-joiner is kept only where IDNA's CONTEXTJ rules allow it
+/// ([`Problem::InvisibleCharacter`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Domain(String);
@@ -104,6 +109,7 @@ impl FromStr for Domain {
         if name.chars().any(char::is_control) {
             return Err(domain_error(Problem::ControlCharacter));
         }
+        check_visible(Self::FIELD, name)?;
         let ascii = Uts46::new()
             .to_ascii(
                 name.as_bytes(),
@@ -168,8 +174,10 @@ string_conversions!(Domain);
 /// An email address (R-INPUT): `local@domain` and nothing else.
 ///
 /// Refused: display names (`Name <a@b.c>`), IP literals (`a@[192.0.2.1]`),
-/// domains without a dot, control characters, a local part longer than 64
-/// bytes, an address longer than 254 bytes in its ASCII form. The local-part
+/// domains without a dot, control characters, bidirectional controls and
+/// invisible characters ([`Problem::InvisibleCharacter`]: a zero-width joiner
+/// or non-joiner only where it joins letters), a local part longer than 64 bytes, an address
+/// longer than 254 bytes in its ASCII form. The local-part
 /// syntax is RFC 5322's (dot-atom or quoted string, UTF-8 allowed); its case is
 /// kept. The domain is a [`Domain`], so it compares in ASCII form,
 /// case-insensitively. No white space is trimmed.
@@ -235,6 +243,7 @@ impl FromStr for EmailAddress {
         if s.chars().any(char::is_control) {
             return Err(email_error(Problem::ControlCharacter));
         }
+        check_visible(Self::FIELD, s)?;
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err(email_error(Problem::Syntax(
                 "the '@' is missing".to_owned(),
@@ -293,6 +302,7 @@ string_conversions!(EmailAddress);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::tests::assert_invisible_refused_as;
 
     fn domain(s: &str) -> Domain {
         s.parse().unwrap()
@@ -472,6 +482,100 @@ mod tests {
         ] {
             let err = bad.parse::<EmailAddress>().unwrap_err();
             assert_eq!(err.field(), "email", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn r_input_email_refuses_bidi_and_invisible_characters() {
+        for (bad, character, position) in [
+            // Shows as "a@contoso.com" with "live.moc" reversed before it.
+            ("a\u{202E}moc.evil@contoso.com", '\u{202E}', 1),
+            ("ada\u{200B}@contoso.com", '\u{200B}', 3),
+            ("\u{FEFF}ada@contoso.com", '\u{FEFF}', 0),
+            ("ada@con\u{00AD}toso.com", '\u{00AD}', 7),
+            ("ada@contoso.com\u{200E}", '\u{200E}', 15),
+            ("ada@contoso\u{061C}.com", '\u{061C}', 11),
+            ("a\u{200D}b@contoso.com", '\u{200D}', 1),
+            ("ada@a\u{200D}b.example", '\u{200D}', 5),
+        ] {
+            assert_invisible_refused_as::<EmailAddress>(bad, "email", character, position);
+        }
+        // Joiners where they join letters, in the local part and the domain.
+        let persian: EmailAddress = "می\u{200C}خواهم@می\u{200C}خواهم.example".parse().unwrap();
+        assert_eq!(persian.local_part(), "می\u{200C}خواهم");
+        assert_eq!(
+            persian.to_unicode(),
+            "می\u{200C}خواهم@می\u{200C}خواهم.example"
+        );
+    }
+
+    #[test]
+    fn r_input_domains_refuse_invisible_characters_uts46_would_drop() {
+        // UTS #46 maps these to nothing, so IDNA alone reads "contoso.com".
+        for (bad, character) in [
+            ("con\u{00AD}toso.com", '\u{00AD}'),
+            ("con\u{200B}toso.com", '\u{200B}'),
+            ("con\u{2060}toso.com", '\u{2060}'),
+            ("con\u{FEFF}toso.com", '\u{FEFF}'),
+        ] {
+            assert_eq!(
+                idna::domain_to_ascii(bad).ok().as_deref(),
+                Some("contoso.com")
+            );
+            let err = bad.parse::<Domain>().unwrap_err();
+            assert_eq!(err.field(), "domain", "{bad:?}");
+            assert_eq!(
+                err.problem(),
+                &Problem::InvisibleCharacter {
+                    character,
+                    position: 3
+                },
+                "{bad:?}"
+            );
+        }
+        for bad in [
+            "contoso\u{200F}.com",
+            "\u{202E}moc.osotnoc",
+            "a\u{2066}b.com",
+        ] {
+            assert!(matches!(
+                bad.parse::<Domain>().unwrap_err().problem(),
+                Problem::InvisibleCharacter { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn r_input_domain_joiners_follow_idna_contextj() {
+        let uts46 = |name: &str| {
+            Uts46::new()
+                .to_ascii(
+                    name.as_bytes(),
+                    AsciiDenyList::STD3,
+                    Hyphens::CheckFirstLast,
+                    DnsLength::Ignore,
+                )
+                .is_ok()
+        };
+        for (name, allowed) in [
+            ("a\u{200D}b.example", false),
+            ("a\u{200C}b.example", false),
+            ("\u{200D}ab.example", false),
+            ("ab\u{200C}.example", false),
+            ("می\u{200D}خواهم.example", false),
+            ("د\u{200C}ب.example", false),
+            ("می\u{200C}خواهم.example", true),
+            ("बच्\u{200D}चा.example", true),
+            ("क्\u{200C}ष.example", true),
+        ] {
+            assert_eq!(uts46(name), allowed, "IDNA on {name:?}");
+            let parsed = name.parse::<Domain>();
+            assert_eq!(parsed.is_ok(), allowed, "{name:?}: {parsed:?}");
+            if let Ok(domain) = parsed {
+                // Non-transitional processing keeps the joiner.
+                assert_eq!(domain.to_unicode(), name);
+                assert!(domain.as_str().starts_with("xn--"));
+            }
         }
     }
 

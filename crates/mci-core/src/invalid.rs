@@ -30,6 +30,34 @@ pub enum Problem {
     },
     /// A control character (newline excepted where the value allows it).
     ControlCharacter,
+    /// A bidirectional control or an invisible character in text a person
+    /// reads (names, comments, email addresses, domains, document names),
+    /// where it has no place: it could make the value look like another.
+    ///
+    /// Refused are the characters of Unicode general category Cf (format):
+    /// the bidirectional marks, embeddings, overrides and isolates (U+061C,
+    /// U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) and the invisible
+    /// characters such as U+00AD, U+200B, U+2060, U+FEFF and the tag
+    /// characters. The zero-width non-joiner and joiner (U+200C, U+200D) are
+    /// kept where IDNA's CONTEXTJ rules (RFC 5892, appendices A.1 and A.2)
+    /// allow them in a domain, which is where Persian and Indic names need
+    /// them:
+    ///
+    /// - either one right after a character of canonical combining class
+    ///   Virama (as in Devanagari `"क्\u{200D}ष"`, or a Malayalam chillu
+    ///   `"ന്\u{200D}"` at the end of a word);
+    /// - a non-joiner between a left- or dual-joining letter and a right- or
+    ///   dual-joining one, with only transparent characters (such as vowel
+    ///   marks) between them and it (as in Persian `"می\u{200C}خواهم"`).
+    ///
+    /// So a joiner at the start, doubled, next to a space or punctuation, or
+    /// between Latin letters (where it shows nothing) is refused.
+    InvisibleCharacter {
+        /// The character refused.
+        character: char,
+        /// Its index in the input as given, counted in characters from 0.
+        position: usize,
+    },
     /// Not of the value's syntax; the text says which part is wrong.
     Syntax(String),
     /// A number outside its range.
@@ -53,6 +81,14 @@ impl fmt::Display for Problem {
             Problem::Empty => f.write_str("is empty"),
             Problem::TooLong { max, actual } => write!(f, "is {actual} long, more than {max}"),
             Problem::ControlCharacter => f.write_str("contains a control character"),
+            Problem::InvisibleCharacter {
+                character,
+                position,
+            } => write!(
+                f,
+                "contains the invisible or bidirectional character U+{:04X} at position {position}",
+                u32::from(*character)
+            ),
             Problem::Syntax(what) => write!(f, "is malformed: {what}"),
             Problem::OutOfRange { min, max, actual } => {
                 write!(f, "is {actual}, outside {min}..={max}")

@@ -1,6 +1,7 @@
 //! Properties of the validated values (R-INPUT): every valid value survives
-//! Display/FromStr and serde unchanged, no input makes a parser panic, and
-//! money arithmetic is checked. (Nominations, events and messages round-trip
+//! Display/FromStr and serde unchanged, no input makes a parser panic, money
+//! arithmetic is checked, and text a person reads holding an invisible
+//! character anywhere is refused. (Nominations, events and messages round-trip
 //! in `properties.rs`, where runs of commands make them.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,8 +14,8 @@ use mci_core::{
     CustomerIdType, Days, DocumentName, DocumentRef, Domain, EmailAddress, EngagementId,
     EngagementKind, EngagementRules, FriendlyName, Hours, InvalidValue, LinkToken, LocationId,
     MediaType, Money, MsxOpportunityId, Need, NominationId, PartnerId, PayModel, PayoutBatchId,
-    ProofItem, ProofRequirement, ReviewerId, RuleVersion, Sha256Digest, SolutionArea, TenantId,
-    Timelines, TokenHash, Tpid, UserId,
+    Problem, ProofItem, ProofRequirement, ReviewerId, RuleVersion, Sha256Digest, SolutionArea,
+    TenantId, Timelines, TokenHash, Tpid, UserId,
 };
 use proptest::prelude::*;
 use serde::Serialize;
@@ -566,5 +567,101 @@ proptest! {
         prop_assert!(x.checked_add(y).is_err());
         prop_assert!(x.checked_sub(y).is_err());
         prop_assert!(x.min(y).is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (d) Text a person reads refuses invisible characters wherever they stand.
+
+/// The bidirectional controls R-INPUT names.
+const BIDI_CONTROLS: &[char] = &[
+    '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+];
+
+/// A character R-INPUT refuses wherever it stands: a bidirectional control,
+/// one of the invisible characters it names, or any other format character
+/// (general category Cf, as the regex crate's tables give it) but the two
+/// joiners, which are allowed in places.
+fn invisible() -> impl Strategy<Value = char> {
+    prop_oneof![
+        proptest::sample::select(BIDI_CONTROLS),
+        proptest::sample::select(&['\u{200B}', '\u{2060}', '\u{FEFF}', '\u{00AD}'][..]),
+        "[\\p{Cf}--[\u{200C}\u{200D}]]".prop_map(|s| s.chars().next().unwrap()),
+    ]
+}
+
+/// Printable text with no format character and no line or paragraph
+/// separator (which are refused as control characters, before).
+const VISIBLE: &str = "[\\PC--[\u{2028}\u{2029}]]{0,40}";
+
+/// `input` parsed as a `T` is refused for `character` at `position`, naming
+/// `field`.
+fn refused_for<T>(
+    input: &str,
+    field: &str,
+    character: char,
+    position: usize,
+) -> Result<(), TestCaseError>
+where
+    T: FromStr<Err = InvalidValue> + Debug,
+{
+    let err = match input.parse::<T>() {
+        Ok(value) => {
+            return Err(TestCaseError::fail(format!(
+                "{input:?} accepted as {value:?}"
+            )));
+        }
+        Err(err) => err,
+    };
+    prop_assert_eq!(err.field(), field);
+    prop_assert_eq!(err.rule(), "R-INPUT");
+    prop_assert_eq!(
+        err.problem(),
+        &Problem::InvisibleCharacter {
+            character,
+            position
+        }
+    );
+    Ok(())
+}
+
+/// `text` with `c` inserted before its `at`th character (or at its end), and
+/// the position `c` ends up at.
+fn insert(text: &str, c: char, at: usize) -> (String, usize) {
+    let position = at.min(text.chars().count());
+    let mut out: String = text.chars().take(position).collect();
+    out.push(c);
+    out.extend(text.chars().skip(position));
+    (out, position)
+}
+
+proptest! {
+    #[test]
+    fn r_input_text_with_an_invisible_character_anywhere_is_refused(
+        before in VISIBLE,
+        c in invisible(),
+        after in VISIBLE,
+    ) {
+        let input = format!("{before}{c}{after}");
+        let at = before.chars().count();
+        refused_for::<FriendlyName>(&input, "friendly_name", c, at)?;
+        refused_for::<ContactName>(&input, "contact_name", c, at)?;
+        refused_for::<Comment>(&input, "comment", c, at)?;
+        refused_for::<SolutionArea>(&input, "solution_area", c, at)?;
+        refused_for::<DocumentName>(&input, "document_name", c, at)?;
+    }
+
+    #[test]
+    fn r_input_emails_and_domains_with_an_invisible_character_anywhere_are_refused(
+        email in email_input(),
+        domain in prop_oneof![ascii_domain(), unicode_domain()],
+        c in invisible(),
+        at in 0_usize..100,
+    ) {
+        let (email, position) = insert(&email, c, at);
+        refused_for::<EmailAddress>(&email, "email", c, position)?;
+        let (domain, position) = insert(&domain, c, at);
+        refused_for::<Domain>(&domain, "domain", c, position)?;
     }
 }

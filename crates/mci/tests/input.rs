@@ -6,10 +6,11 @@
 mod common;
 
 use common::*;
-use mci::{Call, Error};
+use mci::{AddCustomer, Call, Error};
 use mci_core::{
-    Comment, ContactsUpdate, DocumentRef, EmailAddress, FriendlyName, Hours, InvalidValue,
-    LocationId, Money, MsxOpportunityId, Refusal, SendConsent, Tpid,
+    Comment, Contacts, ContactsUpdate, DocumentRef, EmailAddress, FriendlyName, Hours,
+    InvalidValue, LocationId, Money, MsxOpportunityId, PartnerUser, Problem, Refusal, SendConsent,
+    Tpid,
 };
 
 fn field<T: std::fmt::Debug>(parsed: Result<T, InvalidValue>) -> String {
@@ -154,4 +155,77 @@ async fn r_input_unknown_engagements_are_refused_and_nothing_is_written() {
         ))
         .await;
     assert_matches!(error, Error::UnknownEngagement(_));
+}
+
+/// The add form as a handler reads it from what a partner typed: each value
+/// parsed, a refusal renamed to the form's field.
+fn typed_form(
+    w: &World,
+    user: &PartnerUser,
+    friendly_name: &str,
+    customer_email: &str,
+    contact_name: &str,
+) -> Result<AddCustomer, InvalidValue> {
+    let mut form = w.form(
+        user,
+        "it@customer1.example",
+        subscription(1),
+        &[&w.workshop],
+    );
+    form.friendly_name = friendly_name
+        .parse()
+        .map_err(|e: InvalidValue| e.for_field("friendly_name"))?;
+    form.customer_email = customer_email
+        .parse()
+        .map_err(|e: InvalidValue| e.for_field("customer_email"))?;
+    form.customer_contacts = Contacts::one(contact_name.parse()?, form.customer_email.clone());
+    Ok(form)
+}
+
+#[tokio::test]
+async fn r_input_invisible_characters_in_an_add_form_are_refused_and_joiners_kept() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let email = "it@customer1.example";
+    let before = w.snapshot();
+    for (name, customer_email, contact, field) in [
+        ("Contoso\u{202E}latipsoH", email, "Carla", "friendly_name"),
+        ("Contoso\u{200B}", email, "Carla", "friendly_name"),
+        (
+            "Contoso",
+            "it\u{202E}elpmaxe.live@customer1.example",
+            "Carla",
+            "customer_email",
+        ),
+        (
+            "Contoso",
+            "it@customer1\u{00AD}.example",
+            "Carla",
+            "customer_email",
+        ),
+        ("Contoso", email, "\u{200D}Carla", "contact_name"),
+        ("Contoso", email, "Carla\u{200F}", "contact_name"),
+    ] {
+        let err = typed_form(&w, &a, name, customer_email, contact).unwrap_err();
+        assert_eq!(
+            err.field(),
+            field,
+            "{name:?} {customer_email:?} {contact:?}"
+        );
+        assert_eq!(err.rule(), "R-INPUT");
+        assert_matches!(err.problem(), Problem::InvisibleCharacter { .. });
+    }
+    assert!(w.snapshot() == before, "a refused form wrote something");
+
+    // A Persian name with its non-joiner and a Malayalam contact name ending
+    // in a chillu (virama + joiner) go through and are kept as typed.
+    let form = typed_form(&w, &a, "می\u{200C}خواهم", email, "അവന്\u{200D}").unwrap();
+    let added = w.service.add_customer(&a, &form).await.unwrap();
+    let stored = w.stored(added.nominations[0].id());
+    assert_eq!(stored.friendly_name().as_str(), "می\u{200C}خواهم");
+    assert_eq!(
+        stored.customer_contacts().as_slice()[0].name.as_str(),
+        "അവന്\u{200D}"
+    );
+    assert_eq!(w.snapshot().nominations.len(), 1);
 }
