@@ -423,7 +423,7 @@ impl RawDb {
             let mut progressed = false;
             for doc in &docs {
                 let nomination: Nomination = serde_json::from_str(doc)?;
-                let Some(outcome) = nomination.wake(now) else {
+                let Some(outcome) = nomination.wake(now)? else {
                     continue;
                 };
                 put(&tx, &Encoded::of(&Write::from(outcome))?)?;

@@ -66,7 +66,7 @@
 //! let MessageKind::ConsentRequest { token, .. } = &outbox[0].message.kind else { unreachable!() };
 //!
 //! // Three days later the customer accepts through the link.
-//! clock.advance(TimeDelta::days(3));
+//! clock.advance(TimeDelta::days(3))?;
 //! service.accept_consent(token).await?;
 //!
 //! // The Eligible tab shows the customer as active, 90 days left to claim.

@@ -16,10 +16,10 @@
 //! ```
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use mci_core::{
-    CustomerId, CustomerStanding, Domain, EngagementId, Instant, LinkToken, LocationId,
-    LocationStanding, PartnerId, TenantId, Tpid,
+    CustomerId, CustomerStanding, Domain, EngagementId, Instant, InvalidValue, LinkToken,
+    LocationId, LocationStanding, PartnerId, Problem, TenantId, Tpid,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -126,12 +126,18 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(|p| p.into_inner()) = now;
     }
 
-    /// Moves the clock forward by `delta`.
-    pub fn advance(&self, delta: TimeDelta) {
+    /// Moves the clock by `delta` (back when it is negative) and returns
+    /// the new reading. A move past either end of chrono's range is refused
+    /// with a typed error naming `delta`, and the clock stays where it was:
+    /// it never clamps. A reading outside the accepted range (R-INPUT) is
+    /// the service's to refuse when it reads the clock.
+    pub fn advance(&self, delta: TimeDelta) -> Result<Instant, InvalidValue> {
         let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
-        *now = now
+        let moved = now
             .checked_add_signed(delta)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            .ok_or_else(|| InvalidValue::new("delta", Problem::Overflow))?;
+        *now = moved;
+        Ok(moved)
     }
 }
 
