@@ -69,6 +69,12 @@
 //!   message never returns, ids are stable (R-REC-2);
 //! - idempotency: one key, one write, the first result (R-REC-5);
 //! - payout batches are stored with the payments they make (R-CLAIM-W-9);
+//! - instants at the edges of the accepted range (R-INPUT): tabs, counts,
+//!   states, lapsing and due lists at 1970-01-01 and at deadlines in 2210
+//!   derived from the last microsecond of 2200, each at its instant and the
+//!   microsecond before; the consent guard at the last accepted instant
+//!   (exactly one of two acceptances wins) and at the winner's deadline; a
+//!   lease ending past 2262 ends to the microsecond;
 //! - a model-based property test: random commits and reads give the same
 //!   answers on the store and on a small reference model.
 //!
