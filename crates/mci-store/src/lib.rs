@@ -26,6 +26,12 @@
 //! do is in its documentation; the behaviours the suite proves are listed
 //! [below](crate#the-conformance-suite).
 //!
+//! Instants reach a store to the microsecond (R-INPUT): inputs lie in
+//! 1970-01-01 to 2200-12-31, and what is derived from them (deadlines,
+//! leases) may lie far beyond. Keep and compare every instant chrono
+//! represents exactly, to the microsecond, and never clamp one: an integer
+//! of microseconds since the epoch does (one of nanoseconds ends in 2262).
+//!
 //! What an adapter keeps beside each nomination is [`Derived`]: its
 //! [`Placement`] (tab as stored, next lapse instant, tab after the lapse,
 //! next wake instant) and its [`Standing`] (live, holds consent, completed,

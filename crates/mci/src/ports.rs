@@ -84,7 +84,10 @@ pub trait PartnerDirectory: Send + Sync {
     ) -> Result<LocationStanding, PortError>;
 }
 
-/// The current instant: only the service reads it (R-TIME-1).
+/// The current instant: only the service reads it (R-TIME-1). The service
+/// truncates each reading to the microsecond and refuses one outside
+/// 1970-01-01 to 2200-12-31 with a typed error (R-INPUT,
+/// [`Incentives::now`](crate::Incentives::now)).
 pub trait Clock: Send + Sync {
     /// Now, in UTC.
     fn now(&self) -> Instant;
