@@ -108,11 +108,11 @@ impl PlainTabIndex {
 
     /// Applies to every row what a sweep at `now` writes
     /// ([`Nomination::wake`]), moving it to the tab it is then stored in;
-    /// how many rows changed.
+    /// how many rows changed. A `now` the core refuses wakes nothing.
     pub fn wake_all(&mut self, now: mci_core::Instant) -> usize {
         let mut woken = 0;
         for nomination in self.rows.values_mut() {
-            let Some(outcome) = nomination.wake(now) else {
+            let Ok(Some(outcome)) = nomination.wake(now) else {
                 continue;
             };
             let shelf = |n: &Nomination| {

@@ -29,7 +29,7 @@
 use crate::BoxError;
 use mci_core::{Instant, Nomination, Tab};
 use mci_store::{Derived, Write};
-use mci_store_sqlite::columns::{customer_order, instant};
+use mci_store_sqlite::columns::{bound, customer_order, instant};
 use mci_store_sqlite::{Durability, Options, SqliteStore};
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;
@@ -393,7 +393,7 @@ impl RawDb {
                 engagement,
                 tab_code(Some(tab)),
                 after,
-                instant(now),
+                bound(now),
                 i64::try_from(limit)?
             ],
             |r| r.get::<_, String>(1),
@@ -418,12 +418,12 @@ impl RawDb {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let docs: Vec<String> = tx
                 .prepare_cached(sql::DUE)?
-                .query_map(params![instant(now), i64::try_from(batch)?], |r| r.get(0))?
+                .query_map(params![bound(now), i64::try_from(batch)?], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let mut progressed = false;
             for doc in &docs {
                 let nomination: Nomination = serde_json::from_str(doc)?;
-                let Some(outcome) = nomination.wake(now) else {
+                let Some(outcome) = nomination.wake(now)? else {
                     continue;
                 };
                 put(&tx, &Encoded::of(&Write::from(outcome))?)?;

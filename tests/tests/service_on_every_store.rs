@@ -159,7 +159,7 @@ async fn full_lifecycle_from_add_to_payout(adapter: Adapter) {
     let n = w.add(1, 1, &["workshop"]).await.remove(0);
     let id = *n.id();
     let token = w.ask_consent(1, &id).await;
-    w.clock.advance(TimeDelta::days(2));
+    w.clock.advance(TimeDelta::days(2)).unwrap();
     assert_eq!(
         w.service.accept_consent(&token).await.unwrap().state(),
         State::Consented

@@ -29,8 +29,9 @@ use crate::eligibility::{EligibilityFacts, Ineligibility, assess};
 use crate::engagement::{Engagement, PayModel, RuleVersion, Timelines};
 use crate::nomination::{Draft, Nomination, Origin, Outcome};
 use crate::refusal::{EngagementRefusal, Refusal};
-use crate::time::Instant;
+use crate::time::{Instant, check_instant};
 use crate::{EngagementId, FriendlyName, Hours, LocationId, Money, NominationId};
+use crate::{InvalidValue, Problem};
 use std::collections::BTreeSet;
 
 /// What the partner asks for with *add customer* or *claim customer*
@@ -127,12 +128,14 @@ pub struct NominationReview {
 
 /// The review step: which of the candidate engagements can be chosen and
 /// what each nomination would get. Writes nothing (R-ADD-10). Refuses only
-/// what is wrong with the request as a whole (R-ADD-1, R-ADD-8).
+/// what is wrong with the request as a whole (R-ADD-1, R-ADD-8), and a
+/// `now` outside the accepted range (R-INPUT).
 pub fn review_nomination(
     now: Instant,
     request: &NominationRequest,
     candidates: &[Candidate<'_>],
 ) -> Result<NominationReview, Refusal> {
+    let now = check_instant("now", now)?;
     check_request(request, candidates)?;
     let mut review = NominationReview {
         choosable: Vec::new(),
@@ -146,7 +149,11 @@ pub fn review_nomination(
             review.choosable.push(Proposal {
                 engagement: engagement.id().clone(),
                 rules_version: rules.version(),
-                consent_deadline: rules.timelines().obtain_consent.after(now),
+                consent_deadline: rules
+                    .timelines()
+                    .obtain_consent
+                    .checked_after(now)
+                    .ok_or_else(|| InvalidValue::new("now", Problem::Overflow))?,
                 timelines: *rules.timelines(),
                 proposed_payout: rules.pay().payout(request.hours),
             });
@@ -164,7 +171,7 @@ pub fn review_nomination(
 /// engagement cannot be chosen, the whole call is refused with the reasons
 /// per engagement (R-ADD-6, R-CLAIM-3). Each outcome carries the guards the
 /// store checks as it writes (R-ADD-7, R-ENG-5, R-CONSENT-8); write them in
-/// one commit.
+/// one commit. A `now` outside the accepted range is refused (R-INPUT).
 pub fn nominate(
     now: Instant,
     user: &PartnerUser,
@@ -173,6 +180,7 @@ pub fn nominate(
     mut new_id: impl FnMut() -> NominationId,
 ) -> Result<Vec<Outcome>, Refusal> {
     user.may_act()?;
+    let now = check_instant("now", now)?;
     // The refusals of the review step, without making the proposals it
     // would show for the others.
     check_request(&request, candidates)?;

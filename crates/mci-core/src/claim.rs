@@ -214,7 +214,7 @@ impl Nomination {
         kind: DocumentKind,
         document: DocumentRef,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(now, Command::AttachDocument, &PREPARING)?;
         Ok(self.change(
@@ -240,7 +240,7 @@ impl Nomination {
         survey: SurveyKind,
         link: &FreshLink,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(now, Command::SendSurvey, &PREPARING)?;
         if self.claim.survey(survey).is_completed() {
@@ -284,7 +284,7 @@ impl Nomination {
     /// same and writes nothing; a link of a claim that has ended is expired
     /// (R-CLAIM-W-3, R-TOKEN-3).
     pub fn complete_survey(&self, now: Instant, token: &LinkToken) -> Result<Step, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let survey = self.survey_opened_by(token).ok_or(Refusal::InvalidLink)?;
         if self.claim.survey(survey).is_completed() {
             return Ok(Step::Unchanged);
@@ -317,7 +317,7 @@ impl Nomination {
         user: &PartnerUser,
         text: Comment,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         if let Some(refusal) = self.lapse_refusal(now) {
             return Err(refusal);
@@ -358,7 +358,7 @@ impl Nomination {
     /// The first submission must come before the first-submit deadline
     /// (R-CLAIM-W-1).
     pub fn submit(&self, now: Instant, user: &PartnerUser) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(now, Command::Submit, &PREPARING)?;
         let missing = self.missing_proof();
@@ -386,7 +386,7 @@ impl Nomination {
         user: &PartnerUser,
         reason: Comment,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         if self.claim.disputed_at.is_some() {
             return Err(Refusal::AlreadyDisputed);
@@ -404,7 +404,7 @@ impl Nomination {
     /// Cancels the nomination before its first submission; its links are
     /// voided (R-CLAIM-W-10).
     pub fn cancel(&self, now: Instant, user: &PartnerUser) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(
             now,

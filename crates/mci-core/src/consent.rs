@@ -89,7 +89,7 @@ impl Nomination {
         details: SendConsent,
         link: &FreshLink,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(
             now,
@@ -125,7 +125,7 @@ impl Nomination {
             .clone()
             .unwrap_or_else(|| self.customer_contacts.clone())
             .emails();
-        let deadline = self.rules.timelines().obtain_consent.after(self.created_at);
+        let deadline = self.consent_deadline()?;
         Ok(self
             .change(
                 now,
@@ -167,10 +167,10 @@ impl Nomination {
         user: &PartnerUser,
         link: &FreshLink,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(now, Command::ResendConsent, &[State::AwaitingConsent])?;
-        let deadline = self.rules.timelines().obtain_consent.after(self.created_at);
+        let deadline = self.consent_deadline()?;
         Ok(self
             .change(now, actor, self.state, EventKind::ConsentReminded, |next| {
                 next.consent.requests = next.consent.requests.saturating_add(1);
@@ -198,7 +198,7 @@ impl Nomination {
         user: &PartnerUser,
         update: ContactsUpdate,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         if let Some(refusal) = self.lapse_refusal(now) {
             return Err(refusal);
@@ -289,7 +289,7 @@ impl Nomination {
             location: self.location.clone(),
             friendly_name: self.friendly_name.clone(),
             state: self.at(now).state,
-            deadline: self.rules.timelines().obtain_consent.after(self.created_at),
+            deadline: self.consent_deadline()?,
         })
     }
 
@@ -315,7 +315,7 @@ impl Nomination {
         token: &LinkToken,
         accept: bool,
     ) -> Result<Step, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         if !self.link_opened_by(token, LinkPurpose::Consent) {
             return Err(Refusal::InvalidLink);
         }

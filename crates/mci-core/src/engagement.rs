@@ -37,7 +37,7 @@
 //! ```
 
 use crate::invalid::{InvalidValue, Problem};
-use crate::time::{Days, Instant};
+use crate::time::{Days, Instant, check_instant};
 use crate::{EngagementId, FriendlyName, Hours, Money, SolutionArea};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -143,6 +143,11 @@ impl Timelines {
     }
 }
 
+/// The longest window or reminder mark, in days: ten years. A deadline
+/// derived from an instant in the accepted range then falls by 2210 at the
+/// latest, and a reminder in 1960 at the earliest, both representable in
+/// chrono and in every store; the rules refuse any longer window when they
+/// are built or read back (R-ENG-4, R-INPUT).
 const MAX_WINDOW_DAYS: u32 = 3650;
 
 fn out_of_range(field: &str, actual: u32, min: u32, max: u32) -> InvalidValue {
@@ -203,8 +208,13 @@ impl TryFrom<RawWindow> for AvailabilityWindow {
 
 impl AvailabilityWindow {
     /// A window from `starts` (inclusive) to `ends` (exclusive); `ends` must
-    /// come after `starts`.
+    /// come after `starts`, and both lie in the accepted range (R-INPUT,
+    /// [`check_instant`]). An engagement therefore ends by
+    /// [`LATEST_INSTANT`](crate::LATEST_INSTANT) at the latest, and takes its
+    /// last nomination a microsecond before.
     pub fn new(starts: Instant, ends: Instant) -> Result<Self, InvalidValue> {
+        let starts = check_instant("availability.starts", starts)?;
+        let ends = check_instant("availability.ends", ends)?;
         if ends <= starts {
             return Err(InvalidValue::under(
                 "R-ENG-1",

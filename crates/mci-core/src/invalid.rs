@@ -71,6 +71,17 @@ pub enum Problem {
     },
     /// Arithmetic on the value would overflow its representation.
     Overflow,
+    /// An instant outside the range inputs are accepted in (R-INPUT):
+    /// [`EARLIEST_INSTANT`](crate::EARLIEST_INSTANT) to
+    /// [`LATEST_INSTANT`](crate::LATEST_INSTANT).
+    InstantOutOfRange {
+        /// The earliest instant accepted.
+        earliest: crate::Instant,
+        /// The latest instant accepted.
+        latest: crate::Instant,
+        /// What was given.
+        actual: crate::Instant,
+    },
     /// Two values that must agree do not (for example two currencies).
     Mismatch(String),
 }
@@ -94,6 +105,11 @@ impl fmt::Display for Problem {
                 write!(f, "is {actual}, outside {min}..={max}")
             }
             Problem::Overflow => f.write_str("overflows"),
+            Problem::InstantOutOfRange {
+                earliest,
+                latest,
+                actual,
+            } => write!(f, "is {actual}, outside {earliest}..={latest}"),
             Problem::Mismatch(what) => write!(f, "does not match: {what}"),
         }
     }

@@ -18,12 +18,13 @@
 //! assert_eq!(deadline.at, added + chrono::TimeDelta::days(30));
 //!
 //! assert_eq!(nomination.at(deadline.at).state(), State::ConsentExpired);
-//! let swept = nomination.wake(deadline.at).unwrap();
+//! let swept = nomination.wake(deadline.at).unwrap().unwrap();
 //! assert_eq!(swept.nomination, nomination.at(deadline.at));
 //! ```
 
 use crate::actor::Actor;
 use crate::event::EventKind;
+use crate::invalid::{InvalidValue, Problem};
 use crate::message::MessageKind;
 use crate::nomination::{Nomination, Outcome};
 use crate::refusal::Refusal;
@@ -105,6 +106,12 @@ pub struct ReminderMark {
 
 impl Nomination {
     /// The deadline of the current state, if it has one.
+    ///
+    /// A nomination whose instants the core accepted always has its deadline
+    /// representable (R-INPUT). One read from a document holding a start so
+    /// late that the deadline would fall after the last instant chrono
+    /// represents has none: it never passes, as such a deadline would not at
+    /// any instant chrono can give.
     pub fn deadline(&self) -> Option<Deadline> {
         let timelines = self.rules.timelines();
         let consented = self.consent.accepted_at;
@@ -138,10 +145,19 @@ impl Nomination {
             State::Disputed => (DeadlineKind::DisputeReview, disputed, timelines.dispute),
             _ => return None,
         };
-        start.map(|start| Deadline {
-            kind,
-            at: window.after(start),
-        })
+        let at = window.checked_after(start?)?;
+        Some(Deadline { kind, at })
+    }
+
+    /// The consent deadline, counted from creation (R-CONSENT-1); an
+    /// overflow only for a creation instant the core did not accept
+    /// (R-INPUT).
+    pub(crate) fn consent_deadline(&self) -> Result<Instant, InvalidValue> {
+        self.rules
+            .timelines()
+            .obtain_consent
+            .checked_after(self.created_at)
+            .ok_or_else(|| InvalidValue::new("created_at", Problem::Overflow))
     }
 
     /// The deadline, if it has passed at `now`.
@@ -210,7 +226,11 @@ impl Nomination {
         self.rules
             .reminders()
             .iter()
-            .filter(|before| before.before(deadline.at) <= now)
+            .filter(|before| {
+                before
+                    .checked_before(deadline.at)
+                    .is_some_and(|at| at <= now)
+            })
             .min()
             .map(|before| ReminderMark {
                 deadline: deadline.kind,
@@ -220,6 +240,8 @@ impl Nomination {
     }
 
     /// When the next reminder falls due, if one is still to come (R-REC-6).
+    /// A mark that would fall before the first instant chrono represents is
+    /// never due (only a deadline the core did not derive can have one).
     pub fn next_reminder_at(&self) -> Option<Instant> {
         let deadline = self.reminded_deadline()?;
         self.rules
@@ -231,7 +253,7 @@ impl Nomination {
                     before: **before,
                 })
             })
-            .map(|before| before.before(deadline.at))
+            .filter_map(|before| before.checked_before(deadline.at))
             .min()
     }
 
@@ -256,14 +278,19 @@ impl Nomination {
     /// What the sweep does at `now`: lapse the nomination if its deadline has
     /// passed, else queue the reminder that is due, else nothing (R-TIME-4,
     /// R-REC-6). After a reminder, every longer mark before the same deadline
-    /// counts as sent, so each reminder goes out at most once.
-    pub fn wake(&self, now: Instant) -> Option<Outcome> {
-        let now = self.not_before_last_change(now);
+    /// counts as sent, so each reminder goes out at most once. A `now`
+    /// outside the accepted range is refused and nothing changes (R-INPUT).
+    pub fn wake(&self, now: Instant) -> Result<Option<Outcome>, InvalidValue> {
+        let now = self.command_at(now)?;
         if self.due_lapse(now).is_some() {
-            return self.lapse();
+            return Ok(self.lapse());
         }
-        let mark = self.due_reminder(now)?;
-        let deadline = self.deadline()?;
+        let Some(mark) = self.due_reminder(now) else {
+            return Ok(None);
+        };
+        let Some(deadline) = self.deadline() else {
+            return Ok(None);
+        };
         let skipped: Vec<ReminderMark> = self
             .rules
             .reminders()
@@ -275,7 +302,7 @@ impl Nomination {
             })
             .collect();
         let partner = self.partner_contacts.emails();
-        Some(
+        Ok(Some(
             self.change(
                 now,
                 Actor::System,
@@ -299,6 +326,6 @@ impl Nomination {
                     before: mark.before,
                 },
             ),
-        )
+        ))
     }
 }

@@ -139,5 +139,8 @@ pub use payout::{EntryKind, PayoutBatch, PayoutCycle, PayoutEntry, payout_run};
 pub use refusal::{Command, EngagementRefusal, Refusal};
 pub use state::State;
 pub use text::*;
-pub use time::{Days, Instant, days_left, is_past};
+pub use time::{
+    Days, EARLIEST_INSTANT, Instant, LATEST_INSTANT, check_instant, days_left, is_past,
+    truncate_to_micros,
+};
 pub use token::*;

@@ -42,10 +42,10 @@ use crate::link::{IssuedLink, LinkPurpose};
 use crate::message::{Message, MessageId, MessageKind};
 use crate::refusal::{Command, Refusal};
 use crate::state::State;
-use crate::time::Instant;
+use crate::time::{Instant, check_instant};
 use crate::{
-    EmailAddress, EngagementId, FriendlyName, Hours, LinkToken, LocationId, Money, NominationId,
-    PartnerId,
+    EmailAddress, EngagementId, FriendlyName, Hours, InvalidValue, LinkToken, LocationId, Money,
+    NominationId, PartnerId,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -296,6 +296,15 @@ impl Nomination {
     /// never exceed the window, even when clocks disagree (R-REC-1, R-TIME-3).
     pub(crate) fn not_before_last_change(&self, now: Instant) -> Instant {
         now.max(self.updated_at)
+    }
+
+    /// The instant a command at `now` takes effect, as
+    /// [`not_before_last_change`](Self::not_before_last_change), once `now`
+    /// is found in the accepted range; outside it the command is refused
+    /// and nothing changes (R-INPUT). Every deadline a command starts is
+    /// then representable.
+    pub(crate) fn command_at(&self, now: Instant) -> Result<Instant, InvalidValue> {
+        check_instant("now", now).map(|now| self.not_before_last_change(now))
     }
 
     /// Checks that `user` may act on this nomination: an incentives role

@@ -9,16 +9,17 @@
 //! use mci_core::{Days, PayoutCycle};
 //!
 //! let epoch = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-//! let cycle = PayoutCycle::containing(epoch, Days::new(45), epoch + chrono::TimeDelta::days(50));
+//! let cycle = PayoutCycle::containing(epoch, Days::new(45), epoch + chrono::TimeDelta::days(50)).unwrap();
 //! assert_eq!(cycle.number, 1);
 //! assert_eq!(cycle.starts, epoch + chrono::TimeDelta::days(45));
 //! assert_eq!(cycle.ends, epoch + chrono::TimeDelta::days(90));
 //! ```
 
+use crate::invalid::{InvalidValue, Problem};
 use crate::nomination::{Nomination, Outcome};
 use crate::refusal::Refusal;
 use crate::state::State;
-use crate::time::{Days, Instant};
+use crate::time::{Days, Instant, check_instant};
 use crate::{Currency, Money, NominationId, PayoutBatchId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,18 +40,42 @@ impl PayoutCycle {
     pub const DEFAULT_PERIOD: Days = Days::new(45);
 
     /// The cycle that contains `now` (cycles before the epoch count as 0).
-    pub fn containing(epoch: Instant, period: Days, now: Instant) -> Self {
-        let period_secs = i64::from(period.get().max(1)) * 86_400;
-        let elapsed = now.signed_duration_since(epoch).num_seconds().max(0);
-        let number = u64::try_from(elapsed / period_secs).unwrap_or(0);
-        let start_days = u32::try_from(number.saturating_mul(u64::from(period.get().max(1))))
-            .unwrap_or(u32::MAX);
-        let starts = Days::new(start_days).after(epoch);
-        Self {
-            number,
-            starts,
-            ends: period.after(starts),
+    ///
+    /// `epoch` and `now` must lie in the accepted range and `period` be at
+    /// least a day (R-INPUT); a cycle that would end after the last instant
+    /// chrono represents is an overflow of `payout_period`. Nothing is
+    /// clamped.
+    pub fn containing(epoch: Instant, period: Days, now: Instant) -> Result<Self, InvalidValue> {
+        let epoch = check_instant("payout_epoch", epoch)?;
+        let now = check_instant("now", now)?;
+        if period.get() == 0 {
+            return Err(InvalidValue::new(
+                "payout_period",
+                Problem::OutOfRange {
+                    min: 1,
+                    max: i128::from(u32::MAX),
+                    actual: 0,
+                },
+            ));
         }
+        let overflow = || InvalidValue::new("payout_period", Problem::Overflow);
+        let period_days = i64::from(period.get());
+        // Both instants are in the accepted range: some 84,000 days apart at
+        // most, so none of this can overflow an i64.
+        let elapsed_days = now.signed_duration_since(epoch).num_days().max(0);
+        let number = elapsed_days / period_days;
+        let start_days = number
+            .checked_mul(period_days)
+            .and_then(|days| u32::try_from(days).ok())
+            .ok_or_else(overflow)?;
+        let starts = Days::new(start_days)
+            .checked_after(epoch)
+            .ok_or_else(overflow)?;
+        Ok(Self {
+            number: u64::try_from(number).map_err(|_| overflow())?,
+            starts,
+            ends: period.checked_after(starts).ok_or_else(overflow)?,
+        })
     }
 }
 
@@ -135,12 +160,14 @@ impl PayoutBatch {
 
 /// A payout run at `now`: a batch of the approved, unpaid claims given, and
 /// the outcome marking each paid. Claims in any other state are left out.
+/// A `now` outside the accepted range is refused (R-INPUT).
 pub fn payout_run(
     id: PayoutBatchId,
     cycle: PayoutCycle,
     now: Instant,
     approved: &[Nomination],
 ) -> Result<(PayoutBatch, Vec<Outcome>), Refusal> {
+    let now = check_instant("now", now)?;
     let mut entries = Vec::new();
     let mut outcomes = Vec::new();
     for nomination in approved.iter().filter(|n| n.state() == State::Approved) {

@@ -38,7 +38,7 @@ impl Nomination {
 
     /// Takes a submitted (or disputed) claim into review (R-CLAIM-W-7).
     pub fn start_review(&self, now: Instant, reviewer: &ReviewerId) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         self.reviewing(
             now,
             Command::StartReview,
@@ -61,7 +61,7 @@ impl Nomination {
         reviewer: &ReviewerId,
         note: Comment,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         self.reviewing(now, Command::RequestPartnerAction, &[State::UnderReview])?;
         Ok(self
             .change(
@@ -80,7 +80,7 @@ impl Nomination {
     /// Approves the claim with the payout its pinned rules give: the fixed
     /// fee, or the proposed variable amount (R-CLAIM-W-7, R-ENG-8).
     pub fn approve(&self, now: Instant, reviewer: &ReviewerId) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         self.reviewing(now, Command::Approve, &[State::UnderReview])?;
         let payout = self
             .proposed_payout()
@@ -111,7 +111,7 @@ impl Nomination {
         reviewer: &ReviewerId,
         reason: Comment,
     ) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         self.reviewing(now, Command::Reject, &[State::UnderReview])?;
         let disputable = self.claim.disputed_at.is_none();
         let to = if disputable {
@@ -140,7 +140,7 @@ impl Nomination {
 
     /// Marks an approved claim paid by `batch` (R-CLAIM-W-9).
     pub fn mark_paid(&self, now: Instant, batch: PayoutBatchId) -> Result<Outcome, Refusal> {
-        let now = self.not_before_last_change(now);
+        let now = self.command_at(now)?;
         self.require(now, Command::MarkPaid, &[State::Approved])?;
         let amount = self.claim.payout.ok_or(Refusal::NotAllowedNow {
             command: Command::MarkPaid,

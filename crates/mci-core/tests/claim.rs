@@ -136,6 +136,7 @@ fn r_claim_w_1_an_expired_claim_cannot_be_reactivated() {
         swept
             .nomination
             .wake(swept.now + TimeDelta::days(400))
+            .unwrap()
             .is_none()
     );
 }

@@ -560,7 +560,7 @@ fn r_consent_8_a_second_consent_is_refused_while_the_first_holds_and_admitted_on
     let lapse = first.nomination.deadline().unwrap().at;
     assert!(!guard.admits(others, lapse - TimeDelta::nanoseconds(1)));
     assert!(guard.admits(others, lapse));
-    let swept = first.nomination.wake(lapse).unwrap().nomination;
+    let swept = first.nomination.wake(lapse).unwrap().unwrap().nomination;
     assert_eq!(swept.state(), State::NotSubmittedExpired);
     let swept_standing = swept.standing();
     assert!(guard.admits([(swept.partner(), &swept_standing)], lapse));

@@ -518,7 +518,7 @@ impl Run {
             Cmd::Dispute(who) => outcome(n.dispute(now, &who.user(), comment("Please look again"))),
             Cmd::Cancel(who) => outcome(n.cancel(now, &who.user())),
             Cmd::PayoutRun => {
-                let cycle = mci_core::PayoutCycle::containing(t0(), Days::new(45), now);
+                let cycle = mci_core::PayoutCycle::containing(t0(), Days::new(45), now).unwrap();
                 match payout_run(batch_id(1), cycle, now, std::slice::from_ref(n)) {
                     Ok((_, mut outcomes)) => match outcomes.pop() {
                         Some(o) => Done::Changed(Box::new(o)),
@@ -527,7 +527,7 @@ impl Run {
                     Err(e) => Done::Refused(e),
                 }
             }
-            Cmd::Wake => match n.wake(now) {
+            Cmd::Wake => match n.wake(now).unwrap() {
                 Some(o) => Done::Changed(Box::new(o)),
                 None => Done::Unchanged,
             },
@@ -889,7 +889,7 @@ proptest! {
 /// Runs the sweep at `now` until it has nothing left to do.
 fn sweep(mut n: Nomination, now: Instant) -> Nomination {
     for _ in 0..10 {
-        match n.wake(now) {
+        match n.wake(now).unwrap() {
             Some(outcome) => n = outcome.nomination,
             None => return n,
         }
@@ -941,7 +941,7 @@ proptest! {
             // The sweep's first move, when a lapse is due, is that lapse: the
             // very nomination the lazy read gives.
             if n.due_lapse(t).is_some() {
-                prop_assert_eq!(&n.wake(t).unwrap().nomination, &lazy);
+                prop_assert_eq!(&n.wake(t).unwrap().unwrap().nomination, &lazy);
             } else {
                 prop_assert_eq!(&lazy, &n);
             }
@@ -949,7 +949,7 @@ proptest! {
             // finds exactly the nominations that have something to do.
             for candidate in [&n, &swept] {
                 prop_assert_eq!(
-                    candidate.wake(t).is_some(),
+                    candidate.wake(t).unwrap().is_some(),
                     candidate.placement().wake_at.is_some_and(|w| w <= t),
                     "wake_at disagrees with wake at {}", t
                 );
@@ -967,7 +967,7 @@ proptest! {
             prop_assert_eq!(swept.placement().tab, tab);
             // Swept up to t, nothing is left due at t.
             prop_assert_eq!(swept.due_lapse(t), None);
-            prop_assert!(swept.wake(t).is_none());
+            prop_assert!(swept.wake(t).unwrap().is_none());
         }
     }
 }
@@ -1082,7 +1082,7 @@ proptest! {
             }
             // Whatever the windows, the sweep's instant is exact.
             prop_assert_eq!(
-                n.wake(run.now).is_some(),
+                n.wake(run.now).unwrap().is_some(),
                 n.wake_at().is_some_and(|w| w <= run.now)
             );
             // Stored and read back, it still keeps them.

@@ -143,7 +143,7 @@ fn r_rec_6_no_reminders_before_the_review_and_dispute_deadlines() {
         let deadline = s.nomination.deadline().unwrap().at;
         for before in [7, 1] {
             let t = deadline - TimeDelta::days(before);
-            assert!(s.nomination.wake(t).is_none(), "{}", s.state());
+            assert!(s.nomination.wake(t).unwrap().is_none(), "{}", s.state());
             assert_eq!(s.nomination.due_reminder(t), None);
         }
         assert_eq!(s.nomination.wake_at(), Some(deadline));

@@ -305,7 +305,7 @@ fn r_claim_w_9_a_payout_run_marks_the_approved_claims_paid() {
         .nomination;
     claims.push(not_approved.clone());
     let now = t0() + TimeDelta::days(50);
-    let cycle = PayoutCycle::containing(t0(), PayoutCycle::DEFAULT_PERIOD, now);
+    let cycle = PayoutCycle::containing(t0(), PayoutCycle::DEFAULT_PERIOD, now).unwrap();
     assert_eq!(cycle.number, 1);
     assert_eq!(cycle.starts, t0() + TimeDelta::days(45));
     let (batch, outcomes) = payout_run(batch_id(1), cycle, now, &claims).unwrap();
@@ -344,12 +344,12 @@ fn r_claim_w_9_a_payout_run_marks_the_approved_claims_paid() {
 fn r_claim_w_9_a_correction_is_a_new_reversal_entry_never_an_edit() {
     let claims = approved_claims();
     let now = t0() + TimeDelta::days(50);
-    let cycle = PayoutCycle::containing(t0(), Days::new(45), now);
+    let cycle = PayoutCycle::containing(t0(), Days::new(45), now).unwrap();
     let (batch, _) = payout_run(batch_id(1), cycle, now, &claims).unwrap();
     let before = batch.clone();
 
     let later = now + TimeDelta::days(45);
-    let next_cycle = PayoutCycle::containing(t0(), Days::new(45), later);
+    let next_cycle = PayoutCycle::containing(t0(), Days::new(45), later).unwrap();
     let reversal = batch
         .reversal(batch_id(2), next_cycle, later, claims[0].id())
         .unwrap();

@@ -202,7 +202,7 @@ fn r_time_4_the_sweep_persists_the_same_lapse_with_its_event_and_notice() {
         let deadline = s.nomination.deadline().unwrap().at;
         let now = deadline + TimeDelta::days(2);
         let lazy = s.nomination.at(now);
-        let outcome = s.nomination.wake(now).unwrap();
+        let outcome = s.nomination.wake(now).unwrap().unwrap();
         assert_eq!(outcome.nomination, lazy, "{kind:?}");
         assert_eq!(outcome.event.from, Some(s.nomination.state()));
         assert_eq!(outcome.event.to, kind.lapses_into());
@@ -220,7 +220,7 @@ fn r_time_4_the_sweep_persists_the_same_lapse_with_its_event_and_notice() {
             s.nomination.partner_contacts().emails()
         );
         // Swept once is swept: nothing more to do, and the lazy read agrees.
-        assert!(outcome.nomination.wake(now).is_none());
+        assert!(outcome.nomination.wake(now).unwrap().is_none());
         assert_eq!(outcome.nomination.at(now), outcome.nomination);
         assert_eq!(outcome.nomination.wake_at(), None);
     }
@@ -234,7 +234,7 @@ fn r_time_4_nothing_lapses_before_the_deadline() {
         assert_eq!(s.nomination.at(before), s.nomination, "{kind:?}");
         assert_eq!(s.nomination.due_lapse(before), None);
         // The sweep may remind, but never lapses early.
-        if let Some(outcome) = s.nomination.wake(before) {
+        if let Some(outcome) = s.nomination.wake(before).unwrap() {
             assert_eq!(outcome.nomination.state(), s.nomination.state());
         }
         assert_eq!(s.nomination.placement().lapse_at, Some(deadline));

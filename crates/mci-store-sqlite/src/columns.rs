@@ -2,34 +2,64 @@
 //! the values the core derives for each nomination.
 //!
 //! Every column a query compares is encoded so that SQLite's order is the
-//! order of the value: instants are nanoseconds since the Unix epoch, ids the
-//! 16 bytes of their UUID (a UUID v7's bytes are in creation order), and a
-//! customer's order key sorts as [`CustomerId`] does.
+//! order of the value: instants are microseconds since the Unix epoch, ids
+//! the 16 bytes of their UUID (a UUID v7's bytes are in creation order), and
+//! a customer's order key sorts as [`CustomerId`] does.
 //!
 //! ```
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mci_store_sqlite::columns::instant;
+//! use mci_store_sqlite::columns::{bound, instant, instant_at};
 //!
 //! let t = Utc.with_ymd_and_hms(2026, 2, 2, 9, 0, 0).unwrap();
-//! assert!(instant(t) < instant(t + TimeDelta::nanoseconds(1)));
-//! assert_eq!(instant(chrono::DateTime::<Utc>::MAX_UTC), i64::MAX);
+//! assert!(instant(t) < instant(t + TimeDelta::microseconds(1)));
+//! assert_eq!(instant_at(instant(t)).unwrap(), t);
+//! // Past 2262 too, where nanoseconds would not fit an i64.
+//! let late = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap();
+//! assert_eq!(instant_at(instant(late)).unwrap(), late);
+//! assert_eq!(bound(t), instant(t));
 //! ```
 
 use crate::error::BackendError;
 use mci_core::{CustomerId, Instant, Nomination, NominationId, State, Tab};
 use mci_store::{Derived, StoreError};
 
-/// An instant as stored: nanoseconds since the Unix epoch, UTC.
+/// An instant as stored: microseconds since the Unix epoch, UTC, rounded up
+/// to a whole microsecond.
 ///
-/// Exact, and so exactly ordered, from 1677-09-21 to 2262-04-11; instants
-/// outside that range (only a deadline saturated at the end of time is) are
-/// clamped to `i64::MIN` or `i64::MAX`, which keeps them before or after
-/// every instant in the range.
+/// Total and exact over the whole of chrono's range (about ±262,000 years
+/// fit an `i64` of microseconds 35 times over), so nothing is clamped and
+/// order is kept. Instants are to the microsecond (R-INPUT) and then kept
+/// exactly; one with a finer fraction (from a caller other than the
+/// service, or a file of schema version 2) is stored as the next whole
+/// microsecond, which, compared with a [`bound`], still answers exactly
+/// "has it come?" for every `now` to the microsecond.
 pub fn instant(at: Instant) -> i64 {
-    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
-        i64::MIN
+    let micros = at.timestamp_micros();
+    if at.timestamp_subsec_nanos() % 1_000 == 0 {
+        micros
     } else {
-        i64::MAX
+        // At most 8.3 * 10^18 within chrono's range: one more fits.
+        micros + 1
+    }
+}
+
+/// An instant a query compares stored instants with (its `now`, the end of
+/// a range): microseconds since the Unix epoch, rounded down. For a stored
+/// instant `s` of whole microseconds and any `now`, `instant(s) <=
+/// bound(now)` exactly when `s <= now`; and so for any stored instant when
+/// `now` is of whole microseconds.
+pub fn bound(at: Instant) -> i64 {
+    at.timestamp_micros()
+}
+
+/// A stored instant read back; microseconds outside chrono's range are a
+/// typed error, never clamped.
+pub fn instant_at(micros: i64) -> Result<Instant, StoreError> {
+    Instant::from_timestamp_micros(micros).ok_or_else(|| {
+        BackendError::Encoding(format!(
+            "{micros} microseconds since the epoch is no instant chrono represents"
+        ))
+        .into()
     })
 }
 
@@ -190,22 +220,52 @@ mod tests {
         }
 
         #[test]
-        fn instants_in_range_keep_their_order_to_the_nanosecond(
-            a in -9_000_000_000_000_000_000i64..9_000_000_000_000_000_000,
-            b in -9_000_000_000_000_000_000i64..9_000_000_000_000_000_000,
+        fn instants_keep_their_order_and_read_back_to_the_microsecond(
+            a in instant_strategy(),
+            b in instant_strategy(),
         ) {
-            let (x, y) = (DateTime::<Utc>::from_timestamp_nanos(a), DateTime::<Utc>::from_timestamp_nanos(b));
-            prop_assert_eq!(instant(x).cmp(&instant(y)), x.cmp(&y));
-            prop_assert_eq!(instant(x), a);
+            prop_assert_eq!(instant(a).cmp(&instant(b)), a.cmp(&b));
+            prop_assert_eq!(instant_at(instant(a)).unwrap(), a);
+            prop_assert_eq!(bound(a), instant(a));
+        }
+
+        #[test]
+        fn a_finer_instant_against_a_bound_answers_as_the_instant_does(
+            stored in instant_strategy(),
+            nanos in 1i64..1_000,
+            now in instant_strategy(),
+        ) {
+            let finer = stored + TimeDelta::nanoseconds(nanos);
+            prop_assert_eq!(instant(finer) <= bound(now), finer <= now);
+            prop_assert_eq!(instant(stored) <= bound(finer), stored <= finer);
         }
     }
 
+    /// Instants of whole microseconds over the whole of chrono's range.
+    fn instant_strategy() -> impl Strategy<Value = Instant> {
+        let (min, max) = (
+            DateTime::<Utc>::MIN_UTC.timestamp_micros(),
+            DateTime::<Utc>::MAX_UTC.timestamp_micros(),
+        );
+        prop_oneof![
+            min..=max,
+            // The accepted range, and the edges of the old nanosecond one.
+            0i64..7_289_654_400_000_000,
+            -9_223_372_036_854_775i64..-9_223_372_036_854_000,
+            9_223_372_036_854_000i64..9_223_372_036_854_776,
+        ]
+        .prop_map(|micros| DateTime::<Utc>::from_timestamp_micros(micros).unwrap())
+    }
+
     #[test]
-    fn instants_out_of_range_clamp_to_the_ends() {
-        assert_eq!(instant(DateTime::<Utc>::MIN_UTC), i64::MIN);
-        assert_eq!(instant(DateTime::<Utc>::MAX_UTC), i64::MAX);
-        let latest = DateTime::<Utc>::from_timestamp_nanos(i64::MAX);
-        assert_eq!(instant(latest + TimeDelta::days(1)), i64::MAX);
+    fn the_ends_of_chronos_range_are_stored_without_clamping() {
+        let latest = mci_core::truncate_to_micros(DateTime::<Utc>::MAX_UTC);
+        for at in [DateTime::<Utc>::MIN_UTC, latest] {
+            assert_eq!(instant_at(instant(at)).unwrap(), at);
+            assert!(instant(at) > i64::MIN && instant(at) < i64::MAX);
+        }
+        assert!(instant_at(i64::MAX).is_err());
+        assert!(instant_at(i64::MIN).is_err());
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl Prepared {
             None => None,
         };
         Ok(Self {
-            now: columns::instant(commit.now),
+            now: columns::bound(commit.now),
             writes,
             batch,
             idempotency: commit.idempotency.as_ref().map(|i| {

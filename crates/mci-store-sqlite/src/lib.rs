@@ -102,12 +102,12 @@
 //!
 //! A nomination is one row: its JSON document, beside plain columns for
 //! what queries filter on, all derived by the core (the placement and the
-//! standing, [`mci_store::Derived`]). Instants are integers of nanoseconds
-//! ([`columns::instant`]), ids the bytes of their UUID, so SQLite's order is
-//! the values' order. Events, live links, the outbox, known customers,
-//! idempotency records and payout batches have tables of their own. The
-//! schema, a comment on every table and index, is the SQL of
-//! [`schema::MIGRATIONS`].
+//! standing, [`mci_store::Derived`]). Instants are integers of
+//! microseconds, exact over chrono's whole range ([`columns::instant`]), ids
+//! the bytes of their UUID, so SQLite's order is the values' order. Events,
+//! live links, the outbox, known customers, idempotency records and payout
+//! batches have tables of their own. The schema, a comment on every table
+//! and index, is the SQL of [`schema::MIGRATIONS`].
 //!
 //! The derived columns are those of the mci-core version that wrote each
 //! row: a change to how the core derives a placement or a standing needs a
@@ -406,7 +406,7 @@ impl Store for SqliteStore {
             partner: query.partner.as_str().to_owned(),
             engagement: query.engagement.as_str().to_owned(),
             tab: columns::tab(Some(query.tab)),
-            now: columns::instant(query.now),
+            now: columns::bound(query.now),
             after: columns::after(query.after.as_ref()),
             limit: query.limit,
         };
@@ -420,7 +420,7 @@ impl Store for SqliteStore {
         now: Instant,
     ) -> Result<TabCounts, StoreError> {
         let (partner, engagement) = (partner.as_str().to_owned(), engagement.as_str().to_owned());
-        let now = columns::instant(now);
+        let now = columns::bound(now);
         self.read(move |conn| {
             readers::in_snapshot(conn, |c| queries::counts(c, &partner, &engagement, now))
         })
@@ -447,7 +447,7 @@ impl Store for SqliteStore {
                 .map(|s| columns::state(*s))
                 .collect::<Result<_, _>>()?,
             partner: query.partner.as_ref().map(|p| p.as_str().to_owned()),
-            now: columns::instant(query.now),
+            now: columns::bound(query.now),
             after: columns::after(query.after.as_ref()),
             limit: query.limit,
         };
@@ -463,7 +463,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Nomination>, StoreError> {
         let partner = partner.as_str().to_owned();
-        let (now, until) = (columns::instant(now), columns::instant(until));
+        let (now, until) = (columns::bound(now), columns::bound(until));
         self.read(move |conn| queries::lapsing(conn, &partner, now, until, limit))
             .await
     }
@@ -474,7 +474,7 @@ impl Store for SqliteStore {
     }
 
     async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
-        let now = columns::instant(now);
+        let now = columns::bound(now);
         self.read(move |conn| queries::due(conn, now, limit)).await
     }
 
@@ -486,7 +486,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Leased>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.write(Job::Take {
-            now: columns::instant(now),
+            now: columns::bound(now),
             lease_until: columns::instant(lease_until),
             limit: columns::limit(limit),
             reply,

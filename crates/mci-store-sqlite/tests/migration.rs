@@ -1,29 +1,51 @@
-//! A database made by schema version 1, holding data, opens under the
-//! current version with its data intact; a step that fails is rolled back
-//! and the file stays at the version before it.
+//! A database made by schema version 1 or 2, holding data, opens under the
+//! current version with its data intact (version 3 turns the nanosecond
+//! instants of versions 1 and 2 into microseconds); a step that fails is
+//! rolled back and the file stays at the version before it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::TimeDelta;
-use mci_core::{EngagementKind, Event, Message, Nomination, SendConsent, Tab};
+use mci_core::Instant;
+use mci_core::{Candidate, EngagementKind, Event, Message, Nomination, SendConsent, Tab, nominate};
 use mci_store::{Commit, IdempotencyKey, PageQuery, Store};
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
 use mci_store_sqlite::{OpenError, SqliteStore};
-use mci_testkit::{Scenario, admin_of, comment, engagement, link, nomination_id, partner, token};
+use mci_testkit::{
+    Scenario, admin_of, comment, eligible_facts, engagement, link, nomination_id,
+    nomination_request, partner, t0, token,
+};
 use rusqlite::{Connection, params};
 use std::path::Path;
 
-/// A file with only step 1 of the schema, as version 1 of the crate made it.
-fn version_1(path: &Path) -> Connection {
-    let step = &MIGRATIONS[0];
-    assert_eq!(step.version, 1);
+/// A file with the first `version` steps of the schema, as that version of
+/// the crate made it.
+fn at_version(path: &Path, version: u32) -> Connection {
     let conn = Connection::open(path).unwrap();
-    conn.execute_batch(step.sql).unwrap();
-    conn.pragma_update(None, "user_version", 1).unwrap();
+    for step in &MIGRATIONS[..version as usize] {
+        conn.execute_batch(step.sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", version).unwrap();
     conn
 }
 
-/// Writes a nomination, its events and its messages as version 1 wrote them.
+/// A file with only step 1 of the schema, as version 1 of the crate made it.
+fn version_1(path: &Path) -> Connection {
+    at_version(path, 1)
+}
+
+/// An instant as versions 1 and 2 stored it: nanoseconds since the epoch,
+/// clamped to the ends of an `i64` outside 1677-2262.
+fn nanos(at: Instant) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+/// Writes a nomination, its events and its messages as versions 1 and 2
+/// wrote them (the tables are the same).
 fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Message]) {
     let id = n.id().as_uuid().into_bytes();
     let placement = n.placement();
@@ -40,15 +62,15 @@ fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Me
             serde_json::to_value(n.state()).unwrap().as_str().unwrap(),
             n.version() as i64,
             Tab::code(placement.tab),
-            placement.lapse_at.map(instant),
+            placement.lapse_at.map(nanos),
             placement
                 .lapse_at
                 .map(|_| Tab::code(placement.tab_after_lapse)),
-            placement.wake_at.map(instant),
+            placement.wake_at.map(nanos),
             standing.live,
             standing.holds_consent,
             standing.completed,
-            standing.until.map(instant),
+            standing.until.map(nanos),
             serde_json::to_string(n).unwrap(),
         ],
     )
@@ -78,7 +100,7 @@ fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Me
                 message.id.as_uuid().into_bytes(),
                 id,
                 serde_json::to_string(message).unwrap(),
-                instant(message.queued_at)
+                nanos(message.queued_at)
             ],
         )
         .unwrap();
@@ -90,6 +112,26 @@ fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Me
         )
         .unwrap();
     }
+}
+
+/// The first page of partner 1's Eligible tab of `engagement` at `now`.
+async fn eligible_of_partner_1(
+    store: &SqliteStore,
+    engagement: &mci_core::Engagement,
+    now: Instant,
+) -> Vec<Nomination> {
+    store
+        .page(&PageQuery {
+            partner: partner(1),
+            engagement: engagement.id().clone(),
+            tab: Tab::Eligible,
+            now,
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap()
+        .rows
 }
 
 fn user_version(path: &Path) -> u32 {
@@ -138,18 +180,10 @@ async fn a_version_1_database_opens_under_the_current_schema_with_its_data() {
         );
         assert_eq!(store.history(n.id()).await.unwrap(), s.events);
     }
-    let page = store
-        .page(&PageQuery {
-            partner: partner(1),
-            engagement: workshop.id().clone(),
-            tab: Tab::Eligible,
-            now,
-            after: None,
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    assert_eq!(page.rows, vec![awaiting.nomination.clone()]);
+    assert_eq!(
+        eligible_of_partner_1(&store, &workshop, now).await,
+        vec![awaiting.nomination.clone()]
+    );
     assert_eq!(
         store
             .nomination_by_link(&token(7).hash())
@@ -249,4 +283,144 @@ fn a_failing_step_is_rolled_back_and_the_file_stays_at_the_version_before() {
         .query_row("SELECT count(*) FROM nominations", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 2);
+}
+
+/// The instant column `column` of the nomination row `id`, as stored.
+fn column(path: &Path, id: &mci_core::NominationId, column: &str) -> Option<i64> {
+    Connection::open(path)
+        .unwrap()
+        .query_row(
+            &format!("SELECT {column} FROM nominations WHERE id = ?1"),
+            params![id.as_uuid().into_bytes()],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_version_2_file_migrates_its_nanosecond_instants_to_microseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    // Version 2 took the system clock as it came, to the nanosecond.
+    let fine = t0() + TimeDelta::nanoseconds(123_456_789);
+    let created = nominate(
+        fine,
+        &admin_of(1),
+        nomination_request(),
+        &[Candidate {
+            engagement: &workshop,
+            facts: eligible_facts(),
+        }],
+        || nomination_id(1),
+    )
+    .unwrap()
+    .remove(0);
+    let awaiting = Scenario {
+        nomination: created.nomination,
+        now: fine,
+        events: vec![created.event],
+        messages: created.messages,
+        user: admin_of(1),
+    }
+    .then(|n, now| n.send_consent(now, &admin_of(1), SendConsent::default(), &link(7)));
+    let consented = Scenario::added_by(&admin_of(2), &workshop, nomination_id(2)).consent_given();
+    // An instant version 2 could not keep was clamped to the end of i64.
+    let clamped = Scenario::added_by(&admin_of(3), &workshop, nomination_id(3));
+    {
+        let conn = at_version(&path, 2);
+        for s in [&awaiting, &consented, &clamped] {
+            insert_v1(&conn, &s.nomination, &s.events, &s.messages);
+        }
+        conn.execute(
+            "UPDATE nominations SET lapse_at = ?1, wake_at = ?1, standing_until = ?1 WHERE id = ?2",
+            params![i64::MAX, clamped.nomination.id().as_uuid().into_bytes()],
+        )
+        .unwrap();
+    }
+    let deadline = awaiting.nomination.deadline().unwrap();
+    let n1 = awaiting.nomination.id();
+    assert_eq!(column(&path, n1, "lapse_at"), Some(nanos(deadline.at)));
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), 3);
+
+    // Every instant column is in microseconds, rounded up, as the store
+    // now writes them; a clamped one stays at the end.
+    let micros = |at: Instant| Some(instant(at));
+    assert_eq!(column(&path, n1, "lapse_at"), micros(deadline.at));
+    assert_eq!(
+        column(&path, n1, "lapse_at"),
+        Some(nanos(deadline.at) / 1000 + 1)
+    );
+    assert_eq!(
+        column(&path, n1, "wake_at"),
+        micros(awaiting.nomination.wake_at().unwrap())
+    );
+    assert_eq!(column(&path, n1, "standing_until"), micros(deadline.at));
+    let n2 = consented.nomination.id();
+    let claim_deadline = consented.nomination.deadline().unwrap().at;
+    assert_eq!(column(&path, n2, "lapse_at"), micros(claim_deadline));
+    assert_eq!(claim_deadline.timestamp_subsec_nanos(), 0);
+    assert_eq!(
+        column(&path, n2, "lapse_at"),
+        Some(nanos(claim_deadline) / 1000)
+    );
+    for name in ["lapse_at", "wake_at", "standing_until"] {
+        assert_eq!(
+            column(&path, clamped.nomination.id(), name),
+            Some(i64::MAX),
+            "{name}"
+        );
+    }
+    let available: Vec<i64> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT available_at FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let queued: Vec<i64> = awaiting
+        .messages
+        .iter()
+        .chain(&consented.messages)
+        .map(|m| instant(m.queued_at))
+        .collect();
+    assert_eq!(available, queued);
+
+    // The documents keep their instants to the nanosecond.
+    assert_eq!(
+        store.nomination_by_id(n1).await.unwrap().as_ref(),
+        Some(&awaiting.nomination)
+    );
+    assert_eq!(store.history(n1).await.unwrap(), awaiting.events);
+
+    // At every microsecond the store answers as the core does: the
+    // consent lapses at the first microsecond at or after its deadline.
+    let before = mci_core::truncate_to_micros(deadline.at);
+    let after = before + TimeDelta::microseconds(1);
+    for (now, lapsed) in [(before, false), (after, true)] {
+        assert_eq!(deadline.is_past(now), lapsed);
+        let lapsing = store
+            .lapsing(&partner(1), now - TimeDelta::days(1), now, 10)
+            .await
+            .unwrap();
+        assert_eq!(lapsing.len(), usize::from(lapsed), "at {now}");
+        let rows = eligible_of_partner_1(&store, &workshop, now).await;
+        assert_eq!(rows.len(), usize::from(!lapsed), "at {now}");
+    }
+    // The consent email was queued a fraction of a microsecond after
+    // `fine`'s last whole one: it is available from the next.
+    let queued_at = awaiting.messages[0].queued_at;
+    let floor = mci_core::truncate_to_micros(queued_at);
+    let lease = TimeDelta::minutes(5);
+    let early = store.take_messages(floor, floor + lease, 10).await.unwrap();
+    assert!(early.iter().all(|l| l.message.nomination != *n1));
+    let next = floor + TimeDelta::microseconds(1);
+    let taken = store.take_messages(next, next + lease, 10).await.unwrap();
+    assert_eq!(
+        taken.iter().map(|l| l.message.id).collect::<Vec<_>>(),
+        vec![awaiting.messages[0].id]
+    );
 }

@@ -26,6 +26,12 @@
 //! do is in its documentation; the behaviours the suite proves are listed
 //! [below](crate#the-conformance-suite).
 //!
+//! Instants reach a store to the microsecond (R-INPUT): inputs lie in
+//! 1970-01-01 to 2200-12-31, and what is derived from them (deadlines,
+//! leases) may lie far beyond. Keep and compare every instant chrono
+//! represents exactly, to the microsecond, and never clamp one: an integer
+//! of microseconds since the epoch does (one of nanoseconds ends in 2262).
+//!
 //! What an adapter keeps beside each nomination is [`Derived`]: its
 //! [`Placement`] (tab as stored, next lapse instant, tab after the lapse,
 //! next wake instant) and its [`Standing`] (live, holds consent, completed,
@@ -69,6 +75,12 @@
 //!   message never returns, ids are stable (R-REC-2);
 //! - idempotency: one key, one write, the first result (R-REC-5);
 //! - payout batches are stored with the payments they make (R-CLAIM-W-9);
+//! - instants at the edges of the accepted range (R-INPUT): tabs, counts,
+//!   states, lapsing and due lists at 1970-01-01 and at deadlines in 2210
+//!   derived from the last microsecond of 2200, each at its instant and the
+//!   microsecond before; the consent guard at the last accepted instant
+//!   (exactly one of two acceptances wins) and at the winner's deadline; a
+//!   lease ending past 2262 ends to the microsecond;
 //! - a model-based property test: random commits and reads give the same
 //!   answers on the store and on a small reference model.
 //!

@@ -512,8 +512,9 @@ impl Scenario {
     /// The sweep runs at `now`: it lapses or reminds if due.
     pub fn sweep(self) -> Self {
         match self.nomination.wake(self.now) {
-            Some(outcome) => self.apply(outcome).sweep(),
-            None => self,
+            Ok(Some(outcome)) => self.apply(outcome).sweep(),
+            Ok(None) => self,
+            Err(invalid) => panic!("the sweep at {} was refused: {invalid}", self.now),
         }
     }
 

@@ -12,7 +12,7 @@ impl Incentives {
     /// until when (R-ROLE-4).
     pub async fn open_consent(&self, token: &LinkToken) -> Result<ConsentInvitation> {
         let nomination = self.load(&Target::Link(token.hash())).await?;
-        Ok(nomination.consent_invitation(self.now(), token)?)
+        Ok(nomination.consent_invitation(self.now()?, token)?)
     }
 
     /// The customer accepts. When two partners race for one customer,

@@ -68,7 +68,7 @@
 //! let token = outbox[0].token.clone().expect("a consent request carries a link");
 //!
 //! // Three days later the customer accepts through the link.
-//! clock.advance(TimeDelta::days(3));
+//! clock.advance(TimeDelta::days(3))?;
 //! service.accept_consent(&token).await?;
 //!
 //! // The Eligible tab shows the customer as active, 90 days left to claim.

@@ -6,8 +6,8 @@ use crate::error::Result;
 use crate::service::Incentives;
 use mci_core::{
     Availability, Competitor, CustomerId, Deadline, DeadlineKind, Engagement, EngagementId,
-    FriendlyName, Instant, KnownCustomerRow, LocationId, LocationStanding, NominationId, PageRow,
-    PartnerUser, SolutionArea, State, Tab,
+    FriendlyName, Instant, InvalidValue, KnownCustomerRow, LocationId, LocationStanding,
+    NominationId, PageRow, PartnerUser, Problem, SolutionArea, State, Tab,
 };
 use mci_store::{PageQuery, StateQuery};
 
@@ -134,7 +134,7 @@ impl Incentives {
     ) -> Result<CustomersPage> {
         let user = call.into().actor().clone().authorize()?;
         let engagement = self.engagement(engagement)?;
-        let now = self.now();
+        let now = self.now()?;
         let limit = limit.max(1);
         let mut rows = Vec::new();
         let mut next = None;
@@ -316,7 +316,7 @@ impl Incentives {
         filter: &OverviewFilter,
     ) -> Result<Overview> {
         let user = call.into().actor().clone().authorize()?;
-        let now = self.now();
+        let now = self.now()?;
         let locations = self.partners.locations(user.partner()).await?;
         let enrolled: Vec<&LocationId> = locations
             .iter()
@@ -368,7 +368,11 @@ impl Incentives {
                 .cmp(&b.solution_area)
                 .then_with(|| a.engagement.cmp(&b.engagement))
         });
-        let horizon = self.settings.action_horizon.after(now);
+        let horizon = self
+            .settings
+            .action_horizon
+            .checked_after(now)
+            .ok_or_else(|| InvalidValue::new("action_horizon", Problem::Overflow))?;
         let mut action_needed = Vec::new();
         for n in self
             .store

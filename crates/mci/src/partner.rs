@@ -172,7 +172,7 @@ impl Incentives {
         let candidates = self.candidates(&user, &request, &form.engagements).await?;
         let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
         Ok(review_nomination(
-            self.now(),
+            self.now()?,
             &request,
             &decided_on(&chosen, facts),
         )?)
@@ -239,7 +239,7 @@ impl Incentives {
             let candidates = self.candidates(user, &request, engagements).await?;
             let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
             let candidates = decided_on(&chosen, facts);
-            let now = self.now();
+            let now = self.now()?;
             let mut ids = Vec::with_capacity(candidates.len());
             for _ in &candidates {
                 ids.push(self.ids.next(now)?);
@@ -278,7 +278,7 @@ impl Incentives {
     ) -> Result<Nomination> {
         let user = self.partner_user(&call.into())?;
         let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
-        Ok(nomination.at(self.now()))
+        Ok(nomination.at(self.now()?))
     }
 
     /// A nomination's history, in order (R-REC-1). A lapse that is due but
@@ -292,7 +292,7 @@ impl Incentives {
         let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
         let mut events = self.store.history(id).await?;
         if let Some(lapse) = nomination
-            .due_lapse(self.now())
+            .due_lapse(self.now()?)
             .and_then(|_| nomination.lapse())
         {
             events.push(lapse.event);

@@ -16,7 +16,7 @@
 //! ```
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use mci_core::{
     CustomerId, CustomerStanding, Domain, EngagementId, Instant, InvalidValue, LinkId, LinkToken,
@@ -87,7 +87,10 @@ pub trait PartnerDirectory: Send + Sync {
     ) -> Result<LocationStanding, PortError>;
 }
 
-/// The current instant: only the service reads it (R-TIME-1).
+/// The current instant: only the service reads it (R-TIME-1). The service
+/// truncates each reading to the microsecond and refuses one outside
+/// 1970-01-01 to 2200-12-31 with a typed error (R-INPUT,
+/// [`Incentives::now`](crate::Incentives::now)).
 pub trait Clock: Send + Sync {
     /// Now, in UTC.
     fn now(&self) -> Instant;
@@ -223,12 +226,18 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(|p| p.into_inner()) = now;
     }
 
-    /// Moves the clock forward by `delta`.
-    pub fn advance(&self, delta: TimeDelta) {
+    /// Moves the clock by `delta` (back when it is negative) and returns
+    /// the new reading. A move past either end of chrono's range is refused
+    /// with a typed error naming `delta`, and the clock stays where it was:
+    /// it never clamps. A reading outside the accepted range (R-INPUT) is
+    /// the service's to refuse when it reads the clock.
+    pub fn advance(&self, delta: TimeDelta) -> Result<Instant, InvalidValue> {
         let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
-        *now = now
+        let moved = now
             .checked_add_signed(delta)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            .ok_or_else(|| InvalidValue::new("delta", Problem::Overflow))?;
+        *now = moved;
+        Ok(moved)
     }
 }
 

@@ -57,7 +57,7 @@ impl Incentives {
             .by_state(&StateQuery {
                 states: vec![State::Submitted, State::Disputed, State::UnderReview],
                 partner: None,
-                now: self.now(),
+                now: self.now()?,
                 after,
                 limit,
             })
@@ -67,7 +67,7 @@ impl Incentives {
     /// A workshop claim, for review, as it stands at the clock's now
     /// (R-TIME-4).
     pub async fn claim_for_review(&self, id: &NominationId) -> Result<Nomination> {
-        Ok(self.load(&Target::Any(id)).await?.at(self.now()))
+        Ok(self.load(&Target::Any(id)).await?.at(self.now()?))
     }
 
     /// Takes a submitted or disputed claim into review (R-CLAIM-W-7).
@@ -131,7 +131,7 @@ impl Incentives {
             return Ok(first);
         }
         for _ in 0..=self.settings.retries {
-            let now = self.now();
+            let now = self.now()?;
             let approved = self
                 .store
                 .by_state(&StateQuery {
@@ -148,7 +148,7 @@ impl Incentives {
                 self.settings.payout_epoch,
                 self.settings.payout_period,
                 now,
-            );
+            )?;
             let (batch, outcomes) = payout_run(id, cycle, now, &approved)?;
             let run = PayoutRun {
                 batch: batch.clone(),
@@ -193,12 +193,12 @@ impl Incentives {
             if let Some(done) = self.store.payout_batch(&id).await? {
                 return Ok(done);
             }
-            let now = self.now();
+            let now = self.now()?;
             let cycle = PayoutCycle::containing(
                 self.settings.payout_epoch,
                 self.settings.payout_period,
                 now,
-            );
+            )?;
             let reversal = original
                 .reversal(id, cycle, now, nomination)
                 .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;

@@ -8,7 +8,8 @@ use crate::ports::{
 };
 use mci_core::{
     Days, Engagement, EngagementId, FreshLink, Instant, LinkId, LinkToken, Nomination,
-    NominationId, PartnerId, PayoutCycle, Refusal, Step, TokenHash,
+    NominationId, PartnerId, PayoutCycle, Refusal, Step, TokenHash, check_instant,
+    truncate_to_micros,
 };
 use mci_store::{Commit, IdempotencyKey, Store, StoreError};
 use serde::Serialize;
@@ -198,9 +199,16 @@ impl Incentives {
         &self.store
     }
 
-    /// The current instant, from the clock port.
-    pub fn now(&self) -> Instant {
-        self.clock.now()
+    /// The current instant: the clock port's reading, truncated to the
+    /// microsecond so that every store keeps exactly the instant decided at
+    /// (R-INPUT). A reading outside the accepted range (1970 to 2200) is a
+    /// typed error naming the field `clock`, never clamped: the call that
+    /// asked changes nothing.
+    pub fn now(&self) -> Result<Instant> {
+        Ok(check_instant(
+            "clock",
+            truncate_to_micros(self.clock.now()),
+        )?)
     }
 
     /// Adds an engagement to the catalog, or replaces its rules. Existing
@@ -343,7 +351,7 @@ impl Incentives {
         }
         for _ in 0..=self.settings.retries {
             let nomination = self.load(&target).await?;
-            let now = self.now();
+            let now = self.now()?;
             let outcome = match decide(&nomination, now) {
                 Ok(Step::Changed(outcome)) => *outcome,
                 Ok(Step::Unchanged) => return Ok(nomination.at(now)),

@@ -3,9 +3,11 @@
 
 use crate::error::Result;
 use crate::service::Incentives;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join_all;
-use mci_core::{EventKind, LinkToken, Message, MessageId};
+use mci_core::{
+    EventKind, Instant, InvalidValue, LinkToken, Message, MessageId, Problem, truncate_to_micros,
+};
 use mci_store::{Commit, Leased};
 
 /// What one sweep did.
@@ -43,7 +45,7 @@ impl Incentives {
     /// batches (R-TIME-4, R-REC-6). Reads agree with or without it
     /// (R-PAGE-7); run it regularly so stored rows stay close to the truth.
     pub async fn sweep(&self) -> Result<SweepReport> {
-        let now = self.now();
+        let now = self.now()?;
         let mut report = SweepReport::default();
         loop {
             let due = self.store.due(now, self.settings.sweep_batch).await?;
@@ -53,7 +55,10 @@ impl Incentives {
             // The batch's changes touch distinct nominations and carry no
             // guards: send them together, so a store that groups commits
             // writes them in few transactions.
-            let outcomes: Vec<_> = due.iter().filter_map(|n| n.wake(now)).collect();
+            let mut outcomes = Vec::with_capacity(due.len());
+            for nomination in &due {
+                outcomes.extend(nomination.wake(now)?);
+            }
             let lapses: Vec<bool> = outcomes
                 .iter()
                 .map(|o| matches!(o.event.kind, EventKind::Lapsed { .. }))
@@ -91,9 +96,15 @@ impl Incentives {
     /// (R-REC-2). A message with a link comes with the link's token,
     /// derived again from its link id with the link key each time it is
     /// handed out: the store never held it (R-TOKEN-4).
+    ///
+    /// The lease must be at least a microsecond and end by the last instant
+    /// chrono represents; otherwise the call is refused with a typed error
+    /// naming `lease` (R-INPUT) and takes nothing. Its end is kept to the
+    /// microsecond, like every instant.
     pub async fn take_messages(&self, lease: TimeDelta, limit: usize) -> Result<Vec<Delivery>> {
-        let now = self.now();
-        let leased = self.store.take_messages(now, now + lease, limit).await?;
+        let now = self.now()?;
+        let until = lease_end(now, lease)?;
+        let leased = self.store.take_messages(now, until, limit).await?;
         leased
             .into_iter()
             .map(|Leased { message, attempt }| {
@@ -114,4 +125,31 @@ impl Incentives {
     pub async fn acknowledge(&self, ids: &[MessageId]) -> Result<()> {
         Ok(self.store.acknowledge(ids).await?)
     }
+}
+
+/// The end of a lease of `lease` from `now`, truncated to the microsecond:
+/// refused unless the lease is at least a microsecond and ends within
+/// chrono's range (R-INPUT). Checked arithmetic only, so it never panics.
+fn lease_end(now: Instant, lease: TimeDelta) -> std::result::Result<Instant, InvalidValue> {
+    let longest = micros(DateTime::<Utc>::MAX_UTC.signed_duration_since(now));
+    let actual = micros(lease);
+    if !(1..=longest).contains(&actual) {
+        return Err(InvalidValue::new(
+            "lease",
+            Problem::OutOfRange {
+                min: 1,
+                max: longest,
+                actual,
+            },
+        ));
+    }
+    now.checked_add_signed(lease)
+        .map(truncate_to_micros)
+        .ok_or_else(|| InvalidValue::new("lease", Problem::Overflow))
+}
+
+/// Whole microseconds in `delta`, rounded toward zero; exact for every
+/// `TimeDelta`, which an `i64` of microseconds is not.
+fn micros(delta: TimeDelta) -> i128 {
+    i128::from(delta.num_seconds()) * 1_000_000 + i128::from(delta.subsec_nanos() / 1_000)
 }

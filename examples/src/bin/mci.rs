@@ -470,10 +470,12 @@ async fn execute(
             );
         }
         Command::Outbox { deliver } => {
+            // Only showing them leases them for the shortest lease there
+            // is, a microsecond, so that they are pending again at once.
             let lease = if deliver {
                 TimeDelta::minutes(5)
             } else {
-                TimeDelta::zero()
+                TimeDelta::microseconds(1)
             };
             let messages = service.take_messages(lease, 100).await?;
             for leased in &messages {

@@ -10,7 +10,7 @@
 
 use chrono::TimeDelta;
 use clap::Parser;
-use mci::ports::ManualClock;
+use mci::ports::{Clock, ManualClock};
 use mci::{AddCustomer, ClaimCustomer, Error, Incentives};
 use mci_core::{
     Comment, CustomerIdInput, DocumentKind, DocumentRef, EngagementId, Hours, Instant, LinkToken,
@@ -159,7 +159,7 @@ impl Story {
     }
 
     fn clock_now(&self) -> Instant {
-        self.service.now()
+        self.clock.now()
     }
 
     fn form(

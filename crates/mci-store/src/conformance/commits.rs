@@ -280,7 +280,7 @@ pub async fn payout_batch_written_with_payments(store: Arc<dyn Store>) {
         approved.push(n);
     }
     let batch_id = PayoutBatchId::from_uuid(next_id().as_uuid()).unwrap();
-    let cycle = PayoutCycle::containing(start(), PayoutCycle::DEFAULT_PERIOD, day(7));
+    let cycle = PayoutCycle::containing(start(), PayoutCycle::DEFAULT_PERIOD, day(7)).unwrap();
     let (batch, outcomes) = payout_run(batch_id, cycle, day(7), &approved).unwrap();
     let mut commit = Commit::at(day(7));
     for outcome in outcomes {

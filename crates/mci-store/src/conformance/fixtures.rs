@@ -189,7 +189,7 @@ pub(crate) async fn sweep(store: &Arc<dyn Store>, now: Instant) -> usize {
             return changed;
         }
         for n in due {
-            if let Some(outcome) = n.wake(now) {
+            if let Some(outcome) = n.wake(now).unwrap() {
                 store.commit(Commit::of(now, outcome)).await.unwrap();
                 changed += 1;
             } else {

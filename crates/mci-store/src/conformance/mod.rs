@@ -25,6 +25,7 @@ mod fixtures;
 mod model;
 mod outbox;
 mod pages;
+mod range;
 mod reads;
 
 pub use commits::*;
@@ -32,6 +33,7 @@ pub use concurrency::*;
 pub use model::*;
 pub use outbox::*;
 pub use pages::*;
+pub use range::*;
 pub use reads::*;
 
 use crate::Store;
@@ -78,6 +80,9 @@ where
         outbox_ids_are_stable,
         idempotency_key_writes_once,
         payout_batch_written_with_payments,
+        reads_at_the_edges_of_the_instant_range,
+        one_consent_per_customer_at_the_top_of_the_range,
+        a_lease_past_2262_ends_to_the_microsecond,
     );
     model_matches_reference(&factory).await;
 }

@@ -185,7 +185,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: &[Op]) -> Result<(), usize> {
             Op::Sweep => {
                 sweep(store, now).await;
                 for (n, _) in &mut model.rows {
-                    while let Some(outcome) = n.wake(now) {
+                    while let Some(outcome) = n.wake(now).unwrap() {
                         *n = outcome.nomination;
                     }
                 }
