@@ -93,7 +93,7 @@ pub mod conformance;
 mod error;
 mod query;
 
-pub use commit::{Commit, Idempotency, IdempotencyKey, Write};
+pub use commit::{Commit, Fingerprint, Idempotency, IdempotencyKey, Write};
 pub use error::StoreError;
 pub use query::{Leased, Page, PageQuery, StateQuery, TabCounts};
 
