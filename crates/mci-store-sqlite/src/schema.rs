@@ -48,10 +48,15 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "indexes and the consent constraint",
         sql: include_str!("migrations/0002_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        name: "the fingerprint of an idempotency key's command",
+        sql: include_str!("migrations/0003_idempotency_fingerprint.sql"),
+    },
 ];
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

@@ -1,5 +1,6 @@
 //! What one commit writes.
 
+use crate::StoreError;
 use mci_core::{
     Event, Guard, Instant, InvalidValue, Message, Nomination, NominationId, Outcome, PayoutBatch,
     Problem,
@@ -198,12 +199,44 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
-/// The record of an idempotent command: its key and the result to replay.
+/// The record of an idempotent command: its key, the fingerprint of the
+/// command, and the result to replay (R-REC-5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
     /// The key.
     pub key: IdempotencyKey,
+    /// The command the key is bound to.
+    pub fingerprint: Fingerprint,
     /// The result, serialized by the caller; the store keeps it opaque.
+    pub result: String,
+}
+
+impl Idempotency {
+    /// The refusal of a commit carrying this record when its key is stored
+    /// already, bound to `first` (R-REC-5): the same command is
+    /// [`StoreError::IdempotencyKeyUsed`], another one
+    /// [`StoreError::IdempotencyKeyMismatch`]. A record stored without a
+    /// fingerprint (before stores kept them) binds its key to no command
+    /// known: it answers [`StoreError::IdempotencyKeyUsed`], as before.
+    pub fn refusal(&self, first: Option<&Fingerprint>) -> StoreError {
+        match first {
+            Some(first) if *first != self.fingerprint => StoreError::IdempotencyKeyMismatch {
+                key: self.key.clone(),
+            },
+            _ => StoreError::IdempotencyKeyUsed,
+        }
+    }
+}
+
+/// What a store answers for an idempotency key it holds: the result of the
+/// command the key was first used with, and that command's fingerprint
+/// (R-REC-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResult {
+    /// The fingerprint of the first command; `None` for a record stored
+    /// before stores kept fingerprints, whose command is not known.
+    pub fingerprint: Option<Fingerprint>,
+    /// The result, as the caller serialized it.
     pub result: String,
 }
 
@@ -243,10 +276,20 @@ impl Commit {
         self
     }
 
-    /// This commit with an idempotency record.
+    /// This commit with an idempotency record: `key`, bound to the command
+    /// of `fingerprint`, and its `result`.
     #[must_use]
-    pub fn idempotent(mut self, key: IdempotencyKey, result: String) -> Self {
-        self.idempotency = Some(Idempotency { key, result });
+    pub fn idempotent(
+        mut self,
+        key: IdempotencyKey,
+        fingerprint: Fingerprint,
+        result: String,
+    ) -> Self {
+        self.idempotency = Some(Idempotency {
+            key,
+            fingerprint,
+            result,
+        });
         self
     }
 

@@ -77,6 +77,7 @@ where
         outbox_at_least_once,
         outbox_ids_are_stable,
         idempotency_key_writes_once,
+        idempotency_key_bound_to_its_command,
         payout_batch_written_with_payments,
     );
     model_matches_reference(&factory).await;
