@@ -409,6 +409,32 @@ async fn r_token_4_no_sqlite_file_wal_or_freed_page_holds_a_token() {
     );
 }
 
+async fn r_rec_5_a_key_used_for_one_command_is_refused_for_another(adapter: Adapter) {
+    let w = world(adapter);
+    let added = w.add(1, 21, &["workshop", "assessment"]).await;
+    let (n1, n2) = (*added[0].id(), *added[1].id());
+    let call = mci::Call::new(admin(1)).idempotency_key("k-2");
+    let commented = w
+        .service
+        .add_comment(call.clone(), &n1, "Called the customer.".parse().unwrap())
+        .await
+        .unwrap();
+    let before = w.content().await;
+    let error = w.service.cancel(call.clone(), &n2).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::IdempotencyKeyMismatch { key } if key.key() == "k-2"),
+        "{error:?}"
+    );
+    assert_eq!(error.rule(), Some("R-REC-5"));
+    assert_eq!(w.content().await, before);
+    let again = w
+        .service
+        .add_comment(call, &n1, "Called the customer.".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again, commented);
+}
+
 macro_rules! on_every_store {
     ($($story:ident),* $(,)?) => {
         mod memory {
@@ -436,4 +462,5 @@ on_every_store!(
     r_input_a_refused_call_changes_nothing,
     r_page_7_pages_agree_before_and_after_the_sweep,
     r_rec_5_a_retried_add_writes_once,
+    r_rec_5_a_key_used_for_one_command_is_refused_for_another,
 );

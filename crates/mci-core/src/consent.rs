@@ -37,8 +37,9 @@ use crate::{
 use crate::{LocationId, PartnerId};
 
 /// The details the partner gives with a consent email (R-CONSENT-2). Every
-/// field is optional: `None` keeps what the nomination has.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// field is optional: `None` keeps what the nomination has. Serialised as
+/// the input an idempotency key is bound to (R-REC-5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SendConsent {
     /// New customer contacts; a change voids earlier consent links
     /// (R-CONSENT-4).
@@ -50,8 +51,8 @@ pub struct SendConsent {
 }
 
 /// A change of contacts (R-CONSENT-4, R-CLAIM-W-4). `None` keeps the current
-/// list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// list. Serialised as the input an idempotency key is bound to (R-REC-5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ContactsUpdate {
     /// The customer's contacts.
     pub customer: Option<Contacts>,

@@ -42,8 +42,8 @@ use mci_core::{
     PartnerId, PayoutBatch, PayoutBatchId, Standing, Tab, TokenHash,
 };
 use mci_store::{
-    Commit, Derived, IdempotencyKey, Leased, Page, PageQuery, StateQuery, Store, StoreError,
-    TabCounts, Write, check_guard,
+    Commit, Derived, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Leased, Page,
+    PageQuery, StateQuery, Store, StoreError, TabCounts, Write, check_guard,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -81,12 +81,16 @@ impl MemoryStore {
             .cloned()
             .collect();
         events.sort_by_key(|e| (e.nomination, e.version));
-        let mut idempotency: Vec<(IdempotencyKey, String)> = inner
+        let mut idempotency: Vec<Idempotency> = inner
             .idempotency
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(key, (fingerprint, result))| Idempotency {
+                key: key.clone(),
+                fingerprint: *fingerprint,
+                result: result.clone(),
+            })
             .collect();
-        idempotency.sort();
+        idempotency.sort_by(|a, b| a.key.cmp(&b.key));
         let mut batches: Vec<PayoutBatch> = inner.batches.values().cloned().collect();
         batches.sort_by_key(|b| b.id);
         Snapshot {
@@ -123,8 +127,8 @@ pub struct Snapshot {
     /// Every outbox message in queue order, with its attempts and whether it
     /// was delivered.
     pub outbox: Vec<(mci_core::Message, u32, bool)>,
-    /// Every idempotency record.
-    pub idempotency: Vec<(IdempotencyKey, String)>,
+    /// Every idempotency record, by key.
+    pub idempotency: Vec<Idempotency>,
     /// Every payout batch, by id.
     pub batches: Vec<PayoutBatch>,
 }
@@ -156,7 +160,8 @@ struct Inner {
     outbox_available: BTreeSet<(Instant, u64)>,
     outbox_ids: HashMap<MessageId, u64>,
     outbox_next: u64,
-    idempotency: HashMap<IdempotencyKey, String>,
+    /// Each key's command and first result.
+    idempotency: HashMap<IdempotencyKey, (Fingerprint, String)>,
     batches: HashMap<PayoutBatchId, PayoutBatch>,
 }
 
@@ -164,8 +169,8 @@ impl Inner {
     fn check(&self, commit: &Commit) -> Result<(), StoreError> {
         commit.validate()?;
         if let Some(idempotency) = &commit.idempotency {
-            if self.idempotency.contains_key(&idempotency.key) {
-                return Err(StoreError::IdempotencyKeyUsed);
+            if let Some((first, _)) = self.idempotency.get(&idempotency.key) {
+                return Err(idempotency.refusal(Some(first)));
             }
         }
         for write in &commit.writes {
@@ -296,7 +301,10 @@ impl Inner {
             self.batches.insert(batch.id, batch);
         }
         if let Some(idempotency) = commit.idempotency {
-            self.idempotency.insert(idempotency.key, idempotency.result);
+            self.idempotency.insert(
+                idempotency.key,
+                (idempotency.fingerprint, idempotency.result),
+            );
         }
     }
 
@@ -622,8 +630,18 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
-        Ok(self.lock()?.idempotency.get(key).cloned())
+    async fn idempotent_result(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentResult>, StoreError> {
+        Ok(self
+            .lock()?
+            .idempotency
+            .get(key)
+            .map(|(fingerprint, result)| IdempotentResult {
+                fingerprint: Some(*fingerprint),
+                result: result.clone(),
+            }))
     }
 
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {

@@ -4,8 +4,11 @@
 //! A commit is prepared on the caller's side (documents serialised, derived
 //! columns computed) and applied by the writer inside its own savepoint:
 //!
-//! 1. an idempotency key already used is [`StoreError::IdempotencyKeyUsed`]
-//!    (R-REC-5), whatever the commit's writes would meet;
+//! 1. an idempotency key already used is refused (R-REC-5), whatever the
+//!    commit's writes would meet: [`StoreError::IdempotencyKeyUsed`] for the
+//!    same fingerprint or a record without one (written before the schema
+//!    kept fingerprints), [`StoreError::IdempotencyKeyMismatch`] for another
+//!    fingerprint ([`Idempotency::refusal`]);
 //! 2. every write's expected version is compared with the stored one
 //!    ([`StoreError::Conflict`], R-REC-4), and a write that would move a
 //!    nomination to another partner, engagement or customer is
@@ -30,7 +33,7 @@
 use crate::columns::{self, NominationRow};
 use crate::error::{BackendError, sqlite};
 use mci_core::{Guard, PayoutBatchId};
-use mci_store::{Commit, StoreError};
+use mci_store::{Commit, Fingerprint, Idempotency, StoreError};
 use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 /// A message as written to the outbox.
@@ -58,7 +61,7 @@ pub(crate) struct Prepared {
     now: i64,
     writes: Vec<PreparedWrite>,
     batch: Option<(PayoutBatchId, String)>,
-    idempotency: Option<(String, String, String)>,
+    idempotency: Option<Idempotency>,
 }
 
 impl Prepared {
@@ -94,13 +97,7 @@ impl Prepared {
             now: columns::bound(commit.now),
             writes,
             batch,
-            idempotency: commit.idempotency.as_ref().map(|i| {
-                (
-                    i.key.scope().to_owned(),
-                    i.key.key().to_owned(),
-                    i.result.clone(),
-                )
-            }),
+            idempotency: commit.idempotency.clone(),
         })
     }
 }
@@ -144,9 +141,11 @@ const INSERT_MESSAGE: &str = "INSERT INTO outbox (id, nomination, doc, available
      VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING";
 const INSERT_KNOWN: &str = "INSERT INTO known_customers (partner, customer, through) \
      VALUES (?1, ?2, ?3) ON CONFLICT (partner, customer) DO NOTHING";
-const KEY_USED: &str =
-    "SELECT EXISTS (SELECT 1 FROM idempotency WHERE scope = ?1 AND idem_key = ?2)";
-const INSERT_KEY: &str = "INSERT INTO idempotency (scope, idem_key, result) VALUES (?1, ?2, ?3)";
+/// The fingerprint a used key is bound to: no row if the key is unused, a
+/// row with `NULL` if it was used before the schema kept fingerprints.
+const KEY_USED: &str = "SELECT fingerprint FROM idempotency WHERE scope = ?1 AND idem_key = ?2";
+const INSERT_KEY: &str =
+    "INSERT INTO idempotency (scope, idem_key, result, fingerprint) VALUES (?1, ?2, ?3, ?4)";
 const BATCH_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM payout_batches WHERE id = ?1)";
 const INSERT_BATCH: &str = "INSERT INTO payout_batches (id, doc) VALUES (?1, ?2)";
 
@@ -305,13 +304,18 @@ fn write_rest(conn: &Connection, write: &PreparedWrite) -> rusqlite::Result<()> 
 /// Applies `commit` on `conn`, inside the caller's savepoint: on an error
 /// the caller rolls the savepoint back.
 pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreError> {
-    if let Some((scope, key, _)) = &commit.idempotency {
-        let used: bool = conn
+    if let Some(idempotency) = &commit.idempotency {
+        let key = &idempotency.key;
+        let used: Option<Option<[u8; 32]>> = conn
             .prepare_cached(KEY_USED)
-            .and_then(|mut stmt| stmt.query_row(params![scope, key], |r| r.get(0)))
+            .and_then(|mut stmt| {
+                stmt.query_row(params![key.scope(), key.key()], |r| r.get(0))
+                    .optional()
+            })
             .map_err(sqlite)?;
-        if used {
-            return Err(StoreError::IdempotencyKeyUsed);
+        if let Some(first) = used {
+            let first = first.map(Fingerprint::from_bytes);
+            return Err(idempotency.refusal(first.as_ref()));
         }
     }
     for write in &commit.writes {
@@ -362,9 +366,21 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
             .and_then(|mut stmt| stmt.execute(params![bytes, doc]))
             .map_err(sqlite)?;
     }
-    if let Some((scope, key, result)) = &commit.idempotency {
+    if let Some(Idempotency {
+        key,
+        fingerprint,
+        result,
+    }) = &commit.idempotency
+    {
         conn.prepare_cached(INSERT_KEY)
-            .and_then(|mut stmt| stmt.execute(params![scope, key, result]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    key.scope(),
+                    key.key(),
+                    result,
+                    fingerprint.as_bytes()
+                ])
+            })
             .map_err(sqlite)?;
     }
     Ok(())

@@ -134,7 +134,8 @@ use mci_core::{
     NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    Commit, IdempotencyKey, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    Commit, IdempotencyKey, IdempotentResult, Leased, Page, PageQuery, StateQuery, Store,
+    StoreError, TabCounts,
 };
 use readers::ReadJob;
 use rusqlite::Connection;
@@ -515,7 +516,10 @@ impl Store for SqliteStore {
         answer.await.map_err(|_| BackendError::Closed)?
     }
 
-    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
+    async fn idempotent_result(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentResult>, StoreError> {
         let (scope, key) = (key.scope().to_owned(), key.key().to_owned());
         self.read(move |conn| queries::idempotent_result(conn, &scope, &key))
             .await

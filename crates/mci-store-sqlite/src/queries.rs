@@ -13,7 +13,7 @@
 use crate::columns::{self, document};
 use crate::error::sqlite;
 use mci_core::{Event, KnownCustomer, Nomination, PayoutBatch, Standing};
-use mci_store::{Page, StoreError, TabCounts};
+use mci_store::{Fingerprint, IdempotentResult, Page, StoreError, TabCounts};
 use rusqlite::{Connection, OptionalExtension, Params, params};
 
 /// A nomination by id.
@@ -77,9 +77,9 @@ pub(crate) const HISTORY: &str = "SELECT doc FROM events WHERE nomination = ?1 O
 pub(crate) const DUE: &str = "SELECT doc FROM nominations \
      WHERE wake_at <= ?1 ORDER BY wake_at, id LIMIT ?2";
 
-/// The result of an idempotency key.
+/// The result of an idempotency key and the fingerprint of its command.
 pub(crate) const IDEMPOTENT_RESULT: &str =
-    "SELECT result FROM idempotency WHERE scope = ?1 AND idem_key = ?2";
+    "SELECT result, fingerprint FROM idempotency WHERE scope = ?1 AND idem_key = ?2";
 
 /// A payout batch.
 pub(crate) const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = ?1";
@@ -310,14 +310,26 @@ pub(crate) fn due(
     all(conn, DUE, params![now, columns::limit(limit)])
 }
 
-/// The result recorded with an idempotency key.
+/// The result recorded with an idempotency key, with the fingerprint of
+/// its command (none for a record written before the schema kept
+/// fingerprints).
 pub(crate) fn idempotent_result(
     conn: &Connection,
     scope: &str,
     key: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<IdempotentResult>, StoreError> {
     conn.prepare_cached(IDEMPOTENT_RESULT)
-        .and_then(|mut stmt| stmt.query_row(params![scope, key], |r| r.get(0)).optional())
+        .and_then(|mut stmt| {
+            stmt.query_row(params![scope, key], |r| {
+                Ok(IdempotentResult {
+                    result: r.get(0)?,
+                    fingerprint: r
+                        .get::<_, Option<[u8; 32]>>(1)?
+                        .map(Fingerprint::from_bytes),
+                })
+            })
+            .optional()
+        })
         .map_err(sqlite)
 }
 

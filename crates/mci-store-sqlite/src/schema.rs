@@ -53,10 +53,15 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "instants in microseconds",
         sql: include_str!("migrations/0003_microsecond_instants.sql"),
     },
+    Migration {
+        version: 4,
+        name: "the fingerprint of an idempotency key's command",
+        sql: include_str!("migrations/0004_idempotency_fingerprint.sql"),
+    },
 ];
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

@@ -7,7 +7,9 @@
 use chrono::TimeDelta;
 use mci_core::Instant;
 use mci_core::{Candidate, EngagementKind, Event, Message, Nomination, SendConsent, Tab, nominate};
-use mci_store::{Commit, IdempotencyKey, PageQuery, Store};
+use mci_store::{
+    Commit, Fingerprint, IdempotencyKey, IdempotentResult, PageQuery, Store, StoreError, Write,
+};
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
 use mci_store_sqlite::{OpenError, SqliteStore};
@@ -196,10 +198,9 @@ async fn a_version_1_database_opens_under_the_current_schema_with_its_data() {
     assert_eq!(known.len(), 1);
     assert_eq!(known[0].through, *consented.nomination.id());
     let key = IdempotencyKey::new("p1", "add-1").unwrap();
-    assert_eq!(
-        store.idempotent_result(&key).await.unwrap().as_deref(),
-        Some("created")
-    );
+    let recorded = store.idempotent_result(&key).await.unwrap().unwrap();
+    assert_eq!(recorded.result, "created");
+    assert_eq!(recorded.fingerprint, None, "version 1 kept no fingerprint");
     let messages = store
         .take_messages(now, now + TimeDelta::minutes(5), 10)
         .await
@@ -343,7 +344,10 @@ async fn a_version_2_file_migrates_its_nanosecond_instants_to_microseconds() {
     assert_eq!(column(&path, n1, "lapse_at"), Some(nanos(deadline.at)));
 
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(user_version(&path), 3);
+    assert_eq!(
+        user_version(&path),
+        mci_store_sqlite::schema::SCHEMA_VERSION
+    );
 
     // Every instant column is in microseconds, rounded up, as the store
     // now writes them; a clamped one stays at the end.
@@ -422,5 +426,78 @@ async fn a_version_2_file_migrates_its_nanosecond_instants_to_microseconds() {
     assert_eq!(
         taken.iter().map(|l| l.message.id).collect::<Vec<_>>(),
         vec![awaiting.messages[0].id]
+    );
+}
+
+/// A key recorded before fingerprints were kept (schema version 2) binds no
+/// known command: after the upgrade it is answered as before, as used,
+/// whatever the command, and the commit writes nothing; a key recorded
+/// after the upgrade is bound to its command (R-REC-5).
+#[tokio::test]
+async fn r_rec_5_a_key_recorded_before_fingerprints_is_answered_as_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite");
+    {
+        let conn = version_1(&path);
+        let step = &MIGRATIONS[1];
+        assert_eq!(step.version, 2);
+        conn.execute_batch(step.sql).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO idempotency (scope, idem_key, result) VALUES ('p1', 'k-old', 'first')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let old = IdempotencyKey::new("p1", "k-old").unwrap();
+    let recorded = store.idempotent_result(&old).await.unwrap().unwrap();
+    assert_eq!(
+        (recorded.fingerprint, recorded.result.as_str()),
+        (None, "first")
+    );
+
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 1);
+    let added = Scenario::added_by(&admin_of(1), &workshop, nomination_id(1));
+    let id = *added.nomination.id();
+    let create = Write {
+        nomination: added.nomination.clone(),
+        expected_version: 0,
+        event: added.events[0].clone(),
+        messages: added.messages.clone(),
+        guards: Vec::new(),
+    };
+    let command = Fingerprint::of("add_customer", None, "any form").unwrap();
+    let commit = Commit::at(added.now).with(create.clone()).idempotent(
+        old.clone(),
+        command,
+        "second".into(),
+    );
+    let err = store.commit(commit).await.unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyKeyUsed), "{err:?}");
+    assert_eq!(store.nomination_by_id(&id).await.unwrap(), None);
+    assert_eq!(store.idempotent_result(&old).await.unwrap(), Some(recorded));
+
+    // A key used after the upgrade keeps its fingerprint and is bound to it.
+    let new = IdempotencyKey::new("p1", "k-new").unwrap();
+    let commit = Commit::at(added.now).with(create.clone()).idempotent(
+        new.clone(),
+        command,
+        "created".into(),
+    );
+    store.commit(commit).await.unwrap();
+    assert_eq!(
+        store.idempotent_result(&new).await.unwrap(),
+        Some(IdempotentResult {
+            fingerprint: Some(command),
+            result: "created".into(),
+        })
+    );
+    let other = Fingerprint::of("cancel", Some(&id), &()).unwrap();
+    let commit = Commit::at(added.now).idempotent(new.clone(), other, "other".into());
+    let err = store.commit(commit).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::IdempotencyKeyMismatch { key } if *key == new),
+        "{err:?}"
     );
 }

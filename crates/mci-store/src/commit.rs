@@ -1,9 +1,12 @@
 //! What one commit writes.
 
+use crate::StoreError;
 use mci_core::{
-    Event, Guard, Instant, InvalidValue, Message, Nomination, Outcome, PayoutBatch, Problem,
+    Event, Guard, Instant, InvalidValue, Message, Nomination, NominationId, Outcome, PayoutBatch,
+    Problem,
 };
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// One nomination to create or update, with its event, messages and guards.
@@ -91,12 +94,149 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
-/// The record of an idempotent command: its key and the result to replay.
+/// What a command asked for, as a hash: an idempotency key is bound to the
+/// fingerprint of the command it was first used with, so that the same key
+/// with another command, nomination or input is refused rather than
+/// answered with the first command's result (R-REC-5).
+///
+/// # Canonical form
+///
+/// A fingerprint is the SHA-256 of the UTF-8 bytes of one JSON text, the
+/// [canonical form](Fingerprint::canonical) of the command:
+///
+/// ```text
+/// {"command":<name>,"input":<input>,"target":<nomination id or null>}
+/// ```
+///
+/// - `command` is the command's stable name: the name of the service
+///   method that runs it, such as `"add_comment"` or `"run_payout"`;
+/// - `target` is the id of the nomination the command acts on, as its
+///   string form, or `null` for a command that acts on none (an add, a
+///   claim, a payout run);
+/// - `input` is what the caller gave besides the target, as its serde form:
+///   not values the service derives (link tokens, ids, instants), so that a
+///   retry computes the same fingerprint. A command without input has
+///   `null`.
+///
+/// The text has no whitespace, and the members of every object, at every
+/// depth, in ascending order of their keys' bytes; strings and numbers are
+/// written as `serde_json` writes them (a string escapes only `"`, `\` and
+/// control characters). Any code that computes a fingerprint goes through
+/// [`Fingerprint::of`], so that it agrees with the ones already stored.
+///
+/// ```
+/// use mci_store::Fingerprint;
+///
+/// let text = Fingerprint::canonical("add_comment", None, &"Called the customer.").unwrap();
+/// assert_eq!(text, r#"{"command":"add_comment","input":"Called the customer.","target":null}"#);
+/// let fingerprint = Fingerprint::of("add_comment", None, &"Called the customer.").unwrap();
+/// assert_eq!(fingerprint.to_string().len(), 64);
+/// assert_ne!(fingerprint, Fingerprint::of("dispute", None, &"Called the customer.").unwrap());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+/// The members of the canonical form, in key order.
+#[derive(Serialize)]
+struct Canonical<'a, I: ?Sized> {
+    command: &'a str,
+    input: &'a I,
+    target: Option<&'a NominationId>,
+}
+
+impl Fingerprint {
+    /// The fingerprint of the command `command` on `target` with `input`.
+    /// Fails only when `input` cannot be serialised as JSON (a map whose
+    /// keys are not strings, or a `Serialize` that fails).
+    pub fn of<I: Serialize + ?Sized>(
+        command: &str,
+        target: Option<&NominationId>,
+        input: &I,
+    ) -> Result<Self, serde_json::Error> {
+        let text = Self::canonical(command, target, input)?;
+        Ok(Self(Sha256::digest(text.as_bytes()).into()))
+    }
+
+    /// The canonical form of the command, the text [`Fingerprint::of`]
+    /// hashes.
+    pub fn canonical<I: Serialize + ?Sized>(
+        command: &str,
+        target: Option<&NominationId>,
+        input: &I,
+    ) -> Result<String, serde_json::Error> {
+        let mut value = serde_json::to_value(Canonical {
+            command,
+            input,
+            target,
+        })?;
+        // Sorted already unless serde_json keeps insertion order (its
+        // `preserve_order` feature); sorted either way.
+        value.sort_all_objects();
+        serde_json::to_string(&value)
+    }
+
+    /// A fingerprint from its 32 bytes, as a store keeps it.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Its 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    /// The 64 lowercase hex digits of the hash.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// The record of an idempotent command: its key, the fingerprint of the
+/// command, and the result to replay (R-REC-5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
     /// The key.
     pub key: IdempotencyKey,
+    /// The command the key is bound to.
+    pub fingerprint: Fingerprint,
     /// The result, serialized by the caller; the store keeps it opaque.
+    pub result: String,
+}
+
+impl Idempotency {
+    /// The refusal of a commit carrying this record when its key is stored
+    /// already, bound to `first` (R-REC-5): the same command is
+    /// [`StoreError::IdempotencyKeyUsed`], another one
+    /// [`StoreError::IdempotencyKeyMismatch`]. A record stored without a
+    /// fingerprint (before stores kept them) binds its key to no command
+    /// known: it answers [`StoreError::IdempotencyKeyUsed`], as before.
+    pub fn refusal(&self, first: Option<&Fingerprint>) -> StoreError {
+        match first {
+            Some(first) if *first != self.fingerprint => StoreError::IdempotencyKeyMismatch {
+                key: self.key.clone(),
+            },
+            _ => StoreError::IdempotencyKeyUsed,
+        }
+    }
+}
+
+/// What a store answers for an idempotency key it holds: the result of the
+/// command the key was first used with, and that command's fingerprint
+/// (R-REC-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResult {
+    /// The fingerprint of the first command; `None` for a record stored
+    /// before stores kept fingerprints, whose command is not known.
+    pub fingerprint: Option<Fingerprint>,
+    /// The result, as the caller serialized it.
     pub result: String,
 }
 
@@ -136,10 +276,20 @@ impl Commit {
         self
     }
 
-    /// This commit with an idempotency record.
+    /// This commit with an idempotency record: `key`, bound to the command
+    /// of `fingerprint`, and its `result`.
     #[must_use]
-    pub fn idempotent(mut self, key: IdempotencyKey, result: String) -> Self {
-        self.idempotency = Some(Idempotency { key, result });
+    pub fn idempotent(
+        mut self,
+        key: IdempotencyKey,
+        fingerprint: Fingerprint,
+        result: String,
+    ) -> Self {
+        self.idempotency = Some(Idempotency {
+            key,
+            fingerprint,
+            result,
+        });
         self
     }
 
@@ -164,5 +314,80 @@ impl Commit {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// An input whose fields are declared out of key order, with a nested
+    /// object.
+    #[derive(Serialize)]
+    struct Input {
+        zeta: u32,
+        alpha: Option<&'static str>,
+        nested: Nested,
+    }
+
+    #[derive(Serialize)]
+    struct Nested {
+        b: bool,
+        a: &'static str,
+    }
+
+    fn input() -> Input {
+        Input {
+            zeta: 7,
+            alpha: None,
+            nested: Nested {
+                b: true,
+                a: "é \"q\"",
+            },
+        }
+    }
+
+    #[test]
+    fn r_rec_5_the_canonical_form_sorts_keys_at_every_depth_without_whitespace() {
+        let target = mci_testkit::nomination_id(1);
+        let text = Fingerprint::canonical("attach_document", Some(&target), &input()).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"command":"attach_document","input":{{"alpha":null,"nested":{{"a":"é \"q\"","b":true}},"zeta":7}},"target":"{target}"}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn r_rec_5_a_fingerprint_is_the_sha256_of_the_canonical_form() {
+        // Pinned: stored fingerprints must keep matching the commands that
+        // made them; `sha256sum` of the canonical text gives the same digest.
+        let fingerprint = Fingerprint::of("add_comment", None, "Called the customer.").unwrap();
+        assert_eq!(
+            fingerprint.to_string(),
+            "588b7ee3ad36e446fd2381aec359e494466dc275929f4bfacdb7c4786e9cdf54"
+        );
+        assert_eq!(
+            Fingerprint::from_bytes(*fingerprint.as_bytes()),
+            fingerprint
+        );
+    }
+
+    #[test]
+    fn r_rec_5_another_command_target_or_input_is_another_fingerprint() {
+        let (n1, n2) = (mci_testkit::nomination_id(1), mci_testkit::nomination_id(2));
+        let of = |command, target, input: &str| Fingerprint::of(command, target, input).unwrap();
+        let first = of("add_comment", Some(&n1), "text");
+        assert_eq!(first, of("add_comment", Some(&n1), "text"));
+        assert_ne!(first, of("dispute", Some(&n1), "text"));
+        assert_ne!(first, of("add_comment", Some(&n2), "text"));
+        assert_ne!(first, of("add_comment", None, "text"));
+        assert_ne!(first, of("add_comment", Some(&n1), "other text"));
+        assert_ne!(
+            Fingerprint::of("cancel", Some(&n1), &()).unwrap(),
+            Fingerprint::of("submit", Some(&n1), &()).unwrap()
+        );
     }
 }

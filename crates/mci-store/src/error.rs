@@ -1,5 +1,6 @@
 //! The store's error.
 
+use crate::IdempotencyKey;
 use mci_core::{Guard, NominationId};
 
 /// What can go wrong in a store. Each variant is a case a caller acts on.
@@ -29,6 +30,16 @@ pub enum StoreError {
     /// (R-REC-5).
     #[error("the idempotency key was already used (R-REC-5)")]
     IdempotencyKeyUsed,
+    /// The idempotency key was already used with another command, another
+    /// nomination or another input: a key is bound to the command it was
+    /// first used with, and this one is refused (R-REC-5).
+    #[error(
+        "the idempotency key {key} was first used with another command, nomination or input (R-REC-5)"
+    )]
+    IdempotencyKeyMismatch {
+        /// The key.
+        key: IdempotencyKey,
+    },
     /// A commit that cannot be written as given (for example two writes of
     /// one nomination): a caller error.
     #[error("invalid commit: {0}")]
@@ -49,7 +60,9 @@ impl StoreError {
         match self {
             StoreError::GuardViolated { guard } => Some(guard.rule()),
             StoreError::Conflict { .. } => Some("R-REC-4"),
-            StoreError::IdempotencyKeyUsed => Some("R-REC-5"),
+            StoreError::IdempotencyKeyUsed | StoreError::IdempotencyKeyMismatch { .. } => {
+                Some("R-REC-5")
+            }
             _ => None,
         }
     }

@@ -73,7 +73,8 @@
 //! - the sweep's due query, history order, known customers, states;
 //! - outbox: at least once, an expired lease delivers again, an acknowledged
 //!   message never returns, ids are stable (R-REC-2);
-//! - idempotency: one key, one write, the first result (R-REC-5);
+//! - idempotency: one key, one write, the first result; the same key with
+//!   another fingerprint is refused and writes nothing (R-REC-5);
 //! - payout batches are stored with the payments they make (R-CLAIM-W-9);
 //! - instants at the edges of the accepted range (R-INPUT): tabs, counts,
 //!   states, lapsing and due lists at 1970-01-01 and at deadlines in 2210
@@ -105,7 +106,7 @@ pub mod conformance;
 mod error;
 mod query;
 
-pub use commit::{Commit, Idempotency, IdempotencyKey, Write};
+pub use commit::{Commit, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Write};
 pub use error::StoreError;
 pub use query::{Leased, Page, PageQuery, StateQuery, TabCounts};
 
@@ -127,9 +128,15 @@ pub trait Store: Send + Sync {
     ///
     /// 1. the commit must be valid as given ([`Commit::validate`]), else
     ///    [`StoreError::InvalidCommit`];
-    /// 2. an idempotency key already used is
-    ///    [`StoreError::IdempotencyKeyUsed`], whatever the writes would meet:
-    ///    a retried command learns first that it already ran (R-REC-5);
+    /// 2. an idempotency key already used is refused, whatever the writes
+    ///    would meet: a retried command learns first that it already ran
+    ///    (R-REC-5). The stored record's fingerprint decides how
+    ///    ([`Idempotency::refusal`]): the same fingerprint as the commit's
+    ///    is [`StoreError::IdempotencyKeyUsed`]; another one is
+    ///    [`StoreError::IdempotencyKeyMismatch`] naming the key, for the key
+    ///    is bound to the command it was first used with; a record stored
+    ///    without a fingerprint (by an older version of the adapter) is
+    ///    [`StoreError::IdempotencyKeyUsed`];
     /// 3. each [`Write`] with `expected_version` 0 creates its nomination
     ///    (an existing id is a [`StoreError::Conflict`]); any other expected
     ///    version must equal the stored version, else
@@ -229,9 +236,15 @@ pub trait Store: Send + Sync {
     /// already acknowledged ids are ignored.
     async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError>;
 
-    /// The result recorded with an idempotency key, if the key was used
-    /// (R-REC-5).
-    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError>;
+    /// The result recorded with an idempotency key, if the key was used,
+    /// with the fingerprint of the command it was used with (R-REC-5): the
+    /// caller compares it with its own command's before it answers the
+    /// result. A record stored before the adapter kept fingerprints answers
+    /// `fingerprint: None`.
+    async fn idempotent_result(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentResult>, StoreError>;
 
     /// A payout batch (R-CLAIM-W-9).
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError>;

@@ -2,7 +2,7 @@
 
 use crate::ports::PortError;
 use mci_core::{EngagementId, Ineligibility, InvalidValue, Refusal};
-use mci_store::StoreError;
+use mci_store::{IdempotencyKey, StoreError};
 
 /// Why a call of the service failed. A failed call changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +34,21 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
-    /// A stored idempotent result could not be read back.
+    /// A stored idempotent result could not be read back, or a result or
+    /// command could not be serialised for its idempotency key.
     #[error("the result stored for this idempotency key cannot be read: {0}")]
     Replay(#[source] serde_json::Error),
+    /// The idempotency key was first used with another command, another
+    /// nomination or another input. A key is bound to the command it was
+    /// first used with: this call is refused, not answered with that
+    /// command's result, and wrote nothing; give it a new key (R-REC-5).
+    #[error(
+        "the idempotency key {key} was first used with another command, nomination or input; use a new key (R-REC-5)"
+    )]
+    IdempotencyKeyMismatch {
+        /// The key, within its scope.
+        key: IdempotencyKey,
+    },
 }
 
 impl From<InvalidValue> for Error {
@@ -47,7 +59,10 @@ impl From<InvalidValue> for Error {
 
 impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
-        Error::Store(error)
+        match error {
+            StoreError::IdempotencyKeyMismatch { key } => Error::IdempotencyKeyMismatch { key },
+            error => Error::Store(error),
+        }
     }
 }
 
@@ -58,6 +73,7 @@ impl Error {
             Error::Refused(refusal) => Some(refusal.rule()),
             Error::Ineligible { reason, .. } => Some(reason.rule()),
             Error::Busy => Some("R-REC-4"),
+            Error::IdempotencyKeyMismatch { .. } => Some("R-REC-5"),
             Error::Store(error) => error.rule(),
             _ => None,
         }

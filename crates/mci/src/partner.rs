@@ -5,7 +5,7 @@
 
 use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::service::{Incentives, Target, changed, partner_key};
+use crate::service::{Command, Incentives, Keyed, Target, changed, partner_key};
 use mci_core::{
     Candidate, Comment, Competitor, Contacts, ContactsUpdate, CustomerIdInput, DirectoryFinding,
     DirectoryQuestion, DocumentKind, DocumentRef, EligibilityFacts, EmailAddress, Engagement,
@@ -30,8 +30,9 @@ fn decided_on(engagements: &[Arc<Engagement>], facts: Vec<EligibilityFacts>) -> 
         .collect()
 }
 
-/// The *add customer* form (R-ADD-1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The *add customer* form (R-ADD-1). Serialised as the input an
+/// idempotency key is bound to (R-REC-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddCustomer {
     /// The friendly name.
     pub friendly_name: FriendlyName,
@@ -54,8 +55,9 @@ pub struct AddCustomer {
 }
 
 /// The *claim customer* form (R-CLAIM-2): the customer comes from an
-/// earlier nomination the customer consented to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// earlier nomination the customer consented to. Serialised as the input an
+/// idempotency key is bound to (R-REC-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimCustomer {
     /// The partner's earlier nomination the customer is known through.
     pub known_through: NominationId,
@@ -71,6 +73,13 @@ pub struct ClaimCustomer {
     pub partner_contacts: Option<Contacts>,
     /// Hours, for variable pay only.
     pub hours: Option<Hours>,
+}
+
+/// The input of `attach_document` an idempotency key is bound to (R-REC-5).
+#[derive(Serialize)]
+struct AttachDocumentInput<'a> {
+    kind: DocumentKind,
+    document: &'a DocumentRef,
 }
 
 /// The nominations an add or claim created, in the order of the
@@ -186,7 +195,12 @@ impl Incentives {
     ) -> Result<Added> {
         let (user, key) = call.into().into_parts();
         let user = user.authorize()?;
-        let key = partner_key(user.partner(), key.as_deref())?;
+        let command = Command {
+            name: "add_customer",
+            target: None,
+            input: form,
+        };
+        let key = partner_key(user.partner(), key.as_deref(), command)?;
         if let Some(first) = self.replay(key.as_ref()).await? {
             return Ok(first);
         }
@@ -203,7 +217,12 @@ impl Incentives {
     ) -> Result<Added> {
         let (user, key) = call.into().into_parts();
         let user = user.authorize()?;
-        let key = partner_key(user.partner(), key.as_deref())?;
+        let command = Command {
+            name: "claim_customer",
+            target: None,
+            input: form,
+        };
+        let key = partner_key(user.partner(), key.as_deref(), command)?;
         if let Some(first) = self.replay(key.as_ref()).await? {
             return Ok(first);
         }
@@ -233,7 +252,7 @@ impl Incentives {
         user: &PartnerUser,
         request: NominationRequest,
         engagements: &[EngagementId],
-        key: Option<mci_store::IdempotencyKey>,
+        key: Option<Keyed>,
     ) -> Result<Added> {
         for _ in 0..=self.settings.retries {
             let candidates = self.candidates(user, &request, engagements).await?;
@@ -300,10 +319,13 @@ impl Incentives {
         Ok(events)
     }
 
-    async fn partner_change(
+    /// Runs the partner command `command` on the partner's nomination `id`
+    /// (R-ROLE-2), its key bound to `command` with `input` (R-REC-5).
+    async fn partner_change<I: Serialize + ?Sized>(
         &self,
         call: Call<PartnerUser>,
         id: &NominationId,
+        (command, input): (&'static str, &I),
         decide: impl Fn(
             &Nomination,
             Instant,
@@ -313,7 +335,12 @@ impl Incentives {
         + Sync,
     ) -> Result<Nomination> {
         let user = self.partner_user(&call)?;
-        let key = partner_key(user.partner(), call.key())?;
+        let command = Command {
+            name: command,
+            target: Some(id),
+            input,
+        };
+        let key = partner_key(user.partner(), call.key(), command)?;
         self.change(Target::Partner(user.partner(), id), key, |n, now| {
             decide(n, now, &user)
         })
@@ -329,7 +356,8 @@ impl Incentives {
         details: SendConsent,
     ) -> Result<Nomination> {
         let link = self.fresh_link()?;
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let command = ("send_consent", &details);
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.send_consent(now, user, details.clone(), &link))
         })
         .await
@@ -342,7 +370,8 @@ impl Incentives {
         id: &NominationId,
     ) -> Result<Nomination> {
         let link = self.fresh_link()?;
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let command = ("resend_consent", &());
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.resend_consent(now, user, &link))
         })
         .await
@@ -355,7 +384,8 @@ impl Incentives {
         id: &NominationId,
         update: ContactsUpdate,
     ) -> Result<Nomination> {
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let command = ("update_contacts", &update);
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.update_contacts(now, user, update.clone()))
         })
         .await
@@ -369,7 +399,12 @@ impl Incentives {
         kind: DocumentKind,
         document: DocumentRef,
     ) -> Result<Nomination> {
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let input = AttachDocumentInput {
+            kind,
+            document: &document,
+        };
+        let command = ("attach_document", &input);
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.attach_document(now, user, kind, document.clone()))
         })
         .await
@@ -383,7 +418,8 @@ impl Incentives {
         survey: SurveyKind,
     ) -> Result<Nomination> {
         let link = self.fresh_link()?;
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let command = ("send_survey", &survey);
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.send_survey(now, user, survey, &link))
         })
         .await
@@ -396,7 +432,8 @@ impl Incentives {
         id: &NominationId,
         text: Comment,
     ) -> Result<Nomination> {
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let command = ("add_comment", &text);
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.add_comment(now, user, text.clone()))
         })
         .await
@@ -409,8 +446,11 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        self.partner_change(call.into(), id, |n, now, user| changed(n.submit(now, user)))
-            .await
+        let command = ("submit", &());
+        self.partner_change(call.into(), id, command, |n, now, user| {
+            changed(n.submit(now, user))
+        })
+        .await
     }
 
     /// Disputes a rejection, once (R-CLAIM-W-8).
@@ -420,7 +460,8 @@ impl Incentives {
         id: &NominationId,
         reason: Comment,
     ) -> Result<Nomination> {
-        self.partner_change(call.into(), id, move |n, now, user| {
+        let command = ("dispute", &reason);
+        self.partner_change(call.into(), id, command, |n, now, user| {
             changed(n.dispute(now, user, reason.clone()))
         })
         .await
@@ -432,7 +473,10 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        self.partner_change(call.into(), id, |n, now, user| changed(n.cancel(now, user)))
-            .await
+        let command = ("cancel", &());
+        self.partner_change(call.into(), id, command, |n, now, user| {
+            changed(n.cancel(now, user))
+        })
+        .await
     }
 }

@@ -4,12 +4,13 @@
 
 use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::service::{Incentives, Target, changed};
+use crate::service::{Command, Incentives, Keyed, Target, changed};
 use mci_core::{
     Comment, Nomination, NominationId, PayoutBatch, PayoutBatchId, PayoutCycle, ReviewerId, State,
     payout_run,
 };
-use mci_store::{Commit, IdempotencyKey, Page, StateQuery};
+use mci_store::{Commit, Page, StateQuery};
+use serde::Serialize;
 
 /// One batch of a payout run and the claims it paid.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,18 +22,22 @@ pub struct PayoutRun {
 }
 
 impl Incentives {
-    fn reviewer_key(call: &Call<ReviewerId>) -> Result<Option<IdempotencyKey>> {
-        call.key()
-            .map(|key| {
-                IdempotencyKey::new(format!("reviewer:{}", call.actor()), key).map_err(Error::from)
-            })
-            .transpose()
+    /// The call's idempotency key, scoped to the reviewer and bound to
+    /// `command` (R-REC-5).
+    fn reviewer_key<I: Serialize + ?Sized>(
+        call: &Call<ReviewerId>,
+        command: Command<'_, I>,
+    ) -> Result<Option<Keyed>> {
+        Keyed::new(|| format!("reviewer:{}", call.actor()), call.key(), command)
     }
 
-    async fn review_change(
+    /// Runs the reviewer command `command` on nomination `id`, its key
+    /// bound to `command` with `input` (R-REC-5).
+    async fn review_change<I: Serialize + ?Sized>(
         &self,
         call: Call<ReviewerId>,
         id: &NominationId,
+        (command, input): (&'static str, &I),
         decide: impl Fn(
             &Nomination,
             mci_core::Instant,
@@ -41,7 +46,12 @@ impl Incentives {
         + Send
         + Sync,
     ) -> Result<Nomination> {
-        let key = Self::reviewer_key(&call)?;
+        let command = Command {
+            name: command,
+            target: Some(id),
+            input,
+        };
+        let key = Self::reviewer_key(&call, command)?;
         let reviewer = call.actor().clone();
         self.change(Target::Any(id), key, |n, now| {
             changed(decide(n, now, &reviewer))
@@ -76,7 +86,8 @@ impl Incentives {
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        self.review_change(call.into(), id, |n, now, r| n.start_review(now, r))
+        let command = ("start_review", &());
+        self.review_change(call.into(), id, command, |n, now, r| n.start_review(now, r))
             .await
     }
 
@@ -87,7 +98,8 @@ impl Incentives {
         id: &NominationId,
         note: Comment,
     ) -> Result<Nomination> {
-        self.review_change(call.into(), id, move |n, now, r| {
+        let command = ("request_partner_action", &note);
+        self.review_change(call.into(), id, command, |n, now, r| {
             n.request_partner_action(now, r, note.clone())
         })
         .await
@@ -99,7 +111,8 @@ impl Incentives {
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        self.review_change(call.into(), id, |n, now, r| n.approve(now, r))
+        let command = ("approve", &());
+        self.review_change(call.into(), id, command, |n, now, r| n.approve(now, r))
             .await
     }
 
@@ -110,7 +123,8 @@ impl Incentives {
         id: &NominationId,
         reason: Comment,
     ) -> Result<Nomination> {
-        self.review_change(call.into(), id, move |n, now, r| {
+        let command = ("reject", &reason);
+        self.review_change(call.into(), id, command, |n, now, r| {
             n.reject(now, r, reason.clone())
         })
         .await
@@ -126,7 +140,12 @@ impl Incentives {
         limit: usize,
     ) -> Result<PayoutRun> {
         let call = call.into();
-        let key = Self::reviewer_key(&call)?;
+        let command = Command {
+            name: "run_payout",
+            target: None,
+            input: &limit,
+        };
+        let key = Self::reviewer_key(&call, command)?;
         if let Some(first) = self.replay(key.as_ref()).await? {
             return Ok(first);
         }

@@ -11,7 +11,7 @@ use mci_core::{
     NominationId, PartnerId, PayoutCycle, Refusal, Step, TokenHash, check_instant,
     truncate_to_micros,
 };
-use mci_store::{Commit, IdempotencyKey, Store, StoreError};
+use mci_store::{Commit, Fingerprint, IdempotencyKey, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -278,51 +278,65 @@ impl Incentives {
         })
     }
 
-    /// The result recorded for `key`, if the command already ran (R-REC-5).
+    /// The result recorded for `keyed`'s key, if the command already ran
+    /// (R-REC-5). A key first used with another command (another
+    /// fingerprint) is [`Error::IdempotencyKeyMismatch`], whatever the
+    /// result's type. A record stored before stores kept fingerprints binds
+    /// its key to no known command: its result is answered as before.
     pub(crate) async fn replay<R: DeserializeOwned>(
         &self,
-        key: Option<&IdempotencyKey>,
+        keyed: Option<&Keyed>,
     ) -> Result<Option<R>> {
-        let Some(key) = key else { return Ok(None) };
-        match self.store.idempotent_result(key).await? {
-            Some(stored) => Ok(Some(serde_json::from_str(&stored).map_err(Error::Replay)?)),
-            None => Ok(None),
+        let Some(keyed) = keyed else { return Ok(None) };
+        let Some(first) = self.store.idempotent_result(&keyed.key).await? else {
+            return Ok(None);
+        };
+        if first.fingerprint.is_some_and(|f| f != keyed.fingerprint) {
+            return Err(Error::IdempotencyKeyMismatch {
+                key: keyed.key.clone(),
+            });
         }
+        Ok(Some(
+            serde_json::from_str(&first.result).map_err(Error::Replay)?,
+        ))
     }
 
     /// `error`, unless another attempt of the same command (same key) has
     /// been carried out since this one read: then that attempt's result
     /// (R-REC-5). A retry that overtakes the first attempt makes the first
     /// one see its own change as a conflict, a duplicate or a state that no
-    /// longer allows it; it must still answer the first result.
+    /// longer allows it; it must still answer the first result. Another
+    /// command carried out under the key meanwhile is
+    /// [`Error::IdempotencyKeyMismatch`].
     pub(crate) async fn unless_done<R: DeserializeOwned>(
         &self,
-        key: Option<&IdempotencyKey>,
+        keyed: Option<&Keyed>,
         error: Error,
     ) -> Result<R> {
-        match self.replay(key).await? {
+        match self.replay(keyed).await? {
             Some(first) => Ok(first),
             None => Err(error),
         }
     }
 
-    /// Commits `commit` with the idempotency record of `result`. `Ok(None)`
-    /// means a retryable conflict: read again and decide again.
+    /// Commits `commit` with the idempotency record of `result`, bound to
+    /// `keyed`'s command. `Ok(None)` means a retryable conflict: read again
+    /// and decide again.
     pub(crate) async fn write<R: Serialize + DeserializeOwned>(
         &self,
         mut commit: Commit,
-        key: Option<&IdempotencyKey>,
+        keyed: Option<&Keyed>,
         result: R,
     ) -> Result<Option<R>> {
-        if let Some(key) = key {
+        if let Some(keyed) = keyed {
             let stored = serde_json::to_string(&result).map_err(Error::Replay)?;
-            commit = commit.idempotent(key.clone(), stored);
+            commit = commit.idempotent(keyed.key.clone(), keyed.fingerprint, stored);
         }
         let error = match self.store.commit(commit).await {
             Ok(()) => return Ok(Some(result)),
             Err(error) => error,
         };
-        if let Some(first) = self.replay(key).await? {
+        if let Some(first) = self.replay(keyed).await? {
             return Ok(Some(first));
         }
         match error {
@@ -331,7 +345,7 @@ impl Incentives {
                 engagement: guard.engagement().clone(),
                 reason: guard.ineligibility(),
             }),
-            error => Err(Error::Store(error)),
+            error => Err(error.into()),
         }
     }
 
@@ -343,10 +357,10 @@ impl Incentives {
     pub(crate) async fn change(
         &self,
         target: Target<'_>,
-        key: Option<IdempotencyKey>,
+        keyed: Option<Keyed>,
         decide: impl Fn(&Nomination, Instant) -> std::result::Result<Step, Refusal> + Send + Sync,
     ) -> Result<Nomination> {
-        if let Some(first) = self.replay(key.as_ref()).await? {
+        if let Some(first) = self.replay(keyed.as_ref()).await? {
             return Ok(first);
         }
         for _ in 0..=self.settings.retries {
@@ -355,11 +369,11 @@ impl Incentives {
             let outcome = match decide(&nomination, now) {
                 Ok(Step::Changed(outcome)) => *outcome,
                 Ok(Step::Unchanged) => return Ok(nomination.at(now)),
-                Err(refusal) => return self.unless_done(key.as_ref(), refusal.into()).await,
+                Err(refusal) => return self.unless_done(keyed.as_ref(), refusal.into()).await,
             };
             let result = outcome.nomination.clone();
             if let Some(written) = self
-                .write(Commit::of(now, outcome), key.as_ref(), result)
+                .write(Commit::of(now, outcome), keyed.as_ref(), result)
                 .await?
             {
                 return Ok(written);
@@ -369,13 +383,50 @@ impl Incentives {
     }
 }
 
-/// An idempotency key scoped to a partner, so partners never collide.
-pub(crate) fn partner_key(
+/// A command's idempotency key and the fingerprint of the command it comes
+/// with: a key is bound to the command it was first used with (R-REC-5).
+#[derive(Debug, Clone)]
+pub(crate) struct Keyed {
+    key: IdempotencyKey,
+    fingerprint: Fingerprint,
+}
+
+/// A command as its idempotency key is bound to it: its name, the
+/// nomination it acts on, and the input the caller gave
+/// ([`Fingerprint`]'s canonical form).
+pub(crate) struct Command<'a, I: ?Sized> {
+    /// The name of the service method that runs it, such as `"cancel"`.
+    pub(crate) name: &'static str,
+    /// The nomination it acts on, if any.
+    pub(crate) target: Option<&'a NominationId>,
+    /// What the caller gave besides the target; `&()` for nothing.
+    pub(crate) input: &'a I,
+}
+
+impl Keyed {
+    /// `key` within `scope`, bound to `command`; `None` without a key. The
+    /// fingerprint is computed only for a call that carries a key.
+    pub(crate) fn new<I: Serialize + ?Sized>(
+        scope: impl FnOnce() -> String,
+        key: Option<&str>,
+        command: Command<'_, I>,
+    ) -> Result<Option<Self>> {
+        let Some(key) = key else { return Ok(None) };
+        let key = IdempotencyKey::new(scope(), key)?;
+        let fingerprint =
+            Fingerprint::of(command.name, command.target, command.input).map_err(Error::Replay)?;
+        Ok(Some(Self { key, fingerprint }))
+    }
+}
+
+/// An idempotency key scoped to a partner, so partners never collide, bound
+/// to `command`.
+pub(crate) fn partner_key<I: Serialize + ?Sized>(
     partner: &PartnerId,
     key: Option<&str>,
-) -> Result<Option<IdempotencyKey>> {
-    key.map(|key| IdempotencyKey::new(format!("partner:{partner}"), key).map_err(Error::from))
-        .transpose()
+    command: Command<'_, I>,
+) -> Result<Option<Keyed>> {
+    Keyed::new(|| format!("partner:{partner}"), key, command)
 }
 
 /// The outcome of a command that always changes, as a step.

@@ -26,10 +26,6 @@ async fn r_rec_5_a_retried_add_with_the_same_key_writes_once_and_returns_the_fir
     let retried = w.service.add_customer(call.clone(), &form).await.unwrap();
     assert!(before == w.snapshot(), "the retry wrote something");
     assert_eq!(retried, first);
-    // Even when the retry's form differs, the key answers with the first.
-    let other = w.form(&a, "it@customer9.example", subscription(9), &[&w.workshop]);
-    let replayed = w.unchanged(w.service.add_customer(call, &other)).await;
-    assert_eq!(replayed, first);
     assert_eq!(w.snapshot().nominations.len(), 2);
     // Without a key, the same form is a duplicate.
     let error = w.refused(w.service.add_customer(&a, &form)).await;
@@ -127,7 +123,7 @@ async fn r_rec_5_every_partner_and_reviewer_command_replays_its_first_result() {
             key("doc"),
             &id,
             DocumentKind::Invoice,
-            document("b.pdf"),
+            document("a.pdf"),
         ))
         .await;
     assert_eq!(again, first);
@@ -324,4 +320,175 @@ async fn r_rec_5_a_retry_done_between_the_first_attempts_key_lookup_and_its_deci
         .unwrap();
     assert_eq!(first.await.unwrap().unwrap(), retry);
     assert_eq!(retry.state(), State::Cancelled);
+}
+
+/// Checks that `error` refuses a key first used with another command, and
+/// names the key and the rule (R-REC-5).
+fn assert_key_bound(error: &Error, key: &str) {
+    assert_matches!(error, Error::IdempotencyKeyMismatch { key: k } if k.key() == key);
+    assert_eq!(error.rule(), Some("R-REC-5"), "{error:?}");
+    assert!(error.to_string().contains(key), "{error}");
+}
+
+#[tokio::test]
+async fn r_rec_5_a_key_used_for_a_comment_is_refused_for_a_cancel_of_another_nomination() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let n1 = w.add_subscription(&a, 1, &w.workshop).await;
+    let n2 = w.add_subscription(&a, 2, &w.workshop).await;
+    let call = Call::new(a.clone()).idempotency_key("k-2");
+    let commented = w
+        .service
+        .add_comment(call.clone(), &n1, comment("called the customer"))
+        .await
+        .unwrap();
+    assert_eq!(commented.id(), &n1);
+    let error = w.refused(w.service.cancel(call, &n2)).await;
+    assert_key_bound(&error, "k-2");
+    assert_ne!(w.stored(&n2).state(), State::Cancelled);
+}
+
+#[tokio::test]
+async fn r_rec_5_the_same_key_with_another_input_is_refused() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.consented_subscription(&a, 1, &w.workshop).await;
+    let call = Call::new(a.clone()).idempotency_key("comment-1");
+    w.service
+        .add_comment(call.clone(), &id, comment("first text"))
+        .await
+        .unwrap();
+    let error = w
+        .refused(
+            w.service
+                .add_comment(call.clone(), &id, comment("second text")),
+        )
+        .await;
+    assert_key_bound(&error, "comment-1");
+    assert_eq!(w.stored(&id).claim().comments.len(), 1);
+
+    let call = Call::new(a.clone()).idempotency_key("doc-1");
+    w.service
+        .attach_document(call.clone(), &id, DocumentKind::Invoice, document("a.pdf"))
+        .await
+        .unwrap();
+    let error = w
+        .refused(w.service.attach_document(
+            call.clone(),
+            &id,
+            DocumentKind::Invoice,
+            document("b.pdf"),
+        ))
+        .await;
+    assert_key_bound(&error, "doc-1");
+    let error = w
+        .refused(w.service.attach_document(
+            call,
+            &id,
+            DocumentKind::ProofOfExecution,
+            document("a.pdf"),
+        ))
+        .await;
+    assert_key_bound(&error, "doc-1");
+
+    // An add with another form under the key of the first add.
+    let call = Call::new(a.clone()).idempotency_key("add-1");
+    let form = w.form(&a, "it@customer7.example", subscription(7), &[&w.workshop]);
+    w.service.add_customer(call.clone(), &form).await.unwrap();
+    let other = w.form(&a, "it@customer8.example", subscription(8), &[&w.workshop]);
+    let error = w.refused(w.service.add_customer(call, &other)).await;
+    assert_key_bound(&error, "add-1");
+}
+
+#[tokio::test]
+async fn r_rec_5_a_key_reused_across_result_types_is_refused_as_bound_not_as_unreadable() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.add_subscription(&a, 1, &w.workshop).await;
+    // A nomination answered first, an add asked next.
+    let call = Call::new(a.clone()).idempotency_key("k-1");
+    w.service
+        .add_comment(call.clone(), &id, comment("noted"))
+        .await
+        .unwrap();
+    let form = w.form(&a, "it@customer2.example", subscription(2), &[&w.workshop]);
+    let error = w.refused(w.service.add_customer(call, &form)).await;
+    assert_key_bound(&error, "k-1");
+    // An add answered first, a nomination asked next.
+    let call = Call::new(a.clone()).idempotency_key("k-2");
+    w.service.add_customer(call.clone(), &form).await.unwrap();
+    let error = w.refused(w.service.submit(call, &id)).await;
+    assert_key_bound(&error, "k-2");
+    // A reviewer's decision answered first, a payout run asked next.
+    let submitted = w.submitted_subscription(&a, 3, &w.workshop).await;
+    let r = Call::new(reviewer()).idempotency_key("r-1");
+    w.service.start_review(r.clone(), &submitted).await.unwrap();
+    let error = w.refused(w.service.run_payout(r, 10)).await;
+    assert_key_bound(&error, "r-1");
+}
+
+#[tokio::test]
+async fn r_rec_5_a_genuine_retry_still_answers_the_first_result() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.add_subscription(&a, 1, &w.workshop).await;
+    let call = Call::new(a.clone()).idempotency_key("consent-1");
+    let details = SendConsent {
+        estimated_deal_size: Some(eur(1_500_000)),
+        ..SendConsent::default()
+    };
+    let first = w
+        .service
+        .send_consent(call.clone(), &id, details.clone())
+        .await
+        .unwrap();
+    w.advance_days(1);
+    // The retry draws another link token; the command is still the same.
+    let again = w
+        .unchanged(w.service.send_consent(call, &id, details))
+        .await;
+    assert_eq!(again, first);
+    // Another user of the partner retrying the same comment.
+    let call = Call::new(a.clone()).idempotency_key("comment-1");
+    let first = w
+        .service
+        .add_comment(call, &id, comment("same text"))
+        .await
+        .unwrap();
+    let again = w
+        .unchanged(w.service.add_comment(
+            Call::new(user(PARTNER_A)).idempotency_key("comment-1"),
+            &id,
+            comment("same text"),
+        ))
+        .await;
+    assert_eq!(again, first);
+    let r = Call::new(reviewer()).idempotency_key("payout-1");
+    let run = w.service.run_payout(r.clone(), 10).await.unwrap();
+    assert_eq!(w.unchanged(w.service.run_payout(r, 10)).await, run);
+}
+
+#[tokio::test]
+async fn r_rec_5_another_command_that_overtakes_the_first_under_its_key_refuses_the_first() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let n1 = w.add_subscription(&a, 1, &w.workshop).await;
+    let n2 = w.add_subscription(&a, 2, &w.workshop).await;
+    let call = Call::new(a.clone()).idempotency_key("k-3");
+    // The comment finds no result for its key, then stalls; a cancel under
+    // the same key commits meanwhile; the comment's commit must then be
+    // refused, not answered with the cancel's result.
+    let held = w.hold_next(Point::KeyLookup);
+    let first = tokio::spawn({
+        let (service, call) = (w.service.clone(), call.clone());
+        async move { service.add_comment(call, &n1, comment("late")).await }
+    });
+    let cancelled = held
+        .release_after(w.service.cancel(call, &n2))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state(), State::Cancelled);
+    let error = first.await.unwrap().unwrap_err();
+    assert_key_bound(&error, "k-3");
+    assert!(w.stored(&n1).claim().comments.is_empty());
 }

@@ -2,7 +2,7 @@
 //! R-REC-4, R-REC-5, R-CLAIM-W-9).
 
 use super::fixtures::*;
-use crate::{Commit, IdempotencyKey, Store, StoreError};
+use crate::{Commit, Fingerprint, IdempotencyKey, IdempotentResult, Store, StoreError};
 use chrono::TimeDelta;
 use mci_core::*;
 use mci_testkit::{admin_of, comment, partner};
@@ -137,6 +137,7 @@ pub async fn failed_guard_writes_nothing(store: Arc<dyn Store>) {
         .with(as_write(duplicate))
         .idempotent(
             IdempotencyKey::new("p1", "k-atomic").unwrap(),
+            fingerprint("add_customer", "atomic"),
             "done".into(),
         );
     let err = store.commit(commit).await.unwrap_err();
@@ -204,40 +205,137 @@ pub async fn a_write_keeps_its_nomination_whole(store: Arc<dyn Store>) {
     }
 }
 
-/// A command retried with the same idempotency key writes once and gives
-/// the first result (R-REC-5).
+/// The fingerprint of a command named `command` with `input` and no target.
+fn fingerprint(command: &str, input: &str) -> Fingerprint {
+    Fingerprint::of(command, None, input).unwrap()
+}
+
+/// A command retried with the same idempotency key and the same
+/// fingerprint writes once and gives the first result, with the
+/// fingerprint it was recorded with (R-REC-5).
 pub async fn idempotency_key_writes_once(store: Arc<dyn Store>) {
     let engagement = workshop(5);
     let key = IdempotencyKey::new("p1", "add-customer-1").unwrap();
+    let command = fingerprint("add_customer", "customer 1");
     let first = add(1, 1, &engagement, start());
     let first_id = *first.nomination.id();
     store
-        .commit(Commit::of(start(), first).idempotent(key.clone(), format!("created {first_id}")))
+        .commit(Commit::of(start(), first).idempotent(
+            key.clone(),
+            command,
+            format!("created {first_id}"),
+        ))
         .await
         .unwrap();
+    let recorded = IdempotentResult {
+        fingerprint: Some(command),
+        result: format!("created {first_id}"),
+    };
+    assert_eq!(
+        store.idempotent_result(&key).await.unwrap(),
+        Some(recorded.clone())
+    );
     let retry = add(1, 2, &engagement, start() + TimeDelta::seconds(5));
     let retry_id = *retry.nomination.id();
     let err = store
-        .commit(Commit::of(start(), retry).idempotent(key.clone(), format!("created {retry_id}")))
+        .commit(Commit::of(start(), retry).idempotent(
+            key.clone(),
+            command,
+            format!("created {retry_id}"),
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::IdempotencyKeyUsed), "{err:?}");
     assert_eq!(store.nomination_by_id(&retry_id).await.unwrap(), None);
     assert_eq!(
         store.idempotent_result(&key).await.unwrap(),
-        Some(format!("created {first_id}"))
+        Some(recorded.clone())
     );
     // The first command replayed would also fail its duplicate guard
     // (R-ADD-7): the key is what the store answers, so the caller can
     // return the first result.
     let replayed = add(1, 1, &engagement, start());
     let err = store
-        .commit(Commit::of(start(), replayed).idempotent(key.clone(), "again".into()))
+        .commit(Commit::of(start(), replayed).idempotent(key.clone(), command, "again".into()))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::IdempotencyKeyUsed), "{err:?}");
+    assert_eq!(store.idempotent_result(&key).await.unwrap(), Some(recorded));
     let other_scope = IdempotencyKey::new("p2", "add-customer-1").unwrap();
     assert_eq!(store.idempotent_result(&other_scope).await.unwrap(), None);
+}
+
+/// A used idempotency key with another fingerprint (another command,
+/// nomination or input) is refused naming the key, whatever the writes
+/// would meet, and the commit writes nothing: not its nominations, events
+/// or messages, nor its record (R-REC-5).
+pub async fn idempotency_key_bound_to_its_command(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let key = IdempotencyKey::new("p1", "k-2").unwrap();
+    let stored = added(&store, 1, 1, &engagement, start()).await;
+    let commented = stored
+        .add_comment(start(), &admin_of(1), comment("called the customer"))
+        .unwrap();
+    let first = fingerprint("add_comment", "called the customer");
+    store
+        .commit(Commit::of(start(), commented).idempotent(key.clone(), first, "commented".into()))
+        .await
+        .unwrap();
+    let current = store.nomination_by_id(stored.id()).await.unwrap().unwrap();
+    let history = store.history(stored.id()).await.unwrap();
+    let recorded = store.idempotent_result(&key).await.unwrap();
+
+    // Another command under the key: a new nomination, and a change that
+    // queues a message; each would be written without the key.
+    let fresh = add(1, 2, &engagement, day(1));
+    let fresh_id = *fresh.nomination.id();
+    let sent = current
+        .send_consent(
+            day(1),
+            &admin_of(1),
+            SendConsent::default(),
+            &mci_testkit::link(3),
+        )
+        .unwrap();
+    let queued: Vec<MessageId> = sent.messages.iter().map(|m| m.id).collect();
+    assert!(!queued.is_empty());
+    let stale = stored
+        .add_comment(day(1), &admin_of(1), comment("stale"))
+        .unwrap();
+    for (commit, other) in [
+        (
+            Commit::of(day(1), fresh),
+            fingerprint("add_customer", "customer 2"),
+        ),
+        (Commit::of(day(1), sent), fingerprint("send_consent", "")),
+        // The same command with another input, on a write that would also
+        // meet a stale version: the key is checked first.
+        (
+            Commit::of(day(1), stale),
+            fingerprint("add_comment", "stale"),
+        ),
+    ] {
+        let err = store
+            .commit(commit.idempotent(key.clone(), other, "other".into()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::IdempotencyKeyMismatch { key: k } if *k == key),
+            "{err:?}"
+        );
+        assert_eq!(err.rule(), Some("R-REC-5"));
+        assert!(err.to_string().contains("p1/k-2"), "{err}");
+    }
+    assert_eq!(store.nomination_by_id(&fresh_id).await.unwrap(), None);
+    assert!(store.history(&fresh_id).await.unwrap().is_empty());
+    assert_eq!(
+        store.nomination_by_id(stored.id()).await.unwrap(),
+        Some(current)
+    );
+    assert_eq!(store.history(stored.id()).await.unwrap(), history);
+    let messages = all_messages(&store).await;
+    assert!(queued.iter().all(|id| !messages.contains(id)));
+    assert_eq!(store.idempotent_result(&key).await.unwrap(), recorded);
 }
 
 /// A payout run's batch is stored with the payments it makes, atomically

@@ -79,6 +79,7 @@ where
         outbox_at_least_once,
         outbox_ids_are_stable,
         idempotency_key_writes_once,
+        idempotency_key_bound_to_its_command,
         payout_batch_written_with_payments,
         reads_at_the_edges_of_the_instant_range,
         one_consent_per_customer_at_the_top_of_the_range,

@@ -29,7 +29,8 @@ use mci_core::{
     EngagementId, Event, KnownCustomer, MessageId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    Commit, IdempotencyKey, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    Commit, IdempotencyKey, IdempotentResult, Leased, Page, PageQuery, StateQuery, Store,
+    StoreError, TabCounts,
 };
 use mci_store_memory::{MemoryStore, Snapshot};
 use std::future::Future;
@@ -358,7 +359,10 @@ impl Store for GatedStore {
     async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError> {
         self.inner.acknowledge(ids).await
     }
-    async fn idempotent_result(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
+    async fn idempotent_result(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentResult>, StoreError> {
         let answer = self.inner.idempotent_result(key).await;
         self.pass(Point::KeyLookup).await;
         answer
