@@ -58,10 +58,19 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the fingerprint of an idempotency key's command",
         sql: include_str!("migrations/0004_idempotency_fingerprint.sql"),
     },
+    Migration {
+        version: 5,
+        name: "no link token in the outbox",
+        sql: include_str!("migrations/0005_no_token_in_the_outbox.sql"),
+    },
 ];
 
+/// The step that takes stored link tokens out of the outbox; a file that
+/// goes through it is rewritten and its WAL emptied ([`wipe_freed`]).
+const TOKENS_OUT: u32 = 5;
+
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.
@@ -188,7 +197,10 @@ pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, 
     // starts over.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
         .map_err(failed)?;
-    migrate(&mut conn, path)?;
+    let from = migrate(&mut conn, path)?;
+    if from < TOKENS_OUT && from > 0 {
+        wipe_freed(&conn, path)?;
+    }
     if options.verify_on_open {
         verify(&conn, path)?;
     }
@@ -196,22 +208,38 @@ pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, 
     Ok(conn)
 }
 
-/// Applies the missing steps, one transaction each. The version is read
-/// again inside each transaction, so two processes opening one file at once
-/// apply each step once.
-fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
+/// Rewrites the file without its freed pages (`VACUUM`) and empties the
+/// WAL (`wal_checkpoint(TRUNCATE)`), so that bytes an earlier version wrote
+/// and a migration removed (link tokens, R-TOKEN-4) are left in neither.
+/// A reader of another process may keep the WAL from being emptied now; it
+/// starts over at a later checkpoint.
+fn wipe_freed(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let failed = |e| OpenError::sqlite(path, e);
+    conn.execute_batch("VACUUM").map_err(failed)?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .map_err(failed)
+}
+
+/// Applies the missing steps, one transaction each, and answers the
+/// version the file was at when this call first looked (0 for a new file;
+/// the current version when nothing was missing). The version is read
+/// again inside each transaction, so two processes opening one file at
+/// once apply each step once.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<u32, OpenError> {
+    let mut from = None;
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| OpenError::sqlite(path, e))?;
         let current = header(&tx).map_err(|e| OpenError::sqlite(path, e))?;
         admit(path, current)?;
+        let from = *from.get_or_insert(current.user_version);
         let Some(step) = MIGRATIONS
             .iter()
             .find(|m| m.version == current.user_version.saturating_add(1))
         else {
             // Nothing left to apply; the transaction wrote nothing.
-            return Ok(());
+            return Ok(from);
         };
         let failed = |e: rusqlite::Error| OpenError::Migration {
             path: path.to_path_buf(),

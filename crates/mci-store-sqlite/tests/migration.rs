@@ -1,4 +1,4 @@
-//! A database made by schema version 1 or 2, holding data, opens under the
+//! A database made by an earlier schema version, holding data, opens under the
 //! current version with its data intact (version 3 turns the nanosecond
 //! instants of versions 1 and 2 into microseconds); a step that fails is
 //! rolled back and the file stays at the version before it.
@@ -500,4 +500,120 @@ async fn r_rec_5_a_key_recorded_before_fingerprints_is_answered_as_used() {
         matches!(&err, StoreError::IdempotencyKeyMismatch { key } if *key == new),
         "{err:?}"
     );
+}
+
+/// Every file of the database at `path` (the file, its WAL, its shared
+/// memory), read whole.
+fn database_files(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let dir = path.parent().unwrap();
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().starts_with(&*path.to_string_lossy()))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    // Two partners' nominations, as the current version writes them: one
+    // asked for consent and reminded, one asked.
+    let (old, new) = (nomination_id(1), nomination_id(2));
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for (id, reminded, user, first) in
+            [(old, true, admin_of(1), 1), (new, false, admin_of(2), 3)]
+        {
+            let created = nominate(
+                t0(),
+                &user,
+                nomination_request(),
+                &[Candidate {
+                    engagement: &workshop,
+                    facts: eligible_facts(),
+                }],
+                || id,
+            )
+            .unwrap()
+            .remove(0);
+            let mut n = created.nomination.clone();
+            store.commit(Commit::of(t0(), created)).await.unwrap();
+            let sent = n
+                .send_consent(t0(), &user, SendConsent::default(), &link(first))
+                .unwrap();
+            n = sent.nomination.clone();
+            store.commit(Commit::of(t0(), sent)).await.unwrap();
+            if reminded {
+                let again = n.resend_consent(t0(), &user, &link(2)).unwrap();
+                store.commit(Commit::of(t0(), again)).await.unwrap();
+            }
+        }
+    }
+    // Versions 1 to 4 kept the token itself in the message; the first of
+    // the old nomination's two messages was delivered, the second not.
+    {
+        let conn = Connection::open(&path).unwrap();
+        let old_id = old.as_uuid().into_bytes();
+        conn.execute(
+            "UPDATE outbox SET doc = json_set(json_remove(doc, '$.kind.link'), \
+             '$.kind.token', ?1) WHERE nomination = ?2",
+            params![token(1).to_string(), old_id],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE outbox SET delivered = 1 WHERE seq = \
+             (SELECT min(seq) FROM outbox WHERE nomination = ?1)",
+            params![old_id],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+    }
+    let before = database_files(&path);
+    assert!(
+        before
+            .iter()
+            .any(|(_, bytes)| mci_testkit::holds_token(bytes, &token(1))),
+        "the version 4 file holds the token"
+    );
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    for (name, bytes) in database_files(&path) {
+        assert!(
+            !mci_testkit::holds_token(&bytes, &token(1)),
+            "{name} still holds the token"
+        );
+    }
+    // The old messages count as delivered; the new one is still pending.
+    let later = t0() + TimeDelta::hours(1);
+    let pending = store
+        .take_messages(later, later + TimeDelta::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|l| l.message.nomination)
+            .collect::<Vec<_>>(),
+        vec![new]
+    );
+    // A link already delivered still opens its nomination.
+    assert_eq!(
+        store
+            .nomination_by_link(&token(1).hash())
+            .await
+            .unwrap()
+            .map(|n| *n.id()),
+        Some(old)
+    );
+    drop(store);
+    for (name, bytes) in database_files(&path) {
+        assert!(
+            !mci_testkit::holds_token(&bytes, &token(1)),
+            "{name} holds the token after closing"
+        );
+    }
 }
