@@ -254,3 +254,28 @@ async fn r_token_4_no_store_ever_receives_or_returns_a_working_token() {
         }
     }
 }
+
+#[tokio::test]
+async fn r_token_3_a_genuine_consent_link_past_its_window_answers_consent_lapsed() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.add_subscription(&a, 1, &w.workshop).await;
+    let token = w.send_consent(&a, &id).await;
+    w.advance_days(30);
+    for swept in [false, true] {
+        if swept {
+            w.service.sweep().await.unwrap();
+        }
+        let error = w.refused(w.service.accept_consent(&token)).await;
+        assert!(
+            matches!(
+                error,
+                Error::Refused(Refusal::Lapsed {
+                    state: mci_core::State::ConsentExpired,
+                    ..
+                })
+            ),
+            "swept {swept}: {error:?}"
+        );
+    }
+}
