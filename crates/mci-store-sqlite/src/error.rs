@@ -160,6 +160,18 @@ pub enum BackendError {
     /// process, a full disk, an I/O error) is gone.
     #[error("the transaction of the commit group failed, nothing of it was written: {0}")]
     Group(Arc<rusqlite::Error>),
+    /// The path the store was opened at no longer names the file it opened:
+    /// the file was deleted, moved, or replaced by another. A write would go
+    /// to a file that no path names, or not the one the path shows, and be
+    /// lost; this write and every later one are refused. Reopen the store
+    /// once the file is back where it belongs.
+    #[error(
+        "{path} is no longer the database file the store opened (deleted, moved or replaced): writes are refused until the store is reopened"
+    )]
+    FileReplaced {
+        /// The path the store was opened at.
+        path: PathBuf,
+    },
     /// A document could not be written or read back as the core's type.
     #[error("a stored document does not read back: {0}")]
     Document(#[from] serde_json::Error),

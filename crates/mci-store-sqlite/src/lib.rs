@@ -77,7 +77,11 @@
 //! `SAVEPOINT`. A commit whose check fails is rolled back to its savepoint
 //! and answered with its error; the others are written. Each caller is
 //! answered only after the `COMMIT` succeeded; if it fails, every caller of
-//! the group gets a [`BackendError::Group`] and nothing was written. A
+//! the group gets a [`BackendError::Group`] and nothing was written. Before
+//! it answers, the writer checks that the path still names the file it
+//! opened (its device and inode): if the file was deleted or replaced, the
+//! group and every later write are refused with
+//! [`BackendError::FileReplaced`], which names the path. A
 //! commit sees the commits before it in its group, as if each had been a
 //! transaction of its own, in the order they arrived. Under load the groups
 //! grow by themselves, so the store writes many commits per sync instead of
@@ -119,6 +123,7 @@ mod checkpoint;
 pub mod columns;
 mod commit;
 mod error;
+mod file;
 mod outbox;
 mod queries;
 mod readers;
@@ -257,6 +262,10 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
         let conn = schema::open_writer(&path, &options)?;
+        let file = file::DatabaseFile::at(&path).map_err(|error| OpenError::CannotOpen {
+            path: path.clone(),
+            source: Box::new(error),
+        })?;
         let checkpointer = schema::open_checkpointer(&path, &options)?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
@@ -288,7 +297,7 @@ impl SqliteStore {
         store.threads.push(
             std::thread::Builder::new()
                 .name("mci-sqlite-writer".into())
-                .spawn(move || writer::run(conn, inbox, max_group, Some(checkpoints)))
+                .spawn(move || writer::run(conn, inbox, max_group, Some(checkpoints), Some(file)))
                 .map_err(OpenError::Threads)?,
         );
         store.writer = Some(jobs);

@@ -7,10 +7,17 @@
 //! 1. reads the file's header without writing (a read-only connection), and
 //!    refuses a file that is not SQLite, is corrupt, belongs to another
 //!    application, or has a schema newer than [`SCHEMA_VERSION`];
-//! 2. creates the file if there is none, and puts it in WAL mode;
+//! 2. creates the file if there is none, and puts it in WAL mode, waiting
+//!    up to [`Options::busy_timeout`] for the other connections that open
+//!    it at the same time;
 //! 3. applies the missing steps, each in its own `BEGIN IMMEDIATE`
 //!    transaction that also sets `user_version`, so that a file is always
 //!    at one version or the next, never in between.
+//!
+//! Several processes may open one file at once, even one that does not
+//! exist yet: the header is read in one transaction, so it is never seen
+//! half migrated, and each step is applied once, by whichever process takes
+//! the write lock first; the others find it done.
 //!
 //! ```
 //! use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
@@ -21,8 +28,9 @@
 
 use crate::error::OpenError;
 use crate::{Durability, Options};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// One step of the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,15 +92,23 @@ struct Header {
     objects: u32,
 }
 
+/// Reads the header in one statement, so in one read transaction: read
+/// apart, its values could come from before and after another process's
+/// migration (an application id of 0 beside a schema version of 2).
 fn header(conn: &Connection) -> rusqlite::Result<Header> {
-    let application_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
-    let user_version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let objects: u32 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-    Ok(Header {
-        application_id,
-        user_version,
-        objects,
-    })
+    conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id),
+                (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_schema)",
+        [],
+        |r| {
+            Ok(Header {
+                application_id: r.get(0)?,
+                user_version: r.get(1)?,
+                objects: r.get(2)?,
+            })
+        },
+    )
 }
 
 /// Refuses a header that is not of a file this version can open.
@@ -140,6 +156,33 @@ fn probe(path: &Path, options: &Options) -> Result<Option<Header>, OpenError> {
     }
 }
 
+/// Runs `step` again while it fails because another connection holds a
+/// lock it needs, for up to `timeout`, with short pauses between tries.
+/// For the steps SQLite's busy handler does not wait for: a connection
+/// that holds a read lock and needs a write lock is answered SQLITE_BUSY at
+/// once, as waiting could deadlock with another connection doing the same.
+fn while_busy<T>(
+    timeout: Duration,
+    mut step: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let deadline = Instant::now().checked_add(timeout);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match step() {
+            Err(error)
+                if matches!(
+                    error.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && deadline.is_none_or(|d| Instant::now() < d) =>
+            {
+                std::thread::sleep(pause);
+                pause = pause.saturating_mul(2).min(Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// `PRAGMA synchronous` for `durability`.
 fn synchronous(durability: Durability) -> &'static str {
     match durability {
@@ -166,9 +209,13 @@ pub(crate) fn open_writer(path: &Path, options: &Options) -> Result<Connection, 
     // changed since the probe, or the probe could not read it.
     let found = header(&conn).map_err(failed)?;
     admit(path, found)?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(failed)?;
+    // Switching to WAL needs the file's exclusive lock, taken over the read
+    // lock the pragma holds: SQLite answers SQLITE_BUSY at once instead of
+    // waiting while another connection reads, so the wait is here.
+    let mode: String = while_busy(options.busy_timeout, || {
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+    })
+    .map_err(failed)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(OpenError::WalUnavailable {
             path: path.to_path_buf(),

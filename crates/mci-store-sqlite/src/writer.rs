@@ -32,12 +32,19 @@
 //! groups, the few frames the checkpointer has not yet, so that the WAL
 //! starts over.
 //!
+//! Before it answers a group, the writer checks that the store's path still
+//! names the file it opened ([`DatabaseFile`]): if the file was deleted or
+//! replaced, the group's callers and every later write get
+//! [`BackendError::FileReplaced`], as what they wrote is in no file at that
+//! path.
+//!
 //! When the store is dropped the channel closes; the writer writes what is
 //! still waiting, closes its connection and ends.
 
 use crate::checkpoint;
 use crate::commit::{self, Prepared};
 use crate::error::BackendError;
+use crate::file::DatabaseFile;
 use crate::outbox;
 use futures_channel::oneshot;
 use mci_store::StoreError;
@@ -105,9 +112,8 @@ impl Done {
         }
     }
 
-    /// Answers the caller that nothing was written.
-    fn fail(self, error: &Arc<rusqlite::Error>) {
-        let failed = || StoreError::from(BackendError::Group(error.clone()));
+    /// Answers the caller with the error `failed` makes.
+    fn fail(self, failed: &dyn Fn() -> StoreError) {
         match self {
             Done::Commit(reply, _) | Done::Acknowledge(reply, _) => {
                 let _ = reply.send(Err(failed()));
@@ -220,15 +226,30 @@ impl Checkpoints {
     }
 }
 
+/// How a group ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Its callers have their answers.
+    Answered,
+    /// The path no longer names the database file: the group was refused,
+    /// and so is every later write.
+    FileReplaced,
+}
+
 /// The writer's loop: one group at a time, until the channel is closed and
-/// drained, each group followed by [`Checkpoints::after_group`].
+/// drained, each group followed by [`Checkpoints::after_group`]. `file` is
+/// the database file at its path, checked before each group is
+/// acknowledged; once the path names another file or none, every write is
+/// refused.
 pub(crate) fn run(
     conn: Connection,
     jobs: Receiver<Job>,
     max_group: usize,
     checkpoints: Option<Checkpoints>,
+    file: Option<DatabaseFile>,
 ) {
     let max_group = max_group.max(1);
+    let mut replaced = None;
     while let Ok(first) = jobs.recv() {
         let mut group = Vec::with_capacity(max_group.min(64));
         group.push(first);
@@ -238,7 +259,16 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        write_group(&conn, group);
+        if let Some(file) = &replaced {
+            let refused = || file_replaced(file);
+            group
+                .into_iter()
+                .for_each(|job| job.undone().fail(&refused));
+            continue;
+        }
+        if write_group(&conn, group, file.as_ref()) == Ended::FileReplaced {
+            replaced = file.clone();
+        }
         if let Some(checkpoints) = &checkpoints {
             checkpoints.after_group(&conn);
         }
@@ -247,15 +277,25 @@ pub(crate) fn run(
     let _ = conn.close();
 }
 
-/// Writes one group in one transaction, then answers its callers.
-fn write_group(conn: &Connection, group: Vec<Job>) {
+/// The refusal of a write once `file` is no longer at its path.
+fn file_replaced(file: &DatabaseFile) -> StoreError {
+    BackendError::FileReplaced {
+        path: file.path().to_path_buf(),
+    }
+    .into()
+}
+
+/// Writes one group in one transaction, then answers its callers, unless
+/// the path no longer names `file`.
+fn write_group(conn: &Connection, group: Vec<Job>, file: Option<&DatabaseFile>) -> Ended {
     let shared = group.len() > 1;
     if let Err(error) = run_cached(conn, "BEGIN IMMEDIATE") {
         let error = Arc::new(error);
+        let failed = || StoreError::from(BackendError::Group(error.clone()));
         for job in group {
-            job.undone().fail(&error);
+            job.undone().fail(&failed);
         }
-        return;
+        return Ended::Answered;
     }
     let mut done = Vec::with_capacity(group.len());
     let mut jobs = group.into_iter();
@@ -277,20 +317,30 @@ fn write_group(conn: &Connection, group: Vec<Job>) {
         None => run_cached(conn, "COMMIT"),
     };
     match committed {
-        Ok(()) => done.into_iter().for_each(Done::answer),
+        Ok(()) => match file {
+            // Written to a file no longer at its path: as good as lost.
+            Some(file) if !file.still_named() => {
+                let refused = || file_replaced(file);
+                done.into_iter().for_each(|answer| answer.fail(&refused));
+                return Ended::FileReplaced;
+            }
+            _ => done.into_iter().for_each(Done::answer),
+        },
         Err(error) => {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
             let error = Arc::new(error);
+            let failed = || StoreError::from(BackendError::Group(error.clone()));
             for answer in done {
-                answer.fail(&error);
+                answer.fail(&failed);
             }
             for job in jobs {
-                job.undone().fail(&error);
+                job.undone().fail(&failed);
             }
         }
     }
+    Ended::Answered
 }
 
 #[cfg(test)]
@@ -355,7 +405,7 @@ mod tests {
         // because the first commit of the group is already written.
         let (duplicate, duplicate_answer) = commit(added(1, 2, &workshop));
         let (third, third_answer) = commit(added(2, 3, &workshop));
-        write_group(&conn, vec![first, duplicate, third]);
+        write_group(&conn, vec![first, duplicate, third], None);
         assert!(answer(first_answer).is_ok());
         let refused = answer(duplicate_answer).unwrap_err();
         assert_eq!(refused.rule(), Some("R-ADD-7"), "{refused:?}");
@@ -383,7 +433,7 @@ mod tests {
         let (first, first_answer) = commit(added(1, 1, &workshop));
         let (second, second_answer) = commit(added(2, 2, &workshop));
         let (refused, refused_answer) = commit(added(1, 3, &workshop));
-        write_group(&conn, vec![first, second, refused]);
+        write_group(&conn, vec![first, second, refused], None);
         for answer in [
             answer(first_answer),
             answer(second_answer),
@@ -408,7 +458,7 @@ mod tests {
 
         // The writer goes on with the next group.
         let (next, next_answer) = commit(added(1, 4, &workshop));
-        write_group(&conn, vec![next]);
+        write_group(&conn, vec![next], None);
         assert!(answer(next_answer).is_ok());
         assert_eq!(stored(&conn), 1);
     }
@@ -426,7 +476,7 @@ mod tests {
         }
         drop(jobs);
         // Groups of at most 8: the channel is read in three groups.
-        run(conn, inbox, 8, None);
+        run(conn, inbox, 8, None, None);
         for answer in answers {
             assert!(self::answer(answer).is_ok());
         }
