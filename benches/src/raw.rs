@@ -76,7 +76,7 @@ pub mod sql {
      ORDER BY id LIMIT ?6";
 
     /// `queries.rs`: what the sweep must look at, earliest first.
-    pub const DUE: &str = "SELECT doc FROM nominations \
+    pub const DUE: &str = "SELECT wake_at, id, doc FROM nominations \
      WHERE wake_at <= ?1 ORDER BY wake_at, id LIMIT ?2";
 }
 
@@ -418,7 +418,7 @@ impl RawDb {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let docs: Vec<String> = tx
                 .prepare_cached(sql::DUE)?
-                .query_map(params![bound(now), i64::try_from(batch)?], |r| r.get(0))?
+                .query_map(params![bound(now), i64::try_from(batch)?], |r| r.get(2))?
                 .collect::<Result<_, _>>()?;
             let mut progressed = false;
             for doc in &docs {

@@ -464,3 +464,46 @@ on_every_store!(
     r_rec_5_a_retried_add_writes_once,
     r_rec_5_a_key_used_for_one_command_is_refused_for_another,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
+    let w = world(Adapter::Sqlite);
+    let mut ids = Vec::new();
+    for customer in 1..=4 {
+        let n = w.add(1, customer, &["workshop"]).await.remove(0);
+        w.ask_consent(1, n.id()).await;
+        ids.push(*n.id());
+    }
+    let bad = ids[1];
+    let path = w._dir.as_ref().unwrap().path().join("mci.sqlite");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE nominations SET doc = '{' WHERE id = ?1",
+            [bad.as_uuid().into_bytes()],
+        )
+        .unwrap();
+    // The Eligible tab shows the three it can read and names the other.
+    let page = w
+        .service
+        .customers_page(
+            &admin(1),
+            &"workshop".parse().unwrap(),
+            Tab::Eligible,
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 3);
+    assert_eq!(page.unreadable, vec![bad]);
+    // Past the consent window: every nomination is due to lapse.
+    w.clock.advance(TimeDelta::days(31)).unwrap();
+    let report = w.service.sweep().await.unwrap();
+    assert_eq!(report.lapsed, 3, "{report:?}");
+    assert_eq!(report.unreadable, vec![bad]);
+    for id in ids.iter().filter(|id| **id != bad) {
+        let n = w.service.nomination(&admin(1), id).await.unwrap();
+        assert_eq!(n.state(), State::ConsentExpired);
+    }
+}

@@ -293,10 +293,18 @@ impl Index {
             })
     }
 
-    pub(crate) fn due(&self, now: Instant) -> impl Iterator<Item = NominationId> + '_ {
+    /// The due nominations at `now` in `(wake_at, id)` order, after
+    /// `after`.
+    pub(crate) fn due(
+        &self,
+        now: Instant,
+        after: Option<(Instant, NominationId)>,
+    ) -> impl Iterator<Item = (Instant, NominationId)> + '_ {
+        let start = after.map_or(Bound::Unbounded, |(at, _)| Bound::Included(at));
         self.wake
-            .range(..=now)
-            .flat_map(|(_, ids)| ids.iter().copied())
+            .range((start, Bound::Included(now)))
+            .flat_map(|(at, ids)| ids.iter().map(move |id| (*at, *id)))
+            .filter(move |key| after.is_none_or(|after| *key > after))
     }
 
     /// The ids of the nominations of `customer` for `engagement`, ascending.

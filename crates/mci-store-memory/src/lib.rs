@@ -42,8 +42,8 @@ use mci_core::{
     PartnerId, PayoutBatch, PayoutBatchId, Standing, Tab, TokenHash,
 };
 use mci_store::{
-    Commit, Derived, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Leased, Page,
-    PageQuery, StateQuery, Store, StoreError, TabCounts, Write, check_guard,
+    Commit, Derived, Due, DueCursor, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult,
+    Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts, Write, check_guard,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -576,10 +576,24 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
+    async fn due(
+        &self,
+        now: Instant,
+        after: Option<DueCursor>,
+        limit: usize,
+    ) -> Result<Due, StoreError> {
         let inner = self.lock()?;
-        let ids: Vec<NominationId> = inner.index.due(now).take(limit).collect();
-        Ok(inner.nominations(ids))
+        let keys: Vec<(Instant, NominationId)> = inner
+            .index
+            .due(now, after.map(|c| (c.wake_at, c.id)))
+            .take(limit)
+            .collect();
+        // A row in memory always reads back.
+        let found = keys.into_iter().filter_map(|(wake_at, id)| {
+            let row = inner.row(&id)?;
+            Some((DueCursor { wake_at, id }, Ok(row.nomination.clone())))
+        });
+        Ok(Due::scanned(found.collect::<Vec<_>>(), limit))
     }
 
     async fn take_messages(

@@ -68,6 +68,15 @@ pub(crate) fn id(id: &NominationId) -> [u8; 16] {
     id.as_uuid().into_bytes()
 }
 
+/// A nomination id read back from its 16 stored bytes.
+pub(crate) fn nomination_id(bytes: &[u8]) -> Result<NominationId, StoreError> {
+    let encoding = |what: String| StoreError::from(BackendError::Encoding(what));
+    let bytes: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| encoding(format!("a nomination id of {} bytes, not 16", bytes.len())))?;
+    NominationId::from_uuid(uuid::Uuid::from_bytes(bytes)).map_err(|e| encoding(e.to_string()))
+}
+
 /// The lower bound of a keyset cursor: every stored id sorts after the
 /// empty blob, so "after nothing" is "after `x''`".
 pub(crate) fn after(cursor: Option<&NominationId>) -> Vec<u8> {

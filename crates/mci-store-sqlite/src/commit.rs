@@ -180,8 +180,7 @@ fn conflict(conn: &Connection, write: &PreparedWrite) -> Result<StoreError, Stor
 }
 
 fn nomination_id(bytes: &[u8; 16]) -> Result<mci_core::NominationId, StoreError> {
-    mci_core::NominationId::from_uuid(uuid::Uuid::from_bytes(*bytes))
-        .map_err(|e| BackendError::Encoding(e.to_string()).into())
+    crate::columns::nomination_id(bytes)
 }
 
 /// Whether `guard` admits the other nominations at `now`, counted in SQL:

@@ -139,8 +139,8 @@ use mci_core::{
     NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    Commit, IdempotencyKey, IdempotentResult, Leased, Page, PageQuery, StateQuery, Store,
-    StoreError, TabCounts,
+    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, Leased, Page, PageQuery, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use readers::ReadJob;
 use rusqlite::Connection;
@@ -483,9 +483,16 @@ impl Store for SqliteStore {
         self.read(move |conn| queries::history(conn, &id)).await
     }
 
-    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
+    async fn due(
+        &self,
+        now: Instant,
+        after: Option<DueCursor>,
+        limit: usize,
+    ) -> Result<Due, StoreError> {
         let now = columns::bound(now);
-        self.read(move |conn| queries::due(conn, now, limit)).await
+        let after = after.map(|c| (columns::instant(c.wake_at), columns::id(&c.id)));
+        self.read(move |conn| queries::due(conn, now, after, limit))
+            .await
     }
 
     async fn take_messages(

@@ -13,7 +13,7 @@
 use crate::columns::{self, document};
 use crate::error::sqlite;
 use mci_core::{Event, KnownCustomer, Nomination, PayoutBatch, Standing};
-use mci_store::{Fingerprint, IdempotentResult, Page, StoreError, TabCounts};
+use mci_store::{Due, DueCursor, Fingerprint, IdempotentResult, Page, StoreError, TabCounts};
 use rusqlite::{Connection, OptionalExtension, Params, params};
 
 /// A nomination by id.
@@ -74,8 +74,12 @@ pub(crate) const LAPSING: &str = "SELECT doc FROM nominations \
 pub(crate) const HISTORY: &str = "SELECT doc FROM events WHERE nomination = ?1 ORDER BY version";
 
 /// What the sweep must look at: woken at ?1, earliest first.
-pub(crate) const DUE: &str = "SELECT doc FROM nominations \
+pub(crate) const DUE: &str = "SELECT wake_at, id, doc FROM nominations \
      WHERE wake_at <= ?1 ORDER BY wake_at, id LIMIT ?2";
+
+/// The same after the cursor (?3, ?4) in (wake_at, id) order.
+pub(crate) const DUE_AFTER: &str = "SELECT wake_at, id, doc FROM nominations \
+     WHERE wake_at <= ?1 AND (wake_at, id) > (?3, ?4) ORDER BY wake_at, id LIMIT ?2";
 
 /// The result of an idempotency key and the fingerprint of its command.
 pub(crate) const IDEMPOTENT_RESULT: &str =
@@ -133,11 +137,17 @@ fn count(conn: &Connection, sql: &str, params: impl Params) -> Result<u64, Store
 }
 
 fn page_of(rows: Vec<(Vec<u8>, String)>, limit: usize) -> Result<Page, StoreError> {
-    let rows = rows
+    let found = rows
         .iter()
-        .map(|(_, doc)| document(doc))
-        .collect::<Result<Vec<Nomination>, _>>()?;
-    Ok(Page::new(rows, limit))
+        .map(|(id, doc)| Ok((columns::nomination_id(id)?, readable(doc))))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::scanned(found, limit))
+}
+
+/// A stored nomination read back, or why it cannot be: the row is then
+/// passed over and reported, never the reason a whole read fails.
+fn readable(doc: &str) -> Result<Nomination, String> {
+    document::<Nomination>(doc).map_err(|e| e.to_string())
 }
 
 /// The nomination `id`, if it is `partner`'s (or anyone's, without one).
@@ -200,13 +210,17 @@ pub(crate) fn page(conn: &Connection, q: &TabQuery) -> Result<Page, StoreError> 
         .map_err(sqlite)?;
     let mut found = Vec::with_capacity(q.limit.min(1024));
     while let Some(row) = rows.next().map_err(sqlite)? {
+        let id = row
+            .get_ref(0)
+            .and_then(|v| Ok(v.as_blob()?))
+            .map_err(sqlite)?;
         let doc = row
             .get_ref(1)
             .and_then(|v| Ok(v.as_str()?))
             .map_err(sqlite)?;
-        found.push(document::<Nomination>(doc)?);
+        found.push((columns::nomination_id(id)?, readable(doc)));
     }
-    Ok(Page::new(found, q.limit))
+    Ok(Page::scanned(found, q.limit))
 }
 
 /// The counts of the Eligible and Complete tabs at `now`.
@@ -305,9 +319,34 @@ pub(crate) fn history(conn: &Connection, id: &[u8; 16]) -> Result<Vec<Event>, St
 pub(crate) fn due(
     conn: &Connection,
     now: i64,
+    after: Option<(i64, [u8; 16])>,
     limit: usize,
-) -> Result<Vec<Nomination>, StoreError> {
-    all(conn, DUE, params![now, columns::limit(limit)])
+) -> Result<Due, StoreError> {
+    let limit_param = columns::limit(limit);
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, Vec<u8>, String)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    };
+    let found: Vec<(i64, Vec<u8>, String)> = match after {
+        None => conn
+            .prepare_cached(DUE)
+            .and_then(|mut stmt| stmt.query_map(params![now, limit_param], row)?.collect()),
+        Some((wake_at, id)) => conn.prepare_cached(DUE_AFTER).and_then(|mut stmt| {
+            stmt.query_map(params![now, limit_param, wake_at, id], row)?
+                .collect()
+        }),
+    }
+    .map_err(sqlite)?;
+    let found = found
+        .iter()
+        .map(|(wake_at, id, doc)| {
+            let cursor = DueCursor {
+                wake_at: columns::instant_at(*wake_at)?,
+                id: columns::nomination_id(id)?,
+            };
+            Ok((cursor, readable(doc)))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Due::scanned(found, limit))
 }
 
 /// The result recorded with an idempotency key, with the fingerprint of
@@ -351,10 +390,11 @@ mod plans {
 
     /// The counts and the sweep's due query, which must be bounded walks
     /// (the page has a test of its own).
-    const PAGES_AND_DUE: [(&str, &str); 3] = [
+    const PAGES_AND_DUE: [(&str, &str); 4] = [
         ("count in tab", COUNT_IN_TAB),
         ("count lapsed into tab", COUNT_LAPSED_INTO),
         ("due", DUE),
+        ("due after a cursor", DUE_AFTER),
     ];
 
     /// Every other query of the store.

@@ -16,3 +16,22 @@ async fn sqlite_store_passes_the_conformance_suite() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_time_4_sqlite_passes_over_rows_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unreadable.sqlite");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    // A row broken behind the store's back, as a bad disk or a bad hand
+    // would leave it.
+    let corrupt = |id: &mci_core::NominationId| {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE nominations SET doc = '{' WHERE id = ?1",
+                [id.as_uuid().into_bytes()],
+            )
+            .unwrap();
+    };
+    mci_store::conformance::unreadable_rows_are_passed_over(store, &corrupt).await;
+}

@@ -216,7 +216,11 @@ async fn a_version_1_database_opens_under_the_current_schema_with_its_data() {
         messages.into_iter().map(|l| l.message).collect::<Vec<_>>(),
         expected
     );
-    let due = store.due(now + TimeDelta::days(29), 10).await.unwrap();
+    let due = store
+        .due(now + TimeDelta::days(29), None, 10)
+        .await
+        .unwrap()
+        .rows;
     assert_eq!(
         due,
         vec![awaiting.nomination.clone()],

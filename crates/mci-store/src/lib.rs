@@ -108,7 +108,7 @@ mod query;
 
 pub use commit::{Commit, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Write};
 pub use error::StoreError;
-pub use query::{Leased, Page, PageQuery, StateQuery, TabCounts};
+pub use query::{Due, DueCursor, Leased, Page, PageQuery, StateQuery, TabCounts, Unreadable};
 
 use async_trait::async_trait;
 use mci_core::{
@@ -179,7 +179,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(PartnerId, Standing)>, StoreError>;
 
     /// One page of a tab of a partner's nominations for an engagement at
-    /// `query.now`, in id order after `query.after` (R-PAGE-1).
+    /// `query.now`, in id order after `query.after` (R-PAGE-1). A row that
+    /// cannot be read back is counted against the limit and listed in
+    /// [`Page::unreadable`], and the page's cursor goes past it
+    /// ([`Page::scanned`]); the same holds for [`Store::by_state`].
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError>;
 
     /// How many of a partner's nominations for an engagement are in each
@@ -219,8 +222,18 @@ pub trait Store: Send + Sync {
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError>;
 
     /// Up to `limit` nominations whose wake instant is at or before `now`,
-    /// earliest first: what the sweep must look at (R-TIME-4).
-    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError>;
+    /// in `(wake_at, id)` order after `after`: what the sweep must look at
+    /// (R-TIME-4). A row that cannot be read back is counted against the
+    /// limit and listed in [`Due::unreadable`]; [`Due::next`] (set when
+    /// `limit` rows were looked at) is the cursor after the last row,
+    /// readable or not, so a batch of unreadable rows never keeps a walk
+    /// from the rows behind it.
+    async fn due(
+        &self,
+        now: Instant,
+        after: Option<DueCursor>,
+        limit: usize,
+    ) -> Result<Due, StoreError>;
 
     /// Takes up to `limit` pending messages available at `now`, oldest
     /// first, and leases them until `lease_until`: they are not taken again

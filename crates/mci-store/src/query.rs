@@ -39,6 +39,9 @@ pub struct StateQuery {
 pub struct Page {
     /// The rows.
     pub rows: Vec<Nomination>,
+    /// The rows of the page that could not be read back: passed over, so
+    /// the page is short by that many (R-PAGE-1).
+    pub unreadable: Vec<Unreadable>,
     /// The cursor for the next page, `None` on the last page.
     pub next: Option<NominationId>,
 }
@@ -51,7 +54,90 @@ impl Page {
         } else {
             None
         };
-        Self { rows, next }
+        Self {
+            rows,
+            unreadable: Vec::new(),
+            next,
+        }
+    }
+
+    /// A page from the rows a scan of at most `limit` rows found, in id
+    /// order, each read back or not: a scan that reached the limit has a
+    /// next cursor after its last row, readable or not, so that a page full
+    /// of unreadable rows still leads to the rows behind them.
+    pub fn scanned(
+        found: impl IntoIterator<Item = (NominationId, Result<Nomination, String>)>,
+        limit: usize,
+    ) -> Self {
+        let mut page = Page::default();
+        let mut scanned = 0;
+        let mut last = None;
+        for (id, row) in found {
+            scanned += 1;
+            last = Some(id);
+            match row {
+                Ok(nomination) => page.rows.push(nomination),
+                Err(reason) => page.unreadable.push(Unreadable { id, reason }),
+            }
+        }
+        page.next = last.filter(|_| scanned >= limit && limit > 0);
+        page
+    }
+}
+
+/// A stored nomination that could not be read back: its id, and why (the
+/// decoder's words, never the row's content). Reads pass it over and say
+/// so; the sweep reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The nomination.
+    pub id: NominationId,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// Where a walk of the due nominations goes on: after this wake instant
+/// and id, in `(wake_at, id)` order (R-TIME-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DueCursor {
+    /// The wake instant of the last nomination looked at.
+    pub wake_at: Instant,
+    /// Its id.
+    pub id: NominationId,
+}
+
+/// One batch of the nominations due at some instant (R-TIME-4).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Due {
+    /// The nominations, earliest wake first.
+    pub rows: Vec<Nomination>,
+    /// The due rows that could not be read back, passed over.
+    pub unreadable: Vec<Unreadable>,
+    /// Where the next batch starts, `None` when this batch was the last.
+    pub next: Option<DueCursor>,
+}
+
+impl Due {
+    /// A batch from the rows a scan of at most `limit` due rows found, in
+    /// `(wake_at, id)` order, each read back or not: a scan that reached
+    /// the limit has a cursor after its last row, readable or not.
+    pub fn scanned(
+        found: impl IntoIterator<Item = (DueCursor, Result<Nomination, String>)>,
+        limit: usize,
+    ) -> Self {
+        let mut due = Due::default();
+        let mut scanned = 0;
+        let mut last = None;
+        for (at, row) in found {
+            scanned += 1;
+            last = Some(at);
+            match row {
+                Ok(nomination) => due.rows.push(nomination),
+                Err(reason) => due.unreadable.push(Unreadable { id: at.id, reason }),
+            }
+        }
+        due.next = last.filter(|_| scanned >= limit && limit > 0);
+        due
     }
 }
 

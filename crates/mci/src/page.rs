@@ -52,6 +52,10 @@ pub struct CustomersPage {
     pub next: Option<PageCursor>,
     /// The count of every tab.
     pub counts: PageCounts,
+    /// Nominations of this page whose stored rows cannot be read back:
+    /// passed over, so the page is short by that many; they need an
+    /// operator.
+    pub unreadable: Vec<NominationId>,
 }
 
 /// One engagement in the overview (R-ENG-7).
@@ -138,6 +142,7 @@ impl Incentives {
         let limit = limit.max(1);
         let mut rows = Vec::new();
         let mut next = None;
+        let mut unreadable = Vec::new();
         let known_from = match (tab, cursor) {
             (Tab::Ineligible, Some(PageCursor::KnownCustomer(after))) => Some(after),
             (Tab::Ineligible, _) => Some(None),
@@ -158,6 +163,7 @@ impl Incentives {
                         limit,
                     })
                     .await?;
+                unreadable.extend(page.unreadable.iter().map(|u| u.id));
                 rows.extend(
                     page.rows
                         .iter()
@@ -194,6 +200,7 @@ impl Incentives {
             rows,
             next,
             counts,
+            unreadable,
         })
     }
 

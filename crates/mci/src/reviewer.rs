@@ -19,6 +19,10 @@ pub struct PayoutRun {
     pub batch: PayoutBatch,
     /// The claims it paid.
     pub paid: Vec<Nomination>,
+    /// Approved claims whose stored rows cannot be read back: neither paid
+    /// nor silently skipped, but named here for an operator.
+    #[serde(default)]
+    pub unreadable: Vec<NominationId>,
 }
 
 impl Incentives {
@@ -160,8 +164,9 @@ impl Incentives {
                     after: None,
                     limit,
                 })
-                .await?
-                .rows;
+                .await?;
+            let unreadable = approved.unreadable.iter().map(|u| u.id).collect();
+            let approved = approved.rows;
             let id = PayoutBatchId::from_uuid(self.ids.next(now)?.as_uuid())?;
             let cycle = PayoutCycle::containing(
                 self.settings.payout_epoch,
@@ -172,6 +177,7 @@ impl Incentives {
             let run = PayoutRun {
                 batch: batch.clone(),
                 paid: outcomes.iter().map(|o| o.nomination.clone()).collect(),
+                unreadable,
             };
             let mut commit = Commit::at(now);
             for outcome in outcomes {

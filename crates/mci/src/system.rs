@@ -6,12 +6,14 @@ use crate::service::Incentives;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join_all;
 use mci_core::{
-    EventKind, Instant, InvalidValue, LinkToken, Message, MessageId, Problem, truncate_to_micros,
+    EventKind, Instant, InvalidValue, LinkToken, Message, MessageId, Nomination, NominationId,
+    Problem, truncate_to_micros,
 };
 use mci_store::{Commit, Leased};
+use std::collections::BTreeSet;
 
 /// What one sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {
     /// Nominations lapsed.
     pub lapsed: usize,
@@ -20,6 +22,9 @@ pub struct SweepReport {
     /// Changes skipped because the nomination changed meanwhile; the next
     /// sweep sees them again.
     pub skipped: usize,
+    /// Due nominations whose stored rows cannot be read back: passed over,
+    /// so that the rest of the sweep goes on; they need an operator.
+    pub unreadable: Vec<NominationId>,
 }
 
 /// An outbox message to deliver (R-REC-2), with the token of the link it
@@ -47,47 +52,76 @@ impl Incentives {
     pub async fn sweep(&self) -> Result<SweepReport> {
         let now = self.now()?;
         let mut report = SweepReport::default();
+        let mut passed_over = BTreeSet::new();
+        // Passes over everything due, batch by batch after a cursor, so
+        // that rows that cannot be read (passed over and reported) never
+        // keep the sweep from the rows behind them. A change can leave a
+        // nomination due again (a second reminder the sweep came late
+        // for), before the cursor: another pass follows any pass that
+        // changed something.
         loop {
-            let due = self.store.due(now, self.settings.sweep_batch).await?;
-            if due.is_empty() {
-                return Ok(report);
-            }
-            // The batch's changes touch distinct nominations and carry no
-            // guards: send them together, so a store that groups commits
-            // writes them in few transactions.
-            let mut outcomes = Vec::with_capacity(due.len());
-            for nomination in &due {
-                outcomes.extend(nomination.wake(now)?);
-            }
-            let lapses: Vec<bool> = outcomes
-                .iter()
-                .map(|o| matches!(o.event.kind, EventKind::Lapsed { .. }))
-                .collect();
-            let results = join_all(
-                outcomes
-                    .into_iter()
-                    .map(|outcome| self.store.commit(Commit::of(now, outcome))),
-            )
-            .await;
+            let mut after = None;
             let mut progressed = false;
-            for (result, lapse) in results.into_iter().zip(lapses) {
-                match result {
-                    Ok(()) => {
-                        progressed = true;
-                        if lapse {
-                            report.lapsed += 1;
-                        } else {
-                            report.reminded += 1;
-                        }
-                    }
-                    Err(error) if error.is_retryable() => report.skipped += 1,
-                    Err(error) => return Err(error.into()),
+            loop {
+                let due = self
+                    .store
+                    .due(now, after, self.settings.sweep_batch)
+                    .await?;
+                passed_over.extend(due.unreadable.iter().map(|u| u.id));
+                progressed |= self.wake_batch(now, &due.rows, &mut report).await?;
+                match due.next {
+                    Some(next) => after = Some(next),
+                    None => break,
                 }
             }
             if !progressed {
+                report.unreadable = passed_over.into_iter().collect();
                 return Ok(report);
             }
         }
+    }
+
+    /// Writes what is due of one batch at `now`; whether anything was
+    /// written.
+    async fn wake_batch(
+        &self,
+        now: Instant,
+        due: &[Nomination],
+        report: &mut SweepReport,
+    ) -> Result<bool> {
+        // The batch's changes touch distinct nominations and carry no
+        // guards: send them together, so a store that groups commits
+        // writes them in few transactions.
+        let mut outcomes = Vec::with_capacity(due.len());
+        for nomination in due {
+            outcomes.extend(nomination.wake(now)?);
+        }
+        let lapses: Vec<bool> = outcomes
+            .iter()
+            .map(|o| matches!(o.event.kind, EventKind::Lapsed { .. }))
+            .collect();
+        let results = join_all(
+            outcomes
+                .into_iter()
+                .map(|outcome| self.store.commit(Commit::of(now, outcome))),
+        )
+        .await;
+        let mut progressed = false;
+        for (result, lapse) in results.into_iter().zip(lapses) {
+            match result {
+                Ok(()) => {
+                    progressed = true;
+                    if lapse {
+                        report.lapsed += 1;
+                    } else {
+                        report.reminded += 1;
+                    }
+                }
+                Err(error) if error.is_retryable() => report.skipped += 1,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(progressed)
     }
 
     /// Takes up to `limit` pending messages to deliver, leased for `lease`:

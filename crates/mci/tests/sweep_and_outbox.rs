@@ -109,7 +109,8 @@ async fn r_time_4_a_sweep_persists_each_lapse_once_with_its_event_and_notice() {
         SweepReport {
             lapsed: 5,
             reminded: 0,
-            skipped: 0
+            skipped: 0,
+            unreadable: Vec::new(),
         },
         "five lapses in batches of two"
     );

@@ -184,7 +184,7 @@ pub(crate) async fn walk(
 pub(crate) async fn sweep(store: &Arc<dyn Store>, now: Instant) -> usize {
     let mut changed = 0;
     loop {
-        let due = store.due(now, 16).await.unwrap();
+        let due = store.due(now, None, 16).await.unwrap().rows;
         if due.is_empty() {
             return changed;
         }

@@ -71,6 +71,7 @@ where
         standings_of_a_customer,
         history_in_version_order,
         due_in_wake_order,
+        due_walks_on_with_its_cursor,
         known_customers_once_each,
         by_state_and_lapsing,
         keyset_walk_sees_every_row_once_while_inserting,

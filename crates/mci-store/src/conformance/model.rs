@@ -260,9 +260,10 @@ async fn compare_reads(
     check(got_standings == want_standings)?;
 
     let due: Vec<NominationId> = store
-        .due(now, 1000)
+        .due(now, None, 1000)
         .await
         .map_err(|_| ())?
+        .rows
         .iter()
         .map(|n| *n.id())
         .collect();

@@ -53,9 +53,10 @@ async fn tab(
 /// The ids of the nominations due at `now`.
 async fn due_ids(store: &Arc<dyn Store>, now: Instant) -> Vec<NominationId> {
     store
-        .due(now, 100)
+        .due(now, None, 100)
         .await
         .unwrap()
+        .rows
         .iter()
         .map(|n| *n.id())
         .collect()

@@ -192,16 +192,16 @@ pub async fn due_in_wake_order(store: Arc<dyn Store>) {
         added_at.push(n);
     }
     assert!(
-        store.due(day(5), 10).await.unwrap().is_empty(),
+        store.due(day(5), None, 10).await.unwrap().rows.is_empty(),
         "nothing wakes before its first reminder"
     );
     // Consent lapses 30 days after each add; the 7-day reminder is due at day 23 + c.
-    let due = store.due(day(25), 10).await.unwrap();
+    let due = store.due(day(25), None, 10).await.unwrap().rows;
     let ids: Vec<&NominationId> = due.iter().map(Nomination::id).collect();
     let expected: Vec<&NominationId> = added_at[..3].iter().map(Nomination::id).collect();
     assert_eq!(ids, expected, "earliest wake first");
     assert_eq!(
-        store.due(day(100), 2).await.unwrap().len(),
+        store.due(day(100), None, 2).await.unwrap().rows.len(),
         2,
         "the limit bounds the batch"
     );
@@ -291,4 +291,97 @@ pub async fn by_state_and_lapsing(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A walk of the due query with its cursor meets every due nomination
+/// once, in `(wake_at, id)` order, whatever the batch size (R-TIME-4).
+pub async fn due_walks_on_with_its_cursor(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    for c in 0..7u64 {
+        added(&store, 1, c + 1, &engagement, day((c / 2) as i64)).await;
+    }
+    let all: Vec<NominationId> = store
+        .due(day(100), None, 100)
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|n| *n.id())
+        .collect();
+    assert_eq!(all.len(), 7);
+    for batch in [1, 2, 3, 7] {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let due = store.due(day(100), after, batch).await.unwrap();
+            assert!(due.rows.len() <= batch);
+            walked.extend(due.rows.iter().map(|n| *n.id()));
+            match due.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(walked, all, "batches of {batch}");
+    }
+}
+
+/// Rows a store cannot read back are passed over and named, never the
+/// reason a whole read fails, and never a wall the cursor cannot pass: a
+/// due batch or a page made only of them still leads to the rows behind
+/// them (R-TIME-4, R-PAGE-1). `corrupt` makes the stored row of a
+/// nomination unreadable; run this on an adapter that can hold such rows
+/// (a store in memory cannot).
+pub async fn unreadable_rows_are_passed_over(
+    store: Arc<dyn Store>,
+    corrupt: &(dyn Fn(&NominationId) + Sync),
+) {
+    let engagement = workshop(5);
+    let mut ids = Vec::new();
+    for c in 0..5u64 {
+        ids.push(
+            *added(&store, 1, c + 1, &engagement, day(c as i64))
+                .await
+                .id(),
+        );
+    }
+    // The three that wake first, which are also first in id order.
+    let (bad, good) = ids.split_at(3);
+    for id in bad {
+        corrupt(id);
+    }
+    let first = store.due(day(100), None, 3).await.unwrap();
+    assert!(first.rows.is_empty());
+    assert_eq!(
+        first.unreadable.iter().map(|u| u.id).collect::<Vec<_>>(),
+        bad
+    );
+    assert!(first.unreadable.iter().all(|u| !u.reason.is_empty()));
+    let rest = store.due(day(100), first.next, 3).await.unwrap();
+    assert_eq!(rest.rows.iter().map(|n| *n.id()).collect::<Vec<_>>(), good);
+    assert!(rest.unreadable.is_empty());
+
+    let (mut rows, mut unreadable, mut after) = (Vec::new(), Vec::new(), None);
+    loop {
+        let page = store
+            .page(&PageQuery {
+                partner: mci_testkit::partner(1),
+                engagement: engagement.id().clone(),
+                tab: Tab::Eligible,
+                now: day(5),
+                after,
+                limit: 2,
+            })
+            .await
+            .unwrap();
+        rows.extend(page.rows.iter().map(|n| *n.id()));
+        unreadable.extend(page.unreadable.iter().map(|u| u.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(rows, good, "the readable rows, each once");
+    assert_eq!(unreadable, bad, "the unreadable rows, named");
+    assert!(store.nomination_by_id(&bad[0]).await.is_err());
+    assert!(store.nomination_by_id(&good[0]).await.unwrap().is_some());
 }

@@ -340,8 +340,13 @@ impl Store for GatedStore {
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {
         self.inner.history(id).await
     }
-    async fn due(&self, now: Instant, limit: usize) -> Result<Vec<Nomination>, StoreError> {
-        self.inner.due(now, limit).await
+    async fn due(
+        &self,
+        now: Instant,
+        after: Option<mci_store::DueCursor>,
+        limit: usize,
+    ) -> Result<mci_store::Due, StoreError> {
+        self.inner.due(now, after, limit).await
     }
     async fn take_messages(
         &self,
