@@ -14,13 +14,24 @@
 //! under a steady stream of commits it checkpoints about once per pause.
 //!
 //! The WAL only starts over from its beginning when the writer begins a
-//! transaction with every frame of the WAL copied. Under a steady stream of
-//! commits the checkpointer never quite catches up (the writer has always
-//! written a little more), so it tells the writer how long the WAL is
-//! ([`WalLength`]), and once that passes [`RESTART_FRAMES`] the writer
-//! copies the last few frames itself, between two groups: its next
-//! transaction then starts the WAL over. That bounds the WAL to about
-//! [`RESTART_FRAMES`] pages plus what is written in one pause.
+//! transaction with every frame of the WAL copied and no read still using
+//! the WAL. Under a steady stream of commits that seldom happens by itself:
+//! the checkpointer never quite catches up (the writer has always written a
+//! little more), and some read is nearly always under way. So the writer
+//! counts the WAL's frames after each commit ([`count_wal_frames`]), and
+//! once they reach [`RESTART_FRAMES`] it starts the WAL over itself,
+//! between two groups ([`start_over`]): it copies the frames the
+//! checkpointer has not and waits, up to [`READERS_WAIT`], for the reads
+//! that began before to end. The WAL then holds at most [`RESTART_FRAMES`]
+//! pages plus those of the group that crossed it. A read that lasts longer
+//! than [`READERS_WAIT`] keeps the WAL growing until it ends; the writer
+//! tries again each time the WAL has grown by another [`RESTART_FRAMES`].
+//!
+//! On a full disk the WAL holds the space the database file would need to
+//! take in its frames. After a commit fails for want of space, the writer
+//! copies the WAL into the database file and truncates it to nothing before
+//! its next group ([`StartOver::Truncate`]), until that succeeds: once space
+//! is freed, the WAL gives its own back and writes succeed again.
 //!
 //! When the writer ends, the checkpointer stops resting, does a last
 //! checkpoint and ends too. A checkpoint that fails (another process
@@ -29,47 +40,100 @@
 //! lost, the WAL is only longer.
 
 use rusqlite::Connection;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use rusqlite::hooks::Wal;
+use std::cell::Cell;
+use std::ffi::c_int;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-/// How many WAL frames (pages) make the writer close the gap the
-/// checkpointer leaves so that the WAL starts over: 4096, 16 MiB of 4 KiB
-/// pages.
+/// How many WAL frames (pages) make the writer start the WAL over: 4096,
+/// 16 MiB of 4 KiB pages.
 pub(crate) const RESTART_FRAMES: u32 = 4096;
 
-/// How many frames the WAL held at the last checkpoint, as the checkpointer
-/// found it; shared with the writer.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WalLength(Arc<AtomicU32>);
+/// How long the writer, starting the WAL over, waits for the reads that
+/// still use it: 100 ms, many times a read of the store's own.
+pub(crate) const READERS_WAIT: Duration = Duration::from_millis(100);
 
-impl WalLength {
-    fn set(&self, frames: i64) {
-        self.0
-            .store(u32::try_from(frames).unwrap_or(0), Ordering::Relaxed);
-    }
+thread_local! {
+    /// The frames in the WAL after the last commit of the connection that
+    /// counts them on this thread: the writer's.
+    static WAL_FRAMES: Cell<u32> = const { Cell::new(0) };
+}
 
-    /// Whether the WAL is long enough for the writer to start it over.
-    pub(crate) fn calls_for_restart(&self) -> bool {
-        self.0.load(Ordering::Relaxed) >= RESTART_FRAMES
-    }
+/// SQLite's WAL hook: called after each commit with the frames now in the
+/// WAL.
+fn note_wal_frames(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(u32::try_from(frames).unwrap_or(0)));
+    Ok(())
+}
 
-    /// The writer copied every frame: the WAL starts over at its next
-    /// transaction.
-    pub(crate) fn restarting(&self) {
-        self.0.store(0, Ordering::Relaxed);
-    }
+/// Counts the WAL's frames after each commit of `conn`, which commits on
+/// this thread; [`wal_frames`] answers. Replaces SQLite's automatic
+/// checkpoint, which is off on the writer's connection.
+pub(crate) fn count_wal_frames(conn: &Connection) {
+    conn.wal_hook(Some(note_wal_frames));
+}
+
+/// The frames in the WAL after this thread's last commit, or 0 since the
+/// WAL started over.
+pub(crate) fn wal_frames() -> u32 {
+    WAL_FRAMES.with(Cell::get)
+}
+
+/// How [`start_over`] leaves the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StartOver {
+    /// The next transaction writes the WAL from its start, over the frames
+    /// of the file (`wal_checkpoint(RESTART)`).
+    Restart,
+    /// The WAL file is also truncated to nothing, which gives its space
+    /// back to the file system (`wal_checkpoint(TRUNCATE)`).
+    Truncate,
+}
+
+/// Copies every frame of the WAL into the database file and waits up to
+/// `readers_wait` for the reads that still use the WAL, so that the WAL
+/// starts over as `how` says. A checkpoint another connection is running
+/// is waited out, up to `busy_timeout`, which `conn` gets back afterwards.
+/// `Ok(true)` when the WAL starts over, `Ok(false)` when a read or a
+/// checkpoint kept it from it.
+pub(crate) fn start_over(
+    conn: &Connection,
+    how: StartOver,
+    readers_wait: Duration,
+    busy_timeout: Duration,
+) -> rusqlite::Result<bool> {
+    let sql = match how {
+        StartOver::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        StartOver::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    conn.busy_timeout(readers_wait)?;
+    let until = Instant::now().checked_add(busy_timeout);
+    let outcome = loop {
+        match copy(conn, sql) {
+            Ok(copied) if !copied.busy => {
+                WAL_FRAMES.with(|f| f.set(0));
+                break Ok(true);
+            }
+            // Another connection holds the checkpoint lock (it reports no
+            // frames): its checkpoint never waits, so it ends soon.
+            Ok(copied) if copied.frames < 0 && until.is_none_or(|u| Instant::now() < u) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(_) => break Ok(false),
+            Err(error) => break Err(error),
+        }
+    };
+    conn.busy_timeout(busy_timeout)?;
+    outcome
 }
 
 /// The checkpointer's loop: a passive checkpoint when woken, then a rest of
 /// `pause`, until the writer's end closes the channel.
-pub(crate) fn run(conn: Connection, wake: Receiver<()>, pause: Duration, length: WalLength) {
+pub(crate) fn run(conn: Connection, wake: Receiver<()>, pause: Duration) {
     let mut woken = wake.recv().is_ok();
     while woken {
-        if let Ok(Copied { frames, .. }) = checkpoint(&conn) {
-            length.set(frames);
-        }
+        let _ = checkpoint(&conn);
         woken = match rest(&wake, pause) {
             Rest::Woken => true,
             Rest::Idle => wake.recv().is_ok(),
@@ -112,31 +176,28 @@ fn rest(wake: &Receiver<()>, pause: Duration) -> Rest {
     }
 }
 
-/// What one passive checkpoint found and did.
+/// What one checkpoint found and did.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Copied {
+struct Copied {
     /// The frames in the WAL.
-    pub(crate) frames: i64,
-    /// How many of them are now in the database file.
-    pub(crate) copied: i64,
-    /// Another connection was checkpointing: nothing was done.
-    pub(crate) busy: bool,
-}
-
-impl Copied {
-    /// Every frame of the WAL is in the database file.
-    pub(crate) fn all(&self) -> bool {
-        !self.busy && self.frames >= 0 && self.copied == self.frames
-    }
+    frames: i64,
+    /// The checkpoint could not do all it was asked: another connection
+    /// was checkpointing (`frames` is then -1), or a read kept it from
+    /// copying every frame or from starting the WAL over.
+    busy: bool,
 }
 
 /// One passive checkpoint on `conn`.
-pub(crate) fn checkpoint(conn: &Connection) -> rusqlite::Result<Copied> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+fn checkpoint(conn: &Connection) -> rusqlite::Result<Copied> {
+    copy(conn, "PRAGMA wal_checkpoint(PASSIVE)")
+}
+
+/// Runs the checkpoint `sql` on `conn`.
+fn copy(conn: &Connection, sql: &str) -> rusqlite::Result<Copied> {
+    conn.query_row(sql, [], |r| {
         Ok(Copied {
             busy: r.get::<_, i64>(0)? != 0,
             frames: r.get(1)?,
-            copied: r.get(2)?,
         })
     })
 }

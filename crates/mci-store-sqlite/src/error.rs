@@ -157,7 +157,8 @@ pub enum BackendError {
     /// The transaction of the group the commit was written in could not
     /// begin, broke, or failed to commit: nothing of the commit was
     /// written. Retrying may succeed once the cause (a lock held by another
-    /// process, a full disk, an I/O error) is gone.
+    /// process, an I/O error) is gone. A full disk is
+    /// [`BackendError::DiskFull`].
     #[error("the transaction of the commit group failed, nothing of it was written: {0}")]
     Group(Arc<rusqlite::Error>),
     /// The path the store was opened at no longer names the file it opened:
@@ -171,6 +172,19 @@ pub enum BackendError {
     FileReplaced {
         /// The path the store was opened at.
         path: PathBuf,
+    },
+    /// The disk holding the database file is full: nothing of the commit
+    /// was written. The store stays open, and writes succeed again once
+    /// space is freed: the writer gives back the space the WAL holds as
+    /// soon as the database file can take in its pages.
+    #[error(
+        "the disk holding {path} is full, nothing of the commit was written; writes succeed again once space is freed: {source}"
+    )]
+    DiskFull {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite answered.
+        source: Arc<rusqlite::Error>,
     },
     /// A document could not be written or read back as the core's type.
     #[error("a stored document does not read back: {0}")]

@@ -77,7 +77,8 @@
 //! `SAVEPOINT`. A commit whose check fails is rolled back to its savepoint
 //! and answered with its error; the others are written. Each caller is
 //! answered only after the `COMMIT` succeeded; if it fails, every caller of
-//! the group gets a [`BackendError::Group`] and nothing was written. Before
+//! the group gets a [`BackendError::Group`] ([`BackendError::DiskFull`] when
+//! the disk is full) and nothing was written. Before
 //! it answers, the writer checks that the path still names the file it
 //! opened (its device and inode): if the file was deleted or replaced, the
 //! group and every later write are refused with
@@ -95,12 +96,27 @@
 //! crosses a thousand pages, whose callers then wait for it. This store
 //! turns that off and checkpoints on a thread of its own, after commits and
 //! at most once per [`Options::checkpoint_pause`], with a passive
-//! checkpoint that never blocks the writer or the readers. Once the WAL
-//! holds 4096 pages the writer copies, between two groups, the few pages
-//! the checkpointer has not, so that the WAL starts over: under any load it
-//! stays about that long. Readers see every commit whether or not it is
-//! checkpointed. If a long read keeps a checkpoint from finishing, the WAL
-//! grows until the read ends, as it does in SQLite's default.
+//! checkpoint that never blocks the writer or the readers. Readers see
+//! every commit whether or not it is checkpointed.
+//!
+//! Under steady commits the WAL would not start over by itself: some page
+//! is always still to copy, some read always under way. So the writer
+//! counts the WAL's pages after each group, and when a next group as long
+//! as the last would take it past 4096 pages (16 MiB of 4 KiB pages), it
+//! starts the WAL over between two groups: it copies the pages the
+//! checkpointer has not and waits, up to 100 ms, for the reads that use the
+//! WAL, while the next commits wait (about 30 ms each 16 MiB at full load).
+//! The WAL so stays at about 4096 pages under any load: a group that writes
+//! more pages than the one before takes it past by the difference. A read
+//! longer than 100 ms keeps it growing until the read ends, as in SQLite's
+//! default; the writer tries again each time it has grown by 4096 pages.
+//!
+//! On a full disk a commit fails with [`BackendError::DiskFull`] and writes
+//! nothing, and the store stays open. Before its next group the writer
+//! copies the WAL into the database file and truncates the WAL, which gives
+//! its space back as soon as the file can take in its pages, and from then
+//! on keeps the WAL to half the length it had when the disk was full: once
+//! space is freed, writes succeed again.
 //!
 //! # Storage
 //!
@@ -280,16 +296,13 @@ impl SqliteStore {
             checkpointer: None,
         };
         let (wake, woken) = mpsc::sync_channel(1);
-        let (pause, length) = (options.checkpoint_pause, checkpoint::WalLength::default());
+        let pause = options.checkpoint_pause;
         store.checkpointer_open = Some(wake.clone());
-        let checkpoints = writer::Checkpoints {
-            wake,
-            length: length.clone(),
-        };
+        let checkpoints = writer::Checkpoints::new(wake, options.busy_timeout);
         store.checkpointer = Some(
             std::thread::Builder::new()
                 .name("mci-sqlite-checkpointer".into())
-                .spawn(move || checkpoint::run(checkpointer, woken, pause, length))
+                .spawn(move || checkpoint::run(checkpointer, woken, pause))
                 .map_err(OpenError::Threads)?,
         );
         let (jobs, inbox) = mpsc::channel();

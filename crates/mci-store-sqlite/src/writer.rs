@@ -21,16 +21,18 @@
 //! no savepoint: a refusal rolls the whole transaction back. Every caller is
 //! answered only after `COMMIT` has succeeded; if it fails, or the
 //! transaction breaks, every caller of the group gets a
-//! [`BackendError::Group`] and nothing of the group is written. A commit in
+//! [`BackendError::Group`] ([`BackendError::DiskFull`] on a full disk) and
+//! nothing of the group is written. A commit in
 //! the group sees the commits before it, exactly as if they had been
 //! written one transaction each, in the order they arrived.
 //!
 //! The writer leaves copying the WAL back into the database file to the
 //! [checkpointer](crate::checkpoint) (`wal_autocheckpoint` is off on its
 //! connection), which it wakes after each `COMMIT`: no caller waits for a
-//! checkpoint. Only once the WAL is long does the writer copy, between two
-//! groups, the few frames the checkpointer has not yet, so that the WAL
-//! starts over.
+//! checkpoint. Only once the WAL is long does the writer start it over
+//! itself, between two groups ([`Checkpoints`]); and after a commit failed
+//! on a full disk it truncates the WAL before the next group, to give its
+//! space back.
 //!
 //! Before it answers a group, the writer checks that the store's path still
 //! names the file it opened ([`DatabaseFile`]): if the file was deleted or
@@ -41,16 +43,17 @@
 //! When the store is dropped the channel closes; the writer writes what is
 //! still waiting, closes its connection and ends.
 
-use crate::checkpoint;
+use crate::checkpoint::{self, StartOver};
 use crate::commit::{self, Prepared};
 use crate::error::BackendError;
 use crate::file::DatabaseFile;
 use crate::outbox;
 use futures_channel::oneshot;
 use mci_store::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::time::Duration;
 
 /// What a caller asks of the writer.
 pub(crate) enum Job {
@@ -204,24 +207,89 @@ fn in_savepoint<T>(
     Ok(result)
 }
 
-/// Who the writer wakes to checkpoint the WAL, and how long the WAL was at
-/// the last checkpoint.
+/// Who the writer wakes to checkpoint the WAL, and when it starts the WAL
+/// over itself.
 pub(crate) struct Checkpoints {
     /// The checkpointer's wake-up channel.
-    pub(crate) wake: SyncSender<()>,
-    /// The WAL's length, as the checkpointer last found it.
-    pub(crate) length: checkpoint::WalLength,
+    wake: SyncSender<()>,
+    /// The writer connection's busy timeout.
+    busy_timeout: Duration,
+    /// The frames the writer keeps the WAL to:
+    /// [`RESTART_FRAMES`](checkpoint::RESTART_FRAMES), or half of what the
+    /// WAL held when the disk was found full.
+    limit: u32,
+    /// The frames the WAL may reach before the writer starts it over: the
+    /// limit, or more after a long read kept the WAL from starting over.
+    restart_at: u32,
+    /// The frames in the WAL after the last group.
+    frames: u32,
+    /// A commit failed on a full disk: the WAL is to be truncated before
+    /// the next group.
+    truncate: bool,
 }
 
+/// The fewest frames the writer keeps the WAL to after a full disk.
+const LEAST_LIMIT: u32 = 64;
+
 impl Checkpoints {
+    /// Wakes the checkpointer over `wake`; `busy_timeout` is the writer
+    /// connection's.
+    pub(crate) fn new(wake: SyncSender<()>, busy_timeout: Duration) -> Self {
+        Checkpoints {
+            wake,
+            busy_timeout,
+            limit: checkpoint::RESTART_FRAMES,
+            restart_at: checkpoint::RESTART_FRAMES,
+            frames: 0,
+            truncate: false,
+        }
+    }
+
+    /// Starts the WAL over as `how` says; whether it did.
+    fn start_over(&mut self, conn: &Connection, how: StartOver) -> bool {
+        let done = checkpoint::start_over(conn, how, checkpoint::READERS_WAIT, self.busy_timeout)
+            .unwrap_or(false);
+        if done {
+            self.frames = 0;
+            self.restart_at = self.limit;
+        }
+        done
+    }
+
+    /// Before a group, after a commit failed on a full disk: copies the
+    /// WAL into the database file and truncates it, which gives its space
+    /// back, so that the group finds the space freed since. Until that
+    /// succeeds, it is tried again before each group.
+    fn before_group(&mut self, conn: &Connection) {
+        if self.truncate {
+            self.truncate = !self.start_over(conn, StartOver::Truncate);
+        }
+    }
+
     /// After a group: wakes the checkpointer (without waiting: a wake-up
-    /// already pending is enough), and once the WAL is long, copies the
-    /// frames the checkpointer has not, so that the next transaction starts
-    /// the WAL over.
-    fn after_group(&self, conn: &Connection) {
+    /// already pending is enough), and starts the WAL over when a next
+    /// group as long as this one would take it past the limit. If a long
+    /// read keeps it from that, tries again once the WAL has grown by the
+    /// limit again.
+    ///
+    /// After a group failed on a full disk, the limit becomes half of what
+    /// the WAL held then, and stays so while the store is open: the WAL
+    /// then starts over in the space its file already has, and leaves the
+    /// rest to the database file.
+    fn after_group(&mut self, conn: &Connection, ended: Ended) {
         let _ = self.wake.try_send(());
-        if self.length.calls_for_restart() && checkpoint::checkpoint(conn).is_ok_and(|c| c.all()) {
-            self.length.restarting();
+        let frames = checkpoint::wal_frames();
+        if ended == Ended::DiskFull {
+            self.limit = self.limit.min(frames / 2).max(LEAST_LIMIT);
+            self.truncate = true;
+            return;
+        }
+        let group = frames.saturating_sub(self.frames);
+        self.frames = frames;
+        if frames.saturating_add(group) > self.restart_at
+            && !self.start_over(conn, StartOver::Restart)
+        {
+            self.restart_at = frames.saturating_add(self.limit);
         }
     }
 }
@@ -234,6 +302,8 @@ enum Ended {
     /// The path no longer names the database file: the group was refused,
     /// and so is every later write.
     FileReplaced,
+    /// The disk is full: nothing of the group was written.
+    DiskFull,
 }
 
 /// The writer's loop: one group at a time, until the channel is closed and
@@ -245,9 +315,12 @@ pub(crate) fn run(
     conn: Connection,
     jobs: Receiver<Job>,
     max_group: usize,
-    checkpoints: Option<Checkpoints>,
+    mut checkpoints: Option<Checkpoints>,
     file: Option<DatabaseFile>,
 ) {
+    if checkpoints.is_some() {
+        checkpoint::count_wal_frames(&conn);
+    }
     let max_group = max_group.max(1);
     let mut replaced = None;
     while let Ok(first) = jobs.recv() {
@@ -266,11 +339,15 @@ pub(crate) fn run(
                 .for_each(|job| job.undone().fail(&refused));
             continue;
         }
-        if write_group(&conn, group, file.as_ref()) == Ended::FileReplaced {
+        if let Some(checkpoints) = &mut checkpoints {
+            checkpoints.before_group(&conn);
+        }
+        let ended = write_group(&conn, group, file.as_ref());
+        if ended == Ended::FileReplaced {
             replaced = file.clone();
         }
-        if let Some(checkpoints) = &checkpoints {
-            checkpoints.after_group(&conn);
+        if let Some(checkpoints) = &mut checkpoints {
+            checkpoints.after_group(&conn, ended);
         }
     }
     // The last connection to close checkpoints the WAL into the file.
@@ -285,17 +362,54 @@ fn file_replaced(file: &DatabaseFile) -> StoreError {
     .into()
 }
 
+/// Why a group's transaction failed, for each of its callers.
+struct GroupFailed {
+    error: Arc<rusqlite::Error>,
+    /// The database file's path, when the disk holding it is full.
+    disk_full: Option<std::path::PathBuf>,
+}
+
+impl GroupFailed {
+    fn of(error: rusqlite::Error, file: Option<&DatabaseFile>) -> Self {
+        let full = error.sqlite_error_code() == Some(ErrorCode::DiskFull);
+        GroupFailed {
+            error: Arc::new(error),
+            disk_full: file.filter(|_| full).map(|f| f.path().to_path_buf()),
+        }
+    }
+
+    /// A caller's answer: [`BackendError::DiskFull`] on a full disk,
+    /// [`BackendError::Group`] otherwise.
+    fn answer(&self) -> StoreError {
+        match &self.disk_full {
+            Some(path) => BackendError::DiskFull {
+                path: path.clone(),
+                source: self.error.clone(),
+            },
+            None => BackendError::Group(self.error.clone()),
+        }
+        .into()
+    }
+
+    fn ended(&self) -> Ended {
+        if self.disk_full.is_some() {
+            Ended::DiskFull
+        } else {
+            Ended::Answered
+        }
+    }
+}
+
 /// Writes one group in one transaction, then answers its callers, unless
 /// the path no longer names `file`.
 fn write_group(conn: &Connection, group: Vec<Job>, file: Option<&DatabaseFile>) -> Ended {
     let shared = group.len() > 1;
     if let Err(error) = run_cached(conn, "BEGIN IMMEDIATE") {
-        let error = Arc::new(error);
-        let failed = || StoreError::from(BackendError::Group(error.clone()));
+        let failed = GroupFailed::of(error, file);
         for job in group {
-            job.undone().fail(&failed);
+            job.undone().fail(&|| failed.answer());
         }
-        return Ended::Answered;
+        return failed.ended();
     }
     let mut done = Vec::with_capacity(group.len());
     let mut jobs = group.into_iter();
@@ -330,14 +444,14 @@ fn write_group(conn: &Connection, group: Vec<Job>, file: Option<&DatabaseFile>) 
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
-            let error = Arc::new(error);
-            let failed = || StoreError::from(BackendError::Group(error.clone()));
+            let failed = GroupFailed::of(error, file);
             for answer in done {
-                answer.fail(&failed);
+                answer.fail(&|| failed.answer());
             }
             for job in jobs {
-                job.undone().fail(&failed);
+                job.undone().fail(&|| failed.answer());
             }
+            return failed.ended();
         }
     }
     Ended::Answered

@@ -5,10 +5,12 @@
 //! path.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mci_core::{Candidate, EngagementKind};
-use mci_store::{Commit, Store, StoreError};
+mod common;
+
+use common::adding;
+use mci_store::{Store, StoreError};
 use mci_store_sqlite::{BackendError, SqliteStore};
-use mci_testkit::{admin, eligible_facts, engagement, nomination_id, nomination_request, t0};
+use mci_testkit::t0;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,21 +18,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const WRITERS: u64 = 16;
-
-/// A commit adding nomination `n`, on an engagement of its own.
-fn adding(n: u64) -> Commit {
-    let workshop = engagement(&format!("workshop-{n}"), EngagementKind::Workshop, 5);
-    let candidates = [Candidate {
-        engagement: &workshop,
-        facts: eligible_facts(),
-    }];
-    let outcome = mci_core::nominate(t0(), &admin(), nomination_request(), &candidates, || {
-        nomination_id(n)
-    })
-    .unwrap()
-    .remove(0);
-    Commit::of(t0(), outcome)
-}
 
 /// The error is the store's refusal of a file no longer at `path`.
 fn names_the_replaced_file(error: &StoreError, path: &Path) -> bool {
