@@ -69,19 +69,12 @@ impl Page {
         found: impl IntoIterator<Item = (NominationId, Result<Nomination, String>)>,
         limit: usize,
     ) -> Self {
-        let mut page = Page::default();
-        let mut scanned = 0;
-        let mut last = None;
-        for (id, row) in found {
-            scanned += 1;
-            last = Some(id);
-            match row {
-                Ok(nomination) => page.rows.push(nomination),
-                Err(reason) => page.unreadable.push(Unreadable { id, reason }),
-            }
+        let (rows, unreadable, next) = split_scanned(found, limit, |id| *id);
+        Self {
+            rows,
+            unreadable,
+            next,
         }
-        page.next = last.filter(|_| scanned >= limit && limit > 0);
-        page
     }
 }
 
@@ -125,20 +118,42 @@ impl Due {
         found: impl IntoIterator<Item = (DueCursor, Result<Nomination, String>)>,
         limit: usize,
     ) -> Self {
-        let mut due = Due::default();
-        let mut scanned = 0;
-        let mut last = None;
-        for (at, row) in found {
-            scanned += 1;
-            last = Some(at);
-            match row {
-                Ok(nomination) => due.rows.push(nomination),
-                Err(reason) => due.unreadable.push(Unreadable { id: at.id, reason }),
-            }
+        let (rows, unreadable, next) = split_scanned(found, limit, |at: &DueCursor| at.id);
+        Self {
+            rows,
+            unreadable,
+            next,
         }
-        due.next = last.filter(|_| scanned >= limit && limit > 0);
-        due
     }
+}
+
+/// The rows read back and the rows not, of a scan of at most `limit` rows
+/// keyed by `K`, and the key of the last row scanned when the scan
+/// reached the limit: the cursor the next scan starts after.
+fn split_scanned<K: Copy>(
+    found: impl IntoIterator<Item = (K, Result<Nomination, String>)>,
+    limit: usize,
+    id_of: impl Fn(&K) -> NominationId,
+) -> (Vec<Nomination>, Vec<Unreadable>, Option<K>) {
+    let (mut rows, mut unreadable) = (Vec::new(), Vec::new());
+    let mut scanned = 0;
+    let mut last = None;
+    for (key, row) in found {
+        scanned += 1;
+        last = Some(key);
+        match row {
+            Ok(nomination) => rows.push(nomination),
+            Err(reason) => unreadable.push(Unreadable {
+                id: id_of(&key),
+                reason,
+            }),
+        }
+    }
+    (
+        rows,
+        unreadable,
+        last.filter(|_| scanned >= limit && limit > 0),
+    )
 }
 
 /// How many nominations each tab holds.
