@@ -3,6 +3,7 @@
 
 use crate::call::Call;
 use crate::error::Result;
+use crate::ports::PortError;
 use crate::service::Incentives;
 use mci_core::{
     Availability, Competitor, CustomerId, Deadline, DeadlineKind, Engagement, EngagementId,
@@ -220,15 +221,14 @@ impl Incentives {
             return Ok((rows, after));
         }
         loop {
-            let chunk = self
-                .store
-                .known_customers(user.partner(), after.as_ref(), KNOWN_CHUNK)
+            // Ask about no more customers than the page can still show.
+            let size = (limit - rows.len()).min(KNOWN_CHUNK);
+            let (chunk, full) = self
+                .known_chunk(user, engagement, now, after.as_ref(), size)
                 .await?;
-            let full = chunk.len() == KNOWN_CHUNK;
-            for known in chunk {
-                let customer = *known.customer.id();
+            for (customer, row) in chunk {
                 after = Some(customer);
-                if let Some(row) = self.known_row(user, engagement, now, known).await? {
+                if let Some(row) = row {
                     if row.tab() == tab {
                         rows.push(row);
                         if rows.len() == limit {
@@ -243,18 +243,59 @@ impl Incentives {
         }
     }
 
+    /// Up to `size` of the partner's known customers after `after`, each
+    /// with its row for `engagement` at `now` (`None` where it has none),
+    /// asking the eligibility source once for them all; and whether more
+    /// may follow.
+    async fn known_chunk(
+        &self,
+        user: &PartnerUser,
+        engagement: &Engagement,
+        now: Instant,
+        after: Option<&CustomerId>,
+        size: usize,
+    ) -> Result<(Vec<(CustomerId, Option<KnownCustomerRow>)>, bool)> {
+        let chunk = self
+            .store
+            .known_customers(user.partner(), after, size)
+            .await?;
+        let full = chunk.len() == size;
+        let customers: Vec<CustomerId> = chunk.iter().map(|k| *k.customer.id()).collect();
+        let standings = self
+            .eligibility
+            .standings(engagement.id(), &customers)
+            .await?;
+        if standings.len() != customers.len() {
+            return Err(PortError::new(
+                "customer eligibility",
+                std::io::Error::other(format!(
+                    "{} answers to {} questions",
+                    standings.len(),
+                    customers.len()
+                )),
+            )
+            .into());
+        }
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (known, standing) in chunk.into_iter().zip(standings) {
+            let customer = *known.customer.id();
+            let row = self
+                .known_row(user, engagement, now, known, &standing)
+                .await?;
+            rows.push((customer, row));
+        }
+        Ok((rows, full))
+    }
+
     async fn known_row(
         &self,
         user: &PartnerUser,
         engagement: &Engagement,
         now: Instant,
         known: mci_core::KnownCustomer,
+        standing: &mci_core::CustomerStanding,
     ) -> Result<Option<KnownCustomerRow>> {
         let customer = *known.customer.id();
-        let standing = self
-            .eligibility
-            .standing(engagement.id(), &customer)
-            .await?;
         let competitors: Vec<Competitor> = self
             .store
             .standings(engagement.id(), &customer)
@@ -269,7 +310,7 @@ impl Incentives {
             engagement,
             now,
             known,
-            &standing,
+            standing,
             &competitors,
         ))
     }
@@ -291,18 +332,12 @@ impl Incentives {
         };
         let mut after = None;
         loop {
-            let chunk = self
-                .store
-                .known_customers(user.partner(), after.as_ref(), KNOWN_CHUNK)
+            let (chunk, full) = self
+                .known_chunk(user, engagement, now, after.as_ref(), KNOWN_CHUNK)
                 .await?;
-            let full = chunk.len() == KNOWN_CHUNK;
-            for known in chunk {
-                after = Some(*known.customer.id());
-                match self
-                    .known_row(user, engagement, now, known)
-                    .await?
-                    .map(|r| r.tab())
-                {
+            for (customer, row) in chunk {
+                after = Some(customer);
+                match row.map(|r| r.tab()) {
                     Some(Tab::Eligible) => counts.eligible += 1,
                     Some(Tab::Ineligible) => counts.ineligible += 1,
                     _ => {}

@@ -70,6 +70,23 @@ pub trait CustomerEligibility: Send + Sync {
         engagement: &EngagementId,
         customer: &CustomerId,
     ) -> Result<CustomerStanding, PortError>;
+
+    /// The answers for many customers of one engagement, one per customer
+    /// in the order asked: what a page asks, once per batch of rows it may
+    /// show (SPEC "Outside the library", R-PAGE-9). The default asks
+    /// [`CustomerEligibility::standing`] about each in turn; a source that
+    /// can answer many at once should override it.
+    async fn standings(
+        &self,
+        engagement: &EngagementId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<CustomerStanding>, PortError> {
+        let mut answers = Vec::with_capacity(customers.len());
+        for customer in customers {
+            answers.push(self.standing(engagement, customer).await?);
+        }
+        Ok(answers)
+    }
 }
 
 /// A partner's locations, their enrolment and their eligibility per

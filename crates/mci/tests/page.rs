@@ -568,3 +568,22 @@ async fn r_page_8_the_actions_offered_are_those_the_service_accepts() {
     );
     w.service.submit(&a, &waiting).await.unwrap();
 }
+
+#[tokio::test]
+async fn r_page_9_a_page_asks_the_eligibility_source_about_many_customers_at_once() {
+    let w = populated().await;
+    let a = admin(PARTNER_A);
+    for tab in [Tab::Eligible, Tab::Ineligible] {
+        let before = w.eligibility_questions();
+        let page = w
+            .service
+            .customers_page(&a, w.workshop.id(), tab, None, 50)
+            .await
+            .unwrap();
+        assert!(page.rows.iter().any(|r| matches!(r, CustomerRow::Known(_))));
+        let after = w.eligibility_questions();
+        assert_eq!(after.0, before.0, "{tab:?}: no question about one customer");
+        // One for the rows, one for the counts of the known customers.
+        assert_eq!(after.1 - before.1, 2, "{tab:?}: one question per batch");
+    }
+}

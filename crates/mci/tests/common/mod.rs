@@ -14,8 +14,9 @@
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use mci::ports::{
-    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory, LinkKey,
-    ManualClock, OsLinkIds, PortError, SeededLinkIds, TenantDirectory,
+    CustomerEligibility, HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory,
+    InMemoryTenantDirectory, LinkKey, ManualClock, OsLinkIds, PortError, SeededLinkIds,
+    TenantDirectory,
 };
 use mci::{AddCustomer, CustomerRow, Incentives, PageCounts, PageCursor, Settings};
 use mci_core::{
@@ -182,6 +183,40 @@ pub fn subscription_id(n: u32) -> CustomerId {
 /// The `n`th MSX opportunity.
 pub fn msx(n: u32) -> CustomerIdInput {
     CustomerIdInput::MsxOpportunityId(format!("7-OPP{n:06}").parse().unwrap())
+}
+
+/// A customer eligibility source that counts the questions asked of it:
+/// one customer at a time, and many at once.
+#[derive(Debug)]
+pub struct CountingEligibility {
+    inner: InMemoryEligibility,
+    single: Arc<AtomicUsize>,
+    batches: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl CustomerEligibility for CountingEligibility {
+    async fn standing(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<mci_core::CustomerStanding, PortError> {
+        self.single.fetch_add(1, Ordering::SeqCst);
+        self.inner.standing(engagement, customer).await
+    }
+
+    async fn standings(
+        &self,
+        engagement: &EngagementId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<mci_core::CustomerStanding>, PortError> {
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        let mut answers = Vec::new();
+        for customer in customers {
+            answers.push(self.inner.standing(engagement, customer).await?);
+        }
+        Ok(answers)
+    }
 }
 
 /// A tenant directory that counts the questions asked of it.
@@ -406,6 +441,7 @@ pub struct World {
     /// The key the service derives link tokens with (the demo key).
     pub link_key: HmacLinkKey,
     tenant_lookups: Arc<AtomicUsize>,
+    eligibility_questions: (Arc<AtomicUsize>, Arc<AtomicUsize>),
     /// A workshop (90/120 days), fixed 7,500.00 EUR, two live nominations
     /// per customer, so that two partners can race for one consent.
     pub workshop: Engagement,
@@ -547,6 +583,7 @@ impl World {
             .tpid(tpid(CONTOSO_TPID), [tenant(CONTOSO), tenant(CONTOSO_EU)])
             .build();
         let tenant_lookups = Arc::new(AtomicUsize::new(0));
+        let eligibility_questions = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let eligibility = InMemoryEligibility::new().ineligible(
             workshop.id().clone(),
             CustomerId::Tenant(tenant(NORTHWIND)),
@@ -577,7 +614,11 @@ impl World {
                 inner: tenants,
                 calls: tenant_lookups.clone(),
             })
-            .customer_eligibility(eligibility)
+            .customer_eligibility(CountingEligibility {
+                inner: eligibility,
+                single: eligibility_questions.0.clone(),
+                batches: eligibility_questions.1.clone(),
+            })
             .partner_directory(partners)
             .clock(clock.clone())
             .settings(settings);
@@ -603,6 +644,7 @@ impl World {
             clock,
             link_key,
             tenant_lookups,
+            eligibility_questions,
             workshop,
             assessment,
             variable,
@@ -657,6 +699,15 @@ impl World {
     /// handed back as outbox messages, as text (`Debug` and JSON).
     pub fn store_traffic(&self) -> Vec<String> {
         self.gated.traffic.lock().unwrap().clone()
+    }
+
+    /// How many times the eligibility source was asked about one customer,
+    /// and about many at once, since the world was made.
+    pub fn eligibility_questions(&self) -> (usize, usize) {
+        (
+            self.eligibility_questions.0.load(Ordering::SeqCst),
+            self.eligibility_questions.1.load(Ordering::SeqCst),
+        )
     }
 
     /// How many questions the tenant directory was asked.
