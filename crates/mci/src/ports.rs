@@ -24,8 +24,8 @@ use mci_core::{
 };
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
 
 /// A port failed: the directory or source could not answer.
@@ -537,5 +537,100 @@ impl PartnerDirectory for InMemoryPartnerDirectory {
                 None => LocationStanding::Eligible,
             },
         })
+    }
+}
+
+/// A port shared or boxed is the same port: `Arc<T>` and `Box<T>` of any
+/// port are ports, so an application can hand the service a port it also
+/// keeps (a directory it refreshes, a clock it moves).
+macro_rules! forward_ports {
+    ($($wrapper:ident),*) => {$(
+        #[async_trait]
+        impl<T: TenantDirectory + ?Sized> TenantDirectory for $wrapper<T> {
+            async fn tenant_of(&self, domain: &Domain) -> Result<Option<TenantId>, PortError> {
+                (**self).tenant_of(domain).await
+            }
+            async fn tenant_owns(&self, tenant: &TenantId, domain: &Domain) -> Result<bool, PortError> {
+                (**self).tenant_owns(tenant, domain).await
+            }
+            async fn tpid_owns(&self, tpid: &Tpid, domain: &Domain) -> Result<bool, PortError> {
+                (**self).tpid_owns(tpid, domain).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: CustomerEligibility + ?Sized> CustomerEligibility for $wrapper<T> {
+            async fn standing(
+                &self,
+                engagement: &EngagementId,
+                customer: &CustomerId,
+            ) -> Result<CustomerStanding, PortError> {
+                (**self).standing(engagement, customer).await
+            }
+            async fn standings(
+                &self,
+                engagement: &EngagementId,
+                customers: &[CustomerId],
+            ) -> Result<Vec<CustomerStanding>, PortError> {
+                (**self).standings(engagement, customers).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: PartnerDirectory + ?Sized> PartnerDirectory for $wrapper<T> {
+            async fn locations(&self, partner: &PartnerId) -> Result<Vec<(LocationId, bool)>, PortError> {
+                (**self).locations(partner).await
+            }
+            async fn location_standing(
+                &self,
+                partner: &PartnerId,
+                location: &LocationId,
+                engagement: &EngagementId,
+            ) -> Result<LocationStanding, PortError> {
+                (**self).location_standing(partner, location, engagement).await
+            }
+        }
+
+        impl<T: LinkIdSource + ?Sized> LinkIdSource for $wrapper<T> {
+            fn link_id(&self) -> Result<LinkId, PortError> {
+                (**self).link_id()
+            }
+        }
+
+        impl<T: LinkKey + ?Sized> LinkKey for $wrapper<T> {
+            fn token(&self, link: &LinkId) -> Result<LinkToken, PortError> {
+                (**self).token(link)
+            }
+        }
+    )*};
+}
+
+forward_ports!(Arc, Box);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_shared_or_boxed_port_answers_as_the_port() {
+        let contoso: TenantId = "0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
+        let domain: Domain = "contoso.example".parse().unwrap();
+        let shared = Arc::new(
+            InMemoryTenantDirectory::builder()
+                .tenant(contoso, [domain.clone()])
+                .build(),
+        );
+        let kept = shared.clone();
+        let boxed: Box<dyn TenantDirectory> = Box::new(kept);
+        assert_eq!(boxed.tenant_of(&domain).await.unwrap(), Some(contoso));
+        let key: Arc<dyn LinkKey> = Arc::new(HmacLinkKey::demo());
+        let id = LinkId::from_bytes([5; 16]);
+        assert_eq!(
+            Box::new(key.clone()).token(&id).unwrap(),
+            HmacLinkKey::demo().token(&id).unwrap()
+        );
+        let ids = Arc::new(SeededLinkIds::new(1));
+        assert_ne!(ids.link_id().unwrap(), ids.link_id().unwrap());
     }
 }
