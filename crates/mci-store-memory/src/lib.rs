@@ -168,10 +168,10 @@ struct Inner {
 impl Inner {
     fn check(&self, commit: &Commit) -> Result<(), StoreError> {
         commit.validate()?;
-        if let Some(idempotency) = &commit.idempotency {
-            if let Some((first, _)) = self.idempotency.get(&idempotency.key) {
-                return Err(idempotency.refusal(Some(first)));
-            }
+        if let Some(idempotency) = &commit.idempotency
+            && let Some((first, _)) = self.idempotency.get(&idempotency.key)
+        {
+            return Err(idempotency.refusal(Some(first)));
         }
         for write in &commit.writes {
             let id = write.nomination.id();
@@ -211,13 +211,13 @@ impl Inner {
                 check_guard(guard, others.iter().map(|(p, s)| (*p, s)), commit.now)?;
             }
         }
-        if let Some(batch) = &commit.payout_batch {
-            if self.batches.contains_key(&batch.id) {
-                return Err(StoreError::InvalidCommit(format!(
-                    "payout batch {} exists",
-                    batch.id
-                )));
-            }
+        if let Some(batch) = &commit.payout_batch
+            && self.batches.contains_key(&batch.id)
+        {
+            return Err(StoreError::InvalidCommit(format!(
+                "payout batch {} exists",
+                batch.id
+            )));
         }
         Ok(())
     }

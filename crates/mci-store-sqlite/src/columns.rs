@@ -35,7 +35,7 @@ use mci_store::{Derived, StoreError};
 /// "has it come?" for every `now` to the microsecond.
 pub fn instant(at: Instant) -> i64 {
     let micros = at.timestamp_micros();
-    if at.timestamp_subsec_nanos() % 1_000 == 0 {
+    if at.timestamp_subsec_nanos().is_multiple_of(1_000) {
         micros
     } else {
         // At most 8.3 * 10^18 within chrono's range: one more fits.

@@ -228,12 +228,12 @@ impl Incentives {
                 .await?;
             for (customer, row) in chunk {
                 after = Some(customer);
-                if let Some(row) = row {
-                    if row.tab() == tab {
-                        rows.push(row);
-                        if rows.len() == limit {
-                            return Ok((rows, Some(customer)));
-                        }
+                if let Some(row) = row
+                    && row.tab() == tab
+                {
+                    rows.push(row);
+                    if rows.len() == limit {
+                        return Ok((rows, Some(customer)));
                     }
                 }
             }
