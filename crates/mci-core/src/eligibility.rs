@@ -213,6 +213,23 @@ pub fn customer_ineligibility(
             reason: reason.clone(),
         });
     }
+    reasons.extend(competition(
+        competitors,
+        rules.active_nomination_limit(),
+        now,
+    ));
+    reasons
+}
+
+/// The reasons the other nominations of the engagement and customer give
+/// at `now` (R-ADD-7, R-PAGE-4, R-CONSENT-8, R-ENG-5), with `limit` live
+/// nominations allowed per customer.
+pub(crate) fn competition(
+    competitors: &[Competitor],
+    limit: u32,
+    now: Instant,
+) -> Vec<Ineligibility> {
+    let mut reasons = Vec::new();
     let mine = |c: &&Competitor| c.same_partner;
     let theirs = |c: &&Competitor| !c.same_partner;
     if competitors
@@ -245,7 +262,6 @@ pub fn customer_ineligibility(
         .iter()
         .filter(|c| c.standing.live_at(now))
         .count();
-    let limit = rules.active_nomination_limit();
     if !u32::try_from(live).is_ok_and(|live| live < limit) {
         reasons.push(Ineligibility::ActiveLimitReached { limit });
     }
@@ -284,37 +300,30 @@ pub struct KnownCustomer {
 }
 
 /// A known customer's row on an engagement's page: claimable in the
-/// Eligible tab, or in the Ineligible tab with its reasons (R-PAGE-2, -4).
+/// Eligible tab, or in the Ineligible tab with its reasons (R-PAGE-2, -4),
+/// as its [`KnownPlacement`](crate::KnownPlacement) puts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownCustomerRow {
     /// The customer.
     pub known: KnownCustomer,
     /// Why it cannot be claimed; empty when it can.
     pub reasons: Vec<Ineligibility>,
+    /// Whether a trusted answer of the eligibility source stands behind the
+    /// row; `false` reads "eligibility not checked yet" (R-PAGE-9).
+    pub checked: bool,
 }
 
 impl KnownCustomerRow {
-    /// The row of `known` for `engagement` at `now`, or `None` when the
-    /// partner already has a live nomination of it there (that nomination's
-    /// own row shows instead, R-PAGE-2).
-    pub fn new(
-        engagement: &Engagement,
-        now: Instant,
-        known: KnownCustomer,
-        customer: &CustomerStanding,
-        competitors: &[Competitor],
-    ) -> Option<Self> {
-        let reasons = customer_ineligibility(
-            engagement,
-            now,
-            known.customer.id_type(),
-            customer,
-            competitors,
-        );
-        if reasons.contains(&Ineligibility::AlreadyNominated) {
-            return None;
-        }
-        Some(Self { known, reasons })
+    /// The row of `known` placed by `placement`, or `None` when the partner
+    /// has a live nomination of it there (that nomination's own row shows
+    /// instead, R-PAGE-2).
+    pub fn placed(known: KnownCustomer, placement: &crate::KnownPlacement) -> Option<Self> {
+        placement.tab?;
+        Some(Self {
+            known,
+            reasons: placement.reasons.clone(),
+            checked: placement.checked,
+        })
     }
 
     /// The tab it shows in.

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
 use mci_core::{
-    Action, Competitor, CustomerStanding, DeadlineKind, Ineligibility, KnownCustomer,
-    KnownCustomerRow, RowType, Standing, State, Tab,
+    Action, CustomerStanding, DeadlineKind, Ineligibility, Instant, KeptAnswer, KnownCustomer,
+    KnownCustomerRow, RowType, Standing, State, Tab, known_placement,
 };
 use mci_testkit::*;
 
@@ -275,6 +275,18 @@ fn r_page_8_actions_follow_the_state_at_the_instant_read() {
     );
 }
 
+/// A kept answer of the eligibility source about the known customer,
+/// trusted for a day.
+fn kept(workshop: &mci_core::Engagement, now: Instant, answer: &CustomerStanding) -> KeptAnswer {
+    KeptAnswer::new(
+        workshop,
+        mci_core::CustomerIdType::Domain,
+        answer,
+        now,
+        now + TimeDelta::days(1),
+    )
+}
+
 #[test]
 fn r_page_2_4_8_a_known_customer_is_claimable_or_ineligible_with_its_reasons() {
     let (workshop, now) = workshop();
@@ -283,63 +295,77 @@ fn r_page_2_4_8_a_known_customer_is_claimable_or_ineligible_with_its_reasons() {
         customer: earlier.customer().clone(),
         through: *earlier.id(),
     };
-    let claimable = KnownCustomerRow::new(
-        &workshop,
-        now,
+    let me = partner(1);
+    let eligible = kept(&workshop, now, &CustomerStanding::Eligible);
+    let claimable = KnownCustomerRow::placed(
         known.clone(),
-        &CustomerStanding::Eligible,
-        &[],
+        &known_placement(&me, Some(&eligible), &[], now),
     )
     .unwrap();
     assert_eq!(claimable.tab(), Tab::Eligible);
+    assert!(claimable.checked);
     assert_eq!(claimable.actions(), vec![Action::ClaimCustomer]);
 
-    let rival = Competitor {
-        same_partner: false,
-        standing: Standing {
-            live: true,
-            holds_consent: true,
-            completed: false,
-            until: Some(now + TimeDelta::days(60)),
-        },
+    let rival = Standing {
+        live: true,
+        holds_consent: true,
+        completed: false,
+        until: Some(now + TimeDelta::days(60)),
     };
-    let ineligible = KnownCustomerRow::new(
+    let refused = kept(
         &workshop,
         now,
-        known.clone(),
         &CustomerStanding::Ineligible("no Azure consumption".into()),
-        &[rival],
+    );
+    let ineligible = KnownCustomerRow::placed(
+        known.clone(),
+        &known_placement(&me, Some(&refused), &[(partner(2), rival)], now),
     )
     .unwrap();
     assert_eq!(ineligible.tab(), Tab::Ineligible);
     assert!(ineligible.actions().is_empty());
-    assert!(
-        ineligible
-            .reasons
-            .contains(&Ineligibility::ConsentedToAnotherPartner)
-    );
-    assert!(
-        ineligible
-            .reasons
-            .contains(&Ineligibility::CustomerIneligible {
-                reason: "no Azure consumption".into()
-            })
-    );
-    assert!(
-        ineligible
-            .reasons
-            .contains(&Ineligibility::ActiveLimitReached { limit: 1 })
-    );
+    for reason in [
+        Ineligibility::ConsentedToAnotherPartner,
+        Ineligibility::CustomerIneligible {
+            reason: "no Azure consumption".into(),
+        },
+        Ineligibility::ActiveLimitReached { limit: 1 },
+    ] {
+        assert!(ineligible.reasons.contains(&reason), "{reason:?}");
+    }
 
     // Once the partner nominates it, the nomination's own row shows instead.
-    let mine = Competitor {
-        same_partner: true,
-        standing: Scenario::added().nomination.standing(),
-    };
+    let mine = Scenario::added().nomination.standing();
     assert_eq!(
-        KnownCustomerRow::new(&workshop, now, known, &CustomerStanding::Eligible, &[mine]),
+        KnownCustomerRow::placed(
+            known,
+            &known_placement(&me, Some(&eligible), &[(me.clone(), mine)], now)
+        ),
         None
     );
+}
+
+#[test]
+fn r_page_9_a_known_customer_without_a_trusted_answer_is_eligible_and_not_checked() {
+    let (workshop, now) = workshop();
+    let earlier = Scenario::consented().nomination;
+    let known = KnownCustomer {
+        customer: earlier.customer().clone(),
+        through: *earlier.id(),
+    };
+    let me = partner(1);
+    let never =
+        KnownCustomerRow::placed(known.clone(), &known_placement(&me, None, &[], now)).unwrap();
+    assert_eq!((never.tab(), never.checked), (Tab::Eligible, false));
+    assert_eq!(never.actions(), vec![Action::ClaimCustomer]);
+    let refused = kept(
+        &workshop,
+        now,
+        &CustomerStanding::Ineligible("small".into()),
+    );
+    let old = known_placement(&me, Some(&refused), &[], refused.trusted_until);
+    let row = KnownCustomerRow::placed(known, &old).unwrap();
+    assert_eq!((row.tab(), row.checked), (Tab::Eligible, false));
 }
 
 #[test]
@@ -350,16 +376,11 @@ fn r_page_4_completed_with_another_partner_is_a_reason() {
         customer: earlier.customer().clone(),
         through: *earlier.id(),
     };
-    let completed = Competitor {
-        same_partner: false,
-        standing: Scenario::approved().nomination.standing(),
-    };
-    let row = KnownCustomerRow::new(
-        &workshop,
-        now,
+    let completed = Scenario::approved().nomination.standing();
+    let answer = kept(&workshop, now, &CustomerStanding::Eligible);
+    let row = KnownCustomerRow::placed(
         known,
-        &CustomerStanding::Eligible,
-        &[completed],
+        &known_placement(&partner(1), Some(&answer), &[(partner(2), completed)], now),
     )
     .unwrap();
     assert_eq!(

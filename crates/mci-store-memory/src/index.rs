@@ -44,12 +44,14 @@ struct EngagementNo(usize);
 #[derive(Debug)]
 struct Names<K> {
     numbers: Map<K, usize>,
+    names: Vec<K>,
 }
 
 impl<K> Default for Names<K> {
     fn default() -> Self {
         Self {
             numbers: Map::default(),
+            names: Vec::new(),
         }
     }
 }
@@ -62,7 +64,13 @@ impl<K: Hash + Eq + Clone> Names<K> {
         }
         let number = self.numbers.len();
         self.numbers.insert(name.clone(), number);
+        self.names.push(name.clone());
         number
+    }
+
+    /// The name of `number`.
+    fn name(&self, number: usize) -> Option<&K> {
+        self.names.get(number)
     }
 
     /// The number of `name`, if it was ever given one.
@@ -356,5 +364,57 @@ impl Index {
                     Bound::Unbounded,
                 ))
             })
+    }
+}
+
+impl Index {
+    /// Whether `customer` consented to `partner` for some engagement.
+    pub(crate) fn is_known(&self, partner: &PartnerId, customer: &CustomerId) -> bool {
+        self.known_through(partner, customer).is_some()
+    }
+
+    /// The nomination through which `customer` is known to `partner`.
+    pub(crate) fn known_through(
+        &self,
+        partner: &PartnerId,
+        customer: &CustomerId,
+    ) -> Option<&NominationId> {
+        self.find_partner(partner)
+            .and_then(|partner| self.known.get(&partner))
+            .and_then(|map| map.get(customer))
+    }
+
+    /// Up to `limit` of every partner's known customers in (partner,
+    /// customer) order after `after`, with the nomination each is known
+    /// through.
+    pub(crate) fn known_after_limited(
+        &self,
+        after: Option<&(PartnerId, CustomerId)>,
+        limit: usize,
+    ) -> Vec<(PartnerId, CustomerId, NominationId)> {
+        let mut partners: Vec<(&PartnerId, PartnerNo)> = self
+            .known
+            .keys()
+            .filter_map(|no| Some((self.partners.name(no.0)?, *no)))
+            .filter(|(id, _)| after.is_none_or(|(p, _)| *id >= p))
+            .collect();
+        partners.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut out = Vec::new();
+        for (partner, no) in partners {
+            let Some(map) = self.known.get(&no) else {
+                continue;
+            };
+            let from = match after {
+                Some((p, c)) if p == partner => Bound::Excluded(c),
+                _ => Bound::Unbounded,
+            };
+            for (customer, through) in map.range::<CustomerId, _>((from, Bound::Unbounded)) {
+                if out.len() == limit {
+                    return out;
+                }
+                out.push((partner.clone(), *customer, *through));
+            }
+        }
+        out
     }
 }

@@ -34,16 +34,19 @@
 #![warn(missing_docs)]
 
 mod index;
+mod known;
 
 use async_trait::async_trait;
 use index::{Index, Indexed, Map};
+use known::KnownRows;
 use mci_core::{
     CustomerId, EngagementId, Event, Instant, KnownCustomer, MessageId, Nomination, NominationId,
     PartnerId, PayoutBatch, PayoutBatchId, Standing, Tab, TokenHash,
 };
 use mci_store::{
     Commit, Derived, Due, DueCursor, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult,
-    Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts, Write, check_guard,
+    KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery, Store,
+    StoreError, TabCounts, Write, check_guard,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -163,6 +166,8 @@ struct Inner {
     /// Each key's command and first result.
     idempotency: HashMap<IdempotencyKey, (Fingerprint, String)>,
     batches: HashMap<PayoutBatchId, PayoutBatch>,
+    /// The known customers' rows of each engagement (R-PAGE-9).
+    known: KnownRows,
 }
 
 impl Inner {
@@ -256,7 +261,95 @@ impl Inner {
     }
 
     fn apply(&mut self, commit: Commit) {
-        for write in commit.writes {
+        let now = commit.now;
+        // What the known rows must learn once the writes are applied: the
+        // customers whose standings change, and the customers that become
+        // known to a partner.
+        let mut restand: Vec<(EngagementId, CustomerId)> = Vec::new();
+        let mut newly_known: Vec<(PartnerId, CustomerId)> = Vec::new();
+        for write in &commit.writes {
+            let n = &write.nomination;
+            let customer = *n.customer().id();
+            let key = (n.engagement().clone(), customer);
+            let before = self.row(n.id()).map(|row| row.derived.standing);
+            if before != Some(n.standing()) && !restand.contains(&key) {
+                restand.push(key);
+            }
+            if n.consented_at().is_some() && !self.index.is_known(n.partner(), &customer) {
+                newly_known.push((n.partner().clone(), customer));
+            }
+        }
+        self.apply_writes(commit.writes);
+        let engagements: Vec<EngagementId> = self.known.engagements().cloned().collect();
+        for (partner, customer) in newly_known {
+            let Some(known) = self.known_customer(&partner, &customer) else {
+                continue;
+            };
+            for engagement in &engagements {
+                let standings = self.standings_of(engagement, &customer);
+                self.known.seed(
+                    (partner.clone(), engagement.clone(), customer),
+                    known.clone(),
+                    &standings,
+                    now,
+                );
+            }
+        }
+        for (engagement, customer) in restand {
+            let standings = self.standings_of(&engagement, &customer);
+            self.known.replace(&engagement, &customer, &standings, now);
+        }
+        for kept in commit.answers {
+            let known = self.known_customer(&kept.partner, &kept.customer);
+            if known.is_none() {
+                continue;
+            }
+            let standings = self.standings_of(&kept.engagement, &kept.customer);
+            self.known.keep(
+                (kept.partner, kept.engagement, kept.customer),
+                known,
+                kept.answer,
+                &standings,
+                now,
+            );
+        }
+        if let Some(batch) = commit.payout_batch {
+            self.batches.insert(batch.id, batch);
+        }
+        if let Some(idempotency) = commit.idempotency {
+            self.idempotency.insert(
+                idempotency.key,
+                (idempotency.fingerprint, idempotency.result),
+            );
+        }
+    }
+
+    /// The partner and standing of every nomination of `customer` for
+    /// `engagement`.
+    fn standings_of(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Vec<(PartnerId, Standing)> {
+        self.index
+            .same_customer(engagement, customer)
+            .filter_map(|id| self.row(id))
+            .map(|row| (row.nomination.partner().clone(), row.derived.standing))
+            .collect()
+    }
+
+    /// `customer` as known to `partner`, if it is.
+    fn known_customer(&self, partner: &PartnerId, customer: &CustomerId) -> Option<KnownCustomer> {
+        let through = self.index.known_through(partner, customer)?;
+        let row = self.row(through)?;
+        Some(KnownCustomer {
+            customer: row.nomination.customer().clone(),
+            through: *through,
+        })
+    }
+
+    fn apply_writes(&mut self, writes: Vec<Write>) {
+        for write in writes {
             let id = *write.nomination.id();
             let row = Indexed {
                 derived: Derived::of(&write.nomination),
@@ -296,15 +389,6 @@ impl Inner {
                     },
                 );
             }
-        }
-        if let Some(batch) = commit.payout_batch {
-            self.batches.insert(batch.id, batch);
-        }
-        if let Some(idempotency) = commit.idempotency {
-            self.idempotency.insert(
-                idempotency.key,
-                (idempotency.fingerprint, idempotency.result),
-            );
         }
     }
 
@@ -531,6 +615,71 @@ impl Store for MemoryStore {
                 through: *row.nomination.id(),
             })
             .collect())
+    }
+
+    async fn known_page(&self, query: &KnownQuery) -> Result<KnownPage, StoreError> {
+        let inner = self.lock()?;
+        let standings = |e: &EngagementId, c: &CustomerId| inner.standings_of(e, c);
+        Ok(inner.known.page(
+            (&query.partner, &query.engagement),
+            query.tab,
+            query.now,
+            query.after.as_ref(),
+            query.limit,
+            &standings,
+        ))
+    }
+
+    async fn known_counts(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<KnownCounts, StoreError> {
+        let inner = self.lock()?;
+        let standings = |e: &EngagementId, c: &CustomerId| inner.standings_of(e, c);
+        Ok(inner.known.counts(partner, engagement, now, &standings))
+    }
+
+    async fn seed_known(
+        &self,
+        engagement: &EngagementId,
+        now: Instant,
+        limit: usize,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        let (done, after) = inner.known.seeding(engagement);
+        if done {
+            return Ok(true);
+        }
+        let batch = inner.index.known_after_limited(after.as_ref(), limit);
+        let done = batch.len() < limit;
+        let last = batch.last().map(|(p, c, _)| (p.clone(), *c));
+        for (partner, customer, through) in batch {
+            let key = (partner, engagement.clone(), customer);
+            if inner.known.has(&key) {
+                continue;
+            }
+            let Some(row) = inner.row(&through) else {
+                continue;
+            };
+            let known = KnownCustomer {
+                customer: row.nomination.customer().clone(),
+                through,
+            };
+            let standings = inner.standings_of(engagement, &customer);
+            inner.known.seed(key, known, &standings, now);
+        }
+        inner.known.seeded(engagement, last.or(after), done);
+        Ok(done)
+    }
+
+    async fn known_to_check(
+        &self,
+        older_than: Instant,
+        limit: usize,
+    ) -> Result<Vec<KnownToCheck>, StoreError> {
+        Ok(self.lock()?.known.to_check(older_than, limit))
     }
 
     async fn by_state(&self, query: &StateQuery) -> Result<Page, StoreError> {

@@ -2,8 +2,8 @@
 
 use crate::StoreError;
 use mci_core::{
-    Event, Guard, Instant, InvalidValue, Message, Nomination, NominationId, Outcome, PayoutBatch,
-    Problem,
+    CustomerId, EngagementId, Event, Guard, Instant, InvalidValue, KeptAnswer, Message, Nomination,
+    NominationId, Outcome, PartnerId, PayoutBatch, Problem,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -240,6 +240,22 @@ pub struct IdempotentResult {
     pub result: String,
 }
 
+/// An answer of the customer eligibility port to keep beside a partner's
+/// known customer for an engagement (R-PAGE-9). A store keeps it only for a
+/// customer known to the partner (one that consented to the partner, with
+/// the commit's writes applied), and ignores it otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerWrite {
+    /// The partner that knows the customer.
+    pub partner: PartnerId,
+    /// The engagement asked about.
+    pub engagement: EngagementId,
+    /// The customer.
+    pub customer: CustomerId,
+    /// The answer, as the core keeps it.
+    pub answer: KeptAnswer,
+}
+
 /// Everything one change writes, atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
@@ -251,6 +267,8 @@ pub struct Commit {
     pub payout_batch: Option<PayoutBatch>,
     /// The idempotency record, if the command carried a key (R-REC-5).
     pub idempotency: Option<Idempotency>,
+    /// Answers of the eligibility port to keep (R-PAGE-9).
+    pub answers: Vec<AnswerWrite>,
 }
 
 impl Commit {
@@ -261,6 +279,7 @@ impl Commit {
             writes: Vec::new(),
             payout_batch: None,
             idempotency: None,
+            answers: Vec::new(),
         }
     }
 
@@ -273,6 +292,13 @@ impl Commit {
     #[must_use]
     pub fn with(mut self, write: impl Into<Write>) -> Self {
         self.writes.push(write.into());
+        self
+    }
+
+    /// This commit keeping one more answer of the eligibility port.
+    #[must_use]
+    pub fn keeping(mut self, answer: AnswerWrite) -> Self {
+        self.answers.push(answer);
         self
     }
 
@@ -294,8 +320,8 @@ impl Commit {
     }
 
     /// Checks what a store cannot write as given: two writes of one
-    /// nomination, or an event or message that belongs to another
-    /// nomination or version.
+    /// nomination, an event or message that belongs to another nomination
+    /// or version, or two answers about one known customer and engagement.
     pub fn validate(&self) -> Result<(), crate::StoreError> {
         let invalid = |what: String| Err(crate::StoreError::InvalidCommit(what));
         for (i, write) in self.writes.iter().enumerate() {
@@ -311,6 +337,16 @@ impl Commit {
             }
             if write.messages.iter().any(|m| m.nomination != *id) {
                 return invalid(format!("a message of {id} names another nomination"));
+            }
+        }
+        for (i, a) in self.answers.iter().enumerate() {
+            if self.answers[..i].iter().any(|b| {
+                (&b.partner, &b.engagement, &b.customer) == (&a.partner, &a.engagement, &a.customer)
+            }) {
+                return invalid(format!(
+                    "two answers about {} for {} of {}",
+                    a.customer, a.engagement, a.partner
+                ));
             }
         }
         Ok(())

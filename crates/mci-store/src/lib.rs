@@ -49,6 +49,34 @@
 //!   ever consented ([`Nomination::consented_at`](mci_core::Nomination::consented_at)),
 //!   each once, by [`CustomerId`] order.
 //!
+//! # Known customers
+//!
+//! A partner's Customers page lists, besides its nominations, the customers
+//! it knows (R-PAGE-2, -4) and counts them, at a cost that must not grow
+//! with the partner (R-PAGE-9). So an adapter keeps a *known row* per
+//! partner, engagement and known customer, holding the
+//! [`KnownCustomer`], the last [`KeptAnswer`](mci_core::KeptAnswer) of the
+//! eligibility port ([`Commit::answers`]) and the row's
+//! [`KnownPlacement`](mci_core::KnownPlacement), which the core derives with
+//! [`known_placement`](mci_core::known_placement) from the kept answer and
+//! the partner and standing of every nomination of the engagement and
+//! customer. The adapter derives it again, in the transaction of the
+//! change:
+//!
+//! - for every row of an engagement and customer when a commit writes one
+//!   of its nominations whose standing is new or changed;
+//! - for a row whose answer a commit keeps;
+//! - at `commit.now` for the rows a commit creates: when a customer becomes
+//!   known to a partner (its first consented nomination), one row for each
+//!   engagement [`Store::seed_known`] was called for.
+//!
+//! It keeps the figures of each (partner, engagement, tab, checked) in the
+//! same transaction. Between two changes a placement holds until its
+//! `changes_at`; a read at `now` derives again, at `now`, the rows whose
+//! placement no longer holds (an index range on `changes_at`): the sweep
+//! keeps them few, since it writes the lapses that end standings and asks
+//! again the answers about to age out.
+//!
 //! # The conformance suite
 //!
 //! Behind the `conformance` feature, `mci_store::conformance` holds one
@@ -106,9 +134,14 @@ pub mod conformance;
 mod error;
 mod query;
 
-pub use commit::{Commit, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Write};
+pub use commit::{
+    AnswerWrite, Commit, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Write,
+};
 pub use error::StoreError;
-pub use query::{Due, DueCursor, Leased, Page, PageQuery, StateQuery, TabCounts, Unreadable};
+pub use query::{
+    Due, DueCursor, KnownCounts, KnownEntry, KnownPage, KnownQuery, KnownToCheck, Leased, Page,
+    PageQuery, StateQuery, TabCounts, Unreadable,
+};
 
 use async_trait::async_trait;
 use mci_core::{
@@ -202,6 +235,53 @@ pub trait Store: Send + Sync {
         after: Option<&CustomerId>,
         limit: usize,
     ) -> Result<Vec<KnownCustomer>, StoreError>;
+
+    /// One page of `query.partner`'s known customers on the `query.tab` of
+    /// `query.engagement`'s page at `query.now`, in [`CustomerId`] order
+    /// after `query.after` (R-PAGE-2, -4, -9): the rows whose
+    /// [`KnownPlacement`](mci_core::KnownPlacement) at `now` is that tab,
+    /// each with its placement at `now` and its kept answer. An index walk:
+    /// the rows whose kept placement holds at `now` in that tab, merged by
+    /// customer with the few whose placement changed since it was kept
+    /// (derived again at `now`), never a filter over the partner's known
+    /// customers. See [known customers](crate#known-customers).
+    async fn known_page(&self, query: &KnownQuery) -> Result<KnownPage, StoreError>;
+
+    /// How many of `partner`'s known customers show on each tab of
+    /// `engagement`'s page at `now`, and the age of the answers behind them
+    /// (R-PAGE-1, R-PAGE-9): the figures kept with each change, corrected
+    /// by the rows whose kept placement no longer holds at `now`. Equal to
+    /// counting the pages of [`Store::known_page`] at `now`.
+    async fn known_counts(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<KnownCounts, StoreError>;
+
+    /// Takes `engagement` onto the known customers' pages: from the first
+    /// call on, every customer that becomes known to a partner gets a row
+    /// for it, and each call gives up to `limit` of the customers known
+    /// already a row (placed at `now`, with no answer), walking them in
+    /// (partner, customer) order from where the last call stopped. `true`
+    /// once every known customer has its row for `engagement`; calls after
+    /// that do nothing and answer `true`.
+    async fn seed_known(
+        &self,
+        engagement: &EngagementId,
+        now: Instant,
+        limit: usize,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` known customers whose answer of the eligibility port
+    /// for an engagement was never given or was given before `older_than`:
+    /// never asked first, then the oldest answer first (R-PAGE-9). Rows
+    /// whose answer is kept again at a later instant leave the list.
+    async fn known_to_check(
+        &self,
+        older_than: Instant,
+        limit: usize,
+    ) -> Result<Vec<KnownToCheck>, StoreError>;
 
     /// Nominations in one of `query.states` as stored, not lapsed at
     /// `query.now`, in id order: the reviewer's queue, the approved claims

@@ -1,6 +1,9 @@
 //! Query and answer types of the store.
 
-use mci_core::{EngagementId, Instant, Message, Nomination, NominationId, PartnerId, State, Tab};
+use mci_core::{
+    CustomerId, EngagementId, Instant, KeptAnswer, KnownCustomer, KnownPlacement, Message,
+    Nomination, NominationId, PartnerId, State, Tab,
+};
 
 /// One page of one tab (R-PAGE-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,4 +175,71 @@ pub struct Leased {
     pub message: Message,
     /// 1 the first time it is taken, more when a lease expired.
     pub attempt: u32,
+}
+
+/// One page of the known customers of a tab (R-PAGE-2, -4, -9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownQuery {
+    /// Whose known customers.
+    pub partner: PartnerId,
+    /// On which engagement's page.
+    pub engagement: EngagementId,
+    /// Eligible or Ineligible (no known customer shows on Complete).
+    pub tab: Tab,
+    /// The instant the tab is read at.
+    pub now: Instant,
+    /// The keyset cursor: the last customer of the previous page.
+    pub after: Option<CustomerId>,
+    /// The most rows.
+    pub limit: usize,
+}
+
+/// A known customer as a store keeps it for one engagement: the customer,
+/// where it shows at the instant read, and the answer behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownEntry {
+    /// The customer and the nomination it is known through.
+    pub known: KnownCustomer,
+    /// Where it shows, derived at the instant read.
+    pub placement: KnownPlacement,
+    /// The last answer of the eligibility port kept for it, trusted or not.
+    pub answer: Option<KeptAnswer>,
+}
+
+/// A page of known customers in [`CustomerId`] order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KnownPage {
+    /// The rows.
+    pub rows: Vec<KnownEntry>,
+    /// The cursor for the next page, `None` on the last page.
+    pub next: Option<CustomerId>,
+}
+
+/// How many of a partner's known customers show on each tab of an
+/// engagement's page at an instant (R-PAGE-1, R-PAGE-9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KnownCounts {
+    /// On Eligible, checked or not.
+    pub eligible: u64,
+    /// Of those, how many have no trusted answer of the eligibility port:
+    /// "eligibility not checked yet".
+    pub not_checked: u64,
+    /// On Ineligible.
+    pub ineligible: u64,
+    /// When the oldest trusted answer behind a shown row was given.
+    pub oldest_answer: Option<Instant>,
+}
+
+/// A known customer whose answer for an engagement is due to be asked
+/// again (R-PAGE-9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownToCheck {
+    /// The partner that knows it.
+    pub partner: PartnerId,
+    /// The engagement.
+    pub engagement: EngagementId,
+    /// The customer.
+    pub known: KnownCustomer,
+    /// When its answer was last given, `None` if never.
+    pub checked_at: Option<Instant>,
 }

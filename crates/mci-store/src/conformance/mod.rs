@@ -22,6 +22,7 @@
 mod commits;
 mod concurrency;
 mod fixtures;
+mod known;
 mod model;
 mod outbox;
 mod pages;
@@ -30,6 +31,7 @@ mod reads;
 
 pub use commits::*;
 pub use concurrency::*;
+pub use known::*;
 pub use model::*;
 pub use outbox::*;
 pub use pages::*;
@@ -73,6 +75,9 @@ where
         due_in_wake_order,
         due_walks_on_with_its_cursor,
         known_customers_once_each,
+        known_rows_follow_seeds_consents_and_answers,
+        known_rows_follow_the_nominations_of_their_customer,
+        known_rows_to_check_never_asked_then_oldest,
         by_state_and_lapsing,
         keyset_walk_sees_every_row_once_while_inserting,
         counts_agree_with_walks,
