@@ -306,7 +306,9 @@ pub fn page_table(page: &CustomersPage) -> String {
                 format!("(known) {}", k.known.customer.email().domain().to_unicode()),
                 k.known.customer.id().to_string(),
                 String::from("-"),
-                if k.reasons.is_empty() {
+                if !k.checked {
+                    String::from("eligibility not checked yet")
+                } else if k.reasons.is_empty() {
                     String::from("claimable")
                 } else {
                     join(&k.reasons)

@@ -3,14 +3,13 @@
 
 use crate::call::Call;
 use crate::error::Result;
-use crate::ports::PortError;
 use crate::service::Incentives;
 use mci_core::{
-    Availability, Competitor, CustomerId, Deadline, DeadlineKind, Engagement, EngagementId,
-    FriendlyName, Instant, InvalidValue, KnownCustomerRow, LocationId, LocationStanding,
-    NominationId, PageRow, PartnerUser, Problem, SolutionArea, State, Tab,
+    Availability, CustomerId, Deadline, DeadlineKind, Engagement, EngagementId, FriendlyName,
+    Instant, InvalidValue, KnownCustomerRow, LocationId, LocationStanding, NominationId, PageRow,
+    PartnerUser, Problem, SolutionArea, State, Tab,
 };
-use mci_store::{PageQuery, StateQuery};
+use mci_store::{KnownQuery, PageQuery, StateQuery};
 
 /// Where the next page of a tab starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +33,15 @@ pub enum CustomerRow {
 /// How many rows each tab holds (R-PAGE-1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageCounts {
-    /// Eligible: live nominations and claimable known customers.
+    /// Eligible: live nominations and claimable known customers, checked
+    /// or not.
     pub eligible: u64,
-    /// Ineligible: known customers that cannot be nominated.
+    /// Of the Eligible known customers, those with no trusted answer of the
+    /// eligibility source yet: "eligibility not checked yet" (R-PAGE-9).
+    pub not_checked: u64,
+    /// Ineligible: known customers that cannot be nominated, and the
+    /// partner's nominations that lost their customer to another partner
+    /// (R-CONSENT-10).
     pub ineligible: u64,
     /// Complete: nominations in a terminal state after consent.
     pub complete: u64,
@@ -53,6 +58,10 @@ pub struct CustomersPage {
     pub next: Option<PageCursor>,
     /// The count of every tab.
     pub counts: PageCounts,
+    /// When the oldest answer of the eligibility source behind the known
+    /// customers' rows and counts was given; `None` when none stands
+    /// behind them (R-PAGE-9). The sweep asks again as answers age.
+    pub answers_since: Option<Instant>,
     /// Nominations of this page whose stored rows cannot be read back:
     /// passed over, so the page is short by that many; they need an
     /// operator.
@@ -122,13 +131,20 @@ pub struct Overview {
     pub action_needed: Vec<ActionNeeded>,
 }
 
-const KNOWN_CHUNK: usize = 64;
-
 impl Incentives {
     /// One page of a tab of an engagement's Customers page at the clock's
     /// now: rows with Type, days left and actions, and every tab's count
     /// (R-PAGE). Nominations come first in id order, then the known
     /// customers in customer order; pages are keyset, not offsets.
+    ///
+    /// A page costs the same for every partner (R-PAGE-9): it is two index
+    /// walks of the store and the figures the store keeps, and it asks no
+    /// port. Known customers show as the answers the store keeps of the
+    /// eligibility source place them, which the sweep refreshes
+    /// ([`Settings::eligibility_refresh`](crate::Settings)); one without
+    /// a trusted answer shows on Eligible, not checked. An engagement that
+    /// takes no nominations now (coming soon or expired, R-ENG-1) lists no
+    /// known customers: none can be claimed for it.
     pub async fn customers_page(
         &self,
         call: impl Into<Call<PartnerUser>>,
@@ -141,14 +157,14 @@ impl Incentives {
         let engagement = self.engagement(engagement)?;
         let now = self.now()?;
         let limit = limit.max(1);
+        let knows = tab != Tab::Complete && engagement.availability(now) == Availability::Active;
+        self.seed_step(engagement.id(), now).await?;
         let mut rows = Vec::new();
         let mut next = None;
         let mut unreadable = Vec::new();
-        let known_from = match (tab, cursor) {
-            (Tab::Ineligible, Some(PageCursor::KnownCustomer(after))) => Some(after),
-            (Tab::Ineligible, _) => Some(None),
-            (_, Some(PageCursor::KnownCustomer(after))) => Some(after),
-            (_, cursor) => {
+        let known_from = match cursor {
+            Some(PageCursor::KnownCustomer(after)) => Some(after),
+            cursor => {
                 let after = match cursor {
                     Some(PageCursor::Nomination(id)) => Some(id),
                     _ => None,
@@ -176,177 +192,77 @@ impl Incentives {
                         next = Some(PageCursor::Nomination(id));
                         None
                     }
-                    None if tab == Tab::Eligible => Some(None),
-                    None => None,
+                    None => Some(None),
                 }
             }
         };
-        if let Some(after) = known_from {
-            let (known, cursor) = self
-                .known_rows(
-                    &user,
-                    &engagement,
+        if knows
+            && let Some(after) = known_from
+            && rows.len() < limit
+        {
+            let page = self
+                .store
+                .known_page(&KnownQuery {
+                    partner: user.partner().clone(),
+                    engagement: engagement.id().clone(),
                     tab,
                     now,
                     after,
-                    limit - rows.len().min(limit),
-                )
+                    limit: limit - rows.len(),
+                })
                 .await?;
-            rows.extend(known.into_iter().map(CustomerRow::Known));
-            next = cursor.map(|c| PageCursor::KnownCustomer(Some(c)));
+            rows.extend(
+                page.rows
+                    .into_iter()
+                    .filter_map(|entry| KnownCustomerRow::placed(entry.known, &entry.placement))
+                    .map(CustomerRow::Known),
+            );
+            next = page.next.map(|c| PageCursor::KnownCustomer(Some(c)));
+        } else if knows && known_from.is_some() {
+            // The page is full of nominations and the known customers are
+            // still to come.
+            next = Some(PageCursor::KnownCustomer(None));
         }
-        let counts = self.page_counts(&user, &engagement, now).await?;
+        let (counts, answers_since) = self.page_counts(&user, &engagement, now).await?;
         Ok(CustomersPage {
             tab,
             rows,
             next,
             counts,
+            answers_since,
             unreadable,
         })
     }
 
-    /// The known customers' rows in `tab`, after `after`: up to `limit`, and
-    /// the cursor to continue from if more may follow.
-    async fn known_rows(
-        &self,
-        user: &PartnerUser,
-        engagement: &Engagement,
-        tab: Tab,
-        now: Instant,
-        mut after: Option<CustomerId>,
-        limit: usize,
-    ) -> Result<(Vec<KnownCustomerRow>, Option<CustomerId>)> {
-        let mut rows = Vec::new();
-        if limit == 0 {
-            return Ok((rows, after));
-        }
-        loop {
-            // Ask about no more customers than the page can still show.
-            let size = (limit - rows.len()).min(KNOWN_CHUNK);
-            let (chunk, full) = self
-                .known_chunk(user, engagement, now, after.as_ref(), size)
-                .await?;
-            for (customer, row) in chunk {
-                after = Some(customer);
-                if let Some(row) = row
-                    && row.tab() == tab
-                {
-                    rows.push(row);
-                    if rows.len() == limit {
-                        return Ok((rows, Some(customer)));
-                    }
-                }
-            }
-            if !full {
-                return Ok((rows, None));
-            }
-        }
-    }
-
-    /// Up to `size` of the partner's known customers after `after`, each
-    /// with its row for `engagement` at `now` (`None` where it has none),
-    /// asking the eligibility source once for them all; and whether more
-    /// may follow.
-    async fn known_chunk(
-        &self,
-        user: &PartnerUser,
-        engagement: &Engagement,
-        now: Instant,
-        after: Option<&CustomerId>,
-        size: usize,
-    ) -> Result<(Vec<(CustomerId, Option<KnownCustomerRow>)>, bool)> {
-        let chunk = self
-            .store
-            .known_customers(user.partner(), after, size)
-            .await?;
-        let full = chunk.len() == size;
-        let customers: Vec<CustomerId> = chunk.iter().map(|k| *k.customer.id()).collect();
-        let standings = self
-            .eligibility
-            .standings(engagement.id(), &customers)
-            .await?;
-        if standings.len() != customers.len() {
-            return Err(PortError::new(
-                "customer eligibility",
-                std::io::Error::other(format!(
-                    "{} answers to {} questions",
-                    standings.len(),
-                    customers.len()
-                )),
-            )
-            .into());
-        }
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (known, standing) in chunk.into_iter().zip(standings) {
-            let customer = *known.customer.id();
-            let row = self
-                .known_row(user, engagement, now, known, &standing)
-                .await?;
-            rows.push((customer, row));
-        }
-        Ok((rows, full))
-    }
-
-    async fn known_row(
-        &self,
-        user: &PartnerUser,
-        engagement: &Engagement,
-        now: Instant,
-        known: mci_core::KnownCustomer,
-        standing: &mci_core::CustomerStanding,
-    ) -> Result<Option<KnownCustomerRow>> {
-        let customer = *known.customer.id();
-        let competitors: Vec<Competitor> = self
-            .store
-            .standings(engagement.id(), &customer)
-            .await?
-            .into_iter()
-            .map(|(partner, standing)| Competitor {
-                same_partner: &partner == user.partner(),
-                standing,
-            })
-            .collect();
-        Ok(KnownCustomerRow::new(
-            engagement,
-            now,
-            known,
-            standing,
-            &competitors,
-        ))
-    }
-
+    /// Every tab's count, from the figures the store keeps (R-PAGE-9), and
+    /// the instant of the oldest answer behind them.
     async fn page_counts(
         &self,
         user: &PartnerUser,
         engagement: &Engagement,
         now: Instant,
-    ) -> Result<PageCounts> {
+    ) -> Result<(PageCounts, Option<Instant>)> {
         let stored = self
             .store
             .count(user.partner(), engagement.id(), now)
             .await?;
         let mut counts = PageCounts {
             eligible: stored.eligible,
+            not_checked: 0,
             ineligible: 0,
             complete: stored.complete,
         };
-        let mut after = None;
-        loop {
-            let (chunk, full) = self
-                .known_chunk(user, engagement, now, after.as_ref(), KNOWN_CHUNK)
-                .await?;
-            for (customer, row) in chunk {
-                after = Some(customer);
-                match row.map(|r| r.tab()) {
-                    Some(Tab::Eligible) => counts.eligible += 1,
-                    Some(Tab::Ineligible) => counts.ineligible += 1,
-                    _ => {}
-                }
-            }
-            if !full {
-                return Ok(counts);
-            }
+        if engagement.availability(now) != Availability::Active {
+            return Ok((counts, None));
         }
+        let known = self
+            .store
+            .known_counts(user.partner(), engagement.id(), now)
+            .await?;
+        counts.eligible += known.eligible;
+        counts.not_checked = known.not_checked;
+        counts.ineligible += known.ineligible;
+        Ok((counts, known.oldest_answer))
     }
 
     /// The engagements overview: each engagement with its availability, how

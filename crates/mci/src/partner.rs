@@ -13,7 +13,7 @@ use mci_core::{
     NominationRequest, NominationReview, Origin, PartnerUser, SendConsent, SurveyKind,
     identify_customer, nominate, review_nomination,
 };
-use mci_store::{Commit, Write};
+use mci_store::{AnswerWrite, Commit, Write};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -179,12 +179,50 @@ impl Incentives {
         let user = self.partner_user(&call)?;
         let request = self.add_request(form).await?;
         let candidates = self.candidates(&user, &request, &form.engagements).await?;
+        let now = self.now()?;
+        let answers = self.answers_to_keep(&user, &request, &candidates, now)?;
         let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
-        Ok(review_nomination(
-            self.now()?,
-            &request,
-            &decided_on(&chosen, facts),
-        )?)
+        let review = review_nomination(now, &request, &decided_on(&chosen, facts))?;
+        // The source was asked: its answers replace the ones the partner's
+        // Customers page shows, if the customer is known to the partner
+        // (R-PAGE-9). Nothing of the program is written.
+        if !answers.is_empty() {
+            self.store
+                .commit(Commit {
+                    answers,
+                    ..Commit::at(now)
+                })
+                .await?;
+        }
+        Ok(review)
+    }
+
+    /// The answers of the eligibility source in `candidates`, to keep for
+    /// the partner's Customers page (R-PAGE-9); a store keeps those about a
+    /// customer the partner knows.
+    fn answers_to_keep(
+        &self,
+        user: &PartnerUser,
+        request: &NominationRequest,
+        candidates: &[(Arc<Engagement>, EligibilityFacts)],
+        now: Instant,
+    ) -> Result<Vec<AnswerWrite>> {
+        candidates
+            .iter()
+            .map(|(engagement, facts)| {
+                Ok(AnswerWrite {
+                    partner: user.partner().clone(),
+                    engagement: engagement.id().clone(),
+                    customer: *request.customer.id(),
+                    answer: self.kept_answer(
+                        engagement,
+                        request.customer.id_type(),
+                        &facts.customer,
+                        now,
+                    )?,
+                })
+            })
+            .collect()
     }
 
     /// Adds a customer to one or several engagements, all or none (R-ADD).
@@ -256,9 +294,10 @@ impl Incentives {
     ) -> Result<Added> {
         for _ in 0..=self.settings.retries {
             let candidates = self.candidates(user, &request, engagements).await?;
+            let now = self.now()?;
+            let answers = self.answers_to_keep(user, &request, &candidates, now)?;
             let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
             let candidates = decided_on(&chosen, facts);
-            let now = self.now()?;
             let mut ids = Vec::with_capacity(candidates.len());
             for _ in &candidates {
                 ids.push(self.ids.next(now)?);
@@ -278,6 +317,7 @@ impl Incentives {
             // a vector grown by pushes starts with room for four.
             let commit = Commit {
                 writes: outcomes.into_iter().map(Write::from).collect(),
+                answers,
                 ..Commit::at(now)
             };
             if let Some(written) = self.write(commit, key.as_ref(), added).await? {

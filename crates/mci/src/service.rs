@@ -6,6 +6,7 @@ use crate::ports::{
     InMemoryTenantDirectory, LinkIdSource, LinkKey, OsLinkIds, PartnerDirectory, SystemClock,
     TenantDirectory,
 };
+use chrono::TimeDelta;
 use mci_core::{
     Days, Engagement, EngagementId, FreshLink, Instant, LinkId, LinkToken, Nomination,
     NominationId, PartnerId, PayoutCycle, Refusal, Step, TokenHash, check_instant,
@@ -14,8 +15,8 @@ use mci_core::{
 use mci_store::{Commit, Fingerprint, IdempotencyKey, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Settings of the service, with defaults that work out of the box.
 #[derive(Debug, Clone)]
@@ -32,6 +33,21 @@ pub struct Settings {
     pub payout_epoch: Instant,
     /// The length of a payout cycle. Default 45 days.
     pub payout_period: Days,
+    /// How long an answer of the customer eligibility source about a known
+    /// customer is trusted on the Customers page (R-PAGE-9); after that the
+    /// customer shows as "eligibility not checked yet". Default 24 hours.
+    pub eligibility_trust: TimeDelta,
+    /// How old a kept answer may grow before the sweep asks the source
+    /// again (R-PAGE-9). Keep it well under `eligibility_trust`, so that
+    /// a sweep that runs at least this often keeps every answer trusted.
+    /// Default 12 hours.
+    pub eligibility_refresh: TimeDelta,
+    /// How many customers the sweep asks the source about at once.
+    /// Default 256.
+    pub eligibility_batch: usize,
+    /// The most answers one sweep asks for, so that a sweep stays short
+    /// when many are due (the next sweep goes on). Default 8192.
+    pub eligibility_per_sweep: usize,
 }
 
 impl Default for Settings {
@@ -42,6 +58,10 @@ impl Default for Settings {
             action_horizon: Days::new(7),
             payout_epoch: chrono::DateTime::UNIX_EPOCH,
             payout_period: PayoutCycle::DEFAULT_PERIOD,
+            eligibility_trust: TimeDelta::hours(24),
+            eligibility_refresh: TimeDelta::hours(12),
+            eligibility_batch: 256,
+            eligibility_per_sweep: 8192,
         }
     }
 }
@@ -61,6 +81,10 @@ pub struct Incentives {
     /// decides on without copying its rules.
     pub(crate) engagements: RwLock<BTreeMap<EngagementId, Arc<Engagement>>>,
     pub(crate) settings: Settings,
+    /// The engagements this service has seen the store give every known
+    /// customer a row for (R-PAGE-9): pages of the others take one
+    /// bounded seeding step first.
+    pub(crate) seeded: Mutex<BTreeSet<EngagementId>>,
     pub(crate) ids: IdMaker,
 }
 
@@ -151,6 +175,7 @@ impl IncentivesBuilder {
                     .collect(),
             ),
             settings: self.settings,
+            seeded: Mutex::new(BTreeSet::new()),
             ids: IdMaker::default(),
         }
     }
@@ -232,6 +257,79 @@ impl Incentives {
             .get(id)
             .cloned()
             .ok_or_else(|| Error::UnknownEngagement(id.clone()))
+    }
+
+    /// The kept form of the eligibility source's `answer` about a customer
+    /// identified by `id_type` for `engagement`, asked at `now` (R-PAGE-9).
+    pub(crate) fn kept_answer(
+        &self,
+        engagement: &Engagement,
+        id_type: mci_core::CustomerIdType,
+        answer: &mci_core::CustomerStanding,
+        now: Instant,
+    ) -> Result<mci_core::KeptAnswer> {
+        Ok(mci_core::KeptAnswer::new(
+            engagement,
+            id_type,
+            answer,
+            now,
+            self.trusted_until(now)?,
+        ))
+    }
+
+    /// Until when an answer given at `now` is trusted.
+    pub(crate) fn trusted_until(&self, now: Instant) -> Result<Instant> {
+        Ok(now
+            .checked_add_signed(self.settings.eligibility_trust)
+            .map(truncate_to_micros)
+            .ok_or_else(|| {
+                mci_core::InvalidValue::new("eligibility_trust", mci_core::Problem::Overflow)
+            })?)
+    }
+
+    /// The eligibility source's answers about `customers` for
+    /// `engagement`, one per customer in order, asked at once.
+    pub(crate) async fn eligibility_of(
+        &self,
+        engagement: &EngagementId,
+        customers: &[mci_core::CustomerId],
+    ) -> Result<Vec<mci_core::CustomerStanding>> {
+        let answers = self.eligibility.standings(engagement, customers).await?;
+        if answers.len() != customers.len() {
+            return Err(crate::ports::PortError::new(
+                "customer eligibility",
+                std::io::Error::other(format!(
+                    "{} answers to {} questions",
+                    answers.len(),
+                    customers.len()
+                )),
+            )
+            .into());
+        }
+        Ok(answers)
+    }
+
+    /// One bounded step of giving every known customer of every partner a
+    /// row on `engagement`'s pages, unless the store said it is done
+    /// (R-PAGE-9): the sweep takes the rest.
+    pub(crate) async fn seed_step(&self, engagement: &EngagementId, now: Instant) -> Result<()> {
+        let done = |seeded: &Mutex<BTreeSet<EngagementId>>| {
+            seeded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(engagement)
+        };
+        if done(&self.seeded) {
+            return Ok(());
+        }
+        let batch = self.settings.eligibility_batch.max(1);
+        if self.store.seed_known(engagement, now, batch).await? {
+            self.seeded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(engagement.clone());
+        }
+        Ok(())
     }
 
     /// Every engagement of the catalog, in id order.

@@ -1,16 +1,17 @@
 //! The system's side: the sweep and the outbox (R-TIME-4, R-REC-2,
 //! R-REC-6).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::Incentives;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join_all;
 use mci_core::{
-    EventKind, Instant, InvalidValue, LinkToken, Message, MessageId, Nomination, NominationId,
-    Problem, truncate_to_micros,
+    Availability, CustomerId, EngagementId, EventKind, Ineligibility, Instant, InvalidValue,
+    KeptAnswer, LinkToken, Message, MessageId, Nomination, NominationId, Problem,
+    truncate_to_micros,
 };
-use mci_store::{Commit, Leased};
-use std::collections::BTreeSet;
+use mci_store::{AnswerWrite, Commit, KnownToCheck, Leased};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +26,13 @@ pub struct SweepReport {
     /// Due nominations whose stored rows cannot be read back: passed over,
     /// so that the rest of the sweep goes on; they need an operator.
     pub unreadable: Vec<NominationId>,
+    /// Answers of the customer eligibility source about known customers
+    /// asked for and kept (R-PAGE-9).
+    pub answers_kept: usize,
+    /// Why the sweep stopped asking the eligibility source, if it failed:
+    /// the lapses and reminders were written all the same, and the next
+    /// sweep asks again.
+    pub eligibility_failure: Option<String>,
 }
 
 /// An outbox message to deliver (R-REC-2), with the token of the link it
@@ -76,9 +84,107 @@ impl Incentives {
             }
             if !progressed {
                 report.unreadable = passed_over.into_iter().collect();
-                return Ok(report);
+                break;
             }
         }
+        match self.refresh_known(now, &mut report).await {
+            Ok(()) => {}
+            Err(Error::Port(failure)) => report.eligibility_failure = Some(failure.to_string()),
+            Err(other) => return Err(other),
+        }
+        Ok(report)
+    }
+
+    /// Keeps the known customers' rows of every engagement of the catalog
+    /// and their answers of the eligibility source fresh, in bounded
+    /// batches (R-PAGE-9): takes each engagement onto the known customers'
+    /// pages, then asks again about the customers never asked or asked
+    /// longer than [`Settings::eligibility_refresh`](crate::Settings) ago,
+    /// at most [`Settings::eligibility_per_sweep`](crate::Settings) of them.
+    async fn refresh_known(&self, now: Instant, report: &mut SweepReport) -> Result<()> {
+        let batch = self.settings.eligibility_batch.max(1);
+        let mut budget = self.settings.eligibility_per_sweep;
+        for engagement in self.engagements() {
+            while budget > 0 {
+                let step = batch.min(budget);
+                budget -= step;
+                if self.store.seed_known(engagement.id(), now, step).await? {
+                    self.seeded
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(engagement.id().clone());
+                    break;
+                }
+            }
+        }
+        let older_than = now
+            .checked_sub_signed(self.settings.eligibility_refresh)
+            .ok_or_else(|| InvalidValue::new("eligibility_refresh", Problem::Overflow))?;
+        let mut budget = self.settings.eligibility_per_sweep;
+        while budget > 0 {
+            let due = self
+                .store
+                .known_to_check(older_than, batch.min(budget))
+                .await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            budget = budget.saturating_sub(due.len());
+            let mut by_engagement: BTreeMap<EngagementId, Vec<KnownToCheck>> = BTreeMap::new();
+            for row in due {
+                by_engagement
+                    .entry(row.engagement.clone())
+                    .or_default()
+                    .push(row);
+            }
+            let mut commit = Commit::at(now);
+            for (engagement, rows) in by_engagement {
+                let customers: Vec<CustomerId> =
+                    rows.iter().map(|r| *r.known.customer.id()).collect();
+                let answers = match self.shared_engagement(&engagement) {
+                    Ok(engagement) => {
+                        let answers = self.eligibility_of(engagement.id(), &customers).await?;
+                        let mut kept = Vec::with_capacity(rows.len());
+                        for (row, answer) in rows.iter().zip(&answers) {
+                            kept.push(self.kept_answer(
+                                &engagement,
+                                row.known.customer.id_type(),
+                                answer,
+                                now,
+                            )?);
+                        }
+                        kept
+                    }
+                    // An engagement the catalog no longer holds takes no
+                    // nomination: say so, so that its rows leave the list.
+                    Err(_) => {
+                        let trusted_until = self.trusted_until(now)?;
+                        rows.iter()
+                            .map(|_| KeptAnswer {
+                                reasons: vec![Ineligibility::EngagementNotActive {
+                                    availability: Availability::Expired,
+                                }],
+                                limit: 0,
+                                checked_at: now,
+                                trusted_until,
+                            })
+                            .collect()
+                    }
+                };
+                for (row, answer) in rows.into_iter().zip(answers) {
+                    commit.answers.push(AnswerWrite {
+                        partner: row.partner,
+                        engagement: row.engagement,
+                        customer: *row.known.customer.id(),
+                        answer,
+                    });
+                }
+            }
+            let kept = commit.answers.len();
+            self.store.commit(commit).await?;
+            report.answers_kept += kept;
+        }
+        Ok(())
     }
 
     /// Writes what is due of one batch at `now`; whether anything was

@@ -50,6 +50,9 @@ async fn populated() -> World {
     .await;
     w.consented_subscription(&a, 14, &w.assessment).await;
     w.consented_subscription(&b, 14, &w.workshop).await;
+    // The sweep asks the eligibility source about the known customers
+    // (R-PAGE-9).
+    w.service.sweep().await.unwrap();
     w
 }
 
@@ -276,6 +279,7 @@ async fn r_page_4_ineligible_known_customers_show_each_reason_without_naming_the
     w.approved_subscription(&b, 22, &w.workshop).await;
     w.add_subscription(&b, 23, &w.workshop).await;
     w.add_subscription(&c, 23, &w.workshop).await;
+    w.service.sweep().await.unwrap();
 
     let rows = w.known_rows(&a, &w.workshop, Tab::Ineligible).await;
     let reasons = |customer: CustomerId| {
@@ -468,8 +472,12 @@ async fn read_everything(w: &World, a: &mci_core::PartnerUser, ids: &[Nomination
 
 #[tokio::test]
 async fn r_page_7_the_page_read_at_t_equals_the_page_after_the_sweep_at_t() {
+    // The answers of the eligibility source stay trusted through the test:
+    // what moves the known customers here is the lapses alone.
     let w = World::with_settings(Settings {
         sweep_batch: 2,
+        eligibility_trust: TimeDelta::days(3650),
+        eligibility_refresh: TimeDelta::days(3650),
         ..Settings::default()
     });
     let a = admin(PARTNER_A);
@@ -491,6 +499,8 @@ async fn r_page_7_the_page_read_at_t_equals_the_page_after_the_sweep_at_t() {
     let b_32 = w.add_subscription(&b, 32, &w.workshop).await;
     let token = w.send_consent(&b, &b_32).await;
     w.service.accept_consent(&token).await.unwrap();
+    let report = w.service.sweep().await.unwrap();
+    assert!(report.answers_kept > 0, "{report:?}");
     w.advance_days(60);
     ids.push(w.add_subscription(&a, 6, &w.workshop).await);
     ids.push(w.consented_subscription(&a, 7, &w.workshop).await);
@@ -570,20 +580,65 @@ async fn r_page_8_the_actions_offered_are_those_the_service_accepts() {
 }
 
 #[tokio::test]
-async fn r_page_9_a_page_asks_the_eligibility_source_about_many_customers_at_once() {
+async fn r_page_9_a_page_asks_no_port_and_the_sweep_asks_in_batches() {
     let w = populated().await;
     let a = admin(PARTNER_A);
-    for tab in [Tab::Eligible, Tab::Ineligible] {
+    for tab in Tab::ALL {
         let before = w.eligibility_questions();
         let page = w
             .service
             .customers_page(&a, w.workshop.id(), tab, None, 50)
             .await
             .unwrap();
-        assert!(page.rows.iter().any(|r| matches!(r, CustomerRow::Known(_))));
-        let after = w.eligibility_questions();
-        assert_eq!(after.0, before.0, "{tab:?}: no question about one customer");
-        // One for the rows, one for the counts of the known customers.
-        assert_eq!(after.1 - before.1, 2, "{tab:?}: one question per batch");
+        if tab != Tab::Complete {
+            assert!(page.rows.iter().any(|r| matches!(r, CustomerRow::Known(_))));
+        }
+        assert_eq!(
+            w.eligibility_questions(),
+            before,
+            "{tab:?}: the page asks nothing"
+        );
+        assert_eq!(
+            page.counts.not_checked, 0,
+            "the sweep asked about every one"
+        );
+        assert!(page.answers_since.is_some());
     }
+    // A customer known after the sweep shows at once, not checked yet; the
+    // next sweep asks about it, in batches, never one by one.
+    w.consented_subscription(&a, 15, &w.assessment).await;
+    let page = w
+        .service
+        .customers_page(&a, w.workshop.id(), Tab::Eligible, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(page.counts.not_checked, 1);
+    let unchecked: Vec<CustomerId> = page
+        .rows
+        .iter()
+        .filter_map(|r| match r {
+            CustomerRow::Known(k) if !k.checked => Some(*k.known.customer.id()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unchecked, vec![subscription_id(15)]);
+    let before = w.eligibility_questions();
+    let report = w.service.sweep().await.unwrap();
+    let after = w.eligibility_questions();
+    assert_eq!(after.0, before.0, "no question about one customer");
+    assert!(
+        after.1 > before.1,
+        "batch questions: {before:?} -> {after:?}"
+    );
+    assert!(report.answers_kept >= 1, "{report:?}");
+    let page = w
+        .service
+        .customers_page(&a, w.workshop.id(), Tab::Eligible, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(page.counts.not_checked, 0);
+    // Answers still fresh are not asked again.
+    let before = w.eligibility_questions();
+    assert_eq!(w.service.sweep().await.unwrap().answers_kept, 0);
+    assert_eq!(w.eligibility_questions(), before);
 }

@@ -111,6 +111,9 @@ async fn r_time_4_a_sweep_persists_each_lapse_once_with_its_event_and_notice() {
             reminded: 0,
             skipped: 0,
             unreadable: Vec::new(),
+            // The known customer's answers of the eligibility source.
+            answers_kept: report.answers_kept,
+            eligibility_failure: None,
         },
         "five lapses in batches of two"
     );

@@ -30,8 +30,8 @@ use mci_core::{
     EngagementId, Event, KnownCustomer, MessageId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    Commit, IdempotencyKey, IdempotentResult, Leased, Page, PageQuery, StateQuery, Store,
-    StoreError, TabCounts,
+    Commit, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck,
+    Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
 };
 use mci_store_memory::{MemoryStore, Snapshot};
 use std::future::Future;
@@ -359,6 +359,34 @@ impl Store for GatedStore {
         limit: usize,
     ) -> Result<Vec<KnownCustomer>, StoreError> {
         self.inner.known_customers(partner, after, limit).await
+    }
+    async fn known_page(&self, query: &KnownQuery) -> Result<KnownPage, StoreError> {
+        let page = self.inner.known_page(query).await?;
+        self.record(format!("{page:?}"));
+        Ok(page)
+    }
+    async fn known_counts(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<KnownCounts, StoreError> {
+        self.inner.known_counts(partner, engagement, now).await
+    }
+    async fn seed_known(
+        &self,
+        engagement: &EngagementId,
+        now: Instant,
+        limit: usize,
+    ) -> Result<bool, StoreError> {
+        self.inner.seed_known(engagement, now, limit).await
+    }
+    async fn known_to_check(
+        &self,
+        older_than: Instant,
+        limit: usize,
+    ) -> Result<Vec<KnownToCheck>, StoreError> {
+        self.inner.known_to_check(older_than, limit).await
     }
     async fn by_state(&self, query: &StateQuery) -> Result<Page, StoreError> {
         self.inner.by_state(query).await
