@@ -30,6 +30,10 @@ fn tenant(n: u32) -> TenantId {
 }
 
 fn world(adapter: Adapter) -> World {
+    world_with(adapter, mci::Settings::default())
+}
+
+fn world_with(adapter: Adapter, settings: mci::Settings) -> World {
     let (store, dir): (Arc<dyn Store>, _) = match adapter {
         Adapter::Memory => (Arc::new(mci_store_memory::MemoryStore::new()), None),
         Adapter::Sqlite => {
@@ -54,6 +58,7 @@ fn world(adapter: Adapter) -> World {
         .link_ids(SeededLinkIds::new(11))
         .engagement(engagement("workshop", EngagementKind::Workshop, 2))
         .engagement(engagement("assessment", EngagementKind::Assessment, 1))
+        .settings(settings)
         .build();
     World {
         service: Arc::new(service),
@@ -267,7 +272,16 @@ async fn r_input_a_refused_call_changes_nothing(adapter: Adapter) {
 }
 
 async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
-    let w = world(adapter);
+    // Answers of the eligibility source trusted throughout: only lapses
+    // move rows here.
+    let w = world_with(
+        adapter,
+        mci::Settings {
+            eligibility_trust: TimeDelta::days(3650),
+            eligibility_refresh: TimeDelta::days(3650),
+            ..mci::Settings::default()
+        },
+    );
     for c in 10..16 {
         let n = w.add(1, c, &["workshop"]).await.remove(0);
         if c % 2 == 0 {
@@ -275,6 +289,7 @@ async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
             w.service.accept_consent(&token).await.unwrap();
         }
     }
+    w.service.sweep().await.unwrap();
     let engagement: EngagementId = "workshop".parse().unwrap();
     for days in [29, 30, 91, 200] {
         w.clock.set(t0() + TimeDelta::days(days));
@@ -435,6 +450,101 @@ async fn r_rec_5_a_key_used_for_one_command_is_refused_for_another(adapter: Adap
     assert_eq!(again, commented);
 }
 
+/// Every tab of partner `p` on `engagement` walked by pages of `limit`,
+/// checked against the counts every page carries (R-PAGE-1, R-PAGE-9).
+async fn walked_counts(
+    w: &World,
+    p: u32,
+    engagement: &EngagementId,
+    limit: usize,
+) -> mci::PageCounts {
+    let mut counts = None;
+    let mut walked = mci::PageCounts::default();
+    for tab in Tab::ALL {
+        let mut cursor = None;
+        loop {
+            let page = w
+                .service
+                .customers_page(&admin(p), engagement, tab, cursor, limit)
+                .await
+                .unwrap();
+            assert_eq!(
+                *counts.get_or_insert(page.counts),
+                page.counts,
+                "one count per read"
+            );
+            for row in &page.rows {
+                match tab {
+                    Tab::Eligible => walked.eligible += 1,
+                    Tab::Ineligible => walked.ineligible += 1,
+                    Tab::Complete => walked.complete += 1,
+                }
+                if let mci::CustomerRow::Known(k) = row
+                    && !k.checked
+                {
+                    walked.not_checked += 1;
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    let counts = counts.unwrap_or_default();
+    assert_eq!(counts, walked, "counts against the walk, pages of {limit}");
+    counts
+}
+
+async fn r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step(adapter: Adapter) {
+    let w = world(adapter);
+    let workshop: EngagementId = "workshop".parse().unwrap();
+    let check = |label: &'static str| {
+        let w = &w;
+        let workshop = workshop.clone();
+        async move {
+            for limit in [1, 3, 50] {
+                walked_counts(w, 1, &workshop, limit).await;
+            }
+            let counts = walked_counts(w, 1, &workshop, 50).await;
+            eprintln!("{label}: {counts:?}");
+            counts
+        }
+    };
+    // Partner 1 knows customers 1 to 6 through the assessment.
+    for c in 1..=6 {
+        let n = w.add(1, c, &["assessment"]).await.remove(0);
+        let token = w.ask_consent(1, n.id()).await;
+        w.service.accept_consent(&token).await.unwrap();
+    }
+    let fresh = check("known, never asked").await;
+    assert_eq!((fresh.eligible, fresh.not_checked), (6, 6));
+    w.service.sweep().await.unwrap();
+    let asked = check("asked by the sweep").await;
+    assert_eq!(
+        (asked.eligible, asked.not_checked, asked.ineligible),
+        (6, 0, 0)
+    );
+    // Partner 1 claims customer 1 for the workshop; partner 2 nominates 2
+    // and 3 and gets 3's consent: 3 is ineligible for partner 1.
+    w.add(1, 1, &["workshop"]).await;
+    w.add(2, 2, &["workshop"]).await;
+    let rival = w.add(2, 3, &["workshop"]).await.remove(0);
+    let token = w.ask_consent(2, rival.id()).await;
+    w.service.accept_consent(&token).await.unwrap();
+    let raced = check("after the rivals").await;
+    // Eligible: partner 1's own nomination of 1, and 2, 4, 5 and 6.
+    assert_eq!((raced.eligible, raced.ineligible), (5, 1));
+    // Days pass: nominations lapse, answers age out, the sweep catches up.
+    for days in [10, 25, 30, 31, 60, 91, 120] {
+        w.clock.set(t0() + TimeDelta::days(days));
+        check("lazy").await;
+        w.service.sweep().await.unwrap();
+        let swept = check("swept").await;
+        assert_eq!(swept.not_checked, 0, "day {days}: the sweep asked again");
+    }
+}
+
 macro_rules! on_every_store {
     ($($story:ident),* $(,)?) => {
         mod memory {
@@ -461,6 +571,7 @@ on_every_store!(
     r_consent_8_two_partners_race_and_one_wins,
     r_input_a_refused_call_changes_nothing,
     r_page_7_pages_agree_before_and_after_the_sweep,
+    r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step,
     r_rec_5_a_retried_add_writes_once,
     r_rec_5_a_key_used_for_one_command_is_refused_for_another,
 );

@@ -10,6 +10,11 @@ use mci_store::{KnownCounts, KnownEntry, KnownPage, KnownToCheck};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
+/// The partner and standing of every nomination of an engagement and
+/// customer, as the store reads them.
+pub(crate) type Standings<'a> =
+    dyn Fn(&EngagementId, &CustomerId) -> Vec<(PartnerId, Standing)> + 'a;
+
 /// (partner, engagement, customer): a known row.
 pub(crate) type RowKey = (PartnerId, EngagementId, CustomerId);
 
@@ -268,7 +273,7 @@ impl KnownRows {
         partner: &PartnerId,
         engagement: &EngagementId,
         now: Instant,
-        standings: &dyn Fn(&EngagementId, &CustomerId) -> Vec<(PartnerId, Standing)>,
+        standings: &Standings<'_>,
     ) -> Vec<(CustomerId, &'a Row, KnownPlacement)> {
         let Some(shelf) = self.shelves.get(&(partner.clone(), engagement.clone())) else {
             return Vec::new();
@@ -296,7 +301,7 @@ impl KnownRows {
         now: Instant,
         after: Option<&CustomerId>,
         limit: usize,
-        standings: &dyn Fn(&EngagementId, &CustomerId) -> Vec<(PartnerId, Standing)>,
+        standings: &Standings<'_>,
     ) -> KnownPage {
         let code = Tab::code(Some(tab));
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
@@ -349,7 +354,7 @@ impl KnownRows {
         partner: &PartnerId,
         engagement: &EngagementId,
         now: Instant,
-        standings: &dyn Fn(&EngagementId, &CustomerId) -> Vec<(PartnerId, Standing)>,
+        standings: &Standings<'_>,
     ) -> KnownCounts {
         let shelf = self.shelves.get(&(partner.clone(), engagement.clone()));
         let mut figures = shelf.map(|s| s.figures).unwrap_or_default();

@@ -78,6 +78,7 @@ where
         known_rows_follow_seeds_consents_and_answers,
         known_rows_follow_the_nominations_of_their_customer,
         known_rows_to_check_never_asked_then_oldest,
+        known_rows_agree_with_a_derivation_from_scratch,
         by_state_and_lapsing,
         keyset_walk_sees_every_row_once_while_inserting,
         counts_agree_with_walks,
