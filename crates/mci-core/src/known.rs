@@ -23,12 +23,16 @@
 //! let fresh = known_placement(&me, None, &[], now);
 //! assert_eq!((fresh.tab, fresh.checked), (Some(Tab::Eligible), false));
 //!
-//! // Asked and eligible, but another partner holds the consent.
+//! // Asked and eligible, but another partner holds the consent (and, the
+//! // workshop allowing one live nomination, the limit is reached).
 //! let answer = KeptAnswer::eligible(&workshop, now, now + chrono::TimeDelta::days(1));
 //! let rival = Standing { live: true, holds_consent: true, completed: false, until: None };
 //! let row = known_placement(&me, Some(&answer), &[(partner(2), rival)], now);
 //! assert_eq!(row.tab, Some(Tab::Ineligible));
-//! assert_eq!(row.reasons, vec![Ineligibility::ConsentedToAnotherPartner]);
+//! assert_eq!(
+//!     row.reasons,
+//!     vec![Ineligibility::ConsentedToAnotherPartner, Ineligibility::ActiveLimitReached { limit: 1 }]
+//! );
 //! // The answer is trusted for a day: then the row is unchecked again.
 //! assert_eq!(row.changes_at, Some(answer.trusted_until));
 //! ```
