@@ -152,6 +152,20 @@ impl World {
         }
         out
     }
+
+    /// Breaks the stored row of `id` behind the store's back, as a bad disk
+    /// or a bad hand would: its document becomes the SQL expression `doc`
+    /// of the old one. SQLite only.
+    fn corrupt(&self, id: &NominationId, doc: &str) {
+        let path = self._dir.as_ref().unwrap().path().join("mci.sqlite");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                &format!("UPDATE nominations SET doc = {doc} WHERE id = ?1"),
+                [id.as_uuid().into_bytes()],
+            )
+            .unwrap();
+    }
 }
 
 async fn full_lifecycle_from_add_to_payout(adapter: Adapter) {
@@ -475,14 +489,7 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
         ids.push(*n.id());
     }
     let bad = ids[1];
-    let path = w._dir.as_ref().unwrap().path().join("mci.sqlite");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute(
-            "UPDATE nominations SET doc = '{' WHERE id = ?1",
-            [bad.as_uuid().into_bytes()],
-        )
-        .unwrap();
+    w.corrupt(&bad, "'{'");
     // The Eligible tab shows the three it can read and names the other.
     let page = w
         .service
@@ -497,6 +504,13 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
         .unwrap();
     assert_eq!(page.rows.len(), 3);
     assert_eq!(page.unreadable, vec![bad]);
+    // Opening it names it, as a case of its own.
+    let error = w.service.nomination(&admin(1), &bad).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Unreadable { nomination, .. } if *nomination == bad),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&bad.to_string()), "{error}");
     // Past the consent window: every nomination is due to lapse.
     w.clock.advance(TimeDelta::days(31)).unwrap();
     let report = w.service.sweep().await.unwrap();
