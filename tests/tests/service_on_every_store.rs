@@ -157,35 +157,59 @@ impl World {
         }
         out
     }
+
+    /// Partner `p` adds `customer` to the workshop, the customer consents
+    /// two days later, the partner completes and submits the claim, and
+    /// the reviewer approves it.
+    async fn approved_claim(&self, p: u32, customer: u32) -> NominationId {
+        let n = self.add(p, customer, &["workshop"]).await.remove(0);
+        let id = *n.id();
+        let token = self.ask_consent(p, &id).await;
+        self.clock.advance(TimeDelta::days(2)).unwrap();
+        assert_eq!(
+            self.service.accept_consent(&token).await.unwrap().state(),
+            State::Consented
+        );
+        let user = admin(p);
+        for kind in [DocumentKind::ProofOfExecution, DocumentKind::Invoice] {
+            self.service
+                .attach_document(&user, &id, kind, mci_testkit::document("proof.pdf"))
+                .await
+                .unwrap();
+        }
+        for survey in [SurveyKind::Partner, SurveyKind::Customer] {
+            self.service.send_survey(&user, &id, survey).await.unwrap();
+        }
+        for (_, token) in self.tokens(&id).await {
+            self.service.complete_survey(&token).await.unwrap();
+        }
+        self.service.submit(&user, &id).await.unwrap();
+        let reviewer = mci_testkit::reviewer();
+        self.service.start_review(&reviewer, &id).await.unwrap();
+        self.service.approve(&reviewer, &id).await.unwrap();
+        id
+    }
+
+    /// Breaks the stored row of `id` behind the store's back, as a bad disk
+    /// or a bad hand would: its document becomes the SQL expression `doc`
+    /// of the old one. SQLite only.
+    fn corrupt(&self, id: &NominationId, doc: &str) {
+        let path = self._dir.as_ref().unwrap().path().join("mci.sqlite");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                &format!("UPDATE nominations SET doc = {doc} WHERE id = ?1"),
+                [id.as_uuid().into_bytes()],
+            )
+            .unwrap();
+    }
 }
 
 async fn full_lifecycle_from_add_to_payout(adapter: Adapter) {
     let w = world(adapter);
-    let n = w.add(1, 1, &["workshop"]).await.remove(0);
-    let id = *n.id();
-    let token = w.ask_consent(1, &id).await;
-    w.clock.advance(TimeDelta::days(2)).unwrap();
-    assert_eq!(
-        w.service.accept_consent(&token).await.unwrap().state(),
-        State::Consented
-    );
+    let id = w.approved_claim(1, 1).await;
     let user = admin(1);
-    for kind in [DocumentKind::ProofOfExecution, DocumentKind::Invoice] {
-        w.service
-            .attach_document(&user, &id, kind, mci_testkit::document("proof.pdf"))
-            .await
-            .unwrap();
-    }
-    for survey in [SurveyKind::Partner, SurveyKind::Customer] {
-        w.service.send_survey(&user, &id, survey).await.unwrap();
-    }
-    for (_, token) in w.tokens(&id).await {
-        w.service.complete_survey(&token).await.unwrap();
-    }
-    w.service.submit(&user, &id).await.unwrap();
     let reviewer = mci_testkit::reviewer();
-    w.service.start_review(&reviewer, &id).await.unwrap();
-    w.service.approve(&reviewer, &id).await.unwrap();
     let run = w.service.run_payout(&reviewer, 100).await.unwrap();
     assert_eq!(run.paid.len(), 1);
     assert_eq!(
@@ -586,14 +610,7 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
         ids.push(*n.id());
     }
     let bad = ids[1];
-    let path = w._dir.as_ref().unwrap().path().join("mci.sqlite");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute(
-            "UPDATE nominations SET doc = '{' WHERE id = ?1",
-            [bad.as_uuid().into_bytes()],
-        )
-        .unwrap();
+    w.corrupt(&bad, "'{'");
     // The Eligible tab shows the three it can read and names the other.
     let page = w
         .service
@@ -608,6 +625,13 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
         .unwrap();
     assert_eq!(page.rows.len(), 3);
     assert_eq!(page.unreadable, vec![bad]);
+    // Opening it names it, as a case of its own.
+    let error = w.service.nomination(&admin(1), &bad).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Unreadable { nomination, .. } if *nomination == bad),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&bad.to_string()), "{error}");
     // Past the consent window: every nomination is due to lapse.
     w.clock.advance(TimeDelta::days(31)).unwrap();
     let report = w.service.sweep().await.unwrap();
@@ -616,5 +640,60 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
     for id in ids.iter().filter(|id| **id != bad) {
         let n = w.service.nomination(&admin(1), id).await.unwrap();
         assert_eq!(n.state(), State::ConsentExpired);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones() {
+    let w = world(Adapter::Sqlite);
+    let mut ids = Vec::new();
+    for customer in 1..=4 {
+        ids.push(w.approved_claim(1, customer).await);
+    }
+    // The first two approved claims in id order, the order a run reads in,
+    // become unreadable; their friendly names move into a field the
+    // decoder would quote them from.
+    ids.sort();
+    let (bad, good) = ids.split_at(2);
+    for id in bad {
+        w.corrupt(
+            id,
+            "json_set(doc, '$.version', json_extract(doc, '$.friendly_name'))",
+        );
+    }
+    let reviewer = mci_testkit::reviewer();
+    // One claim a run: each run's first page holds only an unreadable claim.
+    for expected in good {
+        let run = w.service.run_payout(&reviewer, 1).await.unwrap();
+        let paid: Vec<NominationId> = run.paid.iter().map(|n| *n.id()).collect();
+        assert_eq!(paid, [*expected], "{run:?}");
+        assert_eq!(run.unreadable, bad);
+        let entries: Vec<NominationId> = run.batch.entries.iter().map(|e| e.nomination).collect();
+        assert_eq!(entries, [*expected]);
+    }
+    let last = w.service.run_payout(&reviewer, 10).await.unwrap();
+    assert!(
+        last.paid.is_empty() && last.batch.entries.is_empty(),
+        "{last:?}"
+    );
+    assert_eq!(last.unreadable, bad);
+    for id in good {
+        let n = w.service.nomination(&admin(1), id).await.unwrap();
+        assert_eq!(n.state(), State::Paid);
+    }
+    // A single read names the unreadable claim, and quotes nothing of it.
+    for id in bad {
+        let error = w.service.claim_for_review(id).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::Unreadable { nomination, .. } if nomination == id),
+            "{error:?}"
+        );
+        let text = error.to_string();
+        assert!(text.contains(&id.to_string()), "{text}");
+        assert!(!text.contains("Customer "), "no friendly name: {text}");
+        assert!(matches!(
+            w.service.nomination(&admin(2), id).await,
+            Err(Error::Refused(Refusal::NotFound))
+        ));
     }
 }

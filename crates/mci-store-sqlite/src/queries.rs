@@ -13,18 +13,20 @@
 use crate::columns::{self, document};
 use crate::error::sqlite;
 use mci_core::{Event, KnownCustomer, Nomination, PayoutBatch, Standing};
-use mci_store::{Due, DueCursor, Fingerprint, IdempotentResult, Page, StoreError, TabCounts};
+use mci_store::{
+    Due, DueCursor, Fingerprint, IdempotentResult, Page, StoreError, TabCounts, Unreadable,
+};
 use rusqlite::{Connection, OptionalExtension, Params, params};
 
 /// A nomination by id.
-pub(crate) const BY_ID: &str = "SELECT doc FROM nominations WHERE id = ?1";
+pub(crate) const BY_ID: &str = "SELECT id, doc FROM nominations WHERE id = ?1";
 
 /// A nomination by id, if it is the partner's.
 pub(crate) const BY_ID_OF_PARTNER: &str =
-    "SELECT doc FROM nominations WHERE id = ?1 AND partner = ?2";
+    "SELECT id, doc FROM nominations WHERE id = ?1 AND partner = ?2";
 
 /// The nomination holding a live link.
-pub(crate) const BY_LINK: &str = "SELECT n.doc FROM links AS l \
+pub(crate) const BY_LINK: &str = "SELECT n.id, n.doc FROM links AS l \
      JOIN nominations AS n ON n.id = l.nomination WHERE l.hash = ?1";
 
 /// The nominations of (engagement, customer).
@@ -101,6 +103,30 @@ fn one<T: serde::de::DeserializeOwned>(
     doc.as_deref().map(document).transpose()
 }
 
+/// The one nomination `sql` finds as (id, document), read back: a row
+/// that does not read back is [`StoreError::Unreadable`] naming it, with a
+/// reason that holds none of its content.
+fn one_nomination(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Option<Nomination>, StoreError> {
+    let found: Option<(Vec<u8>, String)> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params, |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(sqlite)?;
+    let Some((id, doc)) = found else {
+        return Ok(None);
+    };
+    let id = columns::nomination_id(&id)?;
+    readable(&doc)
+        .map(Some)
+        .map_err(|reason| StoreError::unreadable(Unreadable { id, reason }))
+}
+
 /// Every document `sql` finds, read back as `T`, in the order found.
 fn all<T: serde::de::DeserializeOwned>(
     conn: &Connection,
@@ -144,10 +170,12 @@ fn page_of(rows: Vec<(Vec<u8>, String)>, limit: usize) -> Result<Page, StoreErro
     Ok(Page::scanned(found, limit))
 }
 
-/// A stored nomination read back, or why it cannot be: the row is then
-/// passed over and reported, never the reason a whole read fails.
+/// A stored nomination read back, or why it cannot be, in words that hold
+/// none of the document ([`Unreadable::json_reason`]): a page or a due
+/// batch passes the row over and names it, a single read answers
+/// [`StoreError::Unreadable`].
 fn readable(doc: &str) -> Result<Nomination, String> {
-    document::<Nomination>(doc).map_err(|e| e.to_string())
+    serde_json::from_str(doc).map_err(|e| Unreadable::json_reason(&e))
 }
 
 /// The nomination `id`, if it is `partner`'s (or anyone's, without one).
@@ -157,8 +185,8 @@ pub(crate) fn nomination(
     partner: Option<&str>,
 ) -> Result<Option<Nomination>, StoreError> {
     match partner {
-        Some(partner) => one(conn, BY_ID_OF_PARTNER, params![id, partner]),
-        None => one(conn, BY_ID, [id]),
+        Some(partner) => one_nomination(conn, BY_ID_OF_PARTNER, params![id, partner]),
+        None => one_nomination(conn, BY_ID, [id]),
     }
 }
 
@@ -167,7 +195,7 @@ pub(crate) fn by_link(
     conn: &Connection,
     hash: &[u8; 32],
 ) -> Result<Option<Nomination>, StoreError> {
-    one(conn, BY_LINK, [hash])
+    one_nomination(conn, BY_LINK, [hash])
 }
 
 /// The partner and standing of every nomination of (engagement, customer),

@@ -22,16 +22,32 @@ async fn r_time_4_sqlite_passes_over_rows_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("unreadable.sqlite");
     let store = Arc::new(SqliteStore::open(&path).unwrap());
-    // A row broken behind the store's back, as a bad disk or a bad hand
-    // would leave it.
+    // A row broken behind the store's back, as a bad disk, a bad hand or a
+    // newer version would leave it: its version holds its friendly name,
+    // which the decoder's own message quotes.
     let corrupt = |id: &mci_core::NominationId| {
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute(
-                "UPDATE nominations SET doc = '{' WHERE id = ?1",
-                [id.as_uuid().into_bytes()],
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let key = id.as_uuid().into_bytes();
+        conn.execute(
+            "UPDATE nominations \
+             SET doc = json_set(doc, '$.version', json_extract(doc, '$.friendly_name')) \
+             WHERE id = ?1",
+            [key],
+        )
+        .unwrap();
+        let (name, doc): (String, String) = conn
+            .query_row(
+                "SELECT json_extract(doc, '$.friendly_name'), doc FROM nominations WHERE id = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
+        let decoded = serde_json::from_str::<mci_core::Nomination>(&doc);
+        let words = decoded.unwrap_err().to_string();
+        assert!(
+            words.contains(&name),
+            "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
+        );
     };
     mci_store::conformance::unreadable_rows_are_passed_over(store, &corrupt).await;
 }

@@ -40,6 +40,20 @@ pub enum StoreError {
         /// The key.
         key: IdempotencyKey,
     },
+    /// The stored row of a nomination cannot be read back: it was
+    /// corrupted, or written by a newer version of the crates. Retrying
+    /// does not help; it needs an operator. `reason` is the decoder's
+    /// words without any content of the row (no friendly name, contact or
+    /// comment can reach a log through it), as
+    /// [`Unreadable::json_reason`](crate::Unreadable::json_reason) gives
+    /// them.
+    #[error("the stored row of nomination {nomination} cannot be read back: {reason}")]
+    Unreadable {
+        /// The nomination.
+        nomination: NominationId,
+        /// Why, without any content of the row.
+        reason: String,
+    },
     /// A commit that cannot be written as given (for example two writes of
     /// one nomination): a caller error.
     #[error("invalid commit: {0}")]
@@ -64,6 +78,15 @@ impl StoreError {
                 Some("R-REC-5")
             }
             _ => None,
+        }
+    }
+
+    /// A nomination whose stored row cannot be read back, as a single read
+    /// answers it.
+    pub fn unreadable(row: crate::Unreadable) -> Self {
+        StoreError::Unreadable {
+            nomination: row.id,
+            reason: row.reason,
         }
     }
 

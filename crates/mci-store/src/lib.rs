@@ -189,7 +189,12 @@ pub trait Store: Send + Sync {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
 
     /// The nomination `id` if it belongs to `partner`; another partner's
-    /// nomination answers `None`, like a missing one (R-ROLE-2).
+    /// nomination answers `None`, like a missing one (R-ROLE-2). A stored
+    /// row that cannot be read back is [`StoreError::Unreadable`] naming
+    /// it, with a reason that holds none of its content; the same holds for
+    /// the other single reads, [`Store::nomination_by_id`] and
+    /// [`Store::nomination_by_link`]. Another partner's unreadable row still
+    /// answers `None`.
     async fn nomination(
         &self,
         partner: &PartnerId,

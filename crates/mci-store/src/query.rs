@@ -67,7 +67,8 @@ impl Page {
     /// A page from the rows a scan of at most `limit` rows found, in id
     /// order, each read back or not: a scan that reached the limit has a
     /// next cursor after its last row, readable or not, so that a page full
-    /// of unreadable rows still leads to the rows behind them.
+    /// of unreadable rows still leads to the rows behind them. A reason
+    /// holds none of the row's content ([`Unreadable::json_reason`]).
     pub fn scanned(
         found: impl IntoIterator<Item = (NominationId, Result<Nomination, String>)>,
         limit: usize,
@@ -90,6 +91,33 @@ pub struct Unreadable {
     pub id: NominationId,
     /// Why it could not be read.
     pub reason: String,
+}
+
+impl Unreadable {
+    /// Why a JSON document could not be decoded, in words that hold
+    /// nothing of the document: the kind of failure and where in the
+    /// document it was found. serde's own message can quote the value it
+    /// met (a friendly name, a contact): data an error text must not carry
+    /// into a log (R-TOKEN-5). This reason never does.
+    ///
+    /// ```
+    /// use mci_store::Unreadable;
+    ///
+    /// let error = serde_json::from_str::<u64>(r#""Contoso Ltd""#).unwrap_err();
+    /// assert!(error.to_string().contains("Contoso"));
+    /// let reason = Unreadable::json_reason(&error);
+    /// assert_eq!(reason, "a value of the wrong shape at line 1 column 13");
+    /// ```
+    pub fn json_reason(error: &serde_json::Error) -> String {
+        use serde_json::error::Category;
+        let what = match error.classify() {
+            Category::Io => "an I/O error",
+            Category::Syntax => "not valid JSON",
+            Category::Eof => "the document ends early",
+            Category::Data => "a value of the wrong shape",
+        };
+        format!("{what} at line {} column {}", error.line(), error.column())
+    }
 }
 
 /// Where a walk of the due nominations goes on: after this wake instant

@@ -1,7 +1,7 @@
 //! The service's error: every case a caller can act on.
 
 use crate::ports::PortError;
-use mci_core::{EngagementId, Ineligibility, InvalidValue, Refusal};
+use mci_core::{EngagementId, Ineligibility, InvalidValue, NominationId, Refusal};
 use mci_store::{IdempotencyKey, StoreError};
 
 /// Why a call of the service failed. A failed call changed nothing.
@@ -31,6 +31,19 @@ pub enum Error {
     /// A port (directory, eligibility source, random source) failed.
     #[error(transparent)]
     Port(#[from] PortError),
+    /// The stored row of the nomination cannot be read back (corrupted,
+    /// or written by a newer version): retrying does not help, an operator
+    /// must repair or restore it. The reason is the decoder's words without
+    /// any content of the row.
+    #[error(
+        "nomination {nomination} is stored but cannot be read back ({reason}); it needs an operator"
+    )]
+    Unreadable {
+        /// The nomination.
+        nomination: NominationId,
+        /// Why, without any content of the row.
+        reason: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -61,6 +74,9 @@ impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::IdempotencyKeyMismatch { key } => Error::IdempotencyKeyMismatch { key },
+            StoreError::Unreadable { nomination, reason } => {
+                Error::Unreadable { nomination, reason }
+            }
             error => Error::Store(error),
         }
     }

@@ -134,10 +134,14 @@ impl Incentives {
         .await
     }
 
-    /// Runs a payout for the current cycle: the approved, unpaid claims go
-    /// into one immutable batch and are marked paid, all in one commit
-    /// (R-CLAIM-W-9). Claims approved while the run reads are left for the
-    /// next run.
+    /// Runs a payout for the current cycle: up to `limit` approved, unpaid
+    /// claims, in id order, go into one immutable batch and are marked
+    /// paid, all in one commit (R-CLAIM-W-9). Approved claims whose stored
+    /// rows cannot be read back are passed over and named in
+    /// [`PayoutRun::unreadable`], so the claims behind them are paid. A
+    /// claim paid or changed by another call while the run reads makes the
+    /// run read again; a claim approved while it reads is paid by this run
+    /// or the next.
     pub async fn run_payout(
         &self,
         call: impl Into<Call<ReviewerId>>,
@@ -155,18 +159,7 @@ impl Incentives {
         }
         for _ in 0..=self.settings.retries {
             let now = self.now()?;
-            let approved = self
-                .store
-                .by_state(&StateQuery {
-                    states: vec![State::Approved],
-                    partner: None,
-                    now,
-                    after: None,
-                    limit,
-                })
-                .await?;
-            let unreadable = approved.unreadable.iter().map(|u| u.id).collect();
-            let approved = approved.rows;
+            let (approved, unreadable) = self.approved_claims(now, limit).await?;
             let id = PayoutBatchId::from_uuid(self.ids.next(now)?.as_uuid())?;
             let cycle = PayoutCycle::containing(
                 self.settings.payout_epoch,
@@ -189,6 +182,38 @@ impl Incentives {
             }
         }
         Err(Error::Busy)
+    }
+
+    /// Up to `limit` approved claims at `now`, in id order, and the
+    /// approved claims before the last of them whose rows cannot be read
+    /// back. Pages on by the cursor past unreadable rows, so a page made
+    /// only of them never keeps a run from the claims behind them.
+    async fn approved_claims(
+        &self,
+        now: mci_core::Instant,
+        limit: usize,
+    ) -> Result<(Vec<Nomination>, Vec<NominationId>)> {
+        let (mut approved, mut unreadable) = (Vec::new(), Vec::new());
+        let mut after = None;
+        while approved.len() < limit {
+            let page = self
+                .store
+                .by_state(&StateQuery {
+                    states: vec![State::Approved],
+                    partner: None,
+                    now,
+                    after,
+                    limit: limit - approved.len(),
+                })
+                .await?;
+            unreadable.extend(page.unreadable.iter().map(|u| u.id));
+            approved.extend(page.rows);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok((approved, unreadable))
     }
 
     /// A payout batch (R-CLAIM-W-9).

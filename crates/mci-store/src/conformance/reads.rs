@@ -328,22 +328,24 @@ pub async fn due_walks_on_with_its_cursor(store: Arc<dyn Store>) {
 /// Rows a store cannot read back are passed over and named, never the
 /// reason a whole read fails, and never a wall the cursor cannot pass: a
 /// due batch or a page made only of them still leads to the rows behind
-/// them (R-TIME-4, R-PAGE-1). `corrupt` makes the stored row of a
-/// nomination unreadable; run this on an adapter that can hold such rows
-/// (a store in memory cannot).
+/// them (R-TIME-4, R-PAGE-1). A single read of one is
+/// [`StoreError::Unreadable`](crate::StoreError::Unreadable) naming it,
+/// and another partner's read still answers `None` (R-ROLE-2). No reason
+/// holds the row's friendly name (R-TOKEN-5). `corrupt` makes the stored
+/// row of a nomination unreadable, best in a way the decoder's own message
+/// would quote the friendly name in (so that the last check can fail); run
+/// this on an adapter that can hold such rows (a store in memory cannot).
 pub async fn unreadable_rows_are_passed_over(
     store: Arc<dyn Store>,
     corrupt: &(dyn Fn(&NominationId) + Sync),
 ) {
     let engagement = workshop(5);
-    let mut ids = Vec::new();
+    let mut rows_added = Vec::new();
     for c in 0..5u64 {
-        ids.push(
-            *added(&store, 1, c + 1, &engagement, day(c as i64))
-                .await
-                .id(),
-        );
+        rows_added.push(added(&store, 1, c + 1, &engagement, day(c as i64)).await);
     }
+    let ids: Vec<NominationId> = rows_added.iter().map(|n| *n.id()).collect();
+    let row = |id: &NominationId| rows_added.iter().find(|n| n.id() == id).unwrap();
     // The three that wake first, which are also first in id order.
     let (bad, good) = ids.split_at(3);
     for id in bad {
@@ -355,7 +357,9 @@ pub async fn unreadable_rows_are_passed_over(
         first.unreadable.iter().map(|u| u.id).collect::<Vec<_>>(),
         bad
     );
-    assert!(first.unreadable.iter().all(|u| !u.reason.is_empty()));
+    for u in &first.unreadable {
+        reason_holds_no_content(row(&u.id), &u.reason);
+    }
     let rest = store.due(day(100), first.next, 3).await.unwrap();
     assert_eq!(rest.rows.iter().map(|n| *n.id()).collect::<Vec<_>>(), good);
     assert!(rest.unreadable.is_empty());
@@ -374,6 +378,9 @@ pub async fn unreadable_rows_are_passed_over(
             .await
             .unwrap();
         rows.extend(page.rows.iter().map(|n| *n.id()));
+        for u in &page.unreadable {
+            reason_holds_no_content(row(&u.id), &u.reason);
+        }
         unreadable.extend(page.unreadable.iter().map(|u| u.id));
         match page.next {
             Some(next) => after = Some(next),
@@ -382,6 +389,55 @@ pub async fn unreadable_rows_are_passed_over(
     }
     assert_eq!(rows, good, "the readable rows, each once");
     assert_eq!(unreadable, bad, "the unreadable rows, named");
-    assert!(store.nomination_by_id(&bad[0]).await.is_err());
+
+    for id in bad {
+        named_unreadable(row(id), store.nomination_by_id(id).await);
+        named_unreadable(
+            row(id),
+            store.nomination(&mci_testkit::partner(1), id).await,
+        );
+        assert_eq!(
+            store
+                .nomination(&mci_testkit::partner(2), id)
+                .await
+                .unwrap(),
+            None,
+            "another partner learns nothing of it (R-ROLE-2)"
+        );
+    }
     assert!(store.nomination_by_id(&good[0]).await.unwrap().is_some());
+    // A nomination found by a live link, unreadable behind it.
+    let linked = added(&store, 1, 6, &engagement, day(5)).await;
+    let linked = consent_sent(&store, &linked, day(5), 6).await;
+    corrupt(linked.id());
+    named_unreadable(&linked, store.nomination_by_link(&token(6).hash()).await);
+}
+
+/// `reason`, given for the unreadable row of `n`, says something and
+/// holds nothing of the row: not its friendly name.
+fn reason_holds_no_content(n: &Nomination, reason: &str) {
+    assert!(!reason.is_empty(), "no reason for {}", n.id());
+    let name = n.friendly_name().to_string();
+    assert!(
+        !reason.contains(&name),
+        "the reason for {} quotes its friendly name {name:?}: {reason}",
+        n.id()
+    );
+}
+
+/// `read`, a single read of the unreadable row of `n`, answered
+/// [`StoreError::Unreadable`](crate::StoreError::Unreadable) naming it.
+fn named_unreadable(n: &Nomination, read: Result<Option<Nomination>, crate::StoreError>) {
+    match read {
+        Err(crate::StoreError::Unreadable { nomination, reason }) => {
+            assert_eq!(nomination, *n.id());
+            reason_holds_no_content(n, &reason);
+            let error = crate::StoreError::Unreadable { nomination, reason }.to_string();
+            assert!(error.contains(&n.id().to_string()), "{error}");
+        }
+        other => panic!(
+            "a single read of the unreadable {} answered {other:?}",
+            n.id()
+        ),
+    }
 }
