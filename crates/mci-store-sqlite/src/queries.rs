@@ -223,7 +223,7 @@ pub(crate) fn page(conn: &Connection, q: &TabQuery) -> Result<Page, StoreError> 
     Ok(Page::scanned(found, q.limit))
 }
 
-/// The counts of the Eligible and Complete tabs at `now`.
+/// The counts of the tabs at `now`.
 pub(crate) fn counts(
     conn: &Connection,
     partner: &str,
@@ -243,6 +243,7 @@ pub(crate) fn counts(
     };
     Ok(TabCounts {
         eligible: tab(mci_core::Tab::Eligible)?,
+        ineligible: tab(mci_core::Tab::Ineligible)?,
         complete: tab(mci_core::Tab::Complete)?,
     })
 }

@@ -327,7 +327,7 @@ impl Incentives {
             .await?;
         let mut counts = PageCounts {
             eligible: stored.eligible,
-            ineligible: 0,
+            ineligible: stored.ineligible,
             complete: stored.complete,
         };
         let mut after = None;
