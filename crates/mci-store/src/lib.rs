@@ -72,7 +72,9 @@
 //! - partner isolation in every read (R-ROLE-2);
 //! - tab pages: a keyset walk sees every row once while rows are inserted,
 //!   counts agree with walks, and a page read at `t` equals the page read
-//!   after sweeping to `t` (R-PAGE-7);
+//!   after sweeping to `t` (R-PAGE-7); the counts of all three tabs at a
+//!   lapse and the microsecond before it, before the sweep writes it,
+//!   after, and after the store is opened again (R-PAGE-9);
 //! - links: a nomination is found by the hash of a live link, not by a
 //!   voided one (R-TOKEN-2);
 //! - the sweep's due query, history order, known customers, states;
@@ -88,7 +90,9 @@
 //!   (exactly one of two acceptances wins) and at the winner's deadline; a
 //!   lease ending past 2262 ends to the microsecond;
 //! - a model-based property test: random commits and reads give the same
-//!   answers on the store and on a small reference model.
+//!   answers on the store and on a small reference model, the counts of
+//!   every tab equal to its walk at random instants (at lapses, the
+//!   microsecond before, ahead of the sweep and after it).
 //!
 //! # Example
 //!
