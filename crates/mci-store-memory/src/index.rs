@@ -87,9 +87,14 @@ type InstantIds = BTreeMap<Instant, BTreeSet<NominationId>>;
 pub(crate) struct Index {
     partners: Names<PartnerId>,
     engagements: Names<EngagementId>,
-    /// (partner, engagement, tab as stored) → ids.
+    /// (partner, engagement, tab as stored) → ids. A set knows its length,
+    /// so it is also the counter of its tab, changed under the same lock as
+    /// every write (R-PAGE-9).
     tab: Map<Shelf, BTreeSet<NominationId>>,
     /// (partner, engagement, tab after the lapse) → lapse instant → ids.
+    /// The shelves of one partner and engagement, the hidden one (code 0)
+    /// included, hold every row of theirs that has a lapse, by lapse
+    /// instant: their ranges up to `now` are the lapses not yet swept.
     lapse_into: Map<Shelf, InstantIds>,
     /// partner → lapse instant → ids.
     partner_lapse: Map<PartnerNo, InstantIds>,
@@ -283,6 +288,42 @@ impl Index {
         self.find_shelf(partner, engagement, tab)
             .and_then(|shelf| self.lapse_into.get(&shelf))
             .into_iter()
+            .flat_map(move |map| map.range(..=now).flat_map(|(_, ids)| ids.iter().copied()))
+    }
+
+    /// How many rows are stored in `tab` for the partner's engagement, the
+    /// rows whose lapse has come included: the counter of the tab.
+    pub(crate) fn stored_in_tab(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        tab: Tab,
+    ) -> usize {
+        self.find_shelf(partner, engagement, tab)
+            .and_then(|shelf| self.tab.get(&shelf))
+            .map_or(0, BTreeSet::len)
+    }
+
+    /// The rows of the partner's engagement whose lapse is at or before
+    /// `now`, whatever tab they lapse into: the lapses the sweep has not
+    /// written yet, found without walking the partner's other rows.
+    pub(crate) fn unswept_lapses<'a>(
+        &'a self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> impl Iterator<Item = NominationId> + 'a {
+        let found = self
+            .find_partner(partner)
+            .zip(self.engagements.find(engagement).map(EngagementNo));
+        let into = std::iter::once(None).chain(Tab::ALL.map(Some));
+        found
+            .into_iter()
+            .flat_map(move |(partner, engagement)| {
+                into.clone().filter_map(move |tab| {
+                    self.lapse_into.get(&(partner, engagement, Tab::code(tab)))
+                })
+            })
             .flat_map(move |map| map.range(..=now).flat_map(|(_, ids)| ids.iter().copied()))
     }
 

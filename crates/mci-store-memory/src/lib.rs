@@ -409,6 +409,26 @@ impl Inner {
             .is_some_and(|lapse| now >= lapse)
     }
 
+    /// The counts of the tabs at `now` (R-PAGE-9): each tab's counter (the
+    /// length of its set of ids), corrected by the lapses not yet swept,
+    /// each counted in the tab it lapses into instead of the tab it is
+    /// stored in. What it reads grows with the unswept lapses, not with the
+    /// partner's rows.
+    fn count(&self, partner: &PartnerId, engagement: &EngagementId, now: Instant) -> TabCounts {
+        let mut counts = TabCounts::default();
+        for tab in Tab::ALL {
+            let stored = self.index.stored_in_tab(partner, engagement, tab);
+            counts.add(Some(tab), u64::try_from(stored).unwrap_or(u64::MAX));
+        }
+        for id in self.index.unswept_lapses(partner, engagement, now) {
+            if let Some(row) = self.row(&id) {
+                let placement = row.derived.placement;
+                counts.lapse(placement.tab, placement.tab_after_lapse);
+            }
+        }
+        counts
+    }
+
     /// The ids in `tab` at `now` after `after`, in id order, at most `limit`:
     /// the rows stored in the tab that have not lapsed, merged with the rows
     /// that lapsed into it and were not yet swept.
@@ -579,23 +599,7 @@ impl Store for MemoryStore {
         engagement: &EngagementId,
         now: Instant,
     ) -> Result<TabCounts, StoreError> {
-        let inner = self.lock()?;
-        let count = |tab| {
-            let stored = inner
-                .index
-                .in_tab(partner, engagement, tab, None)
-                .filter(|id| !inner.lapsed(id, now))
-                .count();
-            let lapsed_into = inner
-                .index
-                .lapsed_into(partner, engagement, tab, now)
-                .count();
-            u64::try_from(stored + lapsed_into).unwrap_or(u64::MAX)
-        };
-        Ok(TabCounts {
-            eligible: count(Tab::Eligible),
-            complete: count(Tab::Complete),
-        })
+        Ok(self.lock()?.count(partner, engagement, now))
     }
 
     async fn known_customers(

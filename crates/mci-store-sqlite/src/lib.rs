@@ -23,7 +23,10 @@
 //! - **Index walks only.** Every tab page and the sweep's due query is a
 //!   bounded walk of an index, in keyset order, with no table scan; the
 //!   only sort is of a page's rows that lapsed and are not swept yet, which
-//!   the sweep keeps few (R-PAGE-1, R-PAGE-7, R-TIME-4).
+//!   the sweep keeps few (R-PAGE-1, R-PAGE-7, R-TIME-4). The counts of the
+//!   tabs are kept in a table that triggers change with every write of a
+//!   row, corrected at read time by the lapses the sweep has not written
+//!   yet: a count never walks a partner's nominations (R-PAGE-9).
 //! - **Versioned schema.** Opening a path creates the database or migrates
 //!   it forward ([`schema`]); a newer schema, a file that is not SQLite, a
 //!   corrupt file or another application's database is refused with an

@@ -43,14 +43,15 @@ pub(crate) const PAGE: &str = "SELECT id, doc FROM nominations \
      WHERE partner = ?1 AND engagement = ?2 AND tab_after = ?3 AND lapse_at <= ?5 AND id > ?4 \
      ORDER BY id LIMIT ?6";
 
-/// How many are stored in tab ?3 and not lapsed at ?4.
-pub(crate) const COUNT_IN_TAB: &str = "SELECT count(*) FROM nominations \
-     WHERE partner = ?1 AND engagement = ?2 AND tab = ?3 \
-     AND (lapse_at IS NULL OR lapse_at > ?4)";
+/// The counts kept per tab as stored (`tab_counts`, kept by triggers in
+/// the transaction of every write).
+pub(crate) const KEPT_COUNTS: &str =
+    "SELECT tab, n FROM tab_counts WHERE partner = ?1 AND engagement = ?2";
 
-/// How many lapsed into tab ?3 at ?4 and are not yet swept.
-pub(crate) const COUNT_LAPSED_INTO: &str = "SELECT count(*) FROM nominations \
-     WHERE partner = ?1 AND engagement = ?2 AND tab_after = ?3 AND lapse_at <= ?4";
+/// The tabs each lapse at or before ?3 moves a row between, for the lapses
+/// the sweep has not written yet (a lapse within one tab moves nothing).
+pub(crate) const UNSWEPT_LAPSES: &str = "SELECT tab, tab_after FROM nominations \
+     WHERE partner = ?1 AND engagement = ?2 AND lapse_at <= ?3 AND tab IS NOT tab_after";
 
 /// Known customers of a partner after a customer order key.
 pub(crate) const KNOWN: &str = "SELECT n.doc FROM known_customers AS k \
@@ -154,12 +155,14 @@ fn keyed(
         .map_err(sqlite)
 }
 
-fn count(conn: &Connection, sql: &str, params: impl Params) -> Result<u64, StoreError> {
-    let n: i64 = conn
-        .prepare_cached(sql)
-        .and_then(|mut stmt| stmt.query_row(params, |r| r.get(0)))
-        .map_err(sqlite)?;
-    Ok(u64::try_from(n).unwrap_or_default())
+/// Every pair of integers `sql` finds, in the order found.
+fn pairs(conn: &Connection, sql: &str, params: impl Params) -> Result<Vec<(i64, i64)>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(sqlite)
 }
 
 fn page_of(rows: Vec<(Vec<u8>, String)>, limit: usize) -> Result<Page, StoreError> {
@@ -251,28 +254,26 @@ pub(crate) fn page(conn: &Connection, q: &TabQuery) -> Result<Page, StoreError> 
     Ok(Page::scanned(found, q.limit))
 }
 
-/// The counts of the Eligible and Complete tabs at `now`.
+/// The counts of the tabs at `now` (R-PAGE-9): the kept counts, each
+/// unswept lapse moved from its tab to the tab it lapses into. Two index
+/// walks: the partner's engagement in `tab_counts` (a row per tab), and
+/// its rows whose lapse has come in `nominations_lapse`, which the sweep
+/// keeps few. Run in one read transaction, so both see one snapshot.
 pub(crate) fn counts(
     conn: &Connection,
     partner: &str,
     engagement: &str,
     now: i64,
 ) -> Result<TabCounts, StoreError> {
-    let tab = |tab| -> Result<u64, StoreError> {
-        let code = columns::tab(Some(tab));
-        Ok(
-            count(conn, COUNT_IN_TAB, params![partner, engagement, code, now])?
-                + count(
-                    conn,
-                    COUNT_LAPSED_INTO,
-                    params![partner, engagement, code, now],
-                )?,
-        )
-    };
-    Ok(TabCounts {
-        eligible: tab(mci_core::Tab::Eligible)?,
-        complete: tab(mci_core::Tab::Complete)?,
-    })
+    let tab_of = |code: i64| u8::try_from(code).ok().and_then(mci_core::Tab::from_code);
+    let mut counts = TabCounts::default();
+    for (tab, n) in pairs(conn, KEPT_COUNTS, params![partner, engagement])? {
+        counts.add(tab_of(tab), u64::try_from(n).unwrap_or_default());
+    }
+    for (from, to) in pairs(conn, UNSWEPT_LAPSES, params![partner, engagement, now])? {
+        counts.lapse(tab_of(from), tab_of(to));
+    }
+    Ok(counts)
 }
 
 /// A partner's known customers after the order key `after`.
@@ -419,8 +420,8 @@ mod plans {
     /// The counts and the sweep's due query, which must be bounded walks
     /// (the page has a test of its own).
     const PAGES_AND_DUE: [(&str, &str); 4] = [
-        ("count in tab", COUNT_IN_TAB),
-        ("count lapsed into tab", COUNT_LAPSED_INTO),
+        ("kept counts", KEPT_COUNTS),
+        ("unswept lapses", UNSWEPT_LAPSES),
         ("due", DUE),
         ("due after a cursor", DUE_AFTER),
     ];
@@ -548,5 +549,127 @@ mod plans {
             plan(&conn, DUE),
             ["SEARCH nominations USING INDEX nominations_due (wake_at<?)"]
         );
+    }
+
+    #[test]
+    fn r_page_9_the_counts_read_their_counters_and_the_unswept_lapses_by_index() {
+        let conn = in_memory(SCHEMA_VERSION);
+        let kept = ["SEARCH tab_counts USING PRIMARY KEY (partner=? AND engagement=?)"];
+        let lapses = ["SEARCH nominations USING COVERING INDEX nominations_lapse \
+             (partner=? AND engagement=? AND lapse_at<?)"];
+        assert_eq!(plan(&conn, KEPT_COUNTS), kept);
+        assert_eq!(plan(&conn, UNSWEPT_LAPSES), lapses);
+        fill_and_analyze(&conn);
+        assert_eq!(plan(&conn, KEPT_COUNTS), kept);
+        assert_eq!(plan(&conn, UNSWEPT_LAPSES), lapses);
+    }
+}
+
+#[cfg(test)]
+mod costs {
+    //! What the counts cost, in SQLite's own unit: the virtual machine
+    //! instructions it runs (R-PAGE-9).
+
+    use super::*;
+    use crate::schema::{SCHEMA_VERSION, in_memory};
+    use mci_core::Tab;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// The instant the counts are read at.
+    const NOW: i64 = 1_000_000;
+
+    /// A file where partner `p1` has `rows` nominations of `workshop`, a
+    /// quarter stored in each tab (those in Eligible lapsing out of the
+    /// page after `NOW`) and a quarter hidden, and `unswept` more
+    /// whose lapse from Eligible into Complete came before `NOW` and was not
+    /// swept; another partner and another engagement have a thousand each.
+    fn world(rows: i64, unswept: i64) -> Connection {
+        let conn = in_memory(SCHEMA_VERSION);
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + ?2),
+                 o(p, e, most) AS (VALUES ('p1', 'workshop', ?1 + ?2),
+                     ('p2', 'workshop', 1000), ('p1', 'elsewhere', 1000))
+             INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+                 lapse_at, tab_after, wake_at, live, holds_consent, completed, standing_until, doc)
+             SELECT randomblob(16), p, e, 'tpid:' || i, 'awaiting_consent', 1,
+                 CASE WHEN i > ?1 THEN 1 ELSE i % 4 END,
+                 CASE WHEN i > ?1 THEN ?3 - i WHEN i % 4 = 1 THEN ?3 + i END,
+                 CASE WHEN i > ?1 THEN 3 WHEN i % 4 = 1 THEN 0 END,
+                 NULL, 1, 0, 0, NULL, '{}'
+             FROM n, o WHERE i <= most",
+            params![rows, unswept, NOW],
+        )
+        .unwrap();
+        conn.execute_batch("ANALYZE").unwrap();
+        conn
+    }
+
+    /// The counts of `p1`'s `workshop` as a walk of every row finds them.
+    fn walked(conn: &Connection) -> TabCounts {
+        let mut counts = TabCounts::default();
+        let found = pairs(
+            conn,
+            "SELECT CASE WHEN lapse_at <= ?1 THEN tab_after ELSE tab END, count(*)
+             FROM nominations WHERE partner = 'p1' AND engagement = 'workshop' GROUP BY 1",
+            [NOW],
+        )
+        .unwrap();
+        for (tab, n) in found {
+            let tab = u8::try_from(tab).ok().and_then(Tab::from_code);
+            counts.add(tab, u64::try_from(n).unwrap());
+        }
+        counts
+    }
+
+    /// What `read` answers, and how many instructions it ran.
+    fn instructions<T>(conn: &Connection, read: impl FnOnce(&Connection) -> T) -> (T, u64) {
+        let ran = Arc::new(AtomicU64::new(0));
+        let counter = ran.clone();
+        conn.progress_handler(
+            1,
+            Some(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+                false
+            }),
+        )
+        .unwrap();
+        let answer = read(conn);
+        conn.progress_handler(1, None::<fn() -> bool>).unwrap();
+        (answer, ran.load(Ordering::Relaxed))
+    }
+
+    fn counted(conn: &Connection) -> (TabCounts, u64) {
+        instructions(conn, |conn| counts(conn, "p1", "workshop", NOW).unwrap())
+    }
+
+    #[test]
+    fn r_page_9_counts_cost_the_same_at_a_thousand_and_a_hundred_thousand_nominations() {
+        let (small, large) = (world(1_000, 20), world(100_000, 20));
+        let (small_counts, small_cost) = counted(&small);
+        let (large_counts, large_cost) = counted(&large);
+        assert_eq!(small_counts, walked(&small));
+        assert_eq!(large_counts, walked(&large));
+        let quarter = 100_000 / 4;
+        assert_eq!(
+            Tab::ALL.map(|tab| large_counts.get(tab)),
+            [quarter, quarter, quarter + 20]
+        );
+        assert_eq!(small_cost, large_cost, "the counts read no more at 100,000");
+
+        // The measure sees a walk: counting the tab's rows, as the counts
+        // did before the store kept them, grows with the partner.
+        let walk = |conn: &Connection| {
+            let sql = "SELECT count(*) FROM nominations \
+                       WHERE partner = 'p1' AND engagement = 'workshop' AND tab = 1";
+            let count = |conn: &Connection| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+            instructions(conn, count).1
+        };
+        assert!(walk(&large) > 50 * walk(&small));
+
+        // And the counts read as much more as there are lapses unswept.
+        let (behind_counts, behind_cost) = counted(&world(1_000, 200));
+        assert_eq!(behind_counts.complete, 1_000 / 4 + 200);
+        assert!(behind_cost > small_cost);
     }
 }

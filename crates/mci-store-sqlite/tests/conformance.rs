@@ -17,6 +17,20 @@ async fn sqlite_store_passes_the_conformance_suite() {
     .await;
 }
 
+/// The counts the file keeps are right at a lapse, before and after the
+/// sweep writes it, when the store opens the file again (R-PAGE-9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_page_9_sqlite_counts_stay_right_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counts.sqlite");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let reopen = |store: Arc<dyn Store>| {
+        drop(store);
+        Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store>
+    };
+    mci_store::conformance::counts_at_a_lapse_before_and_after_its_sweep(store, &reopen).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn r_time_4_sqlite_passes_over_rows_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();

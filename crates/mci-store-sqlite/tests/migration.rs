@@ -1,7 +1,8 @@
 //! A database made by an earlier schema version, holding data, opens under the
 //! current version with its data intact (version 3 turns the nanosecond
-//! instants of versions 1 and 2 into microseconds); a step that fails is
-//! rolled back and the file stays at the version before it.
+//! instants of versions 1 and 2 into microseconds; version 6 counts the
+//! tabs of the rows it finds); a step that fails is rolled back and the
+//! file stays at the version before it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::TimeDelta;
@@ -49,6 +50,18 @@ fn nanos(at: Instant) -> i64 {
 /// Writes a nomination, its events and its messages as versions 1 and 2
 /// wrote them (the tables are the same).
 fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Message]) {
+    insert_rows(conn, n, events, messages, nanos);
+}
+
+/// Writes a nomination, its events and its messages into the tables of
+/// versions 1 to 5, its instants as `stored` turns them into integers.
+fn insert_rows(
+    conn: &Connection,
+    n: &Nomination,
+    events: &[Event],
+    messages: &[Message],
+    stored: fn(Instant) -> i64,
+) {
     let id = n.id().as_uuid().into_bytes();
     let placement = n.placement();
     let standing = n.standing();
@@ -64,15 +77,15 @@ fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Me
             serde_json::to_value(n.state()).unwrap().as_str().unwrap(),
             n.version() as i64,
             Tab::code(placement.tab),
-            placement.lapse_at.map(nanos),
+            placement.lapse_at.map(stored),
             placement
                 .lapse_at
                 .map(|_| Tab::code(placement.tab_after_lapse)),
-            placement.wake_at.map(nanos),
+            placement.wake_at.map(stored),
             standing.live,
             standing.holds_consent,
             standing.completed,
-            standing.until.map(nanos),
+            standing.until.map(stored),
             serde_json::to_string(n).unwrap(),
         ],
     )
@@ -90,7 +103,8 @@ fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Me
     }
     for link in n.links() {
         conn.execute(
-            "INSERT INTO links (hash, nomination) VALUES (?1, ?2)",
+            "INSERT INTO links (hash, nomination) VALUES (?1, ?2) \
+             ON CONFLICT (hash) DO UPDATE SET nomination = excluded.nomination",
             params![link.hash().as_bytes(), id],
         )
         .unwrap();
@@ -102,14 +116,15 @@ fn insert_v1(conn: &Connection, n: &Nomination, events: &[Event], messages: &[Me
                 message.id.as_uuid().into_bytes(),
                 id,
                 serde_json::to_string(message).unwrap(),
-                nanos(message.queued_at)
+                stored(message.queued_at)
             ],
         )
         .unwrap();
     }
     if n.consented_at().is_some() {
         conn.execute(
-            "INSERT INTO known_customers (partner, customer, through) VALUES (?1, ?2, ?3)",
+            "INSERT INTO known_customers (partner, customer, through) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (partner, customer) DO NOTHING",
             params![n.partner().as_str(), customer_order(n.customer().id()), id],
         )
         .unwrap();
@@ -122,11 +137,21 @@ async fn eligible_of_partner_1(
     engagement: &mci_core::Engagement,
     now: Instant,
 ) -> Vec<Nomination> {
+    tab_of_partner_1(store, engagement, Tab::Eligible, now).await
+}
+
+/// The first page of partner 1's `tab` of `engagement` at `now`.
+async fn tab_of_partner_1(
+    store: &SqliteStore,
+    engagement: &mci_core::Engagement,
+    tab: Tab,
+    now: Instant,
+) -> Vec<Nomination> {
     store
         .page(&PageQuery {
             partner: partner(1),
             engagement: engagement.id().clone(),
-            tab: Tab::Eligible,
+            tab,
             now,
             after: None,
             limit: 10,
@@ -506,6 +531,18 @@ async fn r_rec_5_a_key_recorded_before_fingerprints_is_answered_as_used() {
     );
 }
 
+/// Takes out of a file of the current version what step 6 made (the kept
+/// counts, their triggers and the lapse index), so that it is what
+/// version 5 made of it.
+fn undo_step_6(conn: &Connection) {
+    assert_eq!(MIGRATIONS[5].version, 6);
+    conn.execute_batch(
+        "DROP TRIGGER tab_counts_insert; DROP TRIGGER tab_counts_update;
+         DROP TRIGGER tab_counts_delete; DROP INDEX nominations_lapse; DROP TABLE tab_counts;",
+    )
+    .unwrap();
+}
+
 /// Every file of the database at `path` (the file, its WAL, its shared
 /// memory), read whole.
 fn database_files(path: &Path) -> Vec<(String, Vec<u8>)> {
@@ -573,6 +610,7 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
             params![old_id],
         )
         .unwrap();
+        undo_step_6(&conn);
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
     let before = database_files(&path);
@@ -619,5 +657,203 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
             !mci_testkit::holds_token(&bytes, &token(1)),
             "{name} holds the token after closing"
         );
+    }
+}
+
+/// Partner 1's counts of every tab of `engagement` at `now`, checked
+/// against a walk of each tab and against the tab each of `nominations`
+/// (partner 1's of `engagement`, as stored) is in at `now`.
+async fn counts_of_partner_1(
+    store: &SqliteStore,
+    engagement: &mci_core::Engagement,
+    nominations: &[&Nomination],
+    now: Instant,
+) -> [u64; 3] {
+    let counts = store
+        .count(&partner(1), engagement.id(), now)
+        .await
+        .unwrap();
+    for tab in Tab::ALL {
+        let page = tab_of_partner_1(store, engagement, tab, now).await;
+        let mut walked: Vec<_> = page.iter().map(|n| *n.id()).collect();
+        let mut placed: Vec<_> = nominations
+            .iter()
+            .filter(|n| n.placement().tab_at(now) == Some(tab))
+            .map(|n| *n.id())
+            .collect();
+        walked.sort();
+        placed.sort();
+        assert_eq!(walked, placed, "{tab} at {now}");
+        assert_eq!(
+            counts.get(tab),
+            walked.len() as u64,
+            "count of {tab} at {now}"
+        );
+    }
+    Tab::ALL.map(|tab| counts.get(tab))
+}
+
+/// Counts by (partner, engagement, tab).
+type Counts = Vec<(String, String, i64, i64)>;
+
+/// The counts a file keeps, by (partner, engagement, tab), and the counts
+/// of its rows, leaving out zeros.
+fn kept_and_counted(path: &Path) -> (Counts, Counts) {
+    let conn = Connection::open(path).unwrap();
+    let read = |sql: &str| -> Counts {
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    (
+        read("SELECT partner, engagement, tab, n FROM tab_counts WHERE n <> 0 ORDER BY 1, 2, 3"),
+        read(
+            "SELECT partner, engagement, tab, count(*) FROM nominations WHERE tab <> 0 \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        ),
+    )
+}
+
+/// A file of version 5 kept no counts: the upgrade counts the rows it
+/// holds, the counts agree with walks of the tabs at every instant (before
+/// and at a lapse the sweep has not written), and later commits keep them
+/// (R-PAGE-9).
+#[tokio::test]
+async fn r_page_9_a_version_5_file_counts_its_tabs_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 9);
+    let assessment = engagement("ai-assessment", EngagementKind::Assessment, 9);
+    let by = |p: u32, engagement: &mci_core::Engagement, n: u64| {
+        Scenario::added_by(&admin_of(p), engagement, nomination_id(n))
+    };
+    let awaiting = by(1, &workshop, 1);
+    let sent = by(1, &workshop, 2)
+        .then(|n, now| n.send_consent(now, &admin_of(1), SendConsent::default(), &link(2)));
+    let consented = by(1, &workshop, 3).consent_given();
+    let completed_cancel = by(1, &workshop, 4).consent_given().cancel();
+    let hidden_cancel = by(1, &workshop, 5).cancel();
+    let rejected = by(1, &workshop, 6)
+        .consent_given()
+        .prove_everything()
+        .submit()
+        .start_review()
+        .reject();
+    let others = [by(2, &workshop, 7), by(1, &assessment, 8).consent_given()];
+    let mine = [
+        &awaiting,
+        &sent,
+        &consented,
+        &completed_cancel,
+        &hidden_cancel,
+        &rejected,
+    ];
+    {
+        let conn = at_version(&path, 5);
+        for s in mine.iter().copied().chain(&others) {
+            insert_rows(&conn, &s.nomination, &s.events, &s.messages, instant);
+        }
+    }
+    assert_eq!(user_version(&path), 5);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let (kept, counted) = kept_and_counted(&path);
+    assert_eq!(kept, counted, "the upgrade counted every row");
+    assert_eq!(
+        kept.len(),
+        4,
+        "two tabs of partner 1's workshop, and the others"
+    );
+
+    let mut nominations: Vec<&Nomination> = mine.iter().map(|s| &s.nomination).collect();
+    let now = rejected.now;
+    let consent_lapse = awaiting.nomination.deadline().unwrap().at;
+    let claim_lapse = consented.nomination.deadline().unwrap().at;
+    let dispute_lapse = rejected.nomination.deadline().unwrap().at;
+    let mut instants = vec![now];
+    for lapse in [consent_lapse, claim_lapse, dispute_lapse] {
+        instants.extend([lapse - TimeDelta::microseconds(1), lapse]);
+    }
+    for at in &instants {
+        counts_of_partner_1(&store, &workshop, &nominations, *at).await;
+    }
+    assert_eq!(
+        counts_of_partner_1(&store, &workshop, &nominations, now).await,
+        [4, 0, 1],
+        "two awaiting consent, one consented, one rejected; one cancelled after consent"
+    );
+    assert_eq!(
+        counts_of_partner_1(&store, &workshop, &nominations, consent_lapse).await,
+        [2, 0, 1],
+        "both consents lapsed"
+    );
+
+    // After the upgrade, commits keep the counts: one consented claim
+    // cancelled (Eligible to Complete), one nomination added.
+    let cancelled = consented.clone().cancel();
+    let added = Scenario::added_by(&admin_of(1), &workshop, nomination_id(9));
+    for (s, expected_version) in [(&cancelled, consented.nomination.version()), (&added, 0)] {
+        let write = Write {
+            nomination: s.nomination.clone(),
+            expected_version,
+            event: s.events.last().unwrap().clone(),
+            messages: Vec::new(),
+            guards: Vec::new(),
+        };
+        store.commit(Commit::at(s.now).with(write)).await.unwrap();
+    }
+    nominations[2] = &cancelled.nomination;
+    nominations.push(&added.nomination);
+    assert_eq!(
+        counts_of_partner_1(&store, &workshop, &nominations, now).await,
+        [4, 0, 2]
+    );
+    for at in &instants {
+        counts_of_partner_1(&store, &workshop, &nominations, *at).await;
+    }
+    drop(store);
+    let (kept, counted) = kept_and_counted(&path);
+    assert_eq!(kept, counted, "the commits kept the counts");
+}
+
+/// The triggers of step 6 keep the counts whoever writes the rows (the
+/// store, or raw statements such as the benchmarks' baselines): after
+/// inserts, updates that move rows between tabs, partners and engagements
+/// or leave their tab alone, and deletes (R-PAGE-9).
+#[test]
+fn r_page_9_the_kept_counts_follow_every_insert_update_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counts.sqlite");
+    let conn = at_version(&path, SCHEMA_VERSION);
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+         INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+             live, holds_consent, completed, doc)
+         SELECT randomblob(16), 'p' || (i % 3), 'e' || (i / 4 % 2), 'tpid:' || i,
+             'awaiting_consent', 1, i % 4, 1, 0, 0, '{}'
+         FROM n;",
+    )
+    .unwrap();
+    let (kept, counted) = kept_and_counted(&path);
+    assert_eq!(kept, counted);
+    assert_eq!(
+        kept.len(),
+        3 * 2 * 3,
+        "every partner, engagement and shown tab"
+    );
+    for sql in [
+        "UPDATE nominations SET tab = (tab + 1) % 4 WHERE rowid % 3 = 0",
+        "UPDATE nominations SET version = 2, doc = '{ }' WHERE rowid % 5 = 0",
+        "UPDATE nominations SET tab = 0 WHERE rowid % 7 = 0",
+        "UPDATE nominations SET partner = 'p9', tab = 2 WHERE rowid % 11 = 0",
+        "UPDATE nominations SET engagement = 'e9' WHERE rowid % 13 = 0",
+        "DELETE FROM nominations WHERE rowid % 17 = 0",
+    ] {
+        conn.execute_batch(sql).unwrap();
+        let (kept, counted) = kept_and_counted(&path);
+        assert_eq!(kept, counted, "after {sql}");
     }
 }

@@ -41,6 +41,11 @@
 //! - tab `T` at `now`: `tab = T and (lapse_at is null or lapse_at > now)`,
 //!   or `tab_after_lapse = T and lapse_at <= now` (two index walks merged by
 //!   id; the second holds only lapses the sweep has not written yet);
+//! - the counts of the tabs at `now`: counters per (partner, engagement,
+//!   tab as stored), kept in the same transaction as each write, corrected
+//!   by the rows of the partner and engagement with `lapse_at <= now`
+//!   (the lapses the sweep has not written yet), never a walk of a tab
+//!   ([`Store::count`], R-PAGE-9);
 //! - due at `now`: `wake_at <= now`, by `(wake_at, id)`;
 //! - a guard: [`Guard::admits`] over the standings of the other nominations
 //!   of the guard's engagement and customer ([`check_guard`] does it in
@@ -95,7 +100,9 @@
 //! - partner isolation in every read (R-ROLE-2);
 //! - tab pages: a keyset walk sees every row once while rows are inserted,
 //!   counts agree with walks, and a page read at `t` equals the page read
-//!   after sweeping to `t` (R-PAGE-7);
+//!   after sweeping to `t` (R-PAGE-7); the counts of all three tabs at a
+//!   lapse and the microsecond before it, before the sweep writes it,
+//!   after, and after the store is opened again (R-PAGE-9);
 //! - links: a nomination is found by the hash of a live link, not by a
 //!   voided one (R-TOKEN-2);
 //! - the sweep's due query, history order, known customers, states;
@@ -111,7 +118,9 @@
 //!   (exactly one of two acceptances wins) and at the winner's deadline; a
 //!   lease ending past 2262 ends to the microsecond;
 //! - a model-based property test: random commits and reads give the same
-//!   answers on the store and on a small reference model.
+//!   answers on the store and on a small reference model, the counts of
+//!   every tab equal to its walk at random instants (at lapses, the
+//!   microsecond before, ahead of the sweep and after it).
 //!
 //! # Example
 //!
@@ -224,7 +233,22 @@ pub trait Store: Send + Sync {
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError>;
 
     /// How many of a partner's nominations for an engagement are in each
-    /// tab at `now`.
+    /// tab at `now`: what a walk of each tab's pages at `now` would find
+    /// (R-PAGE-1), hidden nominations in none.
+    ///
+    /// The count is bounded (R-PAGE-9): it costs the same for a partner with
+    /// a thousand nominations as for one with a hundred thousand, as long
+    /// as the sweep keeps up; it never walks a partner's nominations. An
+    /// adapter keeps a counter per (partner, engagement, tab as stored),
+    /// changed in the same transaction as each write (a created nomination
+    /// adds one to its tab; an update takes one from its old tab and adds
+    /// one to its new tab; a hidden one counts nowhere), and corrects the
+    /// counters at read time by the lapses the sweep has not written yet:
+    /// each row of the partner and engagement whose `lapse_at <= now`
+    /// counts in its `tab_after_lapse` instead of its `tab`
+    /// ([`TabCounts::lapse`]). Those rows are found by an index on
+    /// (partner, engagement, lapse_at), so the correction costs as much as
+    /// there are unswept lapses, never as much as the partner has rows.
     async fn count(
         &self,
         partner: &PartnerId,

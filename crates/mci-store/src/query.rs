@@ -192,8 +192,68 @@ fn split_scanned<K: Copy>(
 pub struct TabCounts {
     /// In the Eligible tab.
     pub eligible: u64,
+    /// In the Ineligible tab: nominations whose placement puts them there
+    /// (R-CONSENT-10), not the known customers the service adds.
+    pub ineligible: u64,
     /// In the Complete tab.
     pub complete: u64,
+}
+
+impl TabCounts {
+    /// The count of `tab`.
+    pub fn get(&self, tab: Tab) -> u64 {
+        match tab {
+            Tab::Eligible => self.eligible,
+            Tab::Ineligible => self.ineligible,
+            Tab::Complete => self.complete,
+        }
+    }
+
+    fn get_mut(&mut self, tab: Tab) -> &mut u64 {
+        match tab {
+            Tab::Eligible => &mut self.eligible,
+            Tab::Ineligible => &mut self.ineligible,
+            Tab::Complete => &mut self.complete,
+        }
+    }
+
+    /// Adds `n` to the count of `tab`: for an adapter summing the counts it
+    /// keeps. A hidden nomination (`None`) counts nowhere.
+    pub fn add(&mut self, tab: Option<Tab>, n: u64) {
+        if let Some(tab) = tab {
+            let count = self.get_mut(tab);
+            *count = count.saturating_add(n);
+        }
+    }
+
+    /// Moves one nomination from the tab it is stored in to the tab its
+    /// lapse puts it in: for an adapter correcting its kept counts by a
+    /// lapse the sweep has not written yet ([`Placement::tab_at`](mci_core::Placement::tab_at)).
+    /// Hidden counts nowhere; a count never goes below zero.
+    ///
+    /// ```
+    /// use mci_core::Tab;
+    /// use mci_store::TabCounts;
+    ///
+    /// let mut counts = TabCounts::default();
+    /// counts.add(Some(Tab::Eligible), 3);
+    /// counts.add(None, 5);
+    /// // A consent that lapsed leaves the page; a claim that expired moves
+    /// // to Complete.
+    /// counts.lapse(Some(Tab::Eligible), None);
+    /// counts.lapse(Some(Tab::Eligible), Some(Tab::Complete));
+    /// assert_eq!(Tab::ALL.map(|tab| counts.get(tab)), [1, 0, 1]);
+    /// ```
+    pub fn lapse(&mut self, from: Option<Tab>, to: Option<Tab>) {
+        if from == to {
+            return;
+        }
+        if let Some(from) = from {
+            let count = self.get_mut(from);
+            *count = count.saturating_sub(1);
+        }
+        self.add(to, 1);
+    }
 }
 
 /// An outbox message taken for delivery, and how often it has been taken.

@@ -249,7 +249,7 @@ impl Incentives {
         let mut counts = PageCounts {
             eligible: stored.eligible,
             not_checked: 0,
-            ineligible: 0,
+            ineligible: stored.ineligible,
             complete: stored.complete,
         };
         if engagement.availability(now) != Availability::Active {

@@ -92,5 +92,6 @@ where
         one_consent_per_customer_at_the_top_of_the_range,
         a_lease_past_2262_ends_to_the_microsecond,
     );
+    counts_at_a_lapse_before_and_after_its_sweep(factory().await, &|store| store).await;
     model_matches_reference(&factory).await;
 }

@@ -1,7 +1,7 @@
 //! Tab pages and counts (R-PAGE-1, R-PAGE-7).
 
 use super::fixtures::*;
-use crate::Store;
+use crate::{Store, TabCounts};
 use chrono::TimeDelta;
 use mci_core::*;
 use mci_testkit::{admin_of, partner};
@@ -102,20 +102,122 @@ pub async fn counts_agree_with_walks(store: Arc<dyn Store>) {
             .count(&partner(1), engagement.id(), now)
             .await
             .unwrap();
-        for (tab, count) in [
-            (Tab::Eligible, counts.eligible),
-            (Tab::Complete, counts.complete),
-        ] {
+        for tab in Tab::ALL {
             let walked = walk(&store, 1, &engagement, tab, now, 3).await;
             assert_eq!(walked, expected(&all, tab, now), "{tab} at day {d}");
-            assert_eq!(walked.len() as u64, count, "count of {tab} at day {d}");
+            assert_eq!(
+                walked.len() as u64,
+                counts.get(tab),
+                "count of {tab} at day {d}"
+            );
         }
-        assert!(
-            walk(&store, 1, &engagement, Tab::Ineligible, now, 3)
-                .await
-                .is_empty()
+    }
+}
+
+/// Asserts that partner 1's counts of every tab at `now` are what a walk
+/// of the tab finds, and that the walk finds what the placements of `all`
+/// put in the tab at `now`.
+async fn counts_are_walks(
+    store: &Arc<dyn Store>,
+    engagement: &Engagement,
+    all: &[Nomination],
+    now: Instant,
+    when: &str,
+) -> TabCounts {
+    let counts = store
+        .count(&partner(1), engagement.id(), now)
+        .await
+        .unwrap();
+    for tab in Tab::ALL {
+        let walked = walk(store, 1, engagement, tab, now, 2).await;
+        assert_eq!(walked, expected(all, tab, now), "{tab} at {now}, {when}");
+        assert_eq!(
+            counts.get(tab),
+            walked.len() as u64,
+            "count of {tab} at {now}, {when}"
         );
     }
+    counts
+}
+
+const MICRO: TimeDelta = TimeDelta::microseconds(1);
+
+/// The counts of every tab at a lapse and at the microsecond before it are
+/// what walks of the tabs find: while the sweep has not written the lapse
+/// (the counts the store keeps are then corrected at read time), after it
+/// has, and after `reopen` gives the store back (an adapter with a file
+/// opens it again; one without gives the same store). A write after the
+/// reopen counts too (R-PAGE-9, R-PAGE-7).
+pub async fn counts_at_a_lapse_before_and_after_its_sweep(
+    store: Arc<dyn Store>,
+    reopen: &(dyn Fn(Arc<dyn Store>) -> Arc<dyn Store> + Sync),
+) {
+    let engagement = workshop(5);
+    let user = admin_of(1);
+    let mut all = Vec::new();
+    // Awaiting consent, leaving the page at day 30; one an hour later.
+    for c in 1..=3u64 {
+        all.push(added(&store, 1, c, &engagement, start()).await);
+    }
+    let later = start() + TimeDelta::hours(1);
+    all.push(added(&store, 1, 4, &engagement, later).await);
+    // Consented on day 1, moving to Complete when the claim window closes.
+    for c in 5..=6u64 {
+        let n = added(&store, 1, c, &engagement, start()).await;
+        all.push(consented(&store, &n, day(1), c as u8).await);
+    }
+    // Cancelled after consent (Complete for good) and before it (hidden).
+    let n = added(&store, 1, 7, &engagement, start()).await;
+    let n = consented(&store, &n, day(1), 7).await;
+    all.push(write(&store, n.cancel(day(2), &user).unwrap()).await);
+    let n = added(&store, 1, 8, &engagement, start()).await;
+    all.push(write(&store, n.cancel(day(2), &user).unwrap()).await);
+    // Another partner's and another engagement's lapse at the same instants.
+    added(&store, 2, 1, &engagement, start()).await;
+    let other = mci_testkit::engagement("elsewhere", EngagementKind::Assessment, 5);
+    added(&store, 1, 1, &other, start()).await;
+
+    let consent_lapse = all[0].placement().lapse_at.unwrap();
+    let later_lapse = all[3].placement().lapse_at.unwrap();
+    let claim_lapse = all[4].placement().lapse_at.unwrap();
+    assert_eq!(all[4].placement().tab_after_lapse, Some(Tab::Complete));
+    let lapses = [consent_lapse, later_lapse, claim_lapse];
+    let before =
+        counts_are_walks(&store, &engagement, &all, consent_lapse - MICRO, "unswept").await;
+    let at = counts_are_walks(&store, &engagement, &all, consent_lapse, "unswept").await;
+    assert_eq!(Tab::ALL.map(|t| before.get(t)), [6, 0, 1]);
+    assert_eq!(
+        Tab::ALL.map(|t| at.get(t)),
+        [3, 0, 1],
+        "three lapsed at once"
+    );
+    let claims_lapsed = counts_are_walks(&store, &engagement, &all, claim_lapse, "unswept").await;
+    assert_eq!(Tab::ALL.map(|t| claims_lapsed.get(t)), [0, 0, 3]);
+
+    let mut store = store;
+    for (i, swept_to) in lapses.into_iter().enumerate() {
+        sweep(&store, swept_to).await;
+        for n in &mut all {
+            while let Some(outcome) = n.wake(swept_to).unwrap() {
+                *n = outcome.nomination;
+            }
+        }
+        for reopened in [false, true] {
+            if reopened {
+                store = reopen(store);
+            }
+            let when = format!("swept to {swept_to}, reopened: {reopened}");
+            for lapse in &lapses[i..] {
+                for now in [*lapse - MICRO, *lapse] {
+                    counts_are_walks(&store, &engagement, &all, now, &when).await;
+                }
+            }
+        }
+    }
+    let n = added(&store, 1, 9, &engagement, claim_lapse).await;
+    all.push(n);
+    let written = counts_are_walks(&store, &engagement, &all, claim_lapse, "written after").await;
+    assert_eq!(Tab::ALL.map(|t| written.get(t)), [1, 0, 3]);
 }
 
 /// A page read at `t` is the same whether or not the sweep has run up to
