@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "no link token in the outbox",
         sql: include_str!("migrations/0005_no_token_in_the_outbox.sql"),
     },
+    Migration {
+        version: 6,
+        name: "the known rows of each engagement's page",
+        sql: include_str!("migrations/0006_known_rows.sql"),
+    },
 ];
 
 /// The step that takes stored link tokens out of the outbox; a file that
@@ -78,7 +83,7 @@ pub const MIGRATIONS: &[Migration] = &[
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

@@ -573,6 +573,11 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
             params![old_id],
         )
         .unwrap();
+        // And had none of the tables of the later versions.
+        conn.execute_batch(
+            "DROP TABLE known_rows; DROP TABLE known_figures; DROP TABLE known_engagements;",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
     let before = database_files(&path);
