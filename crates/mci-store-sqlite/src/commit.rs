@@ -19,8 +19,16 @@
 //!    ([`StoreError::GuardViolated`]), then the write is applied: the row
 //!    (an update is `WHERE id = ? AND version = ?`), its event, its links,
 //!    its messages and, once consented, its customer among the known ones;
-//! 4. a payout batch already stored is [`StoreError::InvalidCommit`];
-//! 5. the batch and the idempotency record are written.
+//! 4. the known rows follow (`mci_store` "Known customers", R-PAGE-9): a
+//!    customer the writes made known to a partner gets a row on every
+//!    engagement rows are kept for; every row of an engagement and customer
+//!    one of whose nominations was written new or with a changed standing is
+//!    placed again at `commit.now`; and each answer the commit keeps is
+//!    written on its row, placed again, if its customer is known to its
+//!    partner (and ignored otherwise); the figures move with every row
+//!    ([`crate::known`]);
+//! 5. a payout batch already stored is [`StoreError::InvalidCommit`];
+//! 6. the batch and the idempotency record are written.
 //!
 //! Any refusal rolls the savepoint back: nothing of the commit stays.
 //!
@@ -32,7 +40,8 @@
 
 use crate::columns::{self, NominationRow};
 use crate::error::{BackendError, sqlite};
-use mci_core::{Guard, PayoutBatchId};
+use crate::known::{self, AnswerRow};
+use mci_core::{Guard, Instant, KnownCustomer, PartnerId, PayoutBatchId};
 use mci_store::{Commit, Fingerprint, Idempotency, StoreError};
 use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
@@ -52,6 +61,8 @@ pub(crate) struct PreparedWrite {
     event: String,
     messages: Vec<OutboxRow>,
     guards: Vec<Guard>,
+    /// The partner and the customer as it knows it, once consented.
+    known: Option<(PartnerId, KnownCustomer)>,
 }
 
 /// A commit, ready for the writer: validated, serialised, its derived
@@ -59,9 +70,12 @@ pub(crate) struct PreparedWrite {
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
     now: i64,
+    /// `now` as the core takes it, to place known rows.
+    at: Instant,
     writes: Vec<PreparedWrite>,
     batch: Option<(PayoutBatchId, String)>,
     idempotency: Option<Idempotency>,
+    answers: Vec<AnswerRow>,
 }
 
 impl Prepared {
@@ -84,6 +98,13 @@ impl Prepared {
                 event: serde_json::to_string(&write.event).map_err(BackendError::Document)?,
                 messages,
                 guards: write.guards.clone(),
+                known: write.nomination.consented_at().map(|_| {
+                    let known = KnownCustomer {
+                        customer: write.nomination.customer().clone(),
+                        through: *write.nomination.id(),
+                    };
+                    (write.nomination.partner().clone(), known)
+                }),
             });
         }
         let batch = match &commit.payout_batch {
@@ -95,15 +116,17 @@ impl Prepared {
         };
         Ok(Self {
             now: columns::bound(commit.now),
+            at: commit.now,
             writes,
             batch,
             idempotency: commit.idempotency.clone(),
+            answers: commit.answers.iter().map(AnswerRow::of).collect(),
         })
     }
 }
 
-pub(crate) const VERSION_OF: &str =
-    "SELECT version, partner, engagement, customer FROM nominations WHERE id = ?1";
+pub(crate) const VERSION_OF: &str = "SELECT version, partner, engagement, customer, \
+     live, holds_consent, completed, standing_until FROM nominations WHERE id = ?1";
 
 /// Another nomination of (engagement, customer) holds the consent at now.
 pub(crate) const OTHER_CONSENT: &str = "SELECT EXISTS (SELECT 1 FROM nominations \
@@ -149,11 +172,15 @@ const INSERT_KEY: &str =
 const BATCH_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM payout_batches WHERE id = ?1)";
 const INSERT_BATCH: &str = "INSERT INTO payout_batches (id, doc) VALUES (?1, ?2)";
 
-/// What a stored nomination's row says of it: its version, and what a
-/// write may not change (partner, engagement, customer).
+/// A standing as stored: live, holds_consent, completed, standing_until.
+type StandingColumns = (bool, bool, bool, Option<i64>);
+
+/// What a stored nomination's row says of it: its version, what a write
+/// may not change (partner, engagement, customer), and its standing.
 struct Stored {
     version: Option<u64>,
     identity: (String, String, String),
+    standing: StandingColumns,
 }
 
 /// The stored row of `id`, if there is one.
@@ -164,6 +191,7 @@ fn stored(conn: &Connection, id: &[u8; 16]) -> Result<Option<Stored>, StoreError
                 Ok(Stored {
                     version: u64::try_from(r.get::<_, i64>(0)?).ok(),
                     identity: (r.get(1)?, r.get(2)?, r.get(3)?),
+                    standing: (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?),
                 })
             })
             .optional()
@@ -271,7 +299,9 @@ fn write_row(conn: &Connection, write: &PreparedWrite) -> Result<(), StoreError>
     }
 }
 
-fn write_rest(conn: &Connection, write: &PreparedWrite) -> rusqlite::Result<()> {
+/// Writes the rest of `write` beside its row; whether it made its customer
+/// newly known to its partner.
+fn write_rest(conn: &Connection, write: &PreparedWrite) -> rusqlite::Result<bool> {
     let row = &write.row;
     conn.prepare_cached(INSERT_EVENT)?
         .execute(params![row.id, row.version, write.event])?;
@@ -290,14 +320,15 @@ fn write_rest(conn: &Connection, write: &PreparedWrite) -> rusqlite::Result<()> 
             message.available_at
         ])?;
     }
+    let mut newly_known = false;
     if row.consented {
-        conn.prepare_cached(INSERT_KNOWN)?.execute(params![
+        newly_known = conn.prepare_cached(INSERT_KNOWN)?.execute(params![
             row.partner,
             row.customer_order,
             row.id
-        ])?;
+        ])? == 1;
     }
-    Ok(())
+    Ok(newly_known)
 }
 
 /// Applies `commit` on `conn`, inside the caller's savepoint: on an error
@@ -317,6 +348,9 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
             return Err(idempotency.refusal(first.as_ref()));
         }
     }
+    // The writes whose nomination is new or whose standing changes: every
+    // known row of their engagement and customer is placed again.
+    let mut restand: Vec<&NominationRow> = Vec::new();
     for write in &commit.writes {
         let found = stored(conn, &write.row.id)?;
         let expected = u64::try_from(write.expected_version).unwrap_or_default();
@@ -329,7 +363,7 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
             });
         }
         let row = &write.row;
-        if let Some(stored) = found
+        if let Some(stored) = &found
             && (&stored.identity.0, &stored.identity.1, &stored.identity.2)
                 != (&row.partner, &row.engagement, &row.customer)
         {
@@ -338,7 +372,21 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
                 nomination_id(&row.id)?
             )));
         }
+        let standing = (
+            row.live,
+            row.holds_consent,
+            row.completed,
+            row.standing_until,
+        );
+        if found.as_ref().is_none_or(|s| s.standing != standing)
+            && !restand
+                .iter()
+                .any(|r| (&r.engagement, &r.customer) == (&row.engagement, &row.customer))
+        {
+            restand.push(row);
+        }
     }
+    let mut newly_known = Vec::new();
     for write in &commit.writes {
         for guard in &write.guards {
             if !admits(conn, guard, &write.row.id, commit.now)? {
@@ -348,7 +396,26 @@ pub(crate) fn apply(conn: &Connection, commit: &Prepared) -> Result<(), StoreErr
             }
         }
         write_row(conn, write)?;
-        write_rest(conn, write).map_err(sqlite)?;
+        if write_rest(conn, write).map_err(sqlite)? {
+            newly_known.push(write);
+        }
+    }
+    for write in newly_known {
+        if let Some((partner, known)) = &write.known {
+            known::newly_known(conn, partner, &write.row.customer_order, known, commit.at)?;
+        }
+    }
+    for row in restand {
+        known::restand(
+            conn,
+            &row.engagement,
+            &row.customer_order,
+            &row.customer,
+            commit.at,
+        )?;
+    }
+    for answer in &commit.answers {
+        known::keep(conn, answer, commit.at)?;
     }
     if let Some((id, doc)) = &commit.batch {
         let bytes = id.as_uuid().into_bytes();

@@ -26,7 +26,10 @@
 //!   the sweep keeps few (R-PAGE-1, R-PAGE-7, R-TIME-4). The counts of the
 //!   tabs are kept in a table that triggers change with every write of a
 //!   row, corrected at read time by the lapses the sweep has not written
-//!   yet: a count never walks a partner's nominations (R-PAGE-9).
+//!   yet: a count never walks a partner's nominations (R-PAGE-9). The known
+//!   customers of a page are kept as rows per engagement, with their
+//!   figures, in the transaction of each change, so their pages and counts
+//!   are index walks too (R-PAGE-9, see [Storage](#storage)).
 //! - **Versioned schema.** Opening a path creates the database or migrates
 //!   it forward ([`schema`]); a newer schema, a file that is not SQLite, a
 //!   corrupt file or another application's database is refused with an
@@ -132,6 +135,19 @@
 //! batches have tables of their own. The schema, a comment on every table
 //! and index, is the SQL of [`schema::MIGRATIONS`].
 //!
+//! The known customers' rows of each engagement's page (`mci_store` "Known
+//! customers") are a table keyed by (partner, engagement, customer), with
+//! the kept placement as columns (tab, checked, the instant it changes) and
+//! the customer, the kept answer and the placement as JSON; the figures of
+//! each partner's engagement are a row of their own, moved in the
+//! transaction of each change of a row; and the engagements rows are kept
+//! for, with how far [`Store::seed_known`](mci_store::Store::seed_known)
+//! got, a third table. A known page is the rows of its tab whose placement
+//! holds, merged in customer order with the few whose placement stopped
+//! holding, placed again at the instant read; counts are the figures
+//! corrected by those few. A file migrated from before schema version 7 has
+//! no known rows until each engagement is seeded.
+//!
 //! The derived columns are those of the mci-core version that wrote each
 //! row: a change to how the core derives a placement or a standing needs a
 //! migration that derives them again.
@@ -143,6 +159,7 @@ pub mod columns;
 mod commit;
 mod error;
 mod file;
+mod known;
 mod outbox;
 mod queries;
 mod readers;
@@ -158,8 +175,8 @@ use mci_core::{
     NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, Leased, Page, PageQuery, StateQuery,
-    Store, StoreError, TabCounts,
+    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
+    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
 };
 use readers::ReadJob;
 use rusqlite::Connection;
@@ -462,6 +479,61 @@ impl Store for SqliteStore {
         let partner = partner.as_str().to_owned();
         let after = after.map(columns::customer_order).unwrap_or_default();
         self.read(move |conn| queries::known_customers(conn, &partner, &after, limit))
+            .await
+    }
+
+    async fn known_page(&self, query: &KnownQuery) -> Result<KnownPage, StoreError> {
+        let query = known::PageQuery {
+            partner: query.partner.clone(),
+            engagement: query.engagement.as_str().to_owned(),
+            tab: query.tab,
+            now: query.now,
+            after: query
+                .after
+                .as_ref()
+                .map(columns::customer_order)
+                .unwrap_or_default(),
+            limit: query.limit,
+        };
+        self.read(move |conn| readers::in_snapshot(conn, |c| known::page(c, &query)))
+            .await
+    }
+
+    async fn known_counts(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<KnownCounts, StoreError> {
+        let (partner, engagement) = (partner.clone(), engagement.as_str().to_owned());
+        self.read(move |conn| {
+            readers::in_snapshot(conn, |c| known::counts(c, &partner, &engagement, now))
+        })
+        .await
+    }
+
+    async fn seed_known(
+        &self,
+        engagement: &EngagementId,
+        now: Instant,
+        limit: usize,
+    ) -> Result<bool, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.write(Job::SeedKnown {
+            engagement: engagement.as_str().to_owned(),
+            now,
+            limit,
+            reply,
+        })?;
+        answer.await.map_err(|_| BackendError::Closed)?
+    }
+
+    async fn known_to_check(
+        &self,
+        older_than: Instant,
+        limit: usize,
+    ) -> Result<Vec<KnownToCheck>, StoreError> {
+        self.read(move |conn| known::to_check(conn, older_than, limit))
             .await
     }
 

@@ -410,7 +410,7 @@ pub(crate) fn payout_batch(
 }
 
 #[cfg(test)]
-mod plans {
+pub(crate) mod plans {
     //! `EXPLAIN QUERY PLAN` of every query: each one walks an index, none
     //! scans a table, none sorts in a temporary B-tree.
 
@@ -449,7 +449,8 @@ mod plans {
         ("guard: other live", crate::commit::OTHER_LIVE),
     ];
 
-    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    /// The steps of `sql`'s query plan.
+    pub(crate) fn plan(conn: &Connection, sql: &str) -> Vec<String> {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
         stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
@@ -458,7 +459,9 @@ mod plans {
             .unwrap()
     }
 
-    fn assert_index_walk(conn: &Connection, name: &str, sql: &str) {
+    /// Asserts that every read of `sql` walks an index and none sorts in
+    /// a temporary B-tree.
+    pub(crate) fn assert_index_walk(conn: &Connection, name: &str, sql: &str) {
         let plan = plan(conn, sql);
         let reads_a_table: Vec<&String> = plan
             .iter()

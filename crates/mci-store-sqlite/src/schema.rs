@@ -76,6 +76,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the counts of the tabs",
         sql: include_str!("migrations/0006_tab_counts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "the known rows of each engagement's page",
+        sql: include_str!("migrations/0007_known_rows.sql"),
+    },
 ];
 
 /// The step that takes stored link tokens out of the outbox; a file that
@@ -83,7 +88,7 @@ pub const MIGRATIONS: &[Migration] = &[
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

@@ -2,7 +2,7 @@
 //! commit, in groups.
 //!
 //! Callers send their prepared commits (and outbox leases and
-//! acknowledgements) over a channel and wait on a oneshot for the answer,
+//! acknowledgements, and the seeding of known rows) over a channel and wait on a oneshot for the answer,
 //! so no async executor ever blocks on SQLite. The writer takes the first
 //! waiting job, then every job already waiting behind it, up to
 //! [`Options::max_group`](crate::Options::max_group), and writes the group in one
@@ -47,6 +47,7 @@ use crate::checkpoint::{self, StartOver};
 use crate::commit::{self, Prepared};
 use crate::error::BackendError;
 use crate::file::DatabaseFile;
+use crate::known;
 use crate::outbox;
 use futures_channel::oneshot;
 use mci_store::StoreError;
@@ -74,6 +75,14 @@ pub(crate) enum Job {
         ids: Vec<[u8; 16]>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Give known customers rows on an engagement
+    /// ([`Store::seed_known`](mci_store::Store::seed_known)).
+    SeedKnown {
+        engagement: String,
+        now: mci_core::Instant,
+        limit: usize,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
 }
 
 /// A job done inside the group's transaction, whose answer waits for the
@@ -91,6 +100,10 @@ enum Done {
         oneshot::Sender<Result<(), StoreError>>,
         Result<(), StoreError>,
     ),
+    SeedKnown(
+        oneshot::Sender<Result<bool, StoreError>>,
+        Result<bool, StoreError>,
+    ),
 }
 
 impl Done {
@@ -99,6 +112,7 @@ impl Done {
         match self {
             Done::Commit(_, result) | Done::Acknowledge(_, result) => result.is_err(),
             Done::Take(_, result) => result.is_err(),
+            Done::SeedKnown(_, result) => result.is_err(),
         }
     }
 
@@ -112,6 +126,9 @@ impl Done {
             Done::Take(reply, result) => {
                 let _ = reply.send(result);
             }
+            Done::SeedKnown(reply, result) => {
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -122,6 +139,9 @@ impl Done {
                 let _ = reply.send(Err(failed()));
             }
             Done::Take(reply, _) => {
+                let _ = reply.send(Err(failed()));
+            }
+            Done::SeedKnown(reply, _) => {
                 let _ = reply.send(Err(failed()));
             }
         }
@@ -155,6 +175,17 @@ impl Job {
                     split(in_savepoint(conn, shared, |c| outbox::acknowledge(c, &ids)));
                 (Done::Acknowledge(reply, result), broken)
             }
+            Job::SeedKnown {
+                engagement,
+                now,
+                limit,
+                reply,
+            } => {
+                let (result, broken) = split(in_savepoint(conn, shared, |c| {
+                    known::seed(c, &engagement, now, limit)
+                }));
+                (Done::SeedKnown(reply, result), broken)
+            }
         }
     }
 
@@ -165,6 +196,7 @@ impl Job {
             Job::Commit { reply, .. } => Done::Commit(reply, Err(unanswered())),
             Job::Take { reply, .. } => Done::Take(reply, Err(unanswered())),
             Job::Acknowledge { reply, .. } => Done::Acknowledge(reply, Err(unanswered())),
+            Job::SeedKnown { reply, .. } => Done::SeedKnown(reply, Err(unanswered())),
         }
     }
 }

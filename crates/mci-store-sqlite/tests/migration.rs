@@ -9,7 +9,8 @@ use chrono::TimeDelta;
 use mci_core::Instant;
 use mci_core::{Candidate, EngagementKind, Event, Message, Nomination, SendConsent, Tab, nominate};
 use mci_store::{
-    Commit, Fingerprint, IdempotencyKey, IdempotentResult, PageQuery, Store, StoreError, Write,
+    Commit, Fingerprint, IdempotencyKey, IdempotentResult, KnownCounts, KnownQuery, PageQuery,
+    Store, StoreError, Write,
 };
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
@@ -610,6 +611,11 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
             params![old_id],
         )
         .unwrap();
+        // And had none of the tables of the later versions.
+        conn.execute_batch(
+            "DROP TABLE known_rows; DROP TABLE known_figures; DROP TABLE known_engagements;",
+        )
+        .unwrap();
         undo_step_6(&conn);
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
@@ -856,4 +862,102 @@ fn r_page_9_the_kept_counts_follow_every_insert_update_and_delete() {
         let (kept, counted) = kept_and_counted(&path);
         assert_eq!(kept, counted, "after {sql}");
     }
+}
+
+/// A file of version 5, from before the known rows, opens under the
+/// current schema with no known rows; seeding an engagement then gives
+/// each of its known customers a row, in batches, placed as the core
+/// places it: on Eligible, not checked yet, except where the partner's own
+/// live nomination shows instead (R-PAGE-2, R-PAGE-9).
+#[tokio::test]
+async fn r_page_9_a_version_5_file_opens_and_seeding_gives_its_known_customers_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    let project = mci_testkit::variable_project();
+    let assessment = engagement("ai-assessment", EngagementKind::Assessment, 3);
+    // Partner 1 knows Contoso through the workshop and an opportunity
+    // through the project; partner 2 knows Contoso through the workshop;
+    // partner 3 only asked Contoso, who never answered.
+    let consented = |p: u32, e: &mci_core::Engagement, n: u64| {
+        let t = u8::try_from(n).unwrap();
+        Scenario::added_by(&admin_of(p), e, nomination_id(n))
+            .then(|n, now| n.send_consent(now, &admin_of(p), SendConsent::default(), &link(t)))
+            .wait_days(1)
+            .then_step(|n, now| n.accept_consent(now, &token(t)))
+    };
+    let known = [
+        consented(1, &workshop, 1),
+        consented(1, &project, 2),
+        consented(2, &workshop, 3),
+    ];
+    let asked = Scenario::added_by(&admin_of(3), &assessment, nomination_id(4))
+        .then(|n, now| n.send_consent(now, &admin_of(3), SendConsent::default(), &link(9)));
+    let now = known[0].now;
+    {
+        let conn = at_version(&path, 5);
+        for s in known.iter().chain([&asked]) {
+            insert_rows(&conn, &s.nomination, &s.events, &s.messages, instant);
+        }
+    }
+    assert_eq!(user_version(&path), 5);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let counts = |p: u32, e: &mci_core::Engagement| {
+        let (store, id) = (&store, e.id().clone());
+        async move { store.known_counts(&partner(p), &id, now).await.unwrap() }
+    };
+    assert_eq!(
+        counts(1, &assessment).await,
+        KnownCounts::default(),
+        "no rows before seeding"
+    );
+
+    // Three known customers, in batches of two: done at the second call.
+    assert!(!store.seed_known(assessment.id(), now, 2).await.unwrap());
+    assert!(store.seed_known(assessment.id(), now, 2).await.unwrap());
+    assert!(store.seed_known(assessment.id(), now, 2).await.unwrap());
+    let expected = KnownCounts {
+        eligible: 2,
+        not_checked: 2,
+        ineligible: 0,
+        oldest_answer: None,
+    };
+    assert_eq!(counts(1, &assessment).await, expected);
+    assert_eq!(
+        counts(2, &assessment).await,
+        KnownCounts {
+            eligible: 1,
+            not_checked: 1,
+            ..expected
+        }
+    );
+    assert_eq!(counts(3, &assessment).await, KnownCounts::default());
+    let page = store
+        .known_page(&KnownQuery {
+            partner: partner(1),
+            engagement: assessment.id().clone(),
+            tab: Tab::Eligible,
+            now,
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let mut through: Vec<_> = page.rows.iter().map(|r| r.known.through).collect();
+    through.sort_unstable();
+    assert_eq!(through, vec![nomination_id(1), nomination_id(2)]);
+    assert!(
+        page.rows
+            .iter()
+            .all(|r| !r.placement.checked && r.answer.is_none())
+    );
+    let to_check = store.known_to_check(now, 10).await.unwrap();
+    assert_eq!(to_check.len(), 3, "every row is still to be asked about");
+
+    // On the workshop, the partners' own consented nominations are live:
+    // seeded, their rows show nowhere.
+    assert!(store.seed_known(workshop.id(), now, 10).await.unwrap());
+    assert_eq!(counts(2, &workshop).await, KnownCounts::default());
 }
