@@ -476,6 +476,15 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn rivals(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner.nominations(inner.index.same_customer(engagement, customer).copied()))
+    }
+
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
         let inner = self.lock()?;
         let ids = inner.tab_ids(
@@ -510,6 +519,7 @@ impl Store for MemoryStore {
         };
         Ok(TabCounts {
             eligible: count(Tab::Eligible),
+            ineligible: count(Tab::Ineligible),
             complete: count(Tab::Complete),
         })
     }

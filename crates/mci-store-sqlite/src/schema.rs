@@ -71,6 +71,13 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "no link token in the outbox",
         sql: include_str!("migrations/0005_no_token_in_the_outbox.sql"),
     },
+    // Its file is numbered 7, the version it takes once the step 6 written
+    // beside it lands; steps follow one another, so until then it is 6.
+    Migration {
+        version: 6,
+        name: "whether a nomination still asks for consent",
+        sql: include_str!("migrations/0007_standing_asking.sql"),
+    },
 ];
 
 /// The step that takes stored link tokens out of the outbox; a file that
@@ -78,7 +85,7 @@ pub const MIGRATIONS: &[Migration] = &[
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

@@ -161,6 +161,9 @@ fn split_scanned<K: Copy>(
 pub struct TabCounts {
     /// In the Eligible tab.
     pub eligible: u64,
+    /// In the Ineligible tab: those that lost the customer to another
+    /// partner (R-CONSENT-10).
+    pub ineligible: u64,
     /// In the Complete tab.
     pub complete: u64,
 }

@@ -36,7 +36,8 @@ pub enum CustomerRow {
 pub struct PageCounts {
     /// Eligible: live nominations and claimable known customers.
     pub eligible: u64,
-    /// Ineligible: known customers that cannot be nominated.
+    /// Ineligible: nominations that lost the customer to another partner
+    /// (R-CONSENT-10), and known customers that cannot be nominated.
     pub ineligible: u64,
     /// Complete: nominations in a terminal state after consent.
     pub complete: u64,
@@ -145,8 +146,6 @@ impl Incentives {
         let mut next = None;
         let mut unreadable = Vec::new();
         let known_from = match (tab, cursor) {
-            (Tab::Ineligible, Some(PageCursor::KnownCustomer(after))) => Some(after),
-            (Tab::Ineligible, _) => Some(None),
             (_, Some(PageCursor::KnownCustomer(after))) => Some(after),
             (_, cursor) => {
                 let after = match cursor {
@@ -176,7 +175,9 @@ impl Incentives {
                         next = Some(PageCursor::Nomination(id));
                         None
                     }
-                    None if tab == Tab::Eligible => Some(None),
+                    // Known customers follow the nominations on Eligible
+                    // and Ineligible (R-PAGE-2, R-PAGE-4, R-CONSENT-10).
+                    None if tab != Tab::Complete => Some(None),
                     None => None,
                 }
             }
@@ -327,7 +328,7 @@ impl Incentives {
             .await?;
         let mut counts = PageCounts {
             eligible: stored.eligible,
-            ineligible: 0,
+            ineligible: stored.ineligible,
             complete: stored.complete,
         };
         let mut after = None;
