@@ -40,14 +40,15 @@ pub mod sql {
     /// `commit.rs`: a new nomination row.
     pub const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
-      live, holds_consent, completed, standing_until, doc) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+      live, holds_consent, completed, asking, standing_until, doc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
     /// `commit.rs`: a nomination row at its expected version, rewritten.
     pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
-     live = ?8, holds_consent = ?9, completed = ?10, standing_until = ?11, doc = ?12 \
-     WHERE id = ?1 AND version = ?13";
+     live = ?8, holds_consent = ?9, completed = ?10, asking = ?11, standing_until = ?12, \
+     doc = ?13 \
+     WHERE id = ?1 AND version = ?14";
 
     /// `commit.rs`: the event of a write.
     pub const INSERT_EVENT: &str =
@@ -112,6 +113,7 @@ struct Row {
     live: bool,
     holds_consent: bool,
     completed: bool,
+    asking: bool,
     standing_until: Option<i64>,
     consented: bool,
     links: Vec<[u8; 32]>,
@@ -149,6 +151,7 @@ impl Row {
             live: standing.live,
             holds_consent: standing.holds_consent,
             completed: standing.completed,
+            asking: standing.asking,
             standing_until: standing.until.map(instant),
             consented: nomination.consented_at().is_some(),
             links: nomination
@@ -198,7 +201,7 @@ fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
     let row = &write.row;
     // The columns an update rewrites, bound by both statements after the
     // ones a nomination keeps.
-    let changing: [&dyn ToSql; 11] = [
+    let changing: [&dyn ToSql; 12] = [
         &row.state,
         &row.version,
         &row.tab,
@@ -208,6 +211,7 @@ fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
         &row.live,
         &row.holds_consent,
         &row.completed,
+        &row.asking,
         &row.standing_until,
         &row.doc,
     ];

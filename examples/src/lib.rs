@@ -295,9 +295,14 @@ pub fn page_table(page: &CustomersPage) -> String {
                 r.friendly_name.to_string(),
                 r.customer.to_string(),
                 r.row_type.to_string(),
-                r.status.state.to_string(),
-                match (r.status.days_left, r.status.deadline) {
-                    (Some(days), Some(what)) => format!("{days} days {what}"),
+                match &r.reason {
+                    // Lost to another partner (R-CONSENT-10).
+                    Some(reason) => format!("{}: {reason}", r.status.state),
+                    None => r.status.state.to_string(),
+                },
+                match (r.status.days_left, r.status.deadline, &r.reason) {
+                    (Some(days), Some(_), Some(_)) => format!("ends in {days} days"),
+                    (Some(days), Some(what), None) => format!("{days} days {what}"),
                     _ => String::from("-"),
                 },
                 join(&r.actions),
@@ -364,6 +369,10 @@ pub fn message_line(delivery: &Delivery) -> String {
         }
         MessageKind::ConsentAnswered { accepted: true } => String::from("the customer accepted"),
         MessageKind::ConsentAnswered { accepted: false } => String::from("the customer declined"),
+        MessageKind::ConsentedToAnotherPartner { deadline } => format!(
+            "the customer consented to another partner; cancel, or it ends on {}",
+            deadline.format("%Y-%m-%d")
+        ),
         MessageKind::Survey { survey, .. } => format!("{survey}, link /survey/{token}"),
         MessageKind::PartnerActionRequested { note } => format!("the reviewer asks: {note}"),
         MessageKind::Approved { payout } => format!("claim approved for {payout}"),

@@ -252,13 +252,16 @@ async fn r_consent_8_two_partners_race_and_one_wins(adapter: Adapter) {
         "{results:?}"
     );
     let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    // Decided before the winner was written, the loser learns the customer
+    // consented to another partner; read after it, its link was void
+    // already (R-CONSENT-10, R-TOKEN-3).
     assert!(
         matches!(
             loser,
             Error::Ineligible {
                 reason: Ineligibility::ConsentedToAnotherPartner,
                 ..
-            }
+            } | Error::Refused(Refusal::InvalidLink)
         ),
         "{loser:?}"
     );
@@ -266,6 +269,85 @@ async fn r_consent_8_two_partners_race_and_one_wins(adapter: Adapter) {
         !loser.to_string().contains("p1") && !loser.to_string().contains("p2"),
         "R-ROLE-3"
     );
+    let mut lost = 0;
+    for id in [a.id(), b.id()] {
+        let stored = w.store.nomination_by_id(id).await.unwrap().unwrap();
+        lost += usize::from(stored.lost_at().is_some());
+    }
+    assert_eq!(lost, 1, "the other one lost");
+}
+
+/// The partner that lost (R-CONSENT-10), on every store: partner 2's
+/// nomination shows on its Ineligible tab with the reason and only Cancel,
+/// re-sending is refused, the sweep reminds it of nothing, the outbox tells
+/// its partner, its link answers as a voided one, and once its partner
+/// cancels it, a new nomination can be made (after the winner's ends).
+async fn r_consent_10_the_partner_that_lost(adapter: Adapter) {
+    let w = world(adapter);
+    let engagement: EngagementId = "workshop".parse().unwrap();
+    let winner = w.add(1, 30, &["workshop"]).await.remove(0);
+    let loser = w.add(2, 30, &["workshop"]).await.remove(0);
+    let tw = w.ask_consent(1, winner.id()).await;
+    let tl = w.ask_consent(2, loser.id()).await;
+    w.clock.advance(TimeDelta::days(1)).unwrap();
+    w.service.accept_consent(&tw).await.unwrap();
+
+    let page = w
+        .service
+        .customers_page(&admin(2), &engagement, Tab::Ineligible, None, 10)
+        .await
+        .unwrap();
+    let [CustomerRow::Nomination(row)] = page.rows.as_slice() else {
+        panic!("{page:?}")
+    };
+    assert_eq!(row.nomination, *loser.id());
+    assert_eq!(row.status.state, State::AwaitingConsent);
+    assert_eq!(row.reason, Some(Ineligibility::ConsentedToAnotherPartner));
+    assert_eq!(row.actions, vec![Action::Cancel]);
+    assert_eq!((page.counts.eligible, page.counts.ineligible), (0, 1));
+    let error = w
+        .service
+        .resend_consent(&admin(2), loser.id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Refused(Refusal::ConsentedToAnotherPartner { .. })
+        ),
+        "{error:?}"
+    );
+    let delivered = w
+        .service
+        .take_messages(TimeDelta::seconds(1), 100)
+        .await
+        .unwrap();
+    assert!(delivered.iter().any(|d| d.message.nomination == *loser.id()
+        && matches!(
+            d.message.kind,
+            MessageKind::ConsentedToAnotherPartner { .. }
+        )
+        && d.token.is_none()));
+    assert!(matches!(
+        w.service.accept_consent(&tl).await,
+        Err(Error::Refused(Refusal::InvalidLink))
+    ));
+    for days in [23, 29] {
+        w.clock.set(t0() + TimeDelta::days(days));
+        assert_eq!(w.service.sweep().await.unwrap().reminded, 0);
+    }
+    // The winner ends, the loser still asks no more; cancelled, it leaves
+    // the page and its partner nominates anew.
+    w.service.cancel(&admin(1), winner.id()).await.unwrap();
+    let after = w.service.nomination(&admin(2), loser.id()).await.unwrap();
+    assert_eq!(
+        after.actions(w.service.now().unwrap()),
+        vec![Action::Cancel]
+    );
+    w.service.cancel(&admin(2), loser.id()).await.unwrap();
+    let renewed = w.add(2, 30, &["workshop"]).await.remove(0);
+    assert_ne!(renewed.id(), loser.id());
+    w.ask_consent(2, renewed.id()).await;
 }
 
 async fn r_input_a_refused_call_changes_nothing(adapter: Adapter) {
@@ -593,6 +675,7 @@ macro_rules! on_every_store {
 on_every_store!(
     full_lifecycle_from_add_to_payout,
     r_consent_8_two_partners_race_and_one_wins,
+    r_consent_10_the_partner_that_lost,
     r_input_a_refused_call_changes_nothing,
     r_page_7_pages_agree_before_and_after_the_sweep,
     r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step,

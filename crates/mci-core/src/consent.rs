@@ -6,6 +6,15 @@
 //! ([`Nomination::accept_consent`], [`Nomination::decline_consent`]); a
 //! second click answers the same and writes nothing (R-CONSENT-9).
 //!
+//! An acceptance is decided together with the other partners' nominations
+//! of the same customer for the engagement
+//! ([`Nomination::accept_consent_among`]): each one that still asks for
+//! consent loses, in the acceptance's own commit (R-CONSENT-10). It keeps
+//! its state, but its links are void, it asks and is reminded no more, it
+//! shows on its partner's Ineligible tab as "consented to another partner"
+//! and offers only Cancel, until it is cancelled or its consent deadline
+//! passes.
+//!
 //! ```
 //! # use mci_testkit::*;
 //! use mci_core::{FreshLink, LinkId, LinkToken, Refusal, State, Step};
@@ -23,6 +32,7 @@
 
 use crate::actor::{Actor, PartnerUser};
 use crate::customer::Contacts;
+use crate::eligibility::Ineligibility;
 use crate::event::EventKind;
 use crate::guard::Guard;
 use crate::link::{IssuedLink, LinkPurpose};
@@ -58,6 +68,36 @@ pub struct ContactsUpdate {
     pub customer: Option<Contacts>,
     /// The partner's contacts.
     pub partner: Option<Contacts>,
+}
+
+/// What the customer's acceptance decided (R-CONSENT-5, R-CONSENT-10): the
+/// accepted nomination's outcome, and one outcome for each other partner's
+/// nomination of the customer for the engagement that still asked for
+/// consent, and so loses it. Write them in one commit, in the order of
+/// [`Acceptance::into_outcomes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Acceptance {
+    /// The accepted nomination, consented; its guards say that no other
+    /// nomination holds the consent (R-CONSENT-8) and that no other
+    /// partner's nomination still asks for it (R-CONSENT-10).
+    pub winner: Outcome,
+    /// The rivals that lose, each written with the version it was decided
+    /// on, so that a rival changed meanwhile makes the commit a retryable
+    /// conflict (R-REC-4).
+    pub losers: Vec<Outcome>,
+}
+
+impl Acceptance {
+    /// The outcomes in the order one commit writes them: the losers first,
+    /// then the winner, whose [`Guard::NoRivalAsking`] the store checks with
+    /// the losers' writes applied. A rival the decision did not know of
+    /// still asks, and fails the commit.
+    pub fn into_outcomes(self) -> Vec<Outcome> {
+        let mut outcomes = self.losers;
+        outcomes.push(self.winner);
+        outcomes
+    }
 }
 
 /// What the customer sees on opening a consent link (R-ROLE-4).
@@ -97,6 +137,7 @@ impl Nomination {
             Command::SendConsent,
             &[State::CustomerClaimed, State::AwaitingConsent],
         )?;
+        self.require_asking(Command::SendConsent)?;
         let deal_size = match (self.consent.first_requested_at, details.estimated_deal_size) {
             (Some(_), Some(given)) if Some(given) != self.consent.estimated_deal_size => {
                 return Err(Refusal::DealSizeFrozen);
@@ -171,6 +212,7 @@ impl Nomination {
         let now = self.command_at(now)?;
         let actor = self.acting(user)?;
         self.require(now, Command::ResendConsent, &[State::AwaitingConsent])?;
+        self.require_asking(Command::ResendConsent)?;
         let deadline = self.consent_deadline()?;
         Ok(self
             .change(now, actor, self.state, EventKind::ConsentReminded, |next| {
@@ -192,7 +234,8 @@ impl Nomination {
     /// goes out with the next send (R-CONSENT-4). After consent, it voids the
     /// matching survey's links and the survey must be sent again; once the
     /// customer survey is completed, the customer's contacts are frozen
-    /// (R-CLAIM-W-4).
+    /// (R-CLAIM-W-4). A nomination that lost the customer to another
+    /// partner changes no more contacts (R-CONSENT-10).
     pub fn update_contacts(
         &self,
         now: Instant,
@@ -214,6 +257,8 @@ impl Nomination {
                 state: self.state,
             });
         }
+        // The contacts of a nomination that lost serve no further request.
+        self.require_asking(Command::UpdateContacts)?;
         if update.customer.is_none() && update.partner.is_none() {
             return Err(InvalidValue::new("contacts", Problem::Empty).into());
         }
@@ -299,8 +344,119 @@ impl Nomination {
     /// The store must find no other consent of this customer for the
     /// engagement (R-CONSENT-8). Accepting again answers the same and writes
     /// nothing (R-CONSENT-9).
+    ///
+    /// This is the acceptance that knows of no rival: should another
+    /// partner's nomination of the customer still ask for consent, the
+    /// store refuses the commit ([`Guard::NoRivalAsking`]). Where the limit
+    /// of live nominations allows rivals, decide with
+    /// [`Nomination::accept_consent_among`].
     pub fn accept_consent(&self, now: Instant, token: &LinkToken) -> Result<Step, Refusal> {
-        self.answer_consent(now, token, true)
+        Ok(match self.accept_consent_among(now, token, &[])? {
+            Some(acceptance) => Step::Changed(Box::new(acceptance.winner)),
+            None => Step::Unchanged,
+        })
+    }
+
+    /// The customer accepts, as [`Nomination::accept_consent`], decided
+    /// together with `rivals`: the nominations of the same customer for the
+    /// same engagement, as the store holds them (any others, this one and
+    /// the same partner's are passed over). Each other partner's nomination
+    /// that still asks for consent at the acceptance's instant loses it
+    /// (R-CONSENT-10); the answer holds the acceptance and each loss, to be
+    /// written in one commit. `None` when the consent was already accepted
+    /// through this link: nothing to write (R-CONSENT-9).
+    ///
+    /// ```
+    /// # use mci_testkit::*;
+    /// use mci_core::{Action, EngagementKind, Ineligibility, SendConsent, State, Tab};
+    ///
+    /// // Two partners nominated Contoso for a workshop allowing two live
+    /// // nominations per customer, and both asked for consent.
+    /// let shared = engagement("shared-workshop", EngagementKind::Workshop, 2);
+    /// let ours = Scenario::added_by(&admin_of(1), &shared, nomination_id(1))
+    ///     .then(|n, now| n.send_consent(now, &admin_of(1), SendConsent::default(), &link(1)));
+    /// let theirs = Scenario::added_by(&admin_of(2), &shared, nomination_id(2))
+    ///     .then(|n, now| n.send_consent(now, &admin_of(2), SendConsent::default(), &link(2)));
+    ///
+    /// let acceptance = ours
+    ///     .nomination
+    ///     .accept_consent_among(ours.now, &token(1), &[theirs.nomination.clone()])
+    ///     .unwrap()
+    ///     .expect("a first acceptance");
+    /// assert_eq!(acceptance.winner.nomination.state(), State::Consented);
+    /// let lost = &acceptance.losers[0].nomination;
+    /// assert_eq!(lost.state(), State::AwaitingConsent, "its state stays");
+    /// assert!(lost.links().is_empty(), "its links are void");
+    /// let row = lost.page_row(ours.now).unwrap();
+    /// assert_eq!(row.tab, Tab::Ineligible);
+    /// assert_eq!(row.reason, Some(Ineligibility::ConsentedToAnotherPartner));
+    /// assert_eq!(row.actions, vec![Action::Cancel]);
+    /// ```
+    pub fn accept_consent_among(
+        &self,
+        now: Instant,
+        token: &LinkToken,
+        rivals: &[Nomination],
+    ) -> Result<Option<Acceptance>, Refusal> {
+        let Step::Changed(winner) = self.answer_consent(now, token, true)? else {
+            return Ok(None);
+        };
+        let at = winner.event.at;
+        let losers = rivals
+            .iter()
+            .filter(|rival| {
+                rival.id != self.id
+                    && rival.partner != self.partner
+                    && rival.engagement == self.engagement
+                    && rival.customer.id() == self.customer.id()
+            })
+            .filter_map(|rival| rival.lose(at))
+            .collect();
+        Ok(Some(Acceptance {
+            winner: *winner,
+            losers,
+        }))
+    }
+
+    /// The loss of this nomination to another partner's acceptance at `now`
+    /// (R-CONSENT-10), or `None` when it no longer asks for consent then
+    /// (lost before, answered, ended, or past its consent deadline). Its
+    /// state stays; its links are voided; its partner is told, without a
+    /// word of who won (R-ROLE-3).
+    fn lose(&self, now: Instant) -> Option<Outcome> {
+        let now = self.not_before_last_change(now);
+        if !self.is_asking() || self.due_lapse(now).is_some() {
+            return None;
+        }
+        let deadline = self.deadline()?.at;
+        Some(
+            self.change(
+                now,
+                Actor::System,
+                self.state,
+                EventKind::ConsentedToAnotherPartner,
+                |next| {
+                    next.consent.lost_at = Some(now);
+                    next.links.clear();
+                },
+            )
+            .message(
+                self.partner_contacts.emails(),
+                MessageKind::ConsentedToAnotherPartner { deadline },
+            ),
+        )
+    }
+
+    /// Refuses `command`, one of those that ask for consent, on a
+    /// nomination that lost the customer to another partner
+    /// (R-CONSENT-10).
+    fn require_asking(&self, command: Command) -> Result<(), Refusal> {
+        match self.ineligibility() {
+            Some(Ineligibility::ConsentedToAnotherPartner) => {
+                Err(Refusal::ConsentedToAnotherPartner { command })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The customer declines through the link before the deadline: terminal,
@@ -351,6 +507,11 @@ impl Nomination {
                 },
             )
             .guard(Guard::NoOtherConsent {
+                engagement: self.engagement.clone(),
+                customer: *self.customer.id(),
+            })
+            .guard(Guard::NoRivalAsking {
+                partner: self.partner.clone(),
                 engagement: self.engagement.clone(),
                 customer: *self.customer.id(),
             })

@@ -14,7 +14,7 @@
 //! let (workshop, now) = workshop();
 //! let rival = Competitor {
 //!     same_partner: false,
-//!     standing: Standing { live: true, holds_consent: true, completed: false, until: None },
+//!     standing: Standing { live: true, holds_consent: true, completed: false, asking: false, until: None },
 //! };
 //! let facts = EligibilityFacts {
 //!     location: LocationStanding::Eligible,

@@ -71,6 +71,11 @@ pub enum EventKind {
     ConsentAccepted,
     /// The customer declined (R-CONSENT-6).
     ConsentDeclined,
+    /// The customer's consent to another partner for the engagement was
+    /// accepted while this nomination still asked for it: it asks no more,
+    /// and its links were voided (R-CONSENT-10). Who won is not recorded
+    /// here (R-ROLE-3).
+    ConsentedToAnotherPartner,
     /// A deadline passed (R-TIME-4).
     Lapsed {
         /// The deadline that passed.
@@ -154,6 +159,9 @@ impl fmt::Display for EventKind {
             EventKind::ContactsUpdated { .. } => f.write_str("contacts updated"),
             EventKind::ConsentAccepted => f.write_str("consent accepted"),
             EventKind::ConsentDeclined => f.write_str("consent declined"),
+            EventKind::ConsentedToAnotherPartner => {
+                f.write_str("the customer consented to another partner")
+            }
             EventKind::Lapsed { deadline } => write!(f, "lapsed at {deadline}"),
             EventKind::DocumentAttached { kind, .. } => write!(f, "{kind} attached"),
             EventKind::SurveySent { survey } => write!(f, "{survey} sent"),

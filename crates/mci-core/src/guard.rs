@@ -5,7 +5,7 @@
 //! [`Guard`]s and the store checks them in the transaction that writes the
 //! change, against the [`Standing`] of the other nominations of the same
 //! engagement and customer. A store keeps each nomination's standing as plain
-//! columns (three flags and an instant) and never re-derives a rule.
+//! columns (four flags and an instant) and never re-derives a rule.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -17,7 +17,13 @@
 //!     customer: "tpid:42".parse().unwrap(),
 //! };
 //! let partner = "p1".parse().unwrap();
-//! let consented = Standing { live: true, holds_consent: true, completed: false, until: Some(now + chrono::TimeDelta::days(60)) };
+//! let consented = Standing {
+//!     live: true,
+//!     holds_consent: true,
+//!     completed: false,
+//!     asking: false,
+//!     until: Some(now + chrono::TimeDelta::days(60)),
+//! };
 //! assert!(!guard.admits([(&partner, &consented)], now));
 //! // The same nomination after its deadline no longer holds the consent.
 //! assert!(guard.admits([(&partner, &consented)], now + chrono::TimeDelta::days(61)));
@@ -34,6 +40,10 @@ use std::fmt;
 /// engagement and customer. The flags hold until `until` (the nomination's
 /// next lapse, after which it is terminal and none of them holds but
 /// `completed`, which never lapses).
+///
+/// A nomination that lost the customer to another partner (R-CONSENT-10)
+/// is `live` (it counts for R-ENG-5 and R-ADD-7 until it ends) but not
+/// `asking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Standing {
     /// Not terminal: counts for R-ADD-7 and R-ENG-5.
@@ -43,6 +53,10 @@ pub struct Standing {
     pub holds_consent: bool,
     /// Approved or paid (R-PAGE-4 "completed").
     pub completed: bool,
+    /// Customer claimed or awaiting consent, and not lost to another
+    /// partner's accepted consent: it still asks the customer for consent
+    /// (R-CONSENT-10).
+    pub asking: bool,
     /// The instant the live flags stop holding, if any.
     pub until: Option<Instant>,
 }
@@ -60,6 +74,12 @@ impl Standing {
     /// Whether the nomination holds the customer's consent at `now`.
     pub fn holds_consent_at(&self, now: Instant) -> bool {
         self.completed || (self.holds_consent && self.in_force(now))
+    }
+
+    /// Whether the nomination still asks for the customer's consent at
+    /// `now` (R-CONSENT-10).
+    pub fn asking_at(&self, now: Instant) -> bool {
+        self.asking && self.in_force(now)
     }
 }
 
@@ -96,6 +116,19 @@ pub enum Guard {
         /// The limit, counting the nomination being written.
         limit: u32,
     },
+    /// No other partner's nomination of the customer for the engagement
+    /// still asks for consent (R-CONSENT-10). An acceptance carries it,
+    /// written after the rivals it decided lose: a rival it did not know of
+    /// (created while it was decided) fails it, and the acceptance is
+    /// decided again ([`Guard::is_retryable`]).
+    NoRivalAsking {
+        /// The partner the customer consents to.
+        partner: PartnerId,
+        /// The engagement.
+        engagement: EngagementId,
+        /// The customer.
+        customer: CustomerId,
+    },
 }
 
 impl Guard {
@@ -104,7 +137,8 @@ impl Guard {
         match self {
             Guard::NoOtherConsent { engagement, .. }
             | Guard::NoOtherLiveNomination { engagement, .. }
-            | Guard::LiveNominationsBelow { engagement, .. } => engagement,
+            | Guard::LiveNominationsBelow { engagement, .. }
+            | Guard::NoRivalAsking { engagement, .. } => engagement,
         }
     }
 
@@ -113,7 +147,8 @@ impl Guard {
         match self {
             Guard::NoOtherConsent { customer, .. }
             | Guard::NoOtherLiveNomination { customer, .. }
-            | Guard::LiveNominationsBelow { customer, .. } => customer,
+            | Guard::LiveNominationsBelow { customer, .. }
+            | Guard::NoRivalAsking { customer, .. } => customer,
         }
     }
 
@@ -123,7 +158,17 @@ impl Guard {
             Guard::NoOtherConsent { .. } => "R-CONSENT-8",
             Guard::NoOtherLiveNomination { .. } => "R-ADD-7",
             Guard::LiveNominationsBelow { .. } => "R-ENG-5",
+            Guard::NoRivalAsking { .. } => "R-CONSENT-10",
         }
+    }
+
+    /// Whether a failure of the guard means only that the decision read
+    /// too early: read again, decide again, and the new decision may be
+    /// written. True of [`Guard::NoRivalAsking`] alone: the acceptance is
+    /// decided again with the rival that appeared, which then loses
+    /// (R-CONSENT-10). The other guards refuse the change for good.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Guard::NoRivalAsking { .. })
     }
 
     /// Whether the guard holds at `now`, given the partner and standing of
@@ -145,18 +190,24 @@ impl Guard {
                 let live = others.filter(|(_, s)| s.live_at(now)).count();
                 u32::try_from(live).is_ok_and(|live| live < *limit)
             }
+            Guard::NoRivalAsking { partner, .. } => {
+                !others.any(|(p, s)| p != partner && s.asking_at(now))
+            }
         }
     }
 
     /// The reason the customer is ineligible when this guard fails, phrased
-    /// so that it never names the other partner (R-ROLE-3).
-    pub fn ineligibility(&self) -> Ineligibility {
+    /// so that it never names the other partner (R-ROLE-3); `None` for a
+    /// guard whose failure makes nobody ineligible
+    /// ([`Guard::NoRivalAsking`]: decide again, [`Guard::is_retryable`]).
+    pub fn ineligibility(&self) -> Option<Ineligibility> {
         match self {
-            Guard::NoOtherConsent { .. } => Ineligibility::ConsentedToAnotherPartner,
-            Guard::NoOtherLiveNomination { .. } => Ineligibility::AlreadyNominated,
+            Guard::NoOtherConsent { .. } => Some(Ineligibility::ConsentedToAnotherPartner),
+            Guard::NoOtherLiveNomination { .. } => Some(Ineligibility::AlreadyNominated),
             Guard::LiveNominationsBelow { limit, .. } => {
-                Ineligibility::ActiveLimitReached { limit: *limit }
+                Some(Ineligibility::ActiveLimitReached { limit: *limit })
             }
+            Guard::NoRivalAsking { .. } => None,
         }
     }
 }
@@ -188,6 +239,15 @@ impl fmt::Display for Guard {
             } => write!(
                 f,
                 "fewer than {limit} live nominations of {customer} for {engagement} ({})",
+                self.rule()
+            ),
+            Guard::NoRivalAsking {
+                engagement,
+                customer,
+                ..
+            } => write!(
+                f,
+                "no other partner's nomination of {customer} for {engagement} still asks for consent ({})",
                 self.rule()
             ),
         }

@@ -26,7 +26,7 @@
 //! // Asked and eligible, but another partner holds the consent (and, the
 //! // workshop allowing one live nomination, the limit is reached).
 //! let answer = KeptAnswer::eligible(&workshop, now, now + chrono::TimeDelta::days(1));
-//! let rival = Standing { live: true, holds_consent: true, completed: false, until: None };
+//! let rival = Standing { live: true, holds_consent: true, completed: false, asking: false, until: None };
 //! let row = known_placement(&me, Some(&answer), &[(partner(2), rival)], now);
 //! assert_eq!(row.tab, Some(Tab::Ineligible));
 //! assert_eq!(
@@ -230,6 +230,7 @@ mod tests {
             live: true,
             holds_consent: false,
             completed: false,
+            asking: true,
             until: Some(at(day)),
         }
     }

@@ -216,7 +216,8 @@ impl Nomination {
 
     /// The reminder due at `now`, if any: the most urgent mark passed and not
     /// yet sent, before a consent or first-submit deadline still ahead
-    /// (R-REC-6).
+    /// (R-REC-6). None for a nomination that lost the customer to another
+    /// partner (R-CONSENT-10).
     pub fn due_reminder(&self, now: Instant) -> Option<ReminderMark> {
         let now = self.not_before_last_change(now);
         let deadline = self.reminded_deadline()?;
@@ -257,7 +258,13 @@ impl Nomination {
             .min()
     }
 
+    /// The deadline reminders are sent before: consent and first submit;
+    /// none for a nomination that lost the customer to another partner,
+    /// which asks for nothing more (R-CONSENT-10).
     fn reminded_deadline(&self) -> Option<Deadline> {
+        if self.consent.lost_at.is_some() {
+            return None;
+        }
         self.deadline().filter(|d| {
             matches!(
                 d.kind,
@@ -267,7 +274,9 @@ impl Nomination {
     }
 
     /// The next instant the sweep should look at this nomination: its next
-    /// reminder or its deadline, whichever is first.
+    /// reminder or its deadline, whichever is first (for a nomination that
+    /// lost the customer to another partner, its consent deadline alone,
+    /// R-CONSENT-10).
     pub fn wake_at(&self) -> Option<Instant> {
         match (self.next_reminder_at(), self.deadline().map(|d| d.at)) {
             (Some(reminder), Some(deadline)) => Some(reminder.min(deadline)),

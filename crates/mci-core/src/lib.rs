@@ -8,6 +8,10 @@
 //!   each transition takes `now` and its input and returns a [`Refusal`] or
 //!   an [`Outcome`] (the new nomination, its [`Event`], its [`Message`]s and
 //!   the [`Guard`]s the store checks when it writes).
+//! - The partner that lost (R-CONSENT-10): an acceptance is decided among
+//!   the other partners' nominations of the customer
+//!   ([`Nomination::accept_consent_among`]), and each one still asking for
+//!   consent loses it in the same commit ([`Acceptance`]).
 //! - Deadlines, lapsing and reminders (R-TIME, R-REC-6), the Customers page
 //!   ([`PageRow`], [`Placement`], R-PAGE), eligibility (R-ADD-6, R-PAGE-4)
 //!   and payout runs (R-CLAIM-W-9).
@@ -110,7 +114,7 @@ pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
 };
 pub use claim::{ClaimComment, ClaimRecord, DocumentKind, Survey, SurveyKind, SurveyStatus};
-pub use consent::{ConsentInvitation, ContactsUpdate, SendConsent};
+pub use consent::{Acceptance, ConsentInvitation, ContactsUpdate, SendConsent};
 pub use customer::{
     Contact, Contacts, Customer, CustomerId, CustomerIdInput, DirectoryFinding, DirectoryQuestion,
     identify_customer,

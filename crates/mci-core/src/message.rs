@@ -107,6 +107,14 @@ pub enum MessageKind {
         /// Accepted or declined.
         accepted: bool,
     },
+    /// To the partner: the customer consented to another partner for the
+    /// engagement (R-CONSENT-10). The nomination asks for consent no more:
+    /// it can only be cancelled, and it ends at `deadline`. It carries no
+    /// link, and never names the other partner (R-ROLE-3).
+    ConsentedToAnotherPartner {
+        /// The consent deadline, at which the nomination ends.
+        deadline: Instant,
+    },
     /// To the partner's or the customer's contacts: a survey to complete
     /// (R-CLAIM-W-3).
     Survey {

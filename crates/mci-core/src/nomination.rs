@@ -29,7 +29,9 @@
 //!     unreachable!()
 //! };
 //! assert_eq!(accepted.nomination.state(), State::Consented);
-//! assert_eq!(accepted.guards.len(), 1); // one consent per customer (R-CONSENT-8)
+//! // One consent per customer, and no other partner's nomination still
+//! // asking for it (R-CONSENT-8, R-CONSENT-10).
+//! assert_eq!(accepted.guards.len(), 2);
 //! ```
 
 use crate::actor::{Actor, PartnerUser};
@@ -86,6 +88,13 @@ pub struct ConsentRecord {
     pub accepted_at: Option<Instant>,
     /// When the customer declined.
     pub declined_at: Option<Instant>,
+    /// When the customer's consent to another partner for the same
+    /// engagement was accepted, while this nomination still asked for it
+    /// (R-CONSENT-10): from then on it asks no more, and shows on the
+    /// Ineligible tab until it is cancelled or its consent deadline passes.
+    /// Absent from documents written before the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at: Option<Instant>,
 }
 
 /// The one partner's attachment of one customer to one engagement.
@@ -460,8 +469,21 @@ impl Nomination {
         self.lapsed_at
     }
 
+    /// When it lost the customer to another partner's accepted consent
+    /// (R-CONSENT-10), if it did.
+    pub fn lost_at(&self) -> Option<Instant> {
+        self.consent.lost_at
+    }
+
+    /// Whether it still asks for the customer's consent, as stored: customer
+    /// claimed or awaiting consent, and not lost to another partner
+    /// (R-CONSENT-10). Its consent deadline may have passed since.
+    pub fn is_asking(&self) -> bool {
+        self.state.is_before_consent() && self.consent.lost_at.is_none()
+    }
+
     /// What this nomination means to the guards of the others (R-CONSENT-8,
-    /// R-ADD-7, R-ENG-5).
+    /// R-CONSENT-10, R-ADD-7, R-ENG-5).
     pub fn standing(&self) -> Standing {
         let live = self.state.is_live();
         let completed = self.state.is_completed();
@@ -469,6 +491,7 @@ impl Nomination {
             live,
             holds_consent: self.consent.accepted_at.is_some() && (live || completed),
             completed,
+            asking: self.is_asking(),
             until: self.deadline().map(|d| d.at),
         }
     }

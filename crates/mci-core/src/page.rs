@@ -24,8 +24,15 @@
 //! assert_eq!(nomination.page_row(deadline), None);
 //! assert_eq!(nomination.placement().tab_at(deadline), None);
 //! ```
+//!
+//! A nomination that lost the customer to another partner's accepted
+//! consent keeps its state but shows on the Ineligible tab, with the reason
+//! "consented to another partner" and Cancel as its only action, until it
+//! is cancelled or its consent deadline passes (R-CONSENT-10, SPEC "The
+//! states").
 
 use crate::customer::CustomerId;
+use crate::eligibility::Ineligibility;
 use crate::lapse::DeadlineKind;
 use crate::nomination::Nomination;
 use crate::state::State;
@@ -40,7 +47,9 @@ use std::fmt;
 pub enum Tab {
     /// Live nominations and claimable known customers (R-PAGE-2).
     Eligible,
-    /// Known customers that cannot be nominated, with reasons (R-PAGE-4).
+    /// Nominations that lost the customer to another partner
+    /// (R-CONSENT-10), and known customers that cannot be nominated, with
+    /// reasons (R-PAGE-4).
     Ineligible,
     /// Terminal nominations after consent (R-PAGE-5).
     Complete,
@@ -189,14 +198,21 @@ pub struct PageRow {
     pub row_type: RowType,
     /// The status column.
     pub status: Status,
+    /// Why it is on the Ineligible tab, if it is: the customer consented to
+    /// another partner, never named (R-CONSENT-10, R-ROLE-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Ineligibility>,
     /// What can be done now (R-PAGE-8).
     pub actions: Vec<Action>,
 }
 
 /// The tab a nomination in `state` shows in; `None` when hidden (SPEC "The
-/// states"). A cancelled one shows in Complete only if consent was given.
-fn tab_of(state: State, consented: bool) -> Option<Tab> {
+/// states"). A cancelled one shows in Complete only if consent was given;
+/// one that lost the customer to another partner shows in Ineligible until
+/// it ends (R-CONSENT-10).
+fn tab_of(state: State, consented: bool, lost: bool) -> Option<Tab> {
     match state {
+        State::CustomerClaimed | State::AwaitingConsent if lost => Some(Tab::Ineligible),
         State::CustomerClaimed
         | State::AwaitingConsent
         | State::Consented
@@ -219,7 +235,18 @@ fn tab_of(state: State, consented: bool) -> Option<Tab> {
 impl Nomination {
     /// The tab it shows in as stored; `None` when hidden (R-PAGE-2, -5, -6).
     pub fn tab(&self) -> Option<Tab> {
-        tab_of(self.state, self.consent.accepted_at.is_some())
+        tab_of(self.state, self.consented(), self.consent.lost_at.is_some())
+    }
+
+    /// Why it shows on the Ineligible tab, if it does: the customer
+    /// consented to another partner while it asked (R-CONSENT-10), a reason
+    /// that never names that partner (R-ROLE-3).
+    pub fn ineligibility(&self) -> Option<Ineligibility> {
+        (self.tab() == Some(Tab::Ineligible)).then_some(Ineligibility::ConsentedToAnotherPartner)
+    }
+
+    fn consented(&self) -> bool {
+        self.consent.accepted_at.is_some()
     }
 
     /// The values a store keeps to answer tab and sweep queries by comparing
@@ -229,8 +256,13 @@ impl Nomination {
         Placement {
             tab: self.tab(),
             lapse_at: deadline.map(|d| d.at),
-            tab_after_lapse: deadline
-                .and_then(|d| tab_of(d.kind.lapses_into(), self.consent.accepted_at.is_some())),
+            tab_after_lapse: deadline.and_then(|d| {
+                tab_of(
+                    d.kind.lapses_into(),
+                    self.consented(),
+                    self.consent.lost_at.is_some(),
+                )
+            }),
             wake_at: self.wake_at(),
         }
     }
@@ -240,8 +272,10 @@ impl Nomination {
     pub fn actions(&self, now: Instant) -> Vec<Action> {
         let now = self.not_before_last_change(now);
         let current = self.at(now);
-        let consented = current.consent.accepted_at.is_some();
+        let consented = current.consented();
         let mut actions = match current.state {
+            // Lost to another partner: it asks no more (R-CONSENT-10).
+            _ if current.ineligibility().is_some() => vec![Action::Cancel],
             State::CustomerClaimed => vec![Action::SendConsentEmail, Action::Cancel],
             State::AwaitingConsent => vec![Action::ResendConsentEmail, Action::Cancel],
             State::Consented => vec![Action::SubmitWorkshopClaim, Action::Cancel],
@@ -266,7 +300,7 @@ impl Nomination {
             friendly_name: current.friendly_name.clone(),
             customer: *current.customer.id(),
             tab,
-            row_type: if current.consent.accepted_at.is_some() {
+            row_type: if current.consented() {
                 RowType::Active
             } else {
                 RowType::NotStarted
@@ -276,6 +310,7 @@ impl Nomination {
                 deadline: deadline.map(|d| d.kind),
                 days_left: deadline.map(|d| d.days_left(now)),
             },
+            reason: current.ineligibility(),
             actions: self.actions(now),
         })
     }

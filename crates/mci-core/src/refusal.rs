@@ -150,6 +150,16 @@ pub enum Refusal {
     /// (R-TOKEN-3).
     #[error("this link is not valid (R-TOKEN-3)")]
     InvalidLink,
+    /// The customer consented to another partner for the engagement, and
+    /// this nomination asks for consent no more: only cancelling it is left
+    /// (R-CONSENT-10). The other partner is not named (R-ROLE-3).
+    #[error(
+        "cannot {command}: the customer consented to another partner for this engagement; the nomination can only be cancelled (R-CONSENT-10)"
+    )]
+    ConsentedToAnotherPartner {
+        /// The command refused.
+        command: Command,
+    },
     /// The consent was already answered the other way (R-CONSENT-9).
     #[error("the customer has already answered: the nomination is {state} (R-CONSENT-9)")]
     AlreadyAnswered {
@@ -276,6 +286,7 @@ impl Refusal {
                 _ => "R-CLAIM-W-8",
             },
             Refusal::InvalidLink => "R-TOKEN-3",
+            Refusal::ConsentedToAnotherPartner { .. } => "R-CONSENT-10",
             Refusal::AlreadyAnswered { .. } => "R-CONSENT-9",
             Refusal::DealSizeFrozen => "R-CONSENT-2",
             Refusal::ContactsFrozen => "R-CLAIM-W-4",

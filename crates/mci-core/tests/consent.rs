@@ -1,4 +1,5 @@
-//! Consent (R-CONSENT-1..9): asking, reminding, answering and lapsing.
+//! Consent (R-CONSENT-1..10): asking, reminding, answering and lapsing, and
+//! the partner that lost the customer to another partner's consent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -516,12 +517,20 @@ fn r_consent_8_accept_carries_the_no_other_consent_guard() {
     };
     assert_eq!(
         outcome.guards,
-        vec![Guard::NoOtherConsent {
-            engagement: s.nomination.engagement().clone(),
-            customer: *s.nomination.customer().id(),
-        }]
+        vec![
+            Guard::NoOtherConsent {
+                engagement: s.nomination.engagement().clone(),
+                customer: *s.nomination.customer().id(),
+            },
+            Guard::NoRivalAsking {
+                partner: s.nomination.partner().clone(),
+                engagement: s.nomination.engagement().clone(),
+                customer: *s.nomination.customer().id(),
+            },
+        ]
     );
     assert_eq!(outcome.guards[0].rule(), "R-CONSENT-8");
+    assert_eq!(outcome.guards[1].rule(), "R-CONSENT-10");
     // A decline needs no guard.
     let Step::Changed(declined) = s.nomination.decline_consent(s.now, &token(1)).unwrap() else {
         panic!("a change")
@@ -552,7 +561,7 @@ fn r_consent_8_a_second_consent_is_refused_while_the_first_holds_and_admitted_on
     assert!(!guard.admits(others, second.now));
     assert_eq!(
         guard.ineligibility(),
-        Ineligibility::ConsentedToAnotherPartner
+        Some(Ineligibility::ConsentedToAnotherPartner)
     );
 
     // The first partner's claim is never submitted: at its first-submit
@@ -584,6 +593,7 @@ fn r_consent_8_a_cancelled_or_declined_nomination_holds_no_consent() {
         live: false,
         holds_consent: true,
         completed: true,
+        asking: false,
         until: None,
     };
     assert!(!guard.admits([(&p, &completed)], t0() + TimeDelta::days(3650)));
@@ -628,4 +638,457 @@ fn r_consent_9_declining_twice_answers_the_same_and_writes_nothing() {
             state: State::ConsentDeclined
         })
     );
+}
+
+// R-CONSENT-10
+
+/// A workshop that allows five live nominations per customer, so that
+/// partners can race for one consent.
+fn shared() -> mci_core::Engagement {
+    engagement("shared-workshop", mci_core::EngagementKind::Workshop, 5)
+}
+
+/// Partner `p`'s nomination `id` of Contoso for [`shared`], added at `t0`.
+fn rival(p: u32, id: u64) -> Scenario {
+    Scenario::added_by(&admin_of(p), &shared(), nomination_id(id))
+}
+
+/// [`rival`] with its consent email sent at `t0` through link `t`.
+fn asking(p: u32, id: u64, t: u8) -> Scenario {
+    rival(p, id).then(|n, now| n.send_consent(now, &admin_of(p), SendConsent::default(), &link(t)))
+}
+
+/// Partner 77's nomination accepted on day 2, decided among `rivals`.
+fn accepted_among(rivals: &[&Scenario]) -> mci_core::Acceptance {
+    let winner = asking(77, 77, 77).wait_days(2);
+    let rivals: Vec<mci_core::Nomination> = rivals.iter().map(|s| s.nomination.clone()).collect();
+    winner
+        .nomination
+        .accept_consent_among(winner.now, &token(77), &rivals)
+        .unwrap()
+        .expect("a first acceptance")
+}
+
+/// The loser of `rival` in [`accepted_among`], applied to its scenario.
+fn lost(rival: Scenario) -> Scenario {
+    let acceptance = accepted_among(&[&rival]);
+    let loss = acceptance.losers.into_iter().next().expect("it loses");
+    rival.at(t0() + TimeDelta::days(2)).then(|_, _| Ok(loss))
+}
+
+#[test]
+fn r_consent_10_every_other_partners_nomination_still_asking_loses_in_the_acceptance() {
+    let awaiting = asking(2, 2, 2);
+    let claimed = rival(3, 3);
+    let declined = asking(4, 4, 4).then_step(|n, now| n.decline_consent(now, &token(4)));
+    let cancelled = rival(5, 5).then(|n, now| n.cancel(now, &admin_of(5)));
+    // The winner's own partner's, and another engagement's, are never
+    // touched.
+    let own = Scenario::added_by(&admin_of(77), &shared(), nomination_id(6))
+        .then(|n, now| n.cancel(now, &admin_of(77)));
+    let elsewhere = Scenario::added_by(&admin_of(2), &workshop().0, nomination_id(7));
+    let acceptance =
+        accepted_among(&[&awaiting, &claimed, &declined, &cancelled, &own, &elsewhere]);
+    let winner = &acceptance.winner;
+    assert_eq!(winner.nomination.state(), State::Consented);
+    let losers: Vec<_> = acceptance
+        .losers
+        .iter()
+        .map(|o| *o.nomination.id())
+        .collect();
+    assert_eq!(losers, vec![nomination_id(2), nomination_id(3)]);
+    for (loser, before) in acceptance.losers.iter().zip([&awaiting, &claimed]) {
+        let n = &loser.nomination;
+        assert_eq!(n.state(), before.nomination.state(), "its state stays");
+        assert_eq!(n.lost_at(), Some(winner.event.at));
+        assert!(n.links().is_empty(), "its links are void");
+        assert!(!n.is_asking());
+        assert_eq!(loser.expected_version(), before.nomination.version());
+        assert!(loser.guards.is_empty());
+        assert_eq!(loser.event.kind, EventKind::ConsentedToAnotherPartner);
+        assert_eq!(loser.event.actor, mci_core::Actor::System);
+        assert_eq!(loser.event.from, Some(before.nomination.state()));
+        assert_eq!(loser.event.to, before.nomination.state());
+        let [message] = loser.messages.as_slice() else {
+            panic!("one message to the loser's partner: {:?}", loser.messages)
+        };
+        assert_eq!(message.to, before.nomination.partner_contacts().emails());
+        assert_eq!(
+            message.kind,
+            MessageKind::ConsentedToAnotherPartner {
+                deadline: consent_deadline(before)
+            }
+        );
+        assert_eq!(message.kind.link(), None);
+        // Nothing of the loss names or identifies the winner (R-ROLE-3).
+        let told = format!(
+            "{}{}{}",
+            serde_json::to_string(n).unwrap(),
+            serde_json::to_string(&loser.event).unwrap(),
+            serde_json::to_string(message).unwrap()
+        );
+        assert!(!told.contains("p77"), "{told}");
+        assert!(!told.contains(&winner.nomination.id().to_string()));
+    }
+    // Written losers first, the winner last, its guard checked after them.
+    let order: Vec<_> = acceptance
+        .into_outcomes()
+        .iter()
+        .map(|o| *o.nomination.id())
+        .collect();
+    assert_eq!(
+        order,
+        vec![nomination_id(2), nomination_id(3), nomination_id(77)]
+    );
+}
+
+#[test]
+fn r_consent_10_the_winners_guard_admits_no_rival_still_asking_that_it_did_not_decide_on() {
+    let awaiting = asking(2, 2, 2);
+    let acceptance = accepted_among(&[&awaiting]);
+    let guard = acceptance
+        .winner
+        .guards
+        .iter()
+        .find(|g| matches!(g, Guard::NoRivalAsking { .. }))
+        .expect("the acceptance carries the guard")
+        .clone();
+    assert_eq!(guard.rule(), "R-CONSENT-10");
+    assert!(guard.is_retryable(), "the acceptance is decided again");
+    assert_eq!(guard.ineligibility(), None, "nobody is ineligible for it");
+    let now = acceptance.winner.event.at;
+    let before = awaiting.nomination.standing();
+    let after = acceptance.losers[0].nomination.standing();
+    let p2 = partner(2);
+    assert!(!guard.admits([(&p2, &before)], now), "a rival still asks");
+    assert!(guard.admits([(&p2, &after)], now), "the loser asks no more");
+    // A rival made while the acceptance was decided still asks.
+    let newcomer = rival(3, 3).nomination.standing();
+    let p3 = partner(3);
+    assert!(!guard.admits([(&p2, &after), (&p3, &newcomer)], now));
+    // The winner's own partner's nominations are no rivals, and a rival past
+    // its consent deadline asks no more.
+    let p77 = partner(77);
+    assert!(guard.admits([(&p77, &newcomer)], now));
+    assert!(guard.admits([(&p3, &newcomer)], consent_deadline(&awaiting)));
+    // The plain acceptance is the one that knows of no rival: it carries
+    // the same guard, and fails on the same rival.
+    let winner = asking(77, 77, 77).wait_days(2);
+    let Step::Changed(alone) = winner
+        .nomination
+        .accept_consent(winner.now, &token(77))
+        .unwrap()
+    else {
+        panic!("a change")
+    };
+    assert!(alone.guards.contains(&guard));
+}
+
+#[test]
+fn r_consent_10_the_loser_stays_live_but_no_longer_asks() {
+    let loser = lost(asking(2, 2, 2));
+    let standing = loser.nomination.standing();
+    assert!(
+        standing.live,
+        "it counts for R-ENG-5 and R-ADD-7 until it ends"
+    );
+    assert!(!standing.asking);
+    assert!(!standing.holds_consent);
+    assert_eq!(standing.until, Some(consent_deadline(&loser)));
+    // Its partner cannot nominate the customer again while it is live.
+    let p2 = partner(2);
+    let duplicate = Guard::NoOtherLiveNomination {
+        partner: p2.clone(),
+        engagement: shared().id().clone(),
+        customer: *contoso().id(),
+    };
+    assert!(!duplicate.admits([(&p2, &standing)], loser.now));
+    let limit = Guard::LiveNominationsBelow {
+        engagement: shared().id().clone(),
+        customer: *contoso().id(),
+        limit: 1,
+    };
+    assert!(!limit.admits([(&p2, &standing)], loser.now));
+    assert!(duplicate.admits([(&p2, &standing)], consent_deadline(&loser)));
+}
+
+#[test]
+fn r_consent_10_the_loser_shows_on_ineligible_with_the_reason_and_only_cancel() {
+    for before in [asking(2, 2, 2), rival(2, 2)] {
+        let state = before.nomination.state();
+        let loser = lost(before);
+        let row = loser.row().expect("it stays on the page");
+        assert_eq!(row.tab, Tab::Ineligible);
+        assert_eq!(row.reason, Some(Ineligibility::ConsentedToAnotherPartner));
+        assert_eq!(
+            row.reason.as_ref().unwrap().to_string(),
+            "consented to another partner"
+        );
+        assert_eq!(row.actions, vec![mci_core::Action::Cancel]);
+        assert_eq!(row.row_type, RowType::NotStarted);
+        assert_eq!(row.status.state, state);
+        assert_eq!(row.status.days_left, Some(28));
+        let placement = loser.nomination.placement();
+        assert_eq!(placement.tab, Some(Tab::Ineligible));
+        assert_eq!(placement.lapse_at, Some(consent_deadline(&loser)));
+        assert_eq!(placement.tab_after_lapse, None, "it leaves the page then");
+        // It ends at its consent deadline, and leaves the page.
+        let ended = loser.clone().at(consent_deadline(&loser));
+        assert_eq!(ended.state(), State::ConsentExpired);
+        assert_eq!(ended.row(), None);
+        assert_eq!(placement.tab_at(consent_deadline(&loser)), None);
+        // Or when its partner cancels it.
+        let cancelled = loser.then(|n, now| n.cancel(now, &admin_of(2)));
+        assert_eq!(cancelled.state(), State::Cancelled);
+        assert_eq!(cancelled.row(), None);
+        assert_eq!(cancelled.nomination.ineligibility(), None);
+    }
+}
+
+#[test]
+fn r_consent_10_the_loser_is_never_reminded_and_wakes_only_at_its_deadline() {
+    let loser = lost(asking(2, 2, 2));
+    let deadline = consent_deadline(&loser);
+    assert_eq!(loser.nomination.next_reminder_at(), None);
+    assert_eq!(loser.nomination.wake_at(), Some(deadline));
+    assert_eq!(loser.nomination.placement().wake_at, Some(deadline));
+    for days_before in [7, 1] {
+        let at = deadline - TimeDelta::days(days_before);
+        assert_eq!(loser.nomination.due_reminder(at), None);
+        assert_eq!(loser.nomination.wake(at).unwrap(), None);
+    }
+    // The same nomination, had it not lost, would have been reminded.
+    let kept = asking(2, 2, 2);
+    assert!(
+        kept.nomination
+            .due_reminder(deadline - TimeDelta::days(7))
+            .is_some()
+    );
+    let swept = loser.at(deadline).sweep();
+    assert_eq!(swept.nomination.state(), State::ConsentExpired);
+    assert_matches_lapsed(&swept);
+}
+
+fn assert_matches_lapsed(s: &Scenario) {
+    assert!(
+        matches!(
+            s.messages.last().map(|m| &m.kind),
+            Some(MessageKind::Lapsed {
+                state: State::ConsentExpired
+            })
+        ),
+        "{:?}",
+        s.messages.last()
+    );
+}
+
+#[test]
+fn r_consent_10_the_loser_refuses_every_consent_command_and_its_links_are_void() {
+    let loser = lost(asking(2, 2, 2));
+    let user = admin_of(2);
+    let refusals = [
+        loser.refusal(|n, now| n.send_consent(now, &user, SendConsent::default(), &link(9))),
+        loser.refusal(|n, now| n.resend_consent(now, &user, &link(9))),
+        loser.refusal(|n, now| {
+            n.update_contacts(
+                now,
+                &user,
+                ContactsUpdate {
+                    customer: Some(contacts("Cleo", "cleo@contoso.example")),
+                    partner: None,
+                },
+            )
+        }),
+    ];
+    for refusal in &refusals {
+        assert!(
+            matches!(refusal, Refusal::ConsentedToAnotherPartner { .. }),
+            "{refusal:?}"
+        );
+        assert_eq!(refusal.rule(), "R-CONSENT-10");
+        assert!(!refusal.to_string().contains("p77"));
+    }
+    // Its earlier link answers like any voided link (R-TOKEN-3).
+    assert_eq!(
+        loser.refusal(|n, now| n.accept_consent(now, &token(2))),
+        Refusal::InvalidLink
+    );
+    assert_eq!(
+        loser.refusal(|n, now| n.decline_consent(now, &token(2))),
+        Refusal::InvalidLink
+    );
+    assert_eq!(
+        loser.refusal(|n, now| n.consent_invitation(now, &token(2))),
+        Refusal::InvalidLink
+    );
+    // Cancel is left, by either partner role (R-CLAIM-W-10).
+    let cancelled = loser.then(|n, now| n.cancel(now, &admin_of(2)));
+    assert_eq!(
+        cancelled.nomination.lost_at(),
+        Some(t0() + TimeDelta::days(2))
+    );
+}
+
+#[test]
+fn r_consent_10_a_nomination_that_asks_no_more_does_not_lose_again() {
+    // Lost before, answered, or past its deadline: passed over.
+    let loser = lost(asking(2, 2, 2));
+    let declined = asking(3, 3, 3).then_step(|n, now| n.decline_consent(now, &token(3)));
+    let acceptance = accepted_among(&[&loser, &declined]);
+    assert!(acceptance.losers.is_empty(), "{:?}", acceptance.losers);
+    let late = asking(4, 4, 4);
+    let winner = asking(77, 77, 77);
+    let after_its_deadline = winner
+        .nomination
+        .accept_consent_among(
+            consent_deadline(&late) - TimeDelta::seconds(1),
+            &token(77),
+            &[late.nomination.at(consent_deadline(&late))],
+        )
+        .unwrap()
+        .unwrap();
+    assert!(after_its_deadline.losers.is_empty());
+    // An acceptance already given writes nothing, and no loss.
+    let consented = winner
+        .then_step(|n, now| n.accept_consent(now, &token(77)))
+        .nomination;
+    assert_eq!(
+        consented.accept_consent_among(t0(), &token(77), &[asking(5, 5, 5).nomination]),
+        Ok(None)
+    );
+}
+
+#[test]
+fn r_consent_10_documents_from_before_the_rule_read_as_asking() {
+    let n = asking(2, 2, 2).nomination;
+    let mut doc = serde_json::to_value(&n).unwrap();
+    assert!(
+        doc["consent"].get("lost_at").is_none(),
+        "not written while it has not lost: {doc}"
+    );
+    doc["consent"].as_object_mut().unwrap().remove("lost_at");
+    let read: mci_core::Nomination = serde_json::from_value(doc).unwrap();
+    assert_eq!(read, n);
+    assert!(read.is_asking());
+    let loser = lost(asking(2, 2, 2)).nomination;
+    let text = serde_json::to_string(&loser).unwrap();
+    assert!(text.contains("lost_at"));
+    assert_eq!(
+        serde_json::from_str::<mci_core::Nomination>(&text).unwrap(),
+        loser
+    );
+}
+
+mod r_consent_10_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Where a rival stands when the acceptance is decided.
+    #[derive(Debug, Clone, Copy)]
+    enum Rival {
+        Claimed,
+        Awaiting,
+        Declined,
+        Cancelled,
+        Lost,
+    }
+
+    fn rival_kind() -> impl Strategy<Value = Rival> {
+        prop_oneof![
+            Just(Rival::Claimed),
+            Just(Rival::Awaiting),
+            Just(Rival::Declined),
+            Just(Rival::Cancelled),
+            Just(Rival::Lost),
+        ]
+    }
+
+    fn made(kind: Rival, p: u32) -> Scenario {
+        let t = u8::try_from(p).unwrap();
+        match kind {
+            Rival::Claimed => rival(p, p.into()),
+            Rival::Awaiting => asking(p, p.into(), t),
+            Rival::Declined => {
+                asking(p, p.into(), t).then_step(|n, now| n.decline_consent(now, &token(t)))
+            }
+            Rival::Cancelled => rival(p, p.into()).then(|n, now| n.cancel(now, &admin_of(p))),
+            Rival::Lost => lost(asking(p, p.into(), t)),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the rivals and the instant: exactly the other partners'
+        /// nominations still asking at the acceptance lose; after the losses
+        /// the winner's guard admits them all, before them it admits only
+        /// when none asked; every loser shows on Ineligible with the reason
+        /// and only Cancel, and wakes only at its consent deadline.
+        #[test]
+        fn r_consent_10_exactly_the_rivals_still_asking_lose(
+            kinds in proptest::collection::vec(rival_kind(), 0..6),
+            hours in 48i64..(24 * 31),
+        ) {
+            let rivals: Vec<Scenario> = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| made(*kind, u32::try_from(i).unwrap() + 2))
+                .collect();
+            let nominations: Vec<mci_core::Nomination> =
+                rivals.iter().map(|s| s.nomination.clone()).collect();
+            let winner = asking(77, 77, 77);
+            let now = t0() + TimeDelta::hours(hours);
+            let decided = winner.nomination.accept_consent_among(now, &token(77), &nominations);
+            if now >= consent_deadline(&winner) {
+                prop_assert!(matches!(decided, Err(Refusal::Lapsed { .. })), "{:?}", decided);
+                return Ok(());
+            }
+            let acceptance = decided.unwrap().unwrap();
+            let at = acceptance.winner.event.at;
+            let expected: Vec<_> = nominations
+                .iter()
+                .filter(|n| n.standing().asking_at(at))
+                .map(|n| *n.id())
+                .collect();
+            let got: Vec<_> = acceptance.losers.iter().map(|o| *o.nomination.id()).collect();
+            prop_assert_eq!(&got, &expected);
+            let guard = acceptance
+                .winner
+                .guards
+                .iter()
+                .find(|g| matches!(g, Guard::NoRivalAsking { .. }))
+                .unwrap()
+                .clone();
+            let before: Vec<_> = nominations
+                .iter()
+                .map(|n| (n.partner().clone(), n.standing()))
+                .collect();
+            prop_assert_eq!(
+                guard.admits(before.iter().map(|(p, s)| (p, s)), at),
+                expected.is_empty()
+            );
+            let after: Vec<_> = nominations
+                .iter()
+                .map(|n| {
+                    acceptance
+                        .losers
+                        .iter()
+                        .find(|o| o.nomination.id() == n.id())
+                        .map_or_else(|| n.clone(), |o| o.nomination.clone())
+                })
+                .map(|n| (n.partner().clone(), n.standing()))
+                .collect();
+            prop_assert!(guard.admits(after.iter().map(|(p, s)| (p, s)), at));
+            for loser in &acceptance.losers {
+                let n = &loser.nomination;
+                let row = n.page_row(at).unwrap();
+                prop_assert_eq!(row.tab, Tab::Ineligible);
+                prop_assert_eq!(row.reason, Some(Ineligibility::ConsentedToAnotherPartner));
+                prop_assert_eq!(row.actions, vec![mci_core::Action::Cancel]);
+                prop_assert_eq!(n.wake_at(), n.deadline().map(|d| d.at));
+                prop_assert!(n.links().is_empty());
+                prop_assert!(n.standing().live_at(at));
+            }
+        }
+    }
 }

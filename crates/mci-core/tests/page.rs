@@ -310,6 +310,7 @@ fn r_page_2_4_8_a_known_customer_is_claimable_or_ineligible_with_its_reasons() {
         live: true,
         holds_consent: true,
         completed: false,
+        asking: false,
         until: Some(now + TimeDelta::days(60)),
     };
     let refused = kept(

@@ -207,7 +207,7 @@ fn r_role_3_ineligibility_never_identifies_the_other_partner() {
         customer: *contoso().id(),
     };
     assert_eq!(
-        guard.ineligibility().to_string(),
+        guard.ineligibility().unwrap().to_string(),
         "consented to another partner"
     );
 }

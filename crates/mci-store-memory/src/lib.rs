@@ -580,6 +580,15 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn rivals(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner.nominations(inner.index.same_customer(engagement, customer).copied()))
+    }
+
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
         let inner = self.lock()?;
         let ids = inner.tab_ids(

@@ -153,6 +153,7 @@ pub(crate) struct NominationRow {
     pub(crate) live: bool,
     pub(crate) holds_consent: bool,
     pub(crate) completed: bool,
+    pub(crate) asking: bool,
     pub(crate) standing_until: Option<i64>,
     pub(crate) consented: bool,
     pub(crate) links: Vec<[u8; 32]>,
@@ -181,6 +182,7 @@ impl NominationRow {
             live: standing.live,
             holds_consent: standing.holds_consent,
             completed: standing.completed,
+            asking: standing.asking,
             standing_until: standing.until.map(instant),
             consented: nomination.consented_at().is_some(),
             links: nomination

@@ -33,8 +33,8 @@
 //! Any refusal rolls the savepoint back: nothing of the commit stays.
 //!
 //! The guard counts implement [`Guard::admits`] on the standing columns:
-//! `live` and `holds_consent` hold while `standing_until` is after `now` (or
-//! has no value); `completed` holds for good. The partial unique index
+//! `live`, `holds_consent` and `asking` hold while `standing_until` is after
+//! `now` (or has no value); `completed` holds for good. The partial unique index
 //! `nominations_one_completed_consent` backs the consent guard in the
 //! schema itself.
 
@@ -143,18 +143,25 @@ pub(crate) const OTHER_LIVE: &str = "SELECT count(*) FROM nominations \
      WHERE engagement = ?1 AND customer = ?2 AND id <> ?3 \
      AND live = 1 AND (standing_until IS NULL OR standing_until > ?4)";
 
+/// Another partner's nomination of (engagement, customer) still asks for
+/// consent at now.
+pub(crate) const RIVAL_ASKING: &str = "SELECT EXISTS (SELECT 1 FROM nominations \
+     WHERE engagement = ?1 AND customer = ?2 AND partner <> ?5 AND id <> ?3 \
+     AND asking = 1 AND (standing_until IS NULL OR standing_until > ?4))";
+
 const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
-      live, holds_consent, completed, standing_until, doc) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+      live, holds_consent, completed, asking, standing_until, doc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 /// A nomination's partner, engagement and customer never change (the
 /// version check refuses a write that would change them), so an update
 /// leaves those columns, and SQLite leaves the index on them alone.
 const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
-     live = ?8, holds_consent = ?9, completed = ?10, standing_until = ?11, doc = ?12 \
-     WHERE id = ?1 AND version = ?13";
+     live = ?8, holds_consent = ?9, completed = ?10, asking = ?11, standing_until = ?12, \
+     doc = ?13 \
+     WHERE id = ?1 AND version = ?14";
 
 const INSERT_EVENT: &str = "INSERT INTO events (nomination, version, doc) VALUES (?1, ?2, ?3)";
 const DELETE_LINKS: &str = "DELETE FROM links WHERE nomination = ?1";
@@ -233,6 +240,9 @@ fn admits(conn: &Connection, guard: &Guard, id: &[u8; 16], now: i64) -> Result<b
         Guard::LiveNominationsBelow { limit, .. } => {
             query(OTHER_LIVE, None).map(|live| live < i64::from(*limit))
         }
+        Guard::NoRivalAsking { partner, .. } => {
+            query(RIVAL_ASKING, Some(partner.as_str())).map(|found| found == 0)
+        }
     };
     admitted.map_err(sqlite)
 }
@@ -247,7 +257,7 @@ fn is_completed_consent_clash(error: &rusqlite::Error) -> bool {
 
 /// The columns an update rewrites, in the order both statements bind them
 /// after the ones a nomination keeps for good.
-fn changing(row: &NominationRow) -> [&dyn ToSql; 11] {
+fn changing(row: &NominationRow) -> [&dyn ToSql; 12] {
     [
         &row.state,
         &row.version,
@@ -258,6 +268,7 @@ fn changing(row: &NominationRow) -> [&dyn ToSql; 11] {
         &row.live,
         &row.holds_consent,
         &row.completed,
+        &row.asking,
         &row.standing_until,
         &row.doc,
     ]

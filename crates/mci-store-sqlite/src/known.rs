@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 /// The partner and standing columns of the nominations of (engagement,
 /// customer): what the guards count, and what places a known row.
 pub(crate) const STANDINGS: &str = "SELECT partner, live, holds_consent, completed, \
-     standing_until FROM nominations WHERE engagement = ?1 AND customer = ?2";
+     asking, standing_until FROM nominations WHERE engagement = ?1 AND customer = ?2";
 
 /// Every partner's row of (engagement, customer).
 pub(crate) const ROWS_OF_CUSTOMER: &str = "SELECT partner, tab, checked, doc FROM known_rows \
@@ -179,24 +179,32 @@ fn standings(
     engagement: &str,
     customer: &str,
 ) -> Result<Vec<(PartnerId, Standing)>, StoreError> {
-    type Columns = (String, bool, bool, bool, Option<i64>);
+    type Columns = (String, bool, bool, bool, bool, Option<i64>);
     let rows: Vec<Columns> = conn
         .prepare_cached(STANDINGS)
         .and_then(|mut stmt| {
             stmt.query_map(params![engagement, customer], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect()
         })
         .map_err(sqlite)?;
     rows.into_iter()
-        .map(|(partner, live, holds_consent, completed, until)| {
+        .map(|(partner, live, holds_consent, completed, asking, until)| {
             Ok((
                 partner_id(&partner)?,
                 Standing {
                     live,
                     holds_consent,
                     completed,
+                    asking,
                     until: until.map(columns::instant_at).transpose()?,
                 },
             ))

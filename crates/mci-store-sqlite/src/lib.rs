@@ -10,7 +10,7 @@
 //! - **The guards in the database.** Each commit is checked inside the
 //!   writer's `BEGIN IMMEDIATE` transaction: expected versions with
 //!   `UPDATE ... WHERE id = ? AND version = ?` (R-REC-4), and the guards of
-//!   R-CONSENT-8, R-ADD-7 and R-ENG-5 counted in SQL against the stored
+//!   R-CONSENT-8, R-CONSENT-10, R-ADD-7 and R-ENG-5 counted in SQL against the stored
 //!   standings, backed by a partial unique index for consents held for
 //!   good. A failed check is a typed [`StoreError`], never a partial write.
 //! - **Never blocks an executor, on any runtime.** One writer thread owns
@@ -441,6 +441,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(PartnerId, Standing)>, StoreError> {
         let (engagement, customer) = (engagement.as_str().to_owned(), customer.to_string());
         self.read(move |conn| queries::standings(conn, &engagement, &customer))
+            .await
+    }
+
+    async fn rivals(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let (engagement, customer) = (engagement.as_str().to_owned(), customer.to_string());
+        self.read(move |conn| queries::rivals(conn, &engagement, &customer))
             .await
     }
 

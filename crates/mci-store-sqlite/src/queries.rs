@@ -201,6 +201,16 @@ pub(crate) fn by_link(
     one_nomination(conn, BY_LINK, [hash])
 }
 
+/// Every nomination of (engagement, customer): the rivals of an acceptance
+/// (R-CONSENT-10).
+pub(crate) fn rivals(
+    conn: &Connection,
+    engagement: &str,
+    customer: &str,
+) -> Result<Vec<Nomination>, StoreError> {
+    all(conn, OF_CUSTOMER, params![engagement, customer])
+}
+
 /// The partner and standing of every nomination of (engagement, customer),
 /// as the core derives them from the stored documents.
 pub(crate) fn standings(
@@ -208,8 +218,7 @@ pub(crate) fn standings(
     engagement: &str,
     customer: &str,
 ) -> Result<Vec<(mci_core::PartnerId, Standing)>, StoreError> {
-    let found: Vec<Nomination> = all(conn, OF_CUSTOMER, params![engagement, customer])?;
-    Ok(found
+    Ok(rivals(conn, engagement, customer)?
         .iter()
         .map(|n| (n.partner().clone(), n.standing()))
         .collect())
@@ -427,7 +436,7 @@ pub(crate) mod plans {
     ];
 
     /// Every other query of the store.
-    const OTHERS: [(&str, &str); 16] = [
+    const OTHERS: [(&str, &str); 17] = [
         ("by id", BY_ID),
         ("by id of partner", BY_ID_OF_PARTNER),
         ("by link", BY_LINK),
@@ -447,6 +456,7 @@ pub(crate) mod plans {
             crate::commit::OTHER_LIVE_OF_PARTNER,
         ),
         ("guard: other live", crate::commit::OTHER_LIVE),
+        ("guard: rival asking", crate::commit::RIVAL_ASKING),
     ];
 
     /// The steps of `sql`'s query plan.
@@ -490,11 +500,12 @@ pub(crate) mod plans {
         conn.execute_batch(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
              INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
-                 lapse_at, tab_after, wake_at, live, holds_consent, completed, standing_until, doc)
+                 lapse_at, tab_after, wake_at, live, holds_consent, completed, asking,
+                 standing_until, doc)
              SELECT randomblob(16), 'p' || (i % 3), 'workshop', 'tpid:' || i,
                  CASE i % 4 WHEN 0 THEN 'paid' ELSE 'awaiting_consent' END, 1, 1 + (i % 2),
                  CASE i % 4 WHEN 0 THEN NULL ELSE i END, CASE i % 4 WHEN 0 THEN NULL ELSE 0 END,
-                 CASE i % 4 WHEN 0 THEN NULL ELSE i END, 1, 0, i % 4 = 0,
+                 CASE i % 4 WHEN 0 THEN NULL ELSE i END, 1, 0, i % 4 = 0, i % 4 <> 0,
                  CASE i % 4 WHEN 0 THEN NULL ELSE i END, '{}'
              FROM n;
              INSERT INTO events (nomination, version, doc) SELECT id, 1, '{}' FROM nominations;

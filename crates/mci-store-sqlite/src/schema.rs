@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the known rows of each engagement's page",
         sql: include_str!("migrations/0007_known_rows.sql"),
     },
+    Migration {
+        version: 8,
+        name: "whether a nomination still asks for consent",
+        sql: include_str!("migrations/0008_standing_asking.sql"),
+    },
 ];
 
 /// The step that takes stored link tokens out of the outbox; a file that
@@ -88,7 +93,7 @@ pub const MIGRATIONS: &[Migration] = &[
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

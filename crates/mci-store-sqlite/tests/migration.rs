@@ -1,7 +1,8 @@
 //! A database made by an earlier schema version, holding data, opens under the
 //! current version with its data intact (version 3 turns the nanosecond
 //! instants of versions 1 and 2 into microseconds; version 6 counts the
-//! tabs of the rows it finds); a step that fails is rolled back and the
+//! tabs of the rows it finds; the asking step counts every live nomination
+//! before consent as asking); a step that fails is rolled back and the
 //! file stays at the version before it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -616,6 +617,9 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
             "DROP TABLE known_rows; DROP TABLE known_figures; DROP TABLE known_engagements;",
         )
         .unwrap();
+        // Nor had it the column of a later step (R-CONSENT-10).
+        conn.execute_batch("ALTER TABLE nominations DROP COLUMN asking")
+            .unwrap();
         undo_step_6(&conn);
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
@@ -960,4 +964,77 @@ async fn r_page_9_a_version_5_file_opens_and_seeding_gives_its_known_customers_r
     // seeded, their rows show nowhere.
     assert!(store.seed_known(workshop.id(), now, 10).await.unwrap());
     assert_eq!(counts(2, &workshop).await, KnownCounts::default());
+}
+
+/// The step that keeps whether a nomination still asks for consent
+/// (R-CONSENT-10) finds a file where nobody ever lost: every live
+/// nomination before consent asks, none other does. The acceptance's guard
+/// then counts them: accepting without them is refused, accepting among
+/// them makes them lose, and the column follows.
+#[tokio::test]
+async fn r_consent_10_a_file_from_before_the_asking_step_counts_its_live_nominations_before_consent_as_asking()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    let sent = |p: u32, id: u64, t: u8| {
+        Scenario::added_by(&admin_of(p), &workshop, nomination_id(id))
+            .then(|n, now| n.send_consent(now, &admin_of(p), SendConsent::default(), &link(t)))
+    };
+    let ours = sent(1, 1, 1);
+    let theirs = sent(2, 2, 2);
+    let withdrawn = Scenario::added_by(&admin_of(3), &workshop, nomination_id(3))
+        .then(|n, now| n.cancel(now, &admin_of(3)));
+    let before = mci_store_sqlite::schema::MIGRATIONS
+        .iter()
+        .position(|m| m.sql.contains("ADD COLUMN asking"))
+        .expect("the asking step") as u32;
+    {
+        let conn = at_version(&path, before);
+        for s in [&ours, &theirs, &withdrawn] {
+            insert_rows(&conn, &s.nomination, &s.events, &[], instant);
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    for (s, asking) in [(&ours, 1), (&theirs, 1), (&withdrawn, 0)] {
+        assert_eq!(column(&path, s.nomination.id(), "asking"), Some(asking));
+    }
+    let now = t0() + TimeDelta::days(1);
+    let alone = match ours.nomination.accept_consent(now, &token(1)).unwrap() {
+        mci_core::Step::Changed(outcome) => *outcome,
+        mci_core::Step::Unchanged => panic!("a first acceptance"),
+    };
+    let refused = store.commit(Commit::of(now, alone)).await.unwrap_err();
+    assert_eq!(refused.rule(), Some("R-CONSENT-10"), "{refused}");
+    assert!(refused.is_retryable());
+    let rivals = store
+        .rivals(workshop.id(), ours.nomination.customer().id())
+        .await
+        .unwrap();
+    assert_eq!(rivals.len(), 3);
+    let acceptance = ours
+        .nomination
+        .accept_consent_among(now, &token(1), &rivals)
+        .unwrap()
+        .unwrap();
+    assert_eq!(acceptance.losers.len(), 1);
+    store
+        .commit(Commit::of_all(now, acceptance.into_outcomes()))
+        .await
+        .unwrap();
+    for (s, asking) in [(&ours, 0), (&theirs, 0), (&withdrawn, 0)] {
+        assert_eq!(column(&path, s.nomination.id(), "asking"), Some(asking));
+    }
+    let lost = store
+        .nomination_by_id(theirs.nomination.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(lost.lost_at().is_some());
+    assert_eq!(column(&path, lost.id(), "live"), Some(1));
+    assert_eq!(
+        column(&path, lost.id(), "tab"),
+        Some(i64::from(Tab::code(Some(Tab::Ineligible))))
+    );
 }

@@ -288,6 +288,16 @@ impl Commit {
         Self::at(now).with(outcome)
     }
 
+    /// A commit of several outcomes, written in the order given: each
+    /// write's guards are checked with the earlier ones applied (as an
+    /// acceptance's losers come before it, R-CONSENT-10).
+    pub fn of_all(now: Instant, outcomes: impl IntoIterator<Item = Outcome>) -> Self {
+        Self {
+            writes: outcomes.into_iter().map(Write::from).collect(),
+            ..Self::at(now)
+        }
+    }
+
     /// This commit with one more write.
     #[must_use]
     pub fn with(mut self, write: impl Into<Write>) -> Self {

@@ -64,9 +64,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether retrying the operation after reading again may succeed.
+    /// Whether retrying the operation after reading again may succeed: a
+    /// conflict (R-REC-4), or a guard that failed only because the decision
+    /// read too early ([`Guard::is_retryable`]: a rival appeared while an
+    /// acceptance was decided, R-CONSENT-10).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. })
+        match self {
+            StoreError::Conflict { .. } => true,
+            StoreError::GuardViolated { guard } => guard.is_retryable(),
+            _ => false,
+        }
     }
 
     /// The rule a failed guard enforces, if this is one.

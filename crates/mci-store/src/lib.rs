@@ -35,8 +35,8 @@
 //! What an adapter keeps beside each nomination is [`Derived`]: its
 //! [`Placement`] (tab as stored, next lapse instant, tab after the lapse,
 //! next wake instant) and its [`Standing`] (live, holds consent, completed,
-//! until when), as plain columns or index keys. Every query is a comparison
-//! of those with `now`:
+//! still asking for consent, until when), as plain columns or index keys.
+//! Every query is a comparison of those with `now`:
 //!
 //! - tab `T` at `now`: `tab = T and (lapse_at is null or lapse_at > now)`,
 //!   or `tab_after_lapse = T and lapse_at <= now` (two index walks merged by
@@ -50,6 +50,8 @@
 //! - a guard: [`Guard::admits`] over the standings of the other nominations
 //!   of the guard's engagement and customer ([`check_guard`] does it in
 //!   Rust);
+//! - the rivals of an acceptance: every nomination of one engagement and
+//!   customer ([`Store::rivals`]), the walk the guards make;
 //! - known customers: the customers of the partner's nominations that were
 //!   ever consented ([`Nomination::consented_at`](mci_core::Nomination::consented_at)),
 //!   each once, by [`CustomerId`] order.
@@ -95,6 +97,12 @@
 //! - guards under real concurrency: 32 partners accepting consent for one
 //!   customer at once, exactly one succeeds (R-CONSENT-8); the same for
 //!   duplicate nominations (R-ADD-7) and the live-nomination limit (R-ENG-5);
+//!   an acceptance racing 31 other partners' new nominations of its customer
+//!   either changes every rival it races or fails as a retryable guard
+//!   violation, and once written, leaves no rival asking (R-CONSENT-10);
+//! - the partner that lost (R-CONSENT-10): its nomination reads on the
+//!   Ineligible tab, in the counts, not by its voided links, and still
+//!   counts as live for the guards;
 //! - no lost update: 32 writers from one version, one wins, the history
 //!   shows exactly the winners (R-REC-4);
 //! - partner isolation in every read (R-ROLE-2);
@@ -133,6 +141,13 @@
 //! let commit = Commit::at(t0());
 //! assert!(commit.writes.is_empty());
 //! assert!(StoreError::Conflict { nomination: *nomination.id(), expected: 1, found: Some(2) }.is_retryable());
+//! // A rival that appeared while an acceptance was decided: decide again.
+//! let rival_asking = mci_core::Guard::NoRivalAsking {
+//!     partner: partner(1),
+//!     engagement: nomination.engagement().clone(),
+//!     customer: *nomination.customer().id(),
+//! };
+//! assert!(StoreError::GuardViolated { guard: rival_asking }.is_retryable());
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -224,6 +239,19 @@ pub trait Store: Send + Sync {
         engagement: &EngagementId,
         customer: &CustomerId,
     ) -> Result<Vec<(PartnerId, Standing)>, StoreError>;
+
+    /// Every partner's nominations of `customer` for `engagement`, whole,
+    /// in no set order: what an acceptance of consent is decided among, for
+    /// each other partner's nomination still asking loses (R-CONSENT-10).
+    /// For the system and reviewers only: a partner never reads another
+    /// partner's nominations (R-ROLE-2). One index walk of the customer's
+    /// nominations, as [`Store::standings`] is; a row that cannot be read
+    /// back fails the read, as the decision would be made without it.
+    async fn rivals(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Nomination>, StoreError>;
 
     /// One page of a tab of a partner's nominations for an engagement at
     /// `query.now`, in id order after `query.after` (R-PAGE-1). A row that

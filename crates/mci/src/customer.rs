@@ -5,7 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::service::{Incentives, Target};
-use mci_core::{ConsentInvitation, LinkToken, Nomination, Refusal};
+use mci_core::{ConsentInvitation, LinkToken, Nomination, NominationId, Refusal};
+use mci_store::Commit;
 
 impl Incentives {
     /// What the customer sees on opening a consent link: what, with whom,
@@ -19,11 +20,60 @@ impl Incentives {
     /// exactly one acceptance succeeds; the other fails as consented to
     /// another partner (R-CONSENT-8). Accepting twice answers the same and
     /// writes nothing (R-CONSENT-9).
+    ///
+    /// The acceptance is decided among every other nomination of the
+    /// customer for the engagement ([`mci_store::Store::rivals`]): each
+    /// other partner's that still asks for consent loses it in the same
+    /// commit, and its partner is told (R-CONSENT-10). A rival created
+    /// while the acceptance was decided fails the commit, which is then
+    /// decided again with it, within the usual retries (R-REC-4). Once a
+    /// nomination has lost, its links are void: a click on one answers as
+    /// any voided link does (R-TOKEN-3).
     pub async fn accept_consent(&self, token: &LinkToken) -> Result<Nomination> {
-        self.change(Target::Link(token.hash()), None, |n, now| {
-            n.accept_consent(now, token)
-        })
-        .await
+        // The nomination the token opened on an earlier attempt.
+        let mut opened: Option<NominationId> = None;
+        for _ in 0..=self.settings.retries {
+            let nomination = match (self.load(&Target::Link(token.hash())).await, opened) {
+                (Ok(nomination), _) => nomination,
+                (Err(Error::Refused(Refusal::InvalidLink)), Some(id)) => {
+                    return Err(self.voided_since(&id).await);
+                }
+                (Err(error), _) => return Err(error),
+            };
+            let now = self.now()?;
+            let rivals = self
+                .store
+                .rivals(nomination.engagement(), nomination.customer().id())
+                .await?;
+            let Some(acceptance) = nomination.accept_consent_among(now, token, &rivals)? else {
+                return Ok(nomination.at(now));
+            };
+            opened = Some(*nomination.id());
+            let accepted = acceptance.winner.nomination.clone();
+            let commit = Commit::of_all(now, acceptance.into_outcomes());
+            if let Some(written) = self.write(commit, None, accepted).await? {
+                return Ok(written);
+            }
+        }
+        Err(Error::Busy)
+    }
+
+    /// Why the link that opened nomination `id` on an earlier attempt of an
+    /// acceptance opens nothing now: another partner's acceptance, written
+    /// in between, made it lose (R-CONSENT-8: consented to another partner,
+    /// R-CONSENT-10), or the link was voided otherwise (R-TOKEN-3).
+    async fn voided_since(&self, id: &NominationId) -> Error {
+        match self.store.nomination_by_id(id).await {
+            Ok(Some(nomination)) => match nomination.ineligibility() {
+                Some(reason) => Error::Ineligible {
+                    engagement: nomination.engagement().clone(),
+                    reason,
+                },
+                None => Refusal::InvalidLink.into(),
+            },
+            Ok(None) => Refusal::InvalidLink.into(),
+            Err(error) => error.into(),
+        }
     }
 
     /// The customer declines (R-CONSENT-6, R-CONSENT-9).

@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex, RwLock};
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// How many times a command is retried when the nomination changed
-    /// under it (R-REC-4). Default 8.
+    /// under it (R-REC-4), or, for an acceptance of consent, when another
+    /// partner's nomination of the customer appeared while it was decided
+    /// (R-CONSENT-10). Default 8.
     pub retries: u32,
     /// How many nominations the sweep reads per batch (R-TIME-4). Default 256.
     pub sweep_batch: usize,
@@ -439,10 +441,13 @@ impl Incentives {
         }
         match error {
             error if error.is_retryable() => Ok(None),
-            StoreError::GuardViolated { guard } => Err(Error::Ineligible {
-                engagement: guard.engagement().clone(),
-                reason: guard.ineligibility(),
-            }),
+            StoreError::GuardViolated { guard } => match guard.ineligibility() {
+                Some(reason) => Err(Error::Ineligible {
+                    engagement: guard.engagement().clone(),
+                    reason,
+                }),
+                None => Err(StoreError::GuardViolated { guard }.into()),
+            },
             error => Err(error.into()),
         }
     }

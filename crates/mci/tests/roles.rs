@@ -218,16 +218,23 @@ async fn r_role_3_an_ineligible_reason_does_not_reveal_the_other_partner() {
     let their_token = w.send_consent(&b, &theirs).await;
     let my_token = w.send_consent(&a, &mine).await;
     w.service.accept_consent(&their_token).await.unwrap();
+    // A's nomination lost (R-CONSENT-10): its link is void, and its page
+    // row and its partner's message say why without naming B.
     let error = w.refused(w.service.accept_consent(&my_token)).await;
-    assert_matches!(
-        error,
-        Error::Ineligible {
-            reason: Ineligibility::ConsentedToAnotherPartner,
-            ..
-        }
-    );
+    assert_matches!(error, Error::Refused(Refusal::InvalidLink));
+    let row = w.row(&a, &w.workshop, &mine).await.unwrap();
+    assert_eq!(row.reason, Some(Ineligibility::ConsentedToAnotherPartner));
+    let told = w.messages(&mine).last().cloned().unwrap();
+    let refused = w.refused(w.service.resend_consent(&a, &mine)).await;
     let hidden = [PARTNER_B.to_string(), LOC_B.to_string(), theirs.to_string()];
-    for text in [error.to_string(), format!("{error:?}")] {
+    for text in [
+        error.to_string(),
+        format!("{error:?}"),
+        format!("{row:?}"),
+        format!("{told:?}"),
+        refused.to_string(),
+        format!("{refused:?}"),
+    ] {
         for secret in &hidden {
             assert!(!text.contains(secret.as_str()), "{text} reveals {secret}");
         }

@@ -1,11 +1,11 @@
-//! Guards and versions under real concurrency (R-CONSENT-8, R-ADD-7,
-//! R-ENG-5, R-REC-4).
+//! Guards and versions under real concurrency (R-CONSENT-8, R-CONSENT-10,
+//! R-ADD-7, R-ENG-5, R-REC-4).
 
 use super::fixtures::*;
 use crate::{Commit, Store, StoreError};
 use mci_core::*;
 use mci_testkit::{admin_of, comment, token};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
@@ -37,7 +37,11 @@ where
 
 /// 32 partners' customers accept consent for one engagement at once: exactly
 /// one acceptance is written, the others fail with the consent guard, and
-/// exactly one consented nomination is stored (R-CONSENT-8).
+/// exactly one consented nomination is stored (R-CONSENT-8). The
+/// acceptances carry the consent guard alone: they race each other here,
+/// not the losses of their rivals, which
+/// [`r_consent_10_an_acceptance_racing_new_rivals_changes_each_or_fails`]
+/// races.
 pub async fn one_consent_per_customer_under_concurrency(store: Arc<dyn Store>) {
     let engagement = workshop(RACERS);
     let mut awaiting = Vec::new();
@@ -53,7 +57,9 @@ pub async fn one_consent_per_customer_under_concurrency(store: Arc<dyn Store>) {
             else {
                 panic!("a first acceptance changes the nomination");
             };
-            store.commit(Commit::of(day(1), *outcome)).await
+            store
+                .commit(Commit::of(day(1), consent_guard_only(*outcome)))
+                .await
         }
     })
     .await;
@@ -218,4 +224,201 @@ pub async fn no_lost_update_under_concurrency(store: Arc<dyn Store>) {
     }
     let stored = store.nomination_by_id(n.id()).await.unwrap().unwrap();
     assert_eq!(stored.claim().comments.len(), 1 + RACERS as usize);
+}
+
+/// What the acceptance task of
+/// [`r_consent_10_an_acceptance_racing_new_rivals_changes_each_or_fails`]
+/// saw: each failed attempt's error, and the acceptance written.
+struct Accepting {
+    failed: Vec<StoreError>,
+    written: Acceptance,
+}
+
+/// What one racer of
+/// [`r_consent_10_an_acceptance_racing_new_rivals_changes_each_or_fails`]
+/// did: accept, or add a rival.
+enum Raced {
+    Accepted(Box<Accepting>),
+    Added(Result<NominationId, StoreError>),
+}
+
+/// Decides the acceptance of `n` among the rivals the store holds now and
+/// commits it, again from a fresh read while the commit fails as
+/// retryable, as the service does (R-CONSENT-10).
+async fn accept_among_rivals(store: &Arc<dyn Store>, n: &Nomination, t: u8) -> Accepting {
+    let mut failed = Vec::new();
+    loop {
+        let current = store.nomination_by_id(n.id()).await.unwrap().unwrap();
+        let rivals = store
+            .rivals(current.engagement(), current.customer().id())
+            .await
+            .unwrap();
+        let acceptance = current
+            .accept_consent_among(day(1), &token(t), &rivals)
+            .unwrap()
+            .expect("a first acceptance");
+        let commit = Commit::of_all(day(1), acceptance.clone().into_outcomes());
+        match store.commit(commit).await {
+            Ok(()) => {
+                return Accepting {
+                    failed,
+                    written: acceptance,
+                };
+            }
+            Err(error) if error.is_retryable() && failed.len() < 4 * RACERS as usize => {
+                failed.push(error);
+                tokio::task::yield_now().await;
+            }
+            Err(error) => panic!("the acceptance failed for good: {error} after {failed:?}"),
+        }
+    }
+}
+
+/// On an engagement allowing more live nominations than racers, a
+/// customer's acceptance of partner 1 (decided among the rivals the store
+/// holds, committed, decided again while that fails as retryable) races 31
+/// other partners adding the same customer, round after round. Every rival
+/// is either changed by the acceptance's commit or fails it as a guard
+/// violation, never left asking beside the consent: each failed attempt is
+/// the retryable R-CONSENT-10 guard; the written acceptance makes every
+/// nomination stored before it lose, in its own commit; every add after it
+/// is refused by the consent guard (R-CONSENT-8) and writes nothing; and no
+/// nomination of the customer but the winner's is left asking, each loser
+/// told by an outbox message.
+pub async fn r_consent_10_an_acceptance_racing_new_rivals_changes_each_or_fails(
+    store: Arc<dyn Store>,
+) {
+    let engagement = workshop(RACERS + 2);
+    for round in 0..6u64 {
+        let c = 100 + round;
+        let winner = added(&store, 1, c, &engagement, start()).await;
+        let winner = consent_sent(&store, &winner, start(), 1).await;
+        // A rival known before the race, asking too.
+        let known = added(&store, 2, c, &engagement, start()).await;
+        let known = consent_sent(&store, &known, start(), 2).await;
+        let results = race(|i| {
+            let store = store.clone();
+            let winner = winner.clone();
+            let engagement = engagement.clone();
+            async move {
+                if i == 0 {
+                    Raced::Accepted(Box::new(accept_among_rivals(&store, &winner, 1).await))
+                } else {
+                    // Spread over the acceptance's reads and commits, more
+                    // widely each round, so that on a fast store and on a
+                    // slow one some adds land before it and some after:
+                    // none, yields (a timer's tick is a millisecond), then
+                    // sleeps.
+                    match round {
+                        0 => {}
+                        1 | 2 => {
+                            for _ in 0..i * 10u32.pow(round as u32 - 1) {
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                        _ => {
+                            let step = [50, 150, 600][round as usize - 3];
+                            let pause = std::time::Duration::from_micros(u64::from(i) * step);
+                            tokio::time::sleep(pause).await;
+                        }
+                    }
+                    let added = try_write(&store, add(i + 2, c, &engagement, day(1))).await;
+                    Raced::Added(added.map(|n| *n.id()))
+                }
+            }
+        })
+        .await;
+        let mut accepting = None;
+        let mut adds = Vec::new();
+        for result in results {
+            match result {
+                Raced::Accepted(a) => accepting = Some(*a),
+                Raced::Added(r) => adds.push(r),
+            }
+        }
+        let accepting = accepting.expect("the acceptance ran");
+        for error in &accepting.failed {
+            assert!(
+                matches!(
+                    error,
+                    StoreError::GuardViolated {
+                        guard: Guard::NoRivalAsking { .. }
+                    }
+                ),
+                "round {round}: an acceptance fails only on a rival it did not decide on: {error:?}"
+            );
+            assert_eq!(error.rule(), Some("R-CONSENT-10"));
+        }
+        let lost: BTreeSet<NominationId> = accepting
+            .written
+            .losers
+            .iter()
+            .map(|o| *o.nomination.id())
+            .collect();
+        assert!(
+            lost.contains(known.id()),
+            "round {round}: the known rival lost"
+        );
+        for add in &adds {
+            match add {
+                Ok(id) => assert!(
+                    lost.contains(id),
+                    "round {round}: {id} was added before the acceptance was written, \
+                     so the acceptance changed it"
+                ),
+                Err(error) => assert_eq!(
+                    error.rule(),
+                    Some("R-CONSENT-8"),
+                    "round {round}: an add after the acceptance is refused: {error:?}"
+                ),
+            }
+        }
+        let stored = store
+            .rivals(engagement.id(), customer(c).id())
+            .await
+            .unwrap();
+        let written_adds = adds.iter().filter(|a| a.is_ok()).count();
+        assert_eq!(
+            stored.len(),
+            2 + written_adds,
+            "a refused add wrote nothing"
+        );
+        let by_id: BTreeMap<NominationId, &Nomination> =
+            stored.iter().map(|n| (*n.id(), n)).collect();
+        assert_eq!(by_id[winner.id()].state(), State::Consented);
+        for n in stored.iter().filter(|n| n.id() != winner.id()) {
+            assert!(lost.contains(n.id()), "round {round}: {} escaped", n.id());
+            assert_eq!(n.lost_at(), Some(day(1)));
+            assert!(!n.standing().asking_at(day(1)));
+            assert!(n.standing().live_at(day(1)), "a loser stays live");
+            assert!(n.links().is_empty());
+            let history = store.history(n.id()).await.unwrap();
+            assert_eq!(
+                history.last().map(|e| &e.kind),
+                Some(&EventKind::ConsentedToAnotherPartner)
+            );
+        }
+        let asking = store
+            .standings(engagement.id(), customer(c).id())
+            .await
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.asking_at(day(1)))
+            .count();
+        assert_eq!(asking, 0, "round {round}: no rival is left asking");
+        let told: BTreeSet<NominationId> = store
+            .take_messages(day(1), day(2), 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| {
+                matches!(
+                    m.message.kind,
+                    MessageKind::ConsentedToAnotherPartner { .. }
+                )
+            })
+            .map(|m| m.message.nomination)
+            .collect();
+        assert_eq!(told, lost, "round {round}: each loser is told");
+    }
 }

@@ -123,10 +123,52 @@ pub(crate) async fn consented(
     t: u8,
 ) -> Nomination {
     let sent = consent_sent(store, n, now, t).await;
-    match sent.accept_consent(now, &token(t)).unwrap() {
-        Step::Changed(outcome) => write(store, *outcome).await,
-        Step::Unchanged => panic!("a first acceptance changes the nomination"),
-    }
+    accepted(store, &sent, now, t).await
+}
+
+/// The acceptance of `n` at `now` through token `t`, decided among the
+/// rivals the store holds (R-CONSENT-10).
+pub(crate) async fn acceptance(
+    store: &Arc<dyn Store>,
+    n: &Nomination,
+    now: Instant,
+    t: u8,
+) -> Acceptance {
+    let rivals = store
+        .rivals(n.engagement(), n.customer().id())
+        .await
+        .unwrap();
+    n.accept_consent_among(now, &token(t), &rivals)
+        .unwrap()
+        .expect("a first acceptance changes the nomination")
+}
+
+/// `n`, its consent sent with token `t`, accepted at `now` with every
+/// rival still asking losing in the same commit (R-CONSENT-10); the
+/// accepted nomination.
+pub(crate) async fn accepted(
+    store: &Arc<dyn Store>,
+    n: &Nomination,
+    now: Instant,
+    t: u8,
+) -> Nomination {
+    let acceptance = acceptance(store, n, now, t).await;
+    let winner = acceptance.winner.nomination.clone();
+    store
+        .commit(Commit::of_all(now, acceptance.into_outcomes()))
+        .await
+        .unwrap_or_else(|e| panic!("the acceptance of {} failed: {e}", n.id()));
+    winner
+}
+
+/// `outcome` with the consent guard alone of its acceptance guards: for
+/// behaviours that race acceptances against each other, not against the
+/// rivals they make lose (R-CONSENT-8; R-CONSENT-10 has its own).
+pub(crate) fn consent_guard_only(mut outcome: Outcome) -> Outcome {
+    outcome
+        .guards
+        .retain(|guard| !matches!(guard, Guard::NoRivalAsking { .. }));
+    outcome
 }
 
 /// The number of the fixture partner `p<n>` that owns `n`.

@@ -6,7 +6,7 @@ use super::fixtures::*;
 use crate::{AnswerWrite, Commit, KnownCounts, KnownQuery, Store};
 use chrono::TimeDelta;
 use mci_core::*;
-use mci_testkit::{engagement, partner};
+use mci_testkit::{engagement, partner, token};
 use std::sync::Arc;
 
 /// Every known customer of partner `p` on `tab` of `engagement` at `now`,
@@ -402,9 +402,9 @@ pub async fn known_rows_agree_with_a_derivation_from_scratch(store: Arc<dyn Stor
     let mut links = 0u64;
     // What the run went through, so that it is known not to be vacuous.
     let (mut ineligible, mut checked, mut unchecked, mut swept) = (0, 0, 0, 0);
-    for step in 0..120 {
+    for step in 0..160 {
         let p = rng.below(3) as u32 + 1;
-        let c = rng.below(6) + 1;
+        let c = rng.below(4) + 1;
         let e = &engagements[rng.below(2) as usize];
         match rng.below(10) {
             0..=1 => {
@@ -430,8 +430,41 @@ pub async fn known_rows_agree_with_a_derivation_from_scratch(store: Arc<dyn Stor
                 let Ok(sent) = try_write(&store, sent).await else {
                     continue;
                 };
-                if let Ok(Step::Changed(accepted)) = sent.accept_consent(now, &token) {
-                    let _ = try_write(&store, *accepted).await;
+                // Decided among the rivals, as the service decides: the
+                // partners still asking lose (R-CONSENT-10).
+                let rivals = store
+                    .rivals(sent.engagement(), sent.customer().id())
+                    .await
+                    .unwrap();
+                if let Ok(Some(acceptance)) = sent.accept_consent_among(now, &token, &rivals) {
+                    let _ = store
+                        .commit(Commit::of_all(now, acceptance.into_outcomes()))
+                        .await;
+                }
+            }
+            5 if rng.below(2) == 0 => {
+                // Two partners ask one customer; the second's consent makes
+                // the first lose (R-CONSENT-10).
+                let q = p % 3 + 1;
+                let first = try_write(&store, add(p, c, &engagements[0], now)).await;
+                let second = try_write(&store, add(q, c, &engagements[0], now)).await;
+                if let (Ok(first), Ok(second)) = (first, second) {
+                    nominations.extend([*first.id(), *second.id()]);
+                    links += 1;
+                    let t = u8::try_from(links % 200).unwrap_or(1) + 50;
+                    let sent = consent_sent(&store, &second, now, t).await;
+                    let rivals = store
+                        .rivals(sent.engagement(), sent.customer().id())
+                        .await
+                        .unwrap();
+                    let acceptance = sent
+                        .accept_consent_among(now, &token(t), &rivals)
+                        .unwrap()
+                        .unwrap();
+                    store
+                        .commit(Commit::of_all(now, acceptance.into_outcomes()))
+                        .await
+                        .unwrap();
                 }
             }
             5 if !nominations.is_empty() => {
@@ -512,6 +545,12 @@ pub async fn known_rows_agree_with_a_derivation_from_scratch(store: Arc<dyn Stor
             }
         }
     }
+    let mut lost = 0;
+    for id in &nominations {
+        let n = store.nomination_by_id(id).await.unwrap().unwrap();
+        lost += usize::from(n.lost_at().is_some());
+    }
+    assert!(lost > 0, "some partner lost a customer it was asking");
     assert!(
         ineligible > 0 && checked > 0 && unchecked > 0 && swept > 0,
         "the run placed rows every way: {ineligible} ineligible, {checked} checked, \

@@ -65,6 +65,8 @@ where
         invalid_commit_writes_nothing,
         a_write_keeps_its_nomination_whole,
         one_consent_per_customer_under_concurrency,
+        r_consent_10_an_acceptance_racing_new_rivals_changes_each_or_fails,
+        r_consent_10_the_loser_reads_as_ineligible,
         one_live_nomination_per_partner_under_concurrency,
         live_nomination_limit_under_concurrency,
         no_lost_update_under_concurrency,

@@ -86,35 +86,44 @@ struct Model {
 }
 
 impl Model {
-    fn commit(&mut self, outcome: &Outcome, now: Instant, t: u8) -> Answer {
-        let id = outcome.nomination.id();
-        let found = self.rows.iter().position(|(n, _)| n.id() == id);
-        let expected = outcome.expected_version();
-        match found {
-            None if expected != 0 => return Answer::Conflict,
-            Some(i) if self.rows[i].0.version() != expected => return Answer::Conflict,
-            _ => {}
-        }
-        for guard in &outcome.guards {
-            let others: Vec<(PartnerId, Standing)> = self
-                .rows
-                .iter()
-                .map(|(n, _)| n)
-                .filter(|n| {
-                    n.id() != id
-                        && n.engagement() == guard.engagement()
-                        && n.customer().id() == guard.customer()
-                })
-                .map(|n| (n.partner().clone(), n.standing()))
-                .collect();
-            if !guard.admits(others.iter().map(|(p, s)| (p, s)), now) {
-                return Answer::Guard(guard.rule());
+    /// One commit of `outcomes`, in order, as the store contract says:
+    /// every expected version first, then write by write its guards with
+    /// the earlier writes applied; all or nothing. `t` is the token of a
+    /// nomination created.
+    fn commit(&mut self, outcomes: &[Outcome], now: Instant, t: u8) -> Answer {
+        for outcome in outcomes {
+            let id = outcome.nomination.id();
+            let found = self.rows.iter().find(|(n, _)| n.id() == id);
+            match (found, outcome.expected_version()) {
+                (None, 0) => {}
+                (Some((n, _)), expected) if n.version() == expected => {}
+                _ => return Answer::Conflict,
             }
         }
-        match found {
-            Some(i) => self.rows[i].0 = outcome.nomination.clone(),
-            None => self.rows.push((outcome.nomination.clone(), t)),
+        let mut next = self.rows.clone();
+        for outcome in outcomes {
+            let id = outcome.nomination.id();
+            for guard in &outcome.guards {
+                let others: Vec<(PartnerId, Standing)> = next
+                    .iter()
+                    .map(|(n, _)| n)
+                    .filter(|n| {
+                        n.id() != id
+                            && n.engagement() == guard.engagement()
+                            && n.customer().id() == guard.customer()
+                    })
+                    .map(|n| (n.partner().clone(), n.standing()))
+                    .collect();
+                if !guard.admits(others.iter().map(|(p, s)| (p, s)), now) {
+                    return Answer::Guard(guard.rule());
+                }
+            }
+            match next.iter_mut().find(|(n, _)| n.id() == id) {
+                Some(row) => row.0 = outcome.nomination.clone(),
+                None => next.push((outcome.nomination.clone(), t)),
+            }
         }
+        self.rows = next;
         Answer::Written
     }
 
@@ -129,6 +138,16 @@ impl Model {
                 .and_then(|(n, _)| n.placement().lapse_at)
                 .map_or(now, |lapse| lapse + TimeDelta::microseconds(*micros)),
         }
+    }
+
+    /// The nominations of customer `c`: the rivals of an acceptance.
+    fn of_customer(&self, c: &Customer) -> Vec<Nomination> {
+        self.rows
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.customer().id() == c.id())
+            .cloned()
+            .collect()
     }
 
     fn pick(&self, i: usize) -> Option<(Nomination, u8)> {
@@ -184,35 +203,40 @@ async fn run_case(store: &Arc<dyn Store>, ops: &[Op]) -> Result<(), usize> {
     let mut now = start();
     let mut next_token: u8 = 1;
     for (step, op) in ops.iter().enumerate() {
-        let outcome: Option<(Outcome, u8)> = match op {
-            Op::Add { p, c } => Some((add(*p, *c, &engagement, now), 0)),
+        let outcome: Option<(Vec<Outcome>, u8)> = match op {
+            Op::Add { p, c } => Some((vec![add(*p, *c, &engagement, now)], 0)),
             Op::Send { i } => model.pick(*i).and_then(|(n, _)| {
                 next_token = next_token.wrapping_add(1).max(1);
                 let p = partner_number(&n);
                 n.send_consent(now, &admin_of(p), SendConsent::default(), &link(next_token))
                     .ok()
-                    .map(|o| (o, next_token))
+                    .map(|o| (vec![o], next_token))
             }),
-            Op::Accept { i } | Op::Decline { i } => model.pick(*i).and_then(|(n, t)| {
-                let step = if matches!(op, Op::Accept { .. }) {
-                    n.accept_consent(now, &token(t))
-                } else {
-                    n.decline_consent(now, &token(t))
-                };
-                match step {
-                    Ok(Step::Changed(outcome)) => Some((*outcome, t)),
+            // Decided among the rivals, as the store would give them
+            // (R-CONSENT-10).
+            Op::Accept { i } => model.pick(*i).and_then(|(n, t)| {
+                match n.accept_consent_among(now, &token(t), &model.of_customer(n.customer())) {
+                    Ok(Some(acceptance)) => Some((acceptance.into_outcomes(), t)),
                     _ => None,
                 }
             }),
+            Op::Decline { i } => {
+                model
+                    .pick(*i)
+                    .and_then(|(n, t)| match n.decline_consent(now, &token(t)) {
+                        Ok(Step::Changed(outcome)) => Some((vec![*outcome], t)),
+                        _ => None,
+                    })
+            }
             Op::Cancel { i } => model.pick(*i).and_then(|(n, t)| {
                 n.cancel(now, &admin_of(partner_number(&n)))
                     .ok()
-                    .map(|o| (o, t))
+                    .map(|o| (vec![o], t))
             }),
             Op::Comment { i } => model.pick(*i).and_then(|(n, t)| {
                 n.add_comment(now, &admin_of(partner_number(&n)), comment("model"))
                     .ok()
-                    .map(|o| (o, t))
+                    .map(|o| (vec![o], t))
             }),
             Op::Advance { hours } => {
                 now += TimeDelta::hours(*hours);
@@ -235,9 +259,9 @@ async fn run_case(store: &Arc<dyn Store>, ops: &[Op]) -> Result<(), usize> {
                 None
             }
         };
-        if let Some((outcome, t)) = outcome {
-            let expected = model.commit(&outcome, now, t);
-            let got = answer(&store.commit(Commit::of(now, outcome)).await);
+        if let Some((outcomes, t)) = outcome {
+            let expected = model.commit(&outcomes, now, t);
+            let got = answer(&store.commit(Commit::of_all(now, outcomes)).await);
             if got != expected {
                 return Err(step);
             }
@@ -271,6 +295,14 @@ async fn compare_reads(
         check(walked == model.tab(p, engagement, tab, now))?;
         check(counts.get(tab) == walked.len() as u64)?;
     }
+    let mut rivals = store
+        .rivals(engagement.id(), customer(c).id())
+        .await
+        .map_err(|_| ())?;
+    rivals.sort_by(|a, b| a.id().cmp(b.id()));
+    let mut want_rivals = model.of_customer(&customer(c));
+    want_rivals.sort_by(|a, b| a.id().cmp(b.id()));
+    check(rivals == want_rivals)?;
 
     let mut standings = store
         .standings(engagement.id(), customer(c).id())
@@ -291,8 +323,8 @@ async fn compare_reads(
     )?;
     let mut got_standings: Vec<Standing> = standings.into_iter().map(|s| s.1).collect();
     let mut want_standings: Vec<Standing> = expected.into_iter().map(|s| s.1).collect();
-    got_standings.sort_by_key(|s| (s.live, s.holds_consent, s.completed, s.until));
-    want_standings.sort_by_key(|s| (s.live, s.holds_consent, s.completed, s.until));
+    got_standings.sort_by_key(|s| (s.live, s.holds_consent, s.completed, s.asking, s.until));
+    want_standings.sort_by_key(|s| (s.live, s.holds_consent, s.completed, s.asking, s.until));
     check(got_standings == want_standings)?;
 
     let due: Vec<NominationId> = store

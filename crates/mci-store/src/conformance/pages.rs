@@ -43,7 +43,8 @@ pub async fn keyset_walk_sees_every_row_once_while_inserting(store: Arc<dyn Stor
 }
 
 /// A partner's nominations in every kind of tab history: waiting, consented,
-/// cancelled before and after consent. Returns them as stored.
+/// cancelled before and after consent, lost to another partner. Returns
+/// them as stored.
 async fn mixed(store: &Arc<dyn Store>, engagement: &Engagement) -> Vec<Nomination> {
     let user = admin_of(1);
     let mut all = Vec::new();
@@ -71,6 +72,19 @@ async fn mixed(store: &Arc<dyn Store>, engagement: &Engagement) -> Vec<Nominatio
         let n = added(store, 1, c, engagement, start()).await;
         let n = consented(store, &n, day(1), c as u8).await;
         all.push(write(store, n.cancel(day(2), &user).unwrap()).await);
+    }
+    // Lost to another partner's accepted consent, awaiting consent or
+    // customer claimed (R-CONSENT-10).
+    for c in 14..=15u64 {
+        let mut n = added(store, 1, c, engagement, start()).await;
+        if c == 14 {
+            n = consent_sent(store, &n, start(), c as u8).await;
+        }
+        let rival = added(store, 2, c, engagement, start()).await;
+        consented(store, &rival, day(3), 100 + c as u8).await;
+        let lost = store.nomination_by_id(n.id()).await.unwrap().unwrap();
+        assert!(lost.lost_at().is_some());
+        all.push(lost);
     }
     // Another partner's and another engagement's rows must not show.
     added(store, 2, 1, engagement, start()).await;
@@ -112,6 +126,9 @@ pub async fn counts_agree_with_walks(store: Arc<dyn Store>) {
             );
         }
     }
+    // The losers show on Ineligible until their consent deadline.
+    assert_eq!(expected(&all, Tab::Ineligible, day(29)).len(), 2);
+    assert!(expected(&all, Tab::Ineligible, day(30)).is_empty());
 }
 
 /// Asserts that partner 1's counts of every tab at `now` are what a walk
@@ -228,12 +245,12 @@ pub async fn page_before_and_after_sweep_agree(store: Arc<dyn Store>) {
     for d in INSTANTS {
         let now = day(d) + TimeDelta::hours(12);
         let mut before = Vec::new();
-        for tab in [Tab::Eligible, Tab::Complete] {
+        for tab in Tab::ALL {
             before.push(rows(&store, &engagement, tab, now).await);
         }
         sweep(&store, now).await;
         let mut after = Vec::new();
-        for tab in [Tab::Eligible, Tab::Complete] {
+        for tab in Tab::ALL {
             after.push(rows(&store, &engagement, tab, now).await);
         }
         assert_eq!(before, after, "the page at day {d} changed with the sweep");

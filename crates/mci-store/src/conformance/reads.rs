@@ -4,6 +4,7 @@
 
 use super::fixtures::*;
 use crate::{PageQuery, StateQuery, Store};
+use chrono::TimeDelta;
 use mci_core::*;
 use mci_testkit::{admin_of, contacts, link, partner, token};
 use std::sync::Arc;
@@ -140,6 +141,9 @@ pub async fn standings_of_a_customer(store: Arc<dyn Store>) {
     .await;
     added(&store, 3, 1, &other, start()).await;
     added(&store, 3, 2, &engagement, start()).await;
+    // The consent given to partner 2 made partner 1's lose (R-CONSENT-10).
+    let a = store.nomination_by_id(a.id()).await.unwrap().unwrap();
+    assert!(a.lost_at().is_some());
     let mut standings = store
         .standings(engagement.id(), customer(1).id())
         .await
@@ -149,6 +153,12 @@ pub async fn standings_of_a_customer(store: Arc<dyn Store>) {
         standings,
         vec![(partner(1), a.standing()), (partner(2), b.standing())]
     );
+    let mut rivals = store
+        .rivals(engagement.id(), customer(1).id())
+        .await
+        .unwrap();
+    rivals.sort_by(|x, y| x.id().cmp(y.id()));
+    assert_eq!(rivals, vec![a, b], "the rivals are the nominations, whole");
 }
 
 /// A history reads back every event in version order (R-REC-1).
@@ -440,4 +450,106 @@ fn named_unreadable(n: &Nomination, read: Result<Option<Nomination>, crate::Stor
             n.id()
         ),
     }
+}
+
+/// The partner that lost (R-CONSENT-10): partner 2's nomination, awaiting
+/// consent when partner 1's was accepted, keeps its state and reads on
+/// partner 2's Ineligible tab and in its count, and nowhere on partner 1's;
+/// its voided link finds nothing (R-TOKEN-2); it stays live for the
+/// guards but asks no more; its only wake is its consent deadline, where it
+/// leaves the page, lazily and swept alike.
+pub async fn r_consent_10_the_loser_reads_as_ineligible(store: Arc<dyn Store>) {
+    let engagement = workshop(3);
+    let ours = added(&store, 1, 1, &engagement, start()).await;
+    let ours = consent_sent(&store, &ours, start(), 1).await;
+    let theirs = added(&store, 2, 1, &engagement, start()).await;
+    let theirs = consent_sent(&store, &theirs, start(), 2).await;
+    let winner = accepted(&store, &ours, day(2), 1).await;
+    let loser = store.nomination_by_id(theirs.id()).await.unwrap().unwrap();
+    assert_eq!(loser.state(), State::AwaitingConsent);
+    assert_eq!(loser.lost_at(), Some(day(2)));
+    assert_eq!(loser.version(), theirs.version() + 1);
+    let tab = |p: u32, tab: Tab, now: Instant| {
+        let store = store.clone();
+        let engagement = engagement.clone();
+        async move { walk(&store, p, &engagement, tab, now, 2).await }
+    };
+    let now = day(3);
+    assert_eq!(tab(2, Tab::Ineligible, now).await, vec![*loser.id()]);
+    assert!(tab(2, Tab::Eligible, now).await.is_empty());
+    assert!(tab(1, Tab::Ineligible, now).await.is_empty());
+    assert_eq!(tab(1, Tab::Eligible, now).await, vec![*winner.id()]);
+    let counts = store
+        .count(&partner(2), engagement.id(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        crate::TabCounts {
+            eligible: 0,
+            ineligible: 1,
+            complete: 0
+        }
+    );
+    let counts = store
+        .count(&partner(1), engagement.id(), now)
+        .await
+        .unwrap();
+    assert_eq!((counts.eligible, counts.ineligible), (1, 0));
+    // Its link is void; the winner's still finds the winner.
+    assert_eq!(
+        store.nomination_by_link(&token(2).hash()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .nomination_by_link(&token(1).hash())
+            .await
+            .unwrap()
+            .map(|n| *n.id()),
+        Some(*winner.id())
+    );
+    // Live for the guards, asking no more.
+    let standings = store
+        .standings(engagement.id(), customer(1).id())
+        .await
+        .unwrap();
+    let (_, standing) = standings
+        .iter()
+        .find(|(p, _)| *p == partner(2))
+        .expect("the loser's standing");
+    assert!(standing.live_at(now) && !standing.asking_at(now));
+    let again = try_write(&store, add(2, 1, &engagement, now)).await;
+    assert_eq!(
+        again.map(|_| ()).map_err(|e| e.rule()),
+        Err(Some("R-ADD-7"))
+    );
+    let third = try_write(&store, add(3, 1, &engagement, now)).await;
+    assert_eq!(
+        third.map(|_| ()).map_err(|e| e.rule()),
+        Err(Some("R-CONSENT-8")),
+        "no new rival can ask beside the consent"
+    );
+    // No reminder wakes it: only its consent deadline.
+    let deadline = loser.deadline().unwrap().at;
+    assert_eq!(loser.wake_at(), Some(deadline));
+    let due = store
+        .due(deadline - TimeDelta::days(1), None, 50)
+        .await
+        .unwrap();
+    assert!(due.rows.iter().all(|n| n.id() != loser.id()), "{due:?}");
+    let due = store.due(deadline, None, 50).await.unwrap();
+    assert!(due.rows.iter().any(|n| n.id() == loser.id()));
+    // At the deadline it leaves the page, lazily and once swept.
+    assert!(tab(2, Tab::Ineligible, deadline).await.is_empty());
+    let counts = store
+        .count(&partner(2), engagement.id(), deadline)
+        .await
+        .unwrap();
+    assert_eq!(counts, crate::TabCounts::default());
+    sweep(&store, deadline).await;
+    let ended = store.nomination_by_id(loser.id()).await.unwrap().unwrap();
+    assert_eq!(ended.state(), State::ConsentExpired);
+    assert!(tab(2, Tab::Ineligible, deadline).await.is_empty());
+    assert!(!ended.standing().live_at(deadline));
 }

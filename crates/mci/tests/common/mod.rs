@@ -341,6 +341,13 @@ impl Store for GatedStore {
     ) -> Result<Vec<(PartnerId, Standing)>, StoreError> {
         self.inner.standings(engagement, customer).await
     }
+    async fn rivals(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        self.inner.rivals(engagement, customer).await
+    }
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
         self.inner.page(query).await
     }
