@@ -340,6 +340,12 @@ impl Incentives {
             let Some(deadline) = n.deadline() else {
                 continue;
             };
+            // A nomination that lost its customer to another partner can no
+            // longer obtain the consent whose deadline comes: nothing is due
+            // but to cancel it or let it end (R-CONSENT-10).
+            if n.lost_at().is_some() {
+                continue;
+            }
             let due = if deadline.kind == DeadlineKind::ObtainConsent {
                 Due::ConsentLapsing(deadline)
             } else {

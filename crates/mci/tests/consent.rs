@@ -736,6 +736,21 @@ async fn r_consent_10_the_loser_ends_at_its_consent_deadline() {
     let (_, from_b, _) = b_lost(&w, 1).await;
     w.set(t0() + days(30) - chrono::TimeDelta::seconds(1));
     assert!(w.row(&b, &w.workshop, &from_b).await.is_some());
+    // Its consent deadline is a day away, but no consent can come: the
+    // overview does not list it as a consent about to lapse (R-ENG-7).
+    let overview = w
+        .service
+        .overview(&b, &mci::OverviewFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        overview
+            .action_needed
+            .iter()
+            .all(|a| a.nomination != from_b),
+        "{:?}",
+        overview.action_needed
+    );
     w.set(t0() + days(30));
     assert_eq!(w.row(&b, &w.workshop, &from_b).await, None, "lazily ended");
     let (_, counts) = w.walk(&b, &w.workshop, Tab::Ineligible, 50).await;
