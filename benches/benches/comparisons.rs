@@ -15,7 +15,8 @@
 //!
 //! The page groups measure the tab as a system that sweeps keeps it (the
 //! world swept at its now), and, as `…, unswept`, the world as built, with
-//! 10% of it lapsed and not yet swept.
+//! 10% of it lapsed and not yet swept. The `customers_page` group reads the
+//! swept worlds once their known customers have their rows and answers.
 //!
 //! A failure here is a broken benchmark, not a result: it panics with the
 //! error.
@@ -23,8 +24,8 @@
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group};
 use mci_benches::comparison::{
-    CALLERS, MemoryAdd, MemoryPage, MemoryWorld, SqliteAccept, SqliteAdd, SqlitePage, SqliteSweep,
-    SqliteWorld, build_worlds,
+    CALLERS, MemoryAdd, MemoryPage, MemoryWorld, ServicePage, SqliteAccept, SqliteAdd, SqlitePage,
+    SqliteSweep, SqliteWorld, build_worlds,
 };
 use mci_benches::world::WorldSpec;
 use std::sync::{Mutex, OnceLock};
@@ -50,6 +51,8 @@ static SQLITE_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
 static SWEPT_SQLITE_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
 static SMALL_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
 static SWEPT_SMALL_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
+static KNOWN_SQLITE_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
+static KNOWN_SMALL_WORLD: OnceLock<SqliteWorld> = OnceLock::new();
 
 fn sqlite_world() -> &'static SqliteWorld {
     SQLITE_WORLD.get_or_init(|| {
@@ -71,6 +74,35 @@ fn small_world() -> &'static SqliteWorld {
 
 fn swept_small_world() -> &'static SqliteWorld {
     SWEPT_SMALL_WORLD.get_or_init(|| small_world().swept_copy().unwrap())
+}
+
+fn known_sqlite_world() -> &'static SqliteWorld {
+    KNOWN_SQLITE_WORLD.get_or_init(|| swept_sqlite_world().known_copy().unwrap())
+}
+
+fn known_small_world() -> &'static SqliteWorld {
+    KNOWN_SMALL_WORLD.get_or_init(|| swept_small_world().known_copy().unwrap())
+}
+
+/// The Customers pages of the large memory world (swept, its known
+/// customers given their rows) and of a 10k one.
+fn memory_pages() -> &'static Mutex<(ServicePage, ServicePage)> {
+    static PAGES: OnceLock<Mutex<(ServicePage, ServicePage)>> = OnceLock::new();
+    PAGES.get_or_init(|| {
+        let mut world = memory_world().lock().unwrap();
+        if world.due > 0 {
+            world.sweep().unwrap();
+        }
+        world.know().unwrap();
+        let (small, _) = build_worlds(&WorldSpec::of(10_000), true, false).unwrap();
+        let mut small = small.unwrap();
+        small.sweep().unwrap();
+        small.know().unwrap();
+        Mutex::new((
+            ServicePage::memory(&world).unwrap(),
+            ServicePage::memory(&small).unwrap(),
+        ))
+    })
 }
 
 /// (a) memory store: add customer through the service, against the same
@@ -232,6 +264,52 @@ fn sqlite_sweep(c: &mut Criterion) {
     group.finish();
 }
 
+/// The service's Customers page over each store whose known customers
+/// have their rows and answers: at 1M, at 10k, the store's own page of the
+/// tab at 1M, and the page at 1M a day after the last sweep.
+fn customers_page(c: &mut Criterion) {
+    let mut group = c.benchmark_group("customers_page");
+    group.sample_size(50);
+    type Side = fn(&mut ServicePage, u64) -> Result<Duration, mci_benches::BoxError>;
+    let sides: [(&str, bool, Side); 4] = [
+        ("Incentives::customers_page at 1M", true, ServicePage::ours),
+        (
+            "Incentives::customers_page at 10k",
+            false,
+            ServicePage::ours,
+        ),
+        (
+            "Store::page of the tab at 1M",
+            true,
+            ServicePage::store_page,
+        ),
+        (
+            "Incentives::customers_page at 1M, a day after the sweep",
+            true,
+            ServicePage::behind,
+        ),
+    ];
+    for (name, large, side) in sides {
+        group.bench_function(format!("memory: {name}"), |b| {
+            let mut pages = memory_pages().lock().unwrap();
+            let page = if large { &mut pages.0 } else { &mut pages.1 };
+            b.iter_custom(|n| side(page, n).unwrap());
+        });
+    }
+    for (name, large, side) in sides {
+        group.bench_function(format!("SQLite: {name}"), |b| {
+            let world = if large {
+                known_sqlite_world()
+            } else {
+                known_small_world()
+            };
+            let mut page = ServicePage::sqlite(world.path()).unwrap();
+            b.iter_custom(|n| side(&mut page, n).unwrap());
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = comparisons;
     config = Criterion::default()
@@ -239,7 +317,7 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     targets = memory_add, memory_page, sqlite_add, sqlite_accept, sqlite_page,
-        sqlite_page_scale, sqlite_sweep
+        sqlite_page_scale, sqlite_sweep, customers_page
 }
 /// Removes the files of the worlds built: statics are never dropped, so
 /// their temporary directories would outlive the process.
@@ -249,6 +327,8 @@ fn remove_worlds() {
         &SWEPT_SQLITE_WORLD,
         &SMALL_WORLD,
         &SWEPT_SMALL_WORLD,
+        &KNOWN_SQLITE_WORLD,
+        &KNOWN_SMALL_WORLD,
     ] {
         if let Some(dir) = world.get().and_then(|w| w.path().parent()) {
             let _ = std::fs::remove_dir_all(dir);

@@ -1,5 +1,4 @@
-//! The seven comparisons, each with its fixture, our side and its
-//! baseline. The criterion benches and the report binary both drive these:
+//! The comparisons, each with its fixture, our side and its baseline. The criterion benches and the report binary both drive these:
 //! every `ours` and `baseline` method runs a number of operations and
 //! answers the time they took, leaving out whatever set-up it had to do
 //! on the way (a fresh store when a pool of customers runs out, a fresh
@@ -14,15 +13,19 @@
 //! | [`SqlitePage`] | `SqliteStore::page`, first page of the large tab | [`RawDb::page`]: the store's keyset query, decoded |
 //! | [`SqlitePage`] twice | the page at 1M | the page at 10k |
 //! | [`SqliteSweep`] | `Incentives::sweep` at 1M, 10% due | [`RawDb::sweep`]: batched transactions |
+//! | [`ServicePage`] twice | `Incentives::customers_page` at 1M (100k known customers) | the same at 10k (1k known customers) |
+//! | [`ServicePage`] | `Incentives::customers_page` | `Store::page` of the same tab |
+//! | [`ServicePage`] | `Incentives::customers_page` a day after the last sweep | the same, swept |
 
 use crate::BoxError;
 use crate::plain::{PlainMap, PlainRow, PlainTabIndex};
 use crate::raw::{self, RawDb};
 use crate::service::{self, Add, Ports};
 use crate::world::{self, BIG_ENGAGEMENT, BIG_PARTNER, PAGE, Rng, WorldSpec};
-use mci::Incentives;
-use mci_core::{Engagement, LinkToken, Nomination, NominationId, Tab};
-use mci_store::{Commit, PageQuery, Store, Write};
+use mci::ports::ManualClock;
+use mci::{CustomersPage, Incentives};
+use mci_core::{Engagement, LinkToken, Nomination, NominationId, PartnerUser, Tab};
+use mci_store::{Commit, KnownQuery, PageQuery, Store, Write};
 use mci_store_memory::MemoryStore;
 use mci_store_sqlite::{Durability, Options, SqliteStore};
 use std::hint::black_box;
@@ -208,7 +211,7 @@ impl MemoryWorld {
     /// store, and the same transitions applied to the plain index. How many
     /// nominations each changed, which must agree.
     pub fn sweep(&mut self) -> Result<usize, BoxError> {
-        let service = Ports::knowing(0..0)?.service(self.store.clone())?;
+        let service = Ports::knowing(0..0)?.sweeper(self.store.clone())?;
         let report = current_thread()?.block_on(service.sweep())?;
         let swept = report.lapsed + report.reminded;
         let woken = self.plain.wake_all(world::now());
@@ -263,11 +266,28 @@ impl SqliteWorld {
         Ok(copy)
     }
 
+    /// A copy of the world in a directory of its own whose known customers
+    /// have their rows and answers ([`know_file`]).
+    pub fn known_copy(&self) -> Result<SqliteWorld, BoxError> {
+        let dir = tempfile::Builder::new()
+            .prefix("mci-bench-known")
+            .tempdir()?;
+        let path = dir.path().join("world.sqlite");
+        std::fs::copy(&self.path, &path)?;
+        know_file(&path)?;
+        Ok(SqliteWorld {
+            _dir: dir,
+            path,
+            nominations: self.nominations,
+            due: self.due,
+        })
+    }
+
     /// Sweeps the file in place at [`world::now`] with the service over a
     /// store; how many nominations it wrote, which must be the due ones.
     pub fn sweep(&mut self) -> Result<usize, BoxError> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&self.path)?);
-        let service = Ports::knowing(0..0)?.service(store)?;
+        let service = Ports::knowing(0..0)?.sweeper(store)?;
         let report = current_thread()?.block_on(service.sweep())?;
         let swept = report.lapsed + report.reminded;
         if swept != self.due {
@@ -402,6 +422,24 @@ pub fn big_page() -> Result<PageQuery, BoxError> {
     })
 }
 
+/// The time of `ops` reads of `query`'s page from `store`, one after the
+/// other on `rt`.
+fn store_pages(
+    rt: &Runtime,
+    store: &dyn Store,
+    query: &PageQuery,
+    ops: u64,
+) -> Result<Duration, BoxError> {
+    let start = Instant::now();
+    rt.block_on(async {
+        for _ in 0..ops {
+            black_box(store.page(query).await?);
+        }
+        Ok::<_, mci_store::StoreError>(())
+    })?;
+    Ok(start.elapsed())
+}
+
 /// (b) Memory store: the first page of the large tab, against a range scan
 /// of the same index.
 ///
@@ -448,15 +486,7 @@ impl<'w> MemoryPage<'w> {
 
     /// `ops` pages from the store.
     pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
-        let (store, query) = (&self.world.store, &self.query);
-        let start = Instant::now();
-        self.rt.block_on(async {
-            for _ in 0..ops {
-                black_box(store.page(query).await?);
-            }
-            Ok::<_, mci_store::StoreError>(())
-        })?;
-        Ok(start.elapsed())
+        store_pages(&self.rt, self.world.store.as_ref(), &self.query, ops)
     }
 
     /// `ops` pages from the plain index.
@@ -807,15 +837,7 @@ impl SqlitePage {
 
     /// `ops` pages from the store.
     pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
-        let (store, query) = (&self.store, &self.query);
-        let start = Instant::now();
-        self.rt.block_on(async {
-            for _ in 0..ops {
-                black_box(store.page(query).await?);
-            }
-            Ok::<_, mci_store::StoreError>(())
-        })?;
-        Ok(start.elapsed())
+        store_pages(&self.rt, &self.store, &self.query, ops)
     }
 
     /// `ops` pages from the raw connection.
@@ -834,7 +856,8 @@ impl SqlitePage {
 /// Each run copies the world's file first (not timed). Ours opens a
 /// [`SqliteStore`] ([`Durability::Normal`]) on the copy and calls
 /// [`Incentives::sweep`] at the world's now, as an application's timer
-/// would: batches of 256 from the store's due query, and for each
+/// would, with [`service::sweep_settings`] (no refresh of the known
+/// customers' answers, which the baseline does not do): batches of 256 from the store's due query, and for each
 /// nomination mci-core's `wake` and one commit of its own, awaited before
 /// the next. The baseline opens a raw connection (`synchronous = NORMAL`)
 /// on its copy and runs [`RawDb::sweep`]: batches of the same size, each
@@ -893,7 +916,7 @@ impl<'w> SqliteSweep<'w> {
     pub fn ours(&mut self) -> Result<(Duration, usize), BoxError> {
         let path = self.copy("ours")?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path)?);
-        let service = Ports::knowing(0..0)?.service(store)?;
+        let service = Ports::knowing(0..0)?.sweeper(store)?;
         let start = Instant::now();
         let report = self.rt.block_on(service.sweep())?;
         let elapsed = start.elapsed();
@@ -913,5 +936,238 @@ impl<'w> SqliteSweep<'w> {
         drop(raw);
         self.check(written)?;
         Ok((elapsed, written))
+    }
+}
+
+impl MemoryWorld {
+    /// Gives the world's known customers their rows and kept answers, as a
+    /// sweep that keeps up leaves them ([`world::know`]).
+    pub fn know(&self) -> Result<world::Known, BoxError> {
+        let store: Arc<dyn Store> = self.store.clone();
+        current_thread()?.block_on(world::know(store.as_ref()))
+    }
+}
+
+/// The writer's page cache while [`know_file`] writes known rows, in MiB.
+const KNOW_CACHE_MIB: u32 = 1024;
+
+/// Gives the known customers of the world in the file at `path` their rows
+/// and kept answers ([`world::know`]), through a [`SqliteStore`] opened for
+/// it with a large writer cache and closed after.
+pub fn know_file(path: &Path) -> Result<world::Known, BoxError> {
+    let store = SqliteStore::open_with(
+        path,
+        Options {
+            writer_cache_mib: KNOW_CACHE_MIB,
+            ..Options::default()
+        },
+    )?;
+    let known = current_thread()?.block_on(world::know(&store))?;
+    drop(store);
+    Ok(known)
+}
+
+/// How far behind its sweep a [`ServicePage`] reads with
+/// [`ServicePage::behind`].
+pub fn behind_by() -> chrono::TimeDelta {
+    chrono::TimeDelta::days(1)
+}
+
+/// What a page read [`behind_by`] after the last sweep has to make up for
+/// in the large pair, as the world stands when the fixture is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Behind {
+    /// The pair's nominations whose next lapse falls in the day: lapses not
+    /// written yet, which the page's walk skips or merges and its counts
+    /// correct for.
+    pub lapses: usize,
+    /// The pair's known rows shown at [`world::now`] whose placement stops
+    /// holding within the day (their answer ages out, or a nomination of
+    /// theirs lapses): derived again by every read of the counts.
+    pub known_rows: usize,
+    /// The pair's known rows shown at [`world::now`].
+    pub shown: usize,
+}
+
+/// (h) to (j): the service's Customers page, [`PAGE`] rows of the large
+/// tab with the counts of all three tabs, through the public API
+/// ([`Incentives::customers_page`], the big partner's admin, Eligible,
+/// first page), over a store whose known customers have their rows and
+/// answers ([`world::know`]). Compared with the same page at another world
+/// (h: 1M against 10k, ours both), with the store's own
+/// [`Store::page`] for the same tab (i: what the service adds to the
+/// store's page: its counts, the known customers' counts, the rows'
+/// derivation), and read [`behind_by`] a day after the last sweep (j).
+///
+/// Each page asks the store for the tab's page, the tab counts and the
+/// known customers' counts (the first page of Eligible is full of
+/// nominations, so no known row is read); the known counts are the kept
+/// figures corrected by the rows whose placement stopped holding, none
+/// while the sweep keeps up, [`Behind::known_rows`] a day behind.
+pub struct ServicePage {
+    rt: Runtime,
+    store: Arc<dyn Store>,
+    service: Incentives,
+    clock: Arc<ManualClock>,
+    admin: PartnerUser,
+    query: PageQuery,
+    /// How many customers the big partner knows.
+    pub known: usize,
+    /// What a read a day behind makes up for.
+    pub behind: Behind,
+}
+
+impl ServicePage {
+    /// The comparison over `store`; checks the page is full, that its
+    /// counts are the store's and that known customers stand behind them.
+    pub fn new(store: Arc<dyn Store>) -> Result<Self, BoxError> {
+        let ports = Ports::knowing(0..0)?;
+        let clock = ports.clock().clone();
+        let page = Self {
+            rt: current_thread()?,
+            service: ports.service(store.clone())?,
+            store,
+            clock,
+            admin: world::partner(0)?.admin,
+            query: big_page()?,
+            known: 0,
+            behind: Behind::default(),
+        };
+        let ours = page.rt.block_on(page.page())?;
+        let (tab, known) = page.rt.block_on(async {
+            let q = &page.query;
+            let tab = page.store.count(&q.partner, &q.engagement, q.now).await?;
+            let known = page
+                .store
+                .known_counts(&q.partner, &q.engagement, q.now)
+                .await?;
+            Ok::<_, mci_store::StoreError>((tab, known))
+        })?;
+        let counts = ours.counts;
+        if ours.rows.len() != PAGE
+            || counts.eligible != tab.eligible + known.eligible
+            || counts.ineligible != known.ineligible
+            || counts.complete != tab.complete
+            || known.eligible == 0
+            || ours.answers_since.is_none()
+        {
+            return Err(format!(
+                "not the page of a world with known rows: {} rows, counts {counts:?}, \
+                 the store's {tab:?} and {known:?}",
+                ours.rows.len()
+            )
+            .into());
+        }
+        let mut page = page;
+        page.known = page.rt.block_on(world::known_customers(
+            page.store.as_ref(),
+            &page.query.partner,
+        ))?;
+        page.behind = page.rt.block_on(page.behind_figures())?;
+        Ok(page)
+    }
+
+    /// The service over a memory store's world.
+    pub fn memory(world: &MemoryWorld) -> Result<Self, BoxError> {
+        Self::new(world.store.clone())
+    }
+
+    /// The service over a SQLite store opened on the file at `path`.
+    pub fn sqlite(path: &Path) -> Result<Self, BoxError> {
+        Self::new(Arc::new(SqliteStore::open(path)?))
+    }
+
+    async fn page(&self) -> Result<CustomersPage, mci::Error> {
+        self.service
+            .customers_page(
+                &self.admin,
+                &self.query.engagement,
+                Tab::Eligible,
+                None,
+                PAGE,
+            )
+            .await
+    }
+
+    async fn behind_figures(&self) -> Result<Behind, BoxError> {
+        let q = &self.query;
+        let until = q.now + behind_by();
+        let lapses = self
+            .store
+            .lapsing(&q.partner, q.now, until, usize::MAX)
+            .await?
+            .iter()
+            .filter(|n| *n.engagement() == q.engagement)
+            .count();
+        let mut behind = Behind {
+            lapses,
+            ..Behind::default()
+        };
+        for tab in [Tab::Eligible, Tab::Ineligible] {
+            let mut after = None;
+            loop {
+                let page = self
+                    .store
+                    .known_page(&KnownQuery {
+                        partner: q.partner.clone(),
+                        engagement: q.engagement.clone(),
+                        tab,
+                        now: q.now,
+                        after,
+                        limit: world::KNOWN_BATCH,
+                    })
+                    .await?;
+                behind.shown += page.rows.len();
+                behind.known_rows += page
+                    .rows
+                    .iter()
+                    .filter(|e| !e.placement.holds_at(until))
+                    .count();
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(behind)
+    }
+
+    fn pages(&self, ops: u64) -> Result<Duration, BoxError> {
+        let start = Instant::now();
+        self.rt.block_on(async {
+            for _ in 0..ops {
+                black_box(self.page().await?);
+            }
+            Ok::<_, mci::Error>(())
+        })?;
+        Ok(start.elapsed())
+    }
+
+    /// The Customers page the comparisons read, at [`world::now`].
+    pub fn read(&mut self) -> Result<CustomersPage, BoxError> {
+        self.clock.set(world::now());
+        Ok(self.rt.block_on(self.page())?)
+    }
+
+    /// `ops` Customers pages through the service at [`world::now`], the
+    /// world swept.
+    pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
+        self.clock.set(world::now());
+        self.pages(ops)
+    }
+
+    /// `ops` pages of the same tab from the store itself.
+    pub fn store_page(&mut self, ops: u64) -> Result<Duration, BoxError> {
+        store_pages(&self.rt, self.store.as_ref(), &self.query, ops)
+    }
+
+    /// `ops` Customers pages through the service [`behind_by`] after the
+    /// world's now, the sweep not run since: the lapses of the day not
+    /// written, every answer aged past its trust.
+    pub fn behind(&mut self, ops: u64) -> Result<Duration, BoxError> {
+        self.clock.set(world::now() + behind_by());
+        let took = self.pages(ops);
+        self.clock.set(world::now());
+        took
     }
 }

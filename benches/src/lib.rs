@@ -4,15 +4,16 @@
 //!
 //! - [`world`]: a million nominations (or any number) in realistic states,
 //!   made by mci-core and written in commits of a thousand writes, with one
-//!   large (partner, engagement) tab and 10% of the world due for the sweep;
+//!   large (partner, engagement) tab and 10% of the world due for the sweep,
+//!   and the known customers' rows and answers a sweep that keeps up leaves;
 //! - [`service`]: the service with in-memory ports, and the *add customer*
 //!   forms the add benchmarks submit;
 //! - [`plain`]: the memory baselines, a `Mutex<HashMap>` and a `BTreeSet`
 //!   tab index;
 //! - [`raw`]: the SQLite baselines, raw rusqlite running the store's own
 //!   statements on a file with the store's own schema;
-//! - [`comparison`]: the seven comparisons, each a fixture with an `ours`
-//!   and a `baseline` side;
+//! - [`comparison`]: the comparisons, each a fixture with an `ours` and a
+//!   `baseline` side;
 //! - [`measure`]: interleaved rounds, medians, and the markdown table.
 //!
 //! `cargo bench -p mci-benches` runs every comparison with criterion;

@@ -21,6 +21,16 @@
 //! let printed = table(&[line]);
 //! assert!(printed.starts_with("| comparison | ours | baseline | ratio | goal |"));
 //! assert!(printed.contains("| 250,000 ops/s | 500,000 ops/s | 0.50 | >= 0.5 ✅ met |"));
+//!
+//! // A line without a goal shows its ratio for what it is.
+//! let aside = Line {
+//!     comparison: "memory: another thing".into(),
+//!     measure: Measure::Time,
+//!     ours: Duration::from_micros(3),
+//!     baseline: Duration::from_micros(2),
+//!     goal: Goal::None,
+//! };
+//! assert!(table(&[aside]).contains("| 3.00 µs | 2.00 µs | 1.50 | none |"));
 //! ```
 
 use crate::BoxError;
@@ -42,6 +52,8 @@ pub enum Goal {
     AtLeast(f64),
     /// The ratio must be at most this.
     AtMost(f64),
+    /// No goal: the ratio is printed for what it shows.
+    None,
 }
 
 /// Some operations and the time they took.
@@ -124,6 +136,7 @@ impl Line {
         match self.goal {
             Goal::AtLeast(x) => self.ratio() >= x,
             Goal::AtMost(x) => self.ratio() <= x,
+            Goal::None => true,
         }
     }
 
@@ -176,18 +189,19 @@ fn thousands(n: u64) -> String {
 }
 
 /// The markdown table of `lines`: `| comparison | ours | baseline | ratio
-/// | goal |`, the goal followed by whether it is met.
+/// | goal |`, the goal followed by whether it is met, or `none`.
 pub fn table(lines: &[Line]) -> String {
     let mut out = String::from("| comparison | ours | baseline | ratio | goal |\n");
     out.push_str("| --- | --- | --- | --- | --- |\n");
     for line in lines {
-        let goal = match line.goal {
-            Goal::AtLeast(x) => format!(">= {x}"),
-            Goal::AtMost(x) => format!("<= {x}"),
-        };
         let mark = if line.met() { "✅ met" } else { "❌ missed" };
+        let goal = match line.goal {
+            Goal::AtLeast(x) => format!(">= {x} {mark}"),
+            Goal::AtMost(x) => format!("<= {x} {mark}"),
+            Goal::None => "none".to_owned(),
+        };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {goal} {mark} |\n",
+            "| {} | {} | {} | {:.2} | {goal} |\n",
             line.comparison,
             line.value(line.ours),
             line.value(line.baseline),

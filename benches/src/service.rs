@@ -24,7 +24,7 @@ use mci::ports::{
     HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
     ManualClock, SeededLinkIds,
 };
-use mci::{AddCustomer, Incentives};
+use mci::{AddCustomer, Incentives, Settings};
 use mci_core::{
     Candidate, Engagement, NominationId, NominationRequest, Origin, Outcome, PartnerUser,
     identify_customer, nominate,
@@ -74,7 +74,22 @@ impl Ports {
 
     /// The service over `store`, with the world's catalog.
     pub fn service(&self, store: Arc<dyn Store>) -> Result<Incentives, BoxError> {
+        self.service_with(store, Settings::default())
+    }
+
+    /// The service over `store` that the worlds are swept with and the
+    /// sweep comparison times: [`sweep_settings`].
+    pub fn sweeper(&self, store: Arc<dyn Store>) -> Result<Incentives, BoxError> {
+        self.service_with(store, sweep_settings())
+    }
+
+    fn service_with(
+        &self,
+        store: Arc<dyn Store>,
+        settings: Settings,
+    ) -> Result<Incentives, BoxError> {
         let mut builder = Incentives::builder(store, HmacLinkKey::demo())
+            .settings(settings)
             .tenant_directory(self.tenants.clone())
             .partner_directory(self.partners.clone())
             .customer_eligibility(InMemoryEligibility::new())
@@ -84,6 +99,18 @@ impl Ports {
             builder = builder.engagement(engagement);
         }
         Ok(builder.build())
+    }
+}
+
+/// The settings of the sweeps of the benchmarks: the service's defaults
+/// without the refresh of the known customers' answers
+/// (`eligibility_per_sweep` 0), so that a sweep writes what the raw
+/// baseline's writes, the lapses and reminders due; [`world::know`] keeps
+/// the known rows and their answers in bulk instead.
+pub fn sweep_settings() -> Settings {
+    Settings {
+        eligibility_per_sweep: 0,
+        ..Settings::default()
     }
 }
 

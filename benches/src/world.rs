@@ -25,9 +25,13 @@
 //!
 //! so exactly the planned 10% are due, and each is written once by a sweep.
 //! The engagement `ai-workshop` takes 40% of the nominations and the
-//! partner `northwind` most of those: 25% of the world is one
+//! partner `northwind` 76% of those: 30% of the world is one
 //! (partner, engagement) pair, whose Eligible tab is the large tab the page
-//! benchmarks read.
+//! benchmarks read. A third of a pair's nominations were consented, so
+//! `northwind` knows as many customers as a tenth of the world's
+//! nominations (R-PAGE-2): 100k at 1M, 1k at 10k. [`know`] gives every
+//! known customer its known rows and their kept answers, as a sweep that
+//! keeps up leaves them (R-PAGE-9).
 //!
 //! ```
 //! use mci_benches::world::{WorldSpec, chunks};
@@ -53,7 +57,7 @@ use mci_core::{
     LocationStanding, Nomination, NominationId, NominationRequest, Origin, Outcome, PartnerId,
     PartnerUser, PayModel, Role, SendConsent, Step, TenantId, Tpid, identify_customer, nominate,
 };
-use mci_store::{Commit, Store, StoreError, Write};
+use mci_store::{AnswerWrite, Commit, Store, StoreError, Write};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -205,11 +209,16 @@ pub fn pick_engagement(rng: &mut Rng) -> usize {
     0
 }
 
+/// The share of the big engagement's nominations that partner 0 makes:
+/// with a third of them consented, it knows a tenth of the world's
+/// nominations as customers.
+pub const BIG_PARTNER_SHARE: f64 = 0.76;
+
 /// A partner index for a nomination to catalog entry `engagement`: partner
-/// 0 takes 5/8 of the big engagement; the others share the rest, a few
-/// large ones and many small ones.
+/// 0 takes [`BIG_PARTNER_SHARE`] of the big engagement; the others share
+/// the rest, a few large ones and many small ones.
 pub fn pick_partner(rng: &mut Rng, engagement: usize) -> usize {
-    if engagement == 0 && rng.unit() < 0.625 {
+    if engagement == 0 && rng.unit() < BIG_PARTNER_SHARE {
         return 0;
     }
     let skew = rng.unit().powi(2);
@@ -686,4 +695,105 @@ pub async fn fill(
         writer.await??;
     }
     Ok(filled)
+}
+
+/// How many known customers one [`Store::seed_known`] call of [`know`]
+/// gives a row, and how many answers one of its commits keeps.
+pub const KNOWN_BATCH: usize = 1000;
+
+/// What [`know`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Known {
+    /// How many answers of the eligibility port it kept: one per known row
+    /// that had none.
+    pub answered: usize,
+    /// Of them, how many say the customer does not meet the criteria.
+    pub ineligible: usize,
+    /// How many customers [`BIG_PARTNER`] knows.
+    pub big_partner: usize,
+}
+
+/// A number drawn from `key`, the same on every run (FNV-1a).
+fn hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Gives the known customers of `store`'s world their rows and answers, as
+/// a service whose sweep keeps up leaves them at [`now`] (R-PAGE-9), in
+/// bulk: [`Store::seed_known`] for every engagement of the catalog, then
+/// commits of [`KNOWN_BATCH`] answers of the eligibility port for every row
+/// without one, each made by [`KeptAnswer::new`](mci_core::KeptAnswer::new)
+/// as the service makes them. The answers were given over the last
+/// [`eligibility_refresh`](mci::Settings) (so the sweep would not ask again
+/// at [`now`]) and are trusted for the service's default
+/// [`eligibility_trust`](mci::Settings); one in ten says the customer does
+/// not meet the criteria.
+pub async fn know(store: &dyn Store) -> Result<Known, BoxError> {
+    let catalog = catalog()?;
+    let settings = mci::Settings::default();
+    let at = now();
+    for engagement in &catalog {
+        while !store.seed_known(engagement.id(), at, KNOWN_BATCH).await? {}
+    }
+    let spread = settings.eligibility_refresh.num_minutes().max(1);
+    let older_than = at - settings.eligibility_refresh;
+    let mut known = Known::default();
+    loop {
+        let due = store.known_to_check(older_than, KNOWN_BATCH).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut commit = Commit::at(at);
+        for row in due {
+            let engagement = catalog
+                .iter()
+                .find(|e| *e.id() == row.engagement)
+                .ok_or("a known row of an engagement not in the catalog")?;
+            let customer = *row.known.customer.id();
+            let draw = hash(&format!("{}/{}/{customer}", row.partner, row.engagement));
+            // Within (at - refresh, at]: none is due to be asked again.
+            let checked_at = at - TimeDelta::minutes(((draw >> 32) % spread as u64) as i64);
+            let standing = if draw.is_multiple_of(10) {
+                known.ineligible += 1;
+                mci_core::CustomerStanding::Ineligible("below the size threshold".into())
+            } else {
+                mci_core::CustomerStanding::Eligible
+            };
+            commit.answers.push(AnswerWrite {
+                partner: row.partner,
+                engagement: row.engagement,
+                customer,
+                answer: mci_core::KeptAnswer::new(
+                    engagement,
+                    row.known.customer.id_type(),
+                    &standing,
+                    checked_at,
+                    checked_at + settings.eligibility_trust,
+                ),
+            });
+        }
+        known.answered += commit.answers.len();
+        store.commit(commit).await?;
+    }
+    known.big_partner = known_customers(store, &BIG_PARTNER.parse()?).await?;
+    Ok(known)
+}
+
+/// How many customers `partner` knows: a walk of
+/// [`Store::known_customers`].
+pub async fn known_customers(store: &dyn Store, partner: &PartnerId) -> Result<usize, BoxError> {
+    let mut count = 0;
+    let mut after = None;
+    loop {
+        let batch = store
+            .known_customers(partner, after.as_ref(), KNOWN_BATCH)
+            .await?;
+        count += batch.len();
+        match batch.last() {
+            Some(last) if batch.len() == KNOWN_BATCH => after = Some(*last.customer.id()),
+            _ => return Ok(count),
+        }
+    }
 }

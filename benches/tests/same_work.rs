@@ -1,10 +1,11 @@
 //! The baselines do the same work as our code: on a small world, the raw
 //! writes leave the same rows as the store's commits, the raw sweep the
 //! same rows as the service's sweep, and every store answers the same
-//! first page.
+//! first page, keeps the same known rows and gives the service the same
+//! Customers page.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mci_benches::comparison::{SqlitePage, build_worlds, current_thread};
+use mci_benches::comparison::{ServicePage, SqlitePage, build_worlds, current_thread, know_file};
 use mci_benches::raw::{self, RawDb};
 use mci_benches::service::Ports;
 use mci_benches::world::{self, WorldSpec};
@@ -72,7 +73,7 @@ fn the_raw_writes_and_sweep_leave_the_rows_the_store_and_service_leave() {
     assert_eq!(tables(&ours), tables(&theirs));
 
     // The service's sweep and the raw sweep write the same rows: the due ones.
-    let service = Ports::knowing(0..0).unwrap().service(store).unwrap();
+    let service = Ports::knowing(0..0).unwrap().sweeper(store).unwrap();
     let report = rt.block_on(service.sweep()).unwrap();
     assert_eq!(report.lapsed + report.reminded, filled.due);
     assert_eq!(report.skipped, 0);
@@ -103,7 +104,7 @@ fn the_world_is_as_planned_and_every_store_answers_the_same_first_page() {
     assert_eq!(from_memory.rows.len(), world::PAGE);
     SqlitePage::new(sqlite.path()).unwrap();
 
-    // A quarter of the world is the large tab's pair.
+    // Some 30% of the world is the large tab's pair.
     let counts = rt
         .block_on(
             memory
@@ -112,5 +113,52 @@ fn the_world_is_as_planned_and_every_store_answers_the_same_first_page() {
         )
         .unwrap();
     let share = (counts.eligible + counts.complete) as f64 / SPEC.nominations as f64;
-    assert!((0.15..0.30).contains(&share), "{share} in the large tab");
+    assert!((0.20..0.35).contains(&share), "{share} in the large tab");
+}
+
+#[test]
+fn r_page_9_every_store_keeps_the_same_known_rows_and_the_customers_page_reads_them() {
+    let (memory, sqlite) = build_worlds(&SPEC, true, true).unwrap();
+    let (mut memory, mut sqlite) = (memory.unwrap(), sqlite.unwrap());
+    memory.sweep().unwrap();
+    sqlite.sweep().unwrap();
+    let from_memory = memory.know().unwrap();
+    let from_sqlite = know_file(sqlite.path()).unwrap();
+    assert_eq!(from_memory, from_sqlite);
+    // The big partner knows about a tenth of the world's nominations.
+    let share = from_memory.big_partner as f64 / SPEC.nominations as f64;
+    assert!(
+        (0.07..0.13).contains(&share),
+        "{share} known to the big partner"
+    );
+    assert!(from_memory.ineligible > 0);
+
+    // Every row is answered within the refresh age: no sweep would ask.
+    let rt = current_thread().unwrap();
+    let refresh = mci::Settings::default().eligibility_refresh;
+    let sqlite_store: Arc<dyn Store> = Arc::new(SqliteStore::open(sqlite.path()).unwrap());
+    for store in [memory.store.clone() as Arc<dyn Store>, sqlite_store.clone()] {
+        let due = rt
+            .block_on(store.known_to_check(world::now() - refresh, 10))
+            .unwrap();
+        assert!(due.is_empty(), "{} rows left to ask", due.len());
+    }
+
+    // The service reads the same page, the same counts and the same
+    // figures a day behind from both.
+    let mut pages = [
+        ServicePage::new(memory.store.clone()).unwrap(),
+        ServicePage::new(sqlite_store).unwrap(),
+    ];
+    let [a, b] = &pages;
+    assert_eq!(a.known, from_memory.big_partner);
+    assert_eq!((a.known, a.behind), (b.known, b.behind));
+    assert!(a.behind.shown > 0);
+    assert!(a.behind.known_rows > 0 && a.behind.known_rows <= a.behind.shown);
+    for page in &mut pages {
+        page.ours(2).unwrap();
+        page.store_page(2).unwrap();
+        page.behind(2).unwrap();
+    }
+    assert_eq!(pages[0].read().unwrap(), pages[1].read().unwrap());
 }

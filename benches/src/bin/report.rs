@@ -9,10 +9,12 @@
 //! a few minutes on two cores); without it the rounds are longer and more
 //! numerous. `--nominations N` sizes the large worlds (1,000,000 by
 //! default). `--only PARTS` runs some of it, `PARTS` a comma-separated list
-//! of `memory-add`, `sqlite-add`, `accept` and `worlds` (the pages and the
-//! sweep, which share the large worlds). The table goes to standard output;
-//! progress, fixture sizes, the wall time and the asides below go to
-//! standard error.
+//! of `memory-add`, `sqlite-add`, `accept`, `worlds` (the stores' pages and
+//! the sweep, which share the large worlds), `memory-customers` and
+//! `sqlite-customers` (the service's Customers page over each store, which
+//! need the worlds too and build them when `worlds` is not asked for). The
+//! table goes to standard output; progress, fixture sizes, the wall time
+//! and the asides below go to standard error.
 //!
 //! The large world is built with 10% of it due: the sweep comparison
 //! sweeps copies of it. The page comparisons in the table read it once the
@@ -20,18 +22,40 @@
 //! the same pages read before the sweep, with every lapsed row still in
 //! its tab's index, are printed as asides.
 //!
+//! The Customers page comparisons read the swept worlds once their known
+//! customers have their rows and answers (`world::know`, as a sweep that
+//! keeps up leaves them): the page at the large world against the page at
+//! the 10k one, the service's page against the store's own page of the tab,
+//! and the page read a day after the last sweep against the swept one
+//! (in the table for SQLite, as an aside for memory), with what that day
+//! left to make up for on standard error.
+//!
 //! A failure here is a broken benchmark, not a result: it panics with the
 //! error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mci_benches::BoxError;
 use mci_benches::comparison::{
-    CALLERS, MemoryAdd, MemoryPage, SqliteAccept, SqliteAdd, SqlitePage, SqliteSweep, build_worlds,
+    CALLERS, MemoryAdd, MemoryPage, ServicePage, SqliteAccept, SqliteAdd, SqlitePage, SqliteSweep,
+    SqliteWorld, build_worlds, know_file,
 };
 use mci_benches::measure::{Goal, Line, Measure, Timing, interleaved, median, table, time};
-use mci_benches::world::{PAGE, WorldSpec};
+use mci_benches::world::{BIG_PARTNER, Known, PAGE, WorldSpec};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
+
+/// The size of the small worlds the large ones are compared with.
+const SMALL: usize = 10_000;
+
+/// The parts `--only` takes.
+const PARTS: [&str; 6] = [
+    "memory-add",
+    "sqlite-add",
+    "accept",
+    "worlds",
+    "memory-customers",
+    "sqlite-customers",
+];
 
 /// How long a report runs each side of a comparison.
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +178,9 @@ fn main() -> Result<(), BoxError> {
         ),
         None => None,
     };
+    if let Some(unknown) = only.iter().flatten().find(|p| !PARTS.contains(&p.as_str())) {
+        return Err(format!("no part {unknown}: the parts are {}", PARTS.join(", ")).into());
+    }
     let wanted = |part: &str| only.as_ref().is_none_or(|o| o.iter().any(|p| p == part));
     let started = Instant::now();
     eprintln!(
@@ -166,7 +193,7 @@ fn main() -> Result<(), BoxError> {
         "command: cargo run --release -p mci-benches --bin report -- {}",
         args.join(" ")
     );
-    let mut lines = Vec::new();
+    let mut lines: Vec<(u32, Line)> = Vec::new();
     let large = human(nominations);
 
     if wanted("memory-add") {
@@ -175,7 +202,7 @@ fn main() -> Result<(), BoxError> {
         let (ours, baseline) = compare(&plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
         drop(add);
         lines.push((
-            0,
+            10,
             Line {
                 comparison: "memory store: add customer through the service".into(),
                 measure: Measure::Throughput,
@@ -192,7 +219,7 @@ fn main() -> Result<(), BoxError> {
         let (ours, baseline) = compare(&plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
         drop(add);
         lines.push((
-            3,
+            40,
             Line {
                 comparison: "SQLite: one add customer, durable, per call".into(),
                 measure: Measure::Throughput,
@@ -215,7 +242,7 @@ fn main() -> Result<(), BoxError> {
         )?;
         drop(accept);
         lines.push((
-            3,
+            50,
             Line {
                 comparison: format!(
                     "SQLite: accept consent with {CALLERS} concurrent callers (group commit)"
@@ -228,176 +255,160 @@ fn main() -> Result<(), BoxError> {
         ));
     }
 
-    if wanted("worlds") {
+    let pages = wanted("worlds");
+    let memory_customers = wanted("memory-customers");
+    let sqlite_customers = wanted("sqlite-customers");
+    if pages || memory_customers || sqlite_customers {
+        let (with_memory, with_sqlite) = (pages || memory_customers, pages || sqlite_customers);
         progress(
             started,
-            &format!("building the {large} worlds (memory and SQLite) and the 10k world"),
+            &format!("building the {large} worlds and the 10k worlds"),
         );
-        let (memory, sqlite) = build_worlds(&WorldSpec::of(nominations), true, true)?;
-        let (memory, sqlite) = (
-            memory.ok_or("no memory world")?,
-            sqlite.ok_or("no SQLite world")?,
-        );
-        let (_, small) = build_worlds(&WorldSpec::of(10_000), false, true)?;
-        let mut small = small.ok_or("no small world")?;
-        progress(
-            started,
-            &format!(
-                "worlds built: {} nominations, {} due, SQLite file {:.2} GB",
-                sqlite.nominations,
-                sqlite.due,
-                sqlite.bytes() as f64 / 1e9
-            ),
-        );
-
-        // The pages are read first in the world as built, 10% of it lapsed and
-        // not yet swept (on standard error), then once the sweep has run: the
-        // state a system that sweeps keeps (in the table).
-        progress(started, &format!("memory: first page at {large}, unswept"));
-        let mut memory = memory;
-        let mut page = MemoryPage::new(&memory)?;
-        let (ours, baseline) =
-            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-        drop(page);
-        aside(
-            started,
-            "memory page, unswept",
-            Measure::Time,
-            ours,
-            baseline,
-        );
-        progress(
-            started,
-            &format!("memory: sweeping, then first page at {large}"),
-        );
-        let swept = memory.sweep()?;
-        progress(started, &format!("  swept {swept}"));
-        let mut page = MemoryPage::new(&memory)?;
-        let (ours, baseline) =
-            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-        drop(page);
-        drop(memory);
-        lines.push((
-            1,
-            Line {
-                comparison: format!(
-                    "memory store: first page ({PAGE} rows) of a tab at {large} nominations (swept)"
-                ),
-                measure: Measure::Time,
-                ours,
-                baseline,
-                goal: Goal::AtMost(1.5),
-            },
-        ));
-
-        progress(
-            started,
-            &format!("SQLite: sweep at {large}, {} due", sqlite.due),
-        );
-        let mut sweep = SqliteSweep::new(&sqlite)?;
-        let (mut o, mut b) = (Vec::new(), Vec::new());
-        for round in 0..plan.sweep_rounds {
-            // Ours last, so that its swept file is what the pages read next.
-            for side in [1 - round % 2, round % 2] {
-                let (took, written) = if side == 0 {
-                    sweep.ours()?
-                } else {
-                    sweep.baseline()?
-                };
-                let name = ["ours", "baseline"][side];
-                progress(started, &format!("  {name}: {written} in {}", time(took)));
-                [&mut o, &mut b][side].push(took / u32::try_from(written.max(1))?);
-            }
+        let (memory, sqlite) = build_worlds(&WorldSpec::of(nominations), with_memory, with_sqlite)?;
+        let (small_memory, small) =
+            build_worlds(&WorldSpec::of(SMALL), memory_customers, with_sqlite)?;
+        for (name, nominations, due, bytes) in [
+            memory
+                .as_ref()
+                .map(|w| ("memory", w.nominations, w.due, None)),
+            sqlite
+                .as_ref()
+                .map(|w| ("SQLite", w.nominations, w.due, Some(w.bytes()))),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let file = bytes.map_or(String::new(), |b| {
+                format!(", file {:.2} GB", b as f64 / 1e9)
+            });
+            progress(
+                started,
+                &format!("{name} world built: {nominations} nominations, {due} due{file}"),
+            );
         }
-        let sweep_line = Line {
-            comparison: format!("SQLite: sweep at {large} nominations, 10% due"),
-            measure: Measure::Throughput,
-            ours: median(o),
-            baseline: median(b),
-            goal: Goal::AtLeast(0.5),
-        };
 
-        progress(
-            started,
-            &format!("SQLite: first page at {large}, and at 10k, unswept"),
-        );
-        let mut page = SqlitePage::new(sqlite.path())?;
-        let mut small_page = SqlitePage::new(small.path())?;
-        let (ours, baseline) =
-            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-        aside(
-            started,
-            "SQLite page, unswept",
-            Measure::Time,
-            ours,
-            baseline,
-        );
-        let (at_large, at_small) = compare(
-            &plan,
-            1,
-            &mut (&mut page, &mut small_page),
-            |s, n| s.0.ours(n),
-            |s, n| s.1.ours(n),
-        )?;
-        aside(
-            started,
-            &format!("SQLite page at {large} vs 10k, unswept"),
-            Measure::Time,
-            at_large,
-            at_small,
-        );
-        drop((page, small_page));
+        if let Some(mut memory) = memory {
+            // The pages are read first in the world as built, 10% of it
+            // lapsed and not yet swept (on standard error), then once the
+            // sweep has run: the state a system that sweeps keeps (in the
+            // table).
+            if pages {
+                progress(started, &format!("memory: first page at {large}, unswept"));
+                let mut page = MemoryPage::new(&memory)?;
+                let (ours, baseline) =
+                    compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+                drop(page);
+                aside(
+                    started,
+                    "memory page, unswept",
+                    Measure::Time,
+                    ours,
+                    baseline,
+                );
+            }
+            progress(started, &format!("memory: sweeping the {large} world"));
+            let swept = memory.sweep()?;
+            progress(started, &format!("  swept {swept}"));
+            if pages {
+                progress(started, &format!("memory: first page at {large}, swept"));
+                let mut page = MemoryPage::new(&memory)?;
+                let (ours, baseline) =
+                    compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+                drop(page);
+                lines.push((
+                    20,
+                    Line {
+                        comparison: format!(
+                            "memory store: first page ({PAGE} rows) of a tab at {large} nominations (swept)"
+                        ),
+                        measure: Measure::Time,
+                        ours,
+                        baseline,
+                        goal: Goal::AtMost(1.5),
+                    },
+                ));
+            }
+            if memory_customers {
+                let mut small_memory = small_memory.ok_or("no small memory world")?;
+                small_memory.sweep()?;
+                progress(started, "memory: known rows and answers");
+                for (world, name) in [(&memory, large.as_str()), (&small_memory, "10k")] {
+                    let known = world.know()?;
+                    progress(started, &format!("  at {name}: {}", known_figures(&known)));
+                }
+                let mut big = ServicePage::memory(&memory)?;
+                let mut little = ServicePage::memory(&small_memory)?;
+                customers(
+                    &plan,
+                    started,
+                    Sizes {
+                        store: "memory store",
+                        large: &large,
+                        order: 30,
+                        behind_in_table: false,
+                    },
+                    &mut big,
+                    &mut little,
+                    &mut lines,
+                )?;
+                std::mem::forget((big, little, small_memory));
+            }
+            // Freeing millions of rows and known rows takes the allocator
+            // half a minute; the process hands them back at once when it
+            // ends.
+            std::mem::forget(memory);
+        }
 
-        progress(
-            started,
-            &format!("SQLite: first page at {large}, and at 10k, swept"),
-        );
-        let swept_large = sweep.swept().ok_or("our sweep left no file")?;
-        let swept = small.sweep()?;
-        progress(started, &format!("  swept {swept} of the 10k world"));
-        let mut page = SqlitePage::new(&swept_large)?;
-        let mut small_page = SqlitePage::new(small.path())?;
-        let (ours, baseline) =
-            compare(&plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
-        lines.push((
-            4,
-            Line {
-                comparison: format!(
-                    "SQLite: first full page ({PAGE} rows) of a tab at {large} nominations (swept)"
-                ),
-                measure: Measure::Time,
-                ours,
-                baseline,
-                goal: Goal::AtMost(1.3),
-            },
-        ));
-        let (at_large, at_small) = compare(
-            &plan,
-            1,
-            &mut (&mut page, &mut small_page),
-            |s, n| s.0.ours(n),
-            |s, n| s.1.ours(n),
-        )?;
-        drop((page, small_page, sweep));
-        lines.push((
-            5,
-            Line {
-                comparison: format!(
-                    "SQLite: page time at {large} vs at 10k nominations (full pages, swept)"
-                ),
-                measure: Measure::Time,
-                ours: at_large,
-                baseline: at_small,
-                goal: Goal::AtMost(1.5),
-            },
-        ));
-        lines.push((6, sweep_line));
+        if let Some(mut sqlite) = sqlite {
+            let mut small = small.ok_or("no small SQLite world")?;
+            let mut sweep = None;
+            let swept_large = if pages {
+                let fixture =
+                    sqlite_pages(&plan, started, &large, &sqlite, &mut small, &mut lines)?;
+                let path = fixture.swept().ok_or("our sweep left no file")?;
+                sweep = Some(fixture);
+                path
+            } else {
+                progress(started, &format!("SQLite: sweeping the {large} world"));
+                let swept = sqlite.sweep()?;
+                progress(started, &format!("  swept {swept}"));
+                let swept = small.sweep()?;
+                progress(started, &format!("  swept {swept} of the 10k world"));
+                sqlite.path().to_owned()
+            };
+            if sqlite_customers {
+                progress(started, "SQLite: known rows and answers");
+                for (path, name) in [
+                    (swept_large.as_path(), large.as_str()),
+                    (small.path(), "10k"),
+                ] {
+                    let known = know_file(path)?;
+                    progress(started, &format!("  at {name}: {}", known_figures(&known)));
+                }
+                let mut big = ServicePage::sqlite(&swept_large)?;
+                let mut little = ServicePage::sqlite(small.path())?;
+                customers(
+                    &plan,
+                    started,
+                    Sizes {
+                        store: "SQLite",
+                        large: &large,
+                        order: 90,
+                        behind_in_table: true,
+                    },
+                    &mut big,
+                    &mut little,
+                    &mut lines,
+                )?;
+            }
+            drop(sweep);
+        }
     }
 
     progress(started, "done");
     eprintln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     // The issue's order: memory first, then SQLite.
-    lines.sort_by_key(|(order, _)| *order);
+    lines.sort_by_key(|(order, _): &(u32, Line)| *order);
     let sorted: Vec<Line> = lines.into_iter().map(|(_, line)| line).collect();
     print!("{}", table(&sorted));
     Ok(())
@@ -409,5 +420,251 @@ fn human(n: usize) -> String {
         n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
         n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
         n => n.to_string(),
+    }
+}
+
+/// The SQLite comparisons of the large and small worlds as built: the sweep
+/// of the large one (ours last, so that its swept file is what the pages
+/// read next), then the pages unswept (on standard error) and swept (in
+/// the table). Sweeps the small world in place; answers the sweep, whose
+/// scratch directory holds the swept large world.
+fn sqlite_pages<'w>(
+    plan: &Plan,
+    started: Instant,
+    large: &str,
+    sqlite: &'w SqliteWorld,
+    small: &mut SqliteWorld,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<SqliteSweep<'w>, BoxError> {
+    progress(
+        started,
+        &format!("SQLite: sweep at {large}, {} due", sqlite.due),
+    );
+    let mut sweep = SqliteSweep::new(sqlite)?;
+    let (mut o, mut b) = (Vec::new(), Vec::new());
+    for round in 0..plan.sweep_rounds {
+        // Ours last, so that its swept file is what the pages read next.
+        for side in [1 - round % 2, round % 2] {
+            let (took, written) = if side == 0 {
+                sweep.ours()?
+            } else {
+                sweep.baseline()?
+            };
+            let name = ["ours", "baseline"][side];
+            progress(started, &format!("  {name}: {written} in {}", time(took)));
+            [&mut o, &mut b][side].push(took / u32::try_from(written.max(1))?);
+        }
+    }
+    let sweep_line = Line {
+        comparison: format!("SQLite: sweep at {large} nominations, 10% due"),
+        measure: Measure::Throughput,
+        ours: median(o),
+        baseline: median(b),
+        goal: Goal::AtLeast(0.5),
+    };
+
+    progress(
+        started,
+        &format!("SQLite: first page at {large}, and at 10k, unswept"),
+    );
+    let mut page = SqlitePage::new(sqlite.path())?;
+    let mut small_page = SqlitePage::new(small.path())?;
+    let (ours, baseline) = compare(plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+    aside(
+        started,
+        "SQLite page, unswept",
+        Measure::Time,
+        ours,
+        baseline,
+    );
+    let (at_large, at_small) = large_and_small(plan, &mut page, &mut small_page)?;
+    aside(
+        started,
+        &format!("SQLite page at {large} vs 10k, unswept"),
+        Measure::Time,
+        at_large,
+        at_small,
+    );
+    drop((page, small_page));
+
+    progress(
+        started,
+        &format!("SQLite: first page at {large}, and at 10k, swept"),
+    );
+    let swept_large = sweep.swept().ok_or("our sweep left no file")?;
+    let swept = small.sweep()?;
+    progress(started, &format!("  swept {swept} of the 10k world"));
+    let mut page = SqlitePage::new(&swept_large)?;
+    let mut small_page = SqlitePage::new(small.path())?;
+    let (ours, baseline) = compare(plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+    lines.push((
+        60,
+        Line {
+            comparison: format!(
+                "SQLite: first full page ({PAGE} rows) of a tab at {large} nominations (swept)"
+            ),
+            measure: Measure::Time,
+            ours,
+            baseline,
+            goal: Goal::AtMost(1.3),
+        },
+    ));
+    let (at_large, at_small) = large_and_small(plan, &mut page, &mut small_page)?;
+    lines.push((
+        70,
+        Line {
+            comparison: format!(
+                "SQLite: page time at {large} vs at 10k nominations (full pages, swept)"
+            ),
+            measure: Measure::Time,
+            ours: at_large,
+            baseline: at_small,
+            goal: Goal::AtMost(1.5),
+        },
+    ));
+    lines.push((80, sweep_line));
+    Ok(sweep)
+}
+
+/// Our page at the large world and at the small one, in alternating rounds.
+fn large_and_small(
+    plan: &Plan,
+    large: &mut SqlitePage,
+    small: &mut SqlitePage,
+) -> Result<(Duration, Duration), BoxError> {
+    compare(
+        plan,
+        1,
+        &mut (large, small),
+        |s, n| s.0.ours(n),
+        |s, n| s.1.ours(n),
+    )
+}
+
+/// Which store the Customers page comparisons run on, and where their
+/// lines go.
+struct Sizes<'a> {
+    /// The store, as the table names it.
+    store: &'a str,
+    /// The large world's size, as the table names it.
+    large: &'a str,
+    /// The first line's place in the table.
+    order: u32,
+    /// Whether the page read a day behind goes to the table, or to
+    /// standard error.
+    behind_in_table: bool,
+}
+
+/// The Customers page comparisons on one store: the page at the large world
+/// against the page at the small one, the service's page against the
+/// store's own page of the tab, and the page read a day after the last
+/// sweep against the swept one.
+fn customers(
+    plan: &Plan,
+    started: Instant,
+    sizes: Sizes<'_>,
+    big: &mut ServicePage,
+    small: &mut ServicePage,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<(), BoxError> {
+    let Sizes {
+        store,
+        large,
+        order,
+        behind_in_table,
+    } = sizes;
+    let (known, small_known) = (roughly(big.known), roughly(small.known));
+    progress(
+        started,
+        &format!(
+            "{store}: Customers page at {large} nominations and {} known customers, \
+             against 10k and {}",
+            big.known, small.known
+        ),
+    );
+    let (at_large, at_small) = compare(
+        plan,
+        1,
+        &mut (&mut *big, &mut *small),
+        |s, n| s.0.ours(n),
+        |s, n| s.1.ours(n),
+    )?;
+    lines.push((
+        order,
+        Line {
+            comparison: format!(
+                "{store}: Customers page ({PAGE} rows + counts) at {known} known customers and \
+                 {large} nominations vs at {small_known} (swept)"
+            ),
+            measure: Measure::Time,
+            ours: at_large,
+            baseline: at_small,
+            goal: Goal::AtMost(1.5),
+        },
+    ));
+    progress(
+        started,
+        &format!("{store}: Customers page against the store's page at {large}"),
+    );
+    let (service, own) = compare(plan, 1, big, |s, n| s.ours(n), |s, n| s.store_page(n))?;
+    lines.push((
+        order + 1,
+        Line {
+            comparison: format!(
+                "{store}: Customers page vs the store's own page of the tab, at {known} known \
+                 customers (swept)"
+            ),
+            measure: Measure::Time,
+            ours: service,
+            baseline: own,
+            goal: Goal::AtMost(3.0),
+        },
+    ));
+    let behind = big.behind;
+    progress(
+        started,
+        &format!(
+            "{store}: Customers page a day after the last sweep, at {large}: the day left \
+             {} lapses of the tab's pair unwritten and {} of its {} shown known rows to derive \
+             again",
+            behind.lapses, behind.known_rows, behind.shown
+        ),
+    );
+    let (late, swept) = compare(plan, 1, big, |s, n| s.behind(n), |s, n| s.ours(n))?;
+    let comparison = format!(
+        "{store}: Customers page a day after the last sweep (lapses unwritten, answers aged) vs \
+         swept, at {known} known customers"
+    );
+    if behind_in_table {
+        lines.push((
+            order + 2,
+            Line {
+                comparison,
+                measure: Measure::Time,
+                ours: late,
+                baseline: swept,
+                goal: Goal::None,
+            },
+        ));
+    } else {
+        aside(started, &comparison, Measure::Time, late, swept);
+    }
+    Ok(())
+}
+
+/// What [`know_file`] or `MemoryWorld::know` wrote, for standard error.
+fn known_figures(known: &Known) -> String {
+    format!(
+        "{} answers kept ({} ineligible), {} known customers of {BIG_PARTNER}",
+        known.answered, known.ineligible, known.big_partner
+    )
+}
+
+/// `n` in thousands, as the table names counts of customers: 100k, 1k.
+fn roughly(n: usize) -> String {
+    if n >= 500 {
+        format!("{:.0}k", n as f64 / 1_000.0)
+    } else {
+        n.to_string()
     }
 }
