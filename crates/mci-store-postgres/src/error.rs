@@ -1,0 +1,103 @@
+//! The errors of the PostgreSQL store: [`ConnectError`], when a database
+//! cannot be connected to or opened as a store.
+//!
+//! ```
+//! use mci_store_postgres::ConnectError;
+//!
+//! let refused = ConnectError::NewerSchema {
+//!     database: "mci".into(),
+//!     schema: "public".into(),
+//!     found: 9,
+//!     supported: 2,
+//! };
+//! assert!(refused.to_string().contains("upgrade"));
+//! ```
+
+/// Why a database cannot be opened as a store. Every variant that refuses a
+/// database (`ForeignDatabase`, `NewerSchema`, `NoSchema`) leaves it as it
+/// was: nothing is written to it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The connection string does not parse.
+    #[error("the connection string does not parse: {0}")]
+    Config(#[source] tokio_postgres::Error),
+    /// The [`Options`](crate::Options) cannot make a pool (a pool of no
+    /// connections).
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// The server cannot be reached, or refused the connection (no such
+    /// database, wrong credentials, TLS required).
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Unreachable(#[source] tokio_postgres::Error),
+    /// The connection pool failed otherwise.
+    #[error("the connection pool failed: {0}")]
+    Pool(String),
+    /// No connection was made within the pool's timeouts.
+    #[error("no connection to PostgreSQL within the pool's timeouts")]
+    Timeout,
+    /// The connection's `search_path` names no schema that exists, so there
+    /// is nowhere to create the tables.
+    #[error(
+        "the search_path of the connection to {database} ({search_path}) names no schema that exists"
+    )]
+    NoSchema {
+        /// The database connected to.
+        database: String,
+        /// The connection's `search_path`.
+        search_path: String,
+    },
+    /// The schema holds tables of another application: tables without this
+    /// store's migrations table, or a migrations table without this store's
+    /// mark. Use another database, or another schema (`search_path`).
+    #[error(
+        "schema {schema} of database {database} belongs to another application ({detail}); it was left as it is"
+    )]
+    ForeignDatabase {
+        /// The database connected to.
+        database: String,
+        /// The schema the tables would be in (the first of `search_path`).
+        schema: String,
+        /// What was found.
+        detail: String,
+    },
+    /// The schema was written by a newer version of this crate, whose
+    /// migrations this version does not know: upgrade the crate.
+    #[error(
+        "schema {schema} of database {database} has schema version {found}, newer than {supported}, the latest this version of mci-store-postgres knows: upgrade it; the database was left as it is"
+    )]
+    NewerSchema {
+        /// The database connected to.
+        database: String,
+        /// The schema holding the store's tables.
+        schema: String,
+        /// The schema version the database records.
+        found: u32,
+        /// The latest schema version this crate knows.
+        supported: u32,
+    },
+    /// A migration step failed; it was rolled back, and the database keeps
+    /// the schema version before it.
+    #[error("migrating to schema version {version} failed and was rolled back: {source}")]
+    Migration {
+        /// The schema version the step would have reached.
+        version: u32,
+        /// What PostgreSQL answered.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A statement failed otherwise.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+}
+
+impl From<deadpool_postgres::PoolError> for ConnectError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::PoolError;
+        match error {
+            PoolError::Backend(error) => ConnectError::Unreachable(error),
+            PoolError::Timeout(_) => ConnectError::Timeout,
+            other => ConnectError::Pool(other.to_string()),
+        }
+    }
+}
