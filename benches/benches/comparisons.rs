@@ -27,7 +27,7 @@ use mci_benches::comparison::{
     CALLERS, MemoryAdd, MemoryPage, MemoryWorld, ServicePage, SqliteAccept, SqliteAdd, SqlitePage,
     SqliteSweep, SqliteWorld, build_worlds,
 };
-use mci_benches::world::WorldSpec;
+use mci_benches::world::{KnownFor, WorldSpec};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -77,11 +77,19 @@ fn swept_small_world() -> &'static SqliteWorld {
 }
 
 fn known_sqlite_world() -> &'static SqliteWorld {
-    KNOWN_SQLITE_WORLD.get_or_init(|| swept_sqlite_world().known_copy().unwrap())
+    KNOWN_SQLITE_WORLD.get_or_init(|| {
+        swept_sqlite_world()
+            .known_copy(KnownFor::BigEngagement)
+            .unwrap()
+    })
 }
 
 fn known_small_world() -> &'static SqliteWorld {
-    KNOWN_SMALL_WORLD.get_or_init(|| swept_small_world().known_copy().unwrap())
+    KNOWN_SMALL_WORLD.get_or_init(|| {
+        swept_small_world()
+            .known_copy(KnownFor::BigEngagement)
+            .unwrap()
+    })
 }
 
 /// The Customers pages of the large memory world (swept, its known
@@ -93,11 +101,11 @@ fn memory_pages() -> &'static Mutex<(ServicePage, ServicePage)> {
         if world.due > 0 {
             world.sweep().unwrap();
         }
-        world.know().unwrap();
+        world.know(KnownFor::BigEngagement).unwrap();
         let (small, _) = build_worlds(&WorldSpec::of(10_000), true, false).unwrap();
         let mut small = small.unwrap();
         small.sweep().unwrap();
-        small.know().unwrap();
+        small.know(KnownFor::BigEngagement).unwrap();
         Mutex::new((
             ServicePage::memory(&world).unwrap(),
             ServicePage::memory(&small).unwrap(),

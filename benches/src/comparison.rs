@@ -267,14 +267,14 @@ impl SqliteWorld {
     }
 
     /// A copy of the world in a directory of its own whose known customers
-    /// have their rows and answers ([`know_file`]).
-    pub fn known_copy(&self) -> Result<SqliteWorld, BoxError> {
+    /// have their rows and answers for `which` ([`know_file`]).
+    pub fn known_copy(&self, which: world::KnownFor) -> Result<SqliteWorld, BoxError> {
         let dir = tempfile::Builder::new()
             .prefix("mci-bench-known")
             .tempdir()?;
         let path = dir.path().join("world.sqlite");
         std::fs::copy(&self.path, &path)?;
-        know_file(&path)?;
+        know_file(&path, which)?;
         Ok(SqliteWorld {
             _dir: dir,
             path,
@@ -886,15 +886,21 @@ impl<'w> SqliteSweep<'w> {
 
     /// A fresh copy of the world's file, named for `side`.
     fn copy(&self, side: &str) -> Result<PathBuf, BoxError> {
+        self.remove(side)?;
         let path = self.scratch.path().join(format!("{side}.sqlite"));
+        std::fs::copy(self.world.path(), &path)?;
+        Ok(path)
+    }
+
+    /// Removes the copy named for `side`, if any.
+    fn remove(&self, side: &str) -> Result<(), BoxError> {
         for suffix in ["", "-wal", "-shm"] {
             let stale = self.scratch.path().join(format!("{side}.sqlite{suffix}"));
             if stale.exists() {
                 std::fs::remove_file(stale)?;
             }
         }
-        std::fs::copy(self.world.path(), &path)?;
-        Ok(path)
+        Ok(())
     }
 
     /// The file our last sweep left, closed: the world as it stands once
@@ -934,17 +940,20 @@ impl<'w> SqliteSweep<'w> {
         let written = raw.sweep(world::now(), mci::Settings::default().sweep_batch)?;
         let elapsed = start.elapsed();
         drop(raw);
+        // Nothing reads the baseline's copy again: a 1M world's file is
+        // gigabytes.
+        self.remove("raw")?;
         self.check(written)?;
         Ok((elapsed, written))
     }
 }
 
 impl MemoryWorld {
-    /// Gives the world's known customers their rows and kept answers, as a
-    /// sweep that keeps up leaves them ([`world::know`]).
-    pub fn know(&self) -> Result<world::Known, BoxError> {
+    /// Gives the world's known customers their rows and kept answers for
+    /// `which`, as a sweep that keeps up leaves them ([`world::know`]).
+    pub fn know(&self, which: world::KnownFor) -> Result<world::Known, BoxError> {
         let store: Arc<dyn Store> = self.store.clone();
-        current_thread()?.block_on(world::know(store.as_ref()))
+        current_thread()?.block_on(world::know(store.as_ref(), which))
     }
 }
 
@@ -952,9 +961,10 @@ impl MemoryWorld {
 const KNOW_CACHE_MIB: u32 = 1024;
 
 /// Gives the known customers of the world in the file at `path` their rows
-/// and kept answers ([`world::know`]), through a [`SqliteStore`] opened for
-/// it with a large writer cache and closed after.
-pub fn know_file(path: &Path) -> Result<world::Known, BoxError> {
+/// and kept answers for `which` ([`world::know`]), through a
+/// [`SqliteStore`] opened for it with a large writer cache and closed
+/// after.
+pub fn know_file(path: &Path, which: world::KnownFor) -> Result<world::Known, BoxError> {
     let store = SqliteStore::open_with(
         path,
         Options {
@@ -962,7 +972,7 @@ pub fn know_file(path: &Path) -> Result<world::Known, BoxError> {
             ..Options::default()
         },
     )?;
-    let known = current_thread()?.block_on(world::know(&store))?;
+    let known = current_thread()?.block_on(world::know(&store, which))?;
     drop(store);
     Ok(known)
 }

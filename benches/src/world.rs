@@ -29,8 +29,8 @@
 //! (partner, engagement) pair, whose Eligible tab is the large tab the page
 //! benchmarks read. A third of a pair's nominations were consented, so
 //! `northwind` knows as many customers as a tenth of the world's
-//! nominations (R-PAGE-2): 100k at 1M, 1k at 10k. [`know`] gives every
-//! known customer its known rows and their kept answers, as a sweep that
+//! nominations (R-PAGE-2): 100k at 1M, 1k at 10k. [`know`] gives the
+//! known customers their known rows and their kept answers, as a sweep that
 //! keeps up leaves them (R-PAGE-9).
 //!
 //! ```
@@ -720,9 +720,22 @@ fn hash(key: &str) -> u64 {
     })
 }
 
+/// Which engagements [`know`] gives known rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownFor {
+    /// Every engagement of the catalog, as the service's sweep seeds them:
+    /// five rows per known customer, 1.6M at 1M nominations, which take
+    /// SQLite's writer about four minutes.
+    Catalog,
+    /// Only [`BIG_ENGAGEMENT`], whose page the benchmarks read: 330k rows
+    /// at 1M nominations. The other engagements' rows are other keys of
+    /// the same indexes, which that page's reads do not walk.
+    BigEngagement,
+}
+
 /// Gives the known customers of `store`'s world their rows and answers, as
 /// a service whose sweep keeps up leaves them at [`now`] (R-PAGE-9), in
-/// bulk: [`Store::seed_known`] for every engagement of the catalog, then
+/// bulk: [`Store::seed_known`] for the engagements of `which`, then
 /// commits of [`KNOWN_BATCH`] answers of the eligibility port for every row
 /// without one, each made by [`KeptAnswer::new`](mci_core::KeptAnswer::new)
 /// as the service makes them. The answers were given over the last
@@ -730,11 +743,15 @@ fn hash(key: &str) -> u64 {
 /// at [`now`]) and are trusted for the service's default
 /// [`eligibility_trust`](mci::Settings); one in ten says the customer does
 /// not meet the criteria.
-pub async fn know(store: &dyn Store) -> Result<Known, BoxError> {
+pub async fn know(store: &dyn Store, which: KnownFor) -> Result<Known, BoxError> {
     let catalog = catalog()?;
     let settings = mci::Settings::default();
     let at = now();
-    for engagement in &catalog {
+    let seeded = match which {
+        KnownFor::Catalog => &catalog[..],
+        KnownFor::BigEngagement => &catalog[..1],
+    };
+    for engagement in seeded {
         while !store.seed_known(engagement.id(), at, KNOWN_BATCH).await? {}
     }
     let spread = settings.eligibility_refresh.num_minutes().max(1);

@@ -8,7 +8,7 @@
 use mci_benches::comparison::{ServicePage, SqlitePage, build_worlds, current_thread, know_file};
 use mci_benches::raw::{self, RawDb};
 use mci_benches::service::Ports;
-use mci_benches::world::{self, WorldSpec};
+use mci_benches::world::{self, KnownFor, WorldSpec};
 use mci_store::Store;
 use mci_store_sqlite::{Durability, SqliteStore};
 use rusqlite::types::Value;
@@ -122,8 +122,8 @@ fn r_page_9_every_store_keeps_the_same_known_rows_and_the_customers_page_reads_t
     let (mut memory, mut sqlite) = (memory.unwrap(), sqlite.unwrap());
     memory.sweep().unwrap();
     sqlite.sweep().unwrap();
-    let from_memory = memory.know().unwrap();
-    let from_sqlite = know_file(sqlite.path()).unwrap();
+    let from_memory = memory.know(KnownFor::Catalog).unwrap();
+    let from_sqlite = know_file(sqlite.path(), KnownFor::Catalog).unwrap();
     assert_eq!(from_memory, from_sqlite);
     // The big partner knows about a tenth of the world's nominations.
     let share = from_memory.big_partner as f64 / SPEC.nominations as f64;
