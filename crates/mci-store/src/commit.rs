@@ -349,10 +349,10 @@ impl Commit {
                 return invalid(format!("a message of {id} names another nomination"));
             }
         }
-        for (i, a) in self.answers.iter().enumerate() {
-            if self.answers[..i].iter().any(|b| {
-                (&b.partner, &b.engagement, &b.customer) == (&a.partner, &a.engagement, &a.customer)
-            }) {
+        // A set, not a pairwise scan: bulk commits keep thousands.
+        let mut seen = std::collections::HashSet::with_capacity(self.answers.len());
+        for a in &self.answers {
+            if !seen.insert((&a.partner, &a.engagement, &a.customer)) {
                 return invalid(format!(
                     "two answers about {} for {} of {}",
                     a.customer, a.engagement, a.partner
@@ -435,5 +435,24 @@ mod tests {
             Fingerprint::of("cancel", Some(&n1), &()).unwrap(),
             Fingerprint::of("submit", Some(&n1), &()).unwrap()
         );
+    }
+
+    #[test]
+    fn r_page_9_two_answers_about_one_known_customer_are_an_invalid_commit() {
+        let (engagement, now) = mci_testkit::workshop();
+        let answer = |c: u64| AnswerWrite {
+            partner: mci_testkit::partner(1),
+            engagement: engagement.id().clone(),
+            customer: format!("tpid:{c}").parse().unwrap(),
+            answer: KeptAnswer::eligible(&engagement, now, now),
+        };
+        let mut commit = Commit::at(now);
+        commit.answers = (1..=3).map(answer).collect();
+        assert!(commit.validate().is_ok());
+        commit.answers.push(answer(2));
+        assert!(matches!(
+            commit.validate(),
+            Err(StoreError::InvalidCommit(why)) if why.contains("two answers")
+        ));
     }
 }

@@ -154,7 +154,8 @@ impl Incentives {
         limit: usize,
     ) -> Result<CustomersPage> {
         let user = call.into().actor().clone().authorize()?;
-        let engagement = self.engagement(engagement)?;
+        // Shared with the catalog: a page copies no rules.
+        let engagement = self.shared_engagement(engagement)?;
         let now = self.now()?;
         let limit = limit.max(1);
         let knows = tab != Tab::Complete && engagement.availability(now) == Availability::Active;
