@@ -1,5 +1,6 @@
 //! The errors of the PostgreSQL store: [`ConnectError`], when a database
-//! cannot be connected to or opened as a store.
+//! cannot be connected to or opened as a store, and [`BackendError`], the
+//! source of every [`StoreError::Backend`] this store returns.
 //!
 //! ```
 //! use mci_store_postgres::ConnectError;
@@ -12,6 +13,9 @@
 //! };
 //! assert!(refused.to_string().contains("upgrade"));
 //! ```
+
+use mci_store::StoreError;
+use tokio_postgres::error::SqlState;
 
 /// Why a database cannot be opened as a store. Every variant that refuses a
 /// database (`ForeignDatabase`, `NewerSchema`, `NoSchema`) leaves it as it
@@ -100,4 +104,77 @@ impl From<deadpool_postgres::PoolError> for ConnectError {
             other => ConnectError::Pool(other.to_string()),
         }
     }
+}
+
+/// The source of the [`StoreError::Backend`]s of this store: downcast the
+/// backend error's source to this type to tell them apart. Whatever the
+/// variant, the operation wrote nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// A statement failed, or the connection broke.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The transaction met a serialization failure or a deadlock (SQLSTATE
+    /// 40001, 40P01) on every one of its tries: the database is too busy
+    /// with the same rows. Retrying later may succeed.
+    #[error("the transaction was refused {tries} times by concurrent ones ({code}); retry later")]
+    Contended {
+        /// How many times it was tried.
+        tries: u32,
+        /// The last SQLSTATE.
+        code: String,
+    },
+    /// No connection of the pool became free, or could be made, in time.
+    #[error("no connection to PostgreSQL within the pool's timeouts")]
+    Timeout,
+    /// The connection pool failed otherwise.
+    #[error("the connection pool failed: {0}")]
+    Pool(String),
+    /// A document could not be written or read back as the core's type.
+    #[error("a stored document does not read back: {0}")]
+    Document(#[from] serde_json::Error),
+    /// A value does not fit its column.
+    #[error("a value does not fit its column: {0}")]
+    Encoding(String),
+}
+
+impl From<BackendError> for StoreError {
+    fn from(error: BackendError) -> Self {
+        StoreError::backend(error)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for BackendError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::PoolError;
+        match error {
+            PoolError::Backend(error) => BackendError::Postgres(error),
+            PoolError::Timeout(_) => BackendError::Timeout,
+            other => BackendError::Pool(other.to_string()),
+        }
+    }
+}
+
+/// A PostgreSQL error as a store error.
+pub(crate) fn postgres(error: tokio_postgres::Error) -> StoreError {
+    BackendError::Postgres(error).into()
+}
+
+/// Whether starting the transaction again may succeed: a serialization
+/// failure or a deadlock.
+pub(crate) fn is_retryable(error: &tokio_postgres::Error) -> bool {
+    matches!(
+        error.code(),
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+/// The constraint a unique violation (SQLSTATE 23505) names, if `error`
+/// is one.
+pub(crate) fn unique_violation(error: &tokio_postgres::Error) -> Option<&str> {
+    let db = error.as_db_error()?;
+    (db.code() == &SqlState::UNIQUE_VIOLATION)
+        .then(|| db.constraint())
+        .flatten()
 }

@@ -1,12 +1,43 @@
 //! The PostgreSQL store of the mci crates: many application servers on one
 //! database.
 //!
-//! This is the crate's base: [`PostgresStore::connect`] makes a pool of
-//! connections and brings the database's schema to the version this crate
-//! knows ([`schema`]), refusing a database that is another application's
-//! or whose schema is newer with a typed [`ConnectError`]. The
-//! implementation of [`mci_store::Store`](https://docs.rs/mci-store) is not
-//! here yet.
+//! [`PostgresStore`] implements the whole [`mci_store::Store`] contract and
+//! passes its conformance suite on a real server. [`PostgresStore::connect`]
+//! makes a pool of connections and brings the database's schema to the
+//! version this crate knows ([`schema`]), refusing a database that is
+//! another application's or whose schema is newer with a typed
+//! [`ConnectError`]. Several application servers may share one database:
+//!
+//! - **Guards across servers.** Every commit is one READ COMMITTED
+//!   transaction that first locks a row per (engagement, customer) it
+//!   touches, with `INSERT ... ON CONFLICT DO UPDATE` in key order, then
+//!   counts its guards in SQL (R-CONSENT-8, R-CONSENT-10, R-ADD-7, R-ENG-5),
+//!   checks versions (R-REC-4) and idempotency keys (R-REC-5), and writes.
+//!   Row locks are always taken in one order, so commits wait for each other
+//!   rather than deadlock; a serialization failure or a deadlock (SQLSTATE
+//!   40001, 40P01) starts the transaction again, a few times, and then
+//!   answers the retryable [`StoreError::Conflict`]; a unique violation
+//!   (23505) is the rule its index stands for. The commit module's
+//!   documentation says it step by step.
+//! - **The outbox** is shared with `FOR UPDATE SKIP LOCKED`: within one
+//!   lease no message goes to two servers.
+//! - **Reads of several statements** (counts, known rows, states) run in one
+//!   REPEATABLE READ, read-only snapshot.
+//!
+//! # Clocks
+//!
+//! The store reads no clock: every instant it compares comes from the
+//! caller (`commit.now`, a read's `now`, a lease's end), and each server's
+//! service passes its own. Servers whose clocks differ by `d` disagree on
+//! every deadline by `d`: a consent accepted by a server running `d` late
+//! may land up to `d` after the 30-day deadline another server would
+//! enforce (R-CONSENT-6), a message leased by a server running early comes
+//! back to a server running late up to `d` after its lease, and a
+//! nomination's last change may appear up to `d` in the future to another
+//! server. Nothing is corrupted by a skew (guards count what is stored,
+//! versions are integers), but decisions at a deadline are exact only to
+//! within the skew: keep the servers on NTP, which holds them to
+//! milliseconds; a skew of seconds moves deadlines by seconds.
 //!
 //! - **tokio-postgres and deadpool-postgres.** Asynchronous from end to
 //!   end: no call blocks the executor. It needs a tokio runtime.
@@ -55,16 +86,82 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod columns;
+mod commit;
+mod db;
 pub mod error;
+mod known;
+mod outbox;
+mod queries;
 pub mod schema;
 
-pub use error::ConnectError;
+pub use error::{BackendError, ConnectError};
 pub use tokio_postgres;
 
+use async_trait::async_trait;
+use db::Failure;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use mci_core::{
+    CustomerId, EngagementId, Event, Instant, KnownCustomer, Message, MessageId, Nomination,
+    NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
+};
+use mci_store::{
+    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
+    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+};
 use std::time::Duration;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{Config, NoTls, Socket};
+use tokio_postgres::{Config, IsolationLevel, NoTls, Socket};
+
+/// How many times an operation's transaction is started again after a
+/// serialization failure or a deadlock before it gives up.
+const TRIES: u32 = 8;
+
+/// Runs `$body` (an expression using the transaction `$tx`) in a
+/// transaction at `$level`, starting it again while `$again` says a
+/// failure may pass; answers the last result as `Result<_, Failure>`.
+macro_rules! transaction {
+    ($store:expr, $level:expr, $read_only:expr, $again:expr, |$tx:ident| $body:expr) => {{
+        let mut tries = 0u32;
+        loop {
+            let result: Result<_, Failure> = async {
+                let mut client = $store.pool.get().await.map_err(BackendError::from)?;
+                let $tx = client
+                    .build_transaction()
+                    .isolation_level($level)
+                    .read_only($read_only)
+                    .start()
+                    .await?;
+                let value = $body.await?;
+                $tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match result {
+                Err(failure) if tries + 1 < TRIES && $again(&failure) => {
+                    tries += 1;
+                    schema::pause(tries).await;
+                }
+                result => break (result, tries + 1),
+            }
+        }
+    }};
+}
+
+/// The answer of an operation that failed as `failure` after `tries`.
+fn failed(failure: Failure, tries: u32) -> StoreError {
+    match failure {
+        Failure::Postgres(error) if error::is_retryable(&error) => BackendError::Contended {
+            tries,
+            code: error
+                .code()
+                .map(|c| c.code().to_owned())
+                .unwrap_or_default(),
+        }
+        .into(),
+        failure => failure.into_store(),
+    }
+}
 
 /// How a store handle uses its connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,5 +312,319 @@ impl PostgresStore {
     /// The most connections this handle holds open at once.
     pub fn pool_size(&self) -> usize {
         self.pool.status().max_size
+    }
+}
+
+impl PostgresStore {
+    /// Runs a read of several statements in one snapshot: REPEATABLE READ,
+    /// read only.
+    async fn snapshot<T>(
+        &self,
+        read: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T, Failure>,
+    ) -> Result<T, StoreError> {
+        let result: Result<T, Failure> = async {
+            let mut client = self.pool.get().await.map_err(BackendError::from)?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let value = read(&tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        result.map_err(Failure::into_store)
+    }
+
+    /// Runs a read of one statement on a connection of the pool.
+    async fn single<T>(
+        &self,
+        read: impl AsyncFnOnce(&deadpool_postgres::Client) -> Result<T, Failure>,
+    ) -> Result<T, StoreError> {
+        let result: Result<T, Failure> = async {
+            let client = self.pool.get().await.map_err(BackendError::from)?;
+            read(&client).await
+        }
+        .await;
+        result.map_err(Failure::into_store)
+    }
+
+    /// The version stored for `id`, read after a commit gave up.
+    async fn version_of(&self, id: uuid::Uuid) -> Option<u64> {
+        let client = self.pool.get().await.ok()?;
+        let row = client
+            .query_opt("SELECT version FROM nominations WHERE id = $1", &[&id])
+            .await
+            .ok()??;
+        let version: i64 = row.try_get(0).ok()?;
+        u64::try_from(version).ok()
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let prepared = commit::Prepared::of(&commit)?;
+        let (result, tries) = transaction!(
+            self,
+            IsolationLevel::ReadCommitted,
+            false,
+            commit::starts_again,
+            |tx| commit::apply(&tx, &prepared)
+        );
+        match result {
+            Ok(()) => Ok(()),
+            // Refused by concurrent commits on every try: as a conflict on
+            // the first write, which the caller reads again and retries.
+            Err(failure) if failure.is_retryable() => match prepared.writes.first() {
+                Some(write) => Err(StoreError::Conflict {
+                    nomination: columns::nomination_id(write.row.id)?,
+                    expected: commit
+                        .writes
+                        .first()
+                        .map(|w| w.expected_version)
+                        .unwrap_or_default(),
+                    found: self.version_of(write.row.id).await,
+                }),
+                None => Err(failed(failure, tries)),
+            },
+            Err(failure) => Err(commit::refusal(failure, &prepared)),
+        }
+    }
+
+    async fn nomination(
+        &self,
+        partner: &PartnerId,
+        id: &NominationId,
+    ) -> Result<Option<Nomination>, StoreError> {
+        let (id, partner) = (columns::id(id), partner.as_str());
+        self.single(async |c| queries::nomination(c, id, Some(partner)).await)
+            .await
+    }
+
+    async fn nomination_by_id(&self, id: &NominationId) -> Result<Option<Nomination>, StoreError> {
+        let id = columns::id(id);
+        self.single(async |c| queries::nomination(c, id, None).await)
+            .await
+    }
+
+    async fn nomination_by_link(&self, hash: &TokenHash) -> Result<Option<Nomination>, StoreError> {
+        let hash = hash.as_bytes().as_slice();
+        self.single(async |c| queries::by_link(c, hash).await).await
+    }
+
+    async fn standings(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<(PartnerId, Standing)>, StoreError> {
+        let (engagement, customer) = (engagement.as_str(), customer.to_string());
+        self.single(async |c| queries::standings(c, engagement, &customer).await)
+            .await
+    }
+
+    async fn rivals(
+        &self,
+        engagement: &EngagementId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let (engagement, customer) = (engagement.as_str(), customer.to_string());
+        self.single(async |c| queries::rivals(c, engagement, &customer).await)
+            .await
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        let query = queries::TabQuery {
+            partner: query.partner.as_str().to_owned(),
+            engagement: query.engagement.as_str().to_owned(),
+            tab: columns::tab(Some(query.tab)),
+            now: columns::bound(query.now),
+            after: columns::after(query.after.as_ref()),
+            limit: query.limit,
+        };
+        self.single(async |c| queries::page(c, &query).await).await
+    }
+
+    async fn count(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<TabCounts, StoreError> {
+        let (partner, engagement, now) =
+            (partner.as_str(), engagement.as_str(), columns::bound(now));
+        self.snapshot(async |tx| queries::counts(tx, partner, engagement, now).await)
+            .await
+    }
+
+    async fn known_customers(
+        &self,
+        partner: &PartnerId,
+        after: Option<&CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<KnownCustomer>, StoreError> {
+        let partner = partner.as_str();
+        let after = after.map(columns::customer_order).unwrap_or_default();
+        self.single(async |c| queries::known_customers(c, partner, &after, limit).await)
+            .await
+    }
+
+    async fn known_page(&self, query: &KnownQuery) -> Result<KnownPage, StoreError> {
+        let query = known::PageQuery {
+            partner: query.partner.clone(),
+            engagement: query.engagement.as_str().to_owned(),
+            tab: query.tab,
+            now: query.now,
+            after: query
+                .after
+                .as_ref()
+                .map(columns::customer_order)
+                .unwrap_or_default(),
+            limit: query.limit,
+        };
+        self.snapshot(async |tx| known::page(tx, &query).await)
+            .await
+    }
+
+    async fn known_counts(
+        &self,
+        partner: &PartnerId,
+        engagement: &EngagementId,
+        now: Instant,
+    ) -> Result<KnownCounts, StoreError> {
+        let engagement = engagement.as_str();
+        self.snapshot(async |tx| known::counts(tx, partner, engagement, now).await)
+            .await
+    }
+
+    async fn seed_known(
+        &self,
+        engagement: &EngagementId,
+        now: Instant,
+        limit: usize,
+    ) -> Result<bool, StoreError> {
+        let engagement = engagement.as_str();
+        let (result, tries) = transaction!(
+            self,
+            IsolationLevel::ReadCommitted,
+            false,
+            commit::starts_again,
+            |tx| known::seed(&tx, engagement, now, limit)
+        );
+        result.map_err(|failure| failed(failure, tries))
+    }
+
+    async fn known_to_check(
+        &self,
+        older_than: Instant,
+        limit: usize,
+    ) -> Result<Vec<KnownToCheck>, StoreError> {
+        self.single(async |c| known::to_check(c, older_than, limit).await)
+            .await
+    }
+
+    async fn by_state(&self, query: &StateQuery) -> Result<Page, StoreError> {
+        let query = queries::StatesQuery {
+            states: query
+                .states
+                .iter()
+                .map(|s| columns::state(*s))
+                .collect::<Result<_, _>>()?,
+            partner: query.partner.as_ref().map(|p| p.as_str().to_owned()),
+            now: columns::bound(query.now),
+            after: columns::after(query.after.as_ref()),
+            limit: query.limit,
+        };
+        self.snapshot(async |tx| queries::by_state(tx, &query).await)
+            .await
+    }
+
+    async fn lapsing(
+        &self,
+        partner: &PartnerId,
+        now: Instant,
+        until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Nomination>, StoreError> {
+        let partner = partner.as_str();
+        let (now, until) = (columns::bound(now), columns::bound(until));
+        self.single(async |c| queries::lapsing(c, partner, now, until, limit).await)
+            .await
+    }
+
+    async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {
+        let id = columns::id(id);
+        self.single(async |c| queries::history(c, id).await).await
+    }
+
+    async fn due(
+        &self,
+        now: Instant,
+        after: Option<DueCursor>,
+        limit: usize,
+    ) -> Result<Due, StoreError> {
+        let now = columns::bound(now);
+        let after = after.map(|c| (columns::instant(c.wake_at), columns::id(&c.id)));
+        self.single(async |c| queries::due(c, now, after, limit).await)
+            .await
+    }
+
+    async fn take_messages(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: usize,
+    ) -> Result<Vec<Leased>, StoreError> {
+        let (now, lease_until) = (columns::bound(now), columns::instant(lease_until));
+        let limit = columns::limit(limit);
+        let (result, tries) = transaction!(
+            self,
+            IsolationLevel::ReadCommitted,
+            false,
+            Failure::is_retryable,
+            |tx| outbox::take(&tx, now, lease_until, limit)
+        );
+        let taken = result.map_err(|failure| failed(failure, tries))?;
+        taken
+            .into_iter()
+            .map(|(doc, attempt)| {
+                Ok(Leased {
+                    message: columns::document::<Message>(&doc)?,
+                    attempt,
+                })
+            })
+            .collect()
+    }
+
+    async fn acknowledge(&self, ids: &[MessageId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let (result, tries) = transaction!(
+            self,
+            IsolationLevel::ReadCommitted,
+            false,
+            Failure::is_retryable,
+            |tx| outbox::acknowledge(&tx, ids.clone())
+        );
+        result.map_err(|failure| failed(failure, tries))
+    }
+
+    async fn idempotent_result(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentResult>, StoreError> {
+        let (scope, key) = (key.scope(), key.key());
+        self.single(async |c| queries::idempotent_result(c, scope, key).await)
+            .await
+    }
+
+    async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
+        let id = id.as_uuid();
+        self.single(async |c| queries::payout_batch(c, id).await)
+            .await
     }
 }

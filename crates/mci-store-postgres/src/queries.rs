@@ -1,0 +1,364 @@
+//! The reads: each one or two index walks (R-PAGE-1, R-PAGE-7, R-TIME-4),
+//! the same statements as the SQLite store's in PostgreSQL's dialect.
+//!
+//! A tab at `now` is "stored in this tab and not lapsed at `now`" merged
+//! with "lapsing into this tab and lapsed at `now`"
+//! ([`mci_core::Placement::tab_at`]): one statement of two arms, each a
+//! walk of its index with its own limit, merged in id order (a `Merge
+//! Append`), so that the first arm reads no further than the page. The plans
+//! are checked by the tests with `EXPLAIN` (`tests/plans.rs`).
+
+use crate::columns::{self, document};
+use crate::db::{Failure, opt, rows};
+use deadpool_postgres::GenericClient;
+use mci_core::{Event, KnownCustomer, Nomination, PartnerId, PayoutBatch, Standing};
+use mci_store::{
+    Due, DueCursor, Fingerprint, IdempotentResult, Page, StoreError, TabCounts, Unreadable,
+};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+/// A nomination by id.
+pub(crate) const BY_ID: &str = "SELECT id, doc FROM nominations WHERE id = $1";
+
+/// A nomination by id, if it is the partner's.
+pub(crate) const BY_ID_OF_PARTNER: &str =
+    "SELECT id, doc FROM nominations WHERE id = $1 AND partner = $2";
+
+/// The nomination holding a live link.
+pub(crate) const BY_LINK: &str = "SELECT n.id, n.doc FROM links AS l \
+     JOIN nominations AS n ON n.id = l.nomination WHERE l.hash = $1";
+
+/// The nominations of (engagement, customer).
+pub(crate) const OF_CUSTOMER: &str =
+    "SELECT doc FROM nominations WHERE engagement = $1 AND customer = $2";
+
+/// A page of tab $3 at $5 after cursor $4, at most $6 rows in id order:
+/// stored in the tab and not lapsed, then lapsed into it and not yet swept.
+pub(crate) const PAGE: &str = "(SELECT id, doc FROM nominations \
+     WHERE partner = $1 AND engagement = $2 AND tab = $3 AND id > $4 \
+     AND (lapse_at IS NULL OR lapse_at > $5) ORDER BY id LIMIT $6) \
+     UNION ALL \
+     (SELECT id, doc FROM nominations \
+     WHERE partner = $1 AND engagement = $2 AND tab_after = $3 AND lapse_at <= $5 AND id > $4 \
+     ORDER BY id LIMIT $6) \
+     ORDER BY id LIMIT $6";
+
+/// The counts kept per tab as stored.
+pub(crate) const KEPT_COUNTS: &str =
+    "SELECT tab, n FROM tab_counts WHERE partner = $1 AND engagement = $2";
+
+/// The tabs each lapse at or before $3 moves a row between, for the lapses
+/// the sweep has not written yet (a lapse within one tab moves nothing).
+pub(crate) const UNSWEPT_LAPSES: &str = "SELECT tab, tab_after FROM nominations \
+     WHERE partner = $1 AND engagement = $2 AND lapse_at <= $3 \
+     AND tab IS DISTINCT FROM tab_after";
+
+/// Known customers of a partner after a customer order key.
+pub(crate) const KNOWN: &str = "SELECT n.doc FROM known_customers AS k \
+     JOIN nominations AS n ON n.id = k.through \
+     WHERE k.partner = $1 AND k.customer > $2 ORDER BY k.customer LIMIT $3";
+
+/// Everyone's nominations in state $1, not lapsed at $3, after cursor $2.
+pub(crate) const IN_STATE: &str = "SELECT id, doc FROM nominations \
+     WHERE state = $1 AND id > $2 AND (lapse_at IS NULL OR lapse_at > $3) \
+     ORDER BY id LIMIT $4";
+
+/// A partner's nominations in state $1, not lapsed at $3, after cursor $2.
+pub(crate) const IN_STATE_OF_PARTNER: &str = "SELECT id, doc FROM nominations \
+     WHERE partner = $5 AND state = $1 AND id > $2 AND (lapse_at IS NULL OR lapse_at > $3) \
+     ORDER BY id LIMIT $4";
+
+/// A partner's nominations lapsing in ($2, $3], in lapse order.
+pub(crate) const LAPSING: &str = "SELECT doc FROM nominations \
+     WHERE partner = $1 AND lapse_at > $2 AND lapse_at <= $3 \
+     ORDER BY lapse_at, id LIMIT $4";
+
+/// A nomination's events in version order.
+pub(crate) const HISTORY: &str = "SELECT doc FROM events WHERE nomination = $1 ORDER BY version";
+
+/// What the sweep must look at: woken at $1, earliest first.
+pub(crate) const DUE: &str = "SELECT wake_at, id, doc FROM nominations \
+     WHERE wake_at <= $1 ORDER BY wake_at, id LIMIT $2";
+
+/// The same after the cursor ($3, $4) in (wake_at, id) order.
+pub(crate) const DUE_AFTER: &str = "SELECT wake_at, id, doc FROM nominations \
+     WHERE wake_at <= $1 AND (wake_at, id) > ($3, $4) ORDER BY wake_at, id LIMIT $2";
+
+/// The result of an idempotency key and the fingerprint of its command.
+pub(crate) const IDEMPOTENT_RESULT: &str =
+    "SELECT result, fingerprint FROM idempotency WHERE scope = $1 AND idem_key = $2";
+
+/// A payout batch.
+pub(crate) const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = $1";
+
+/// A stored nomination read back, or why it cannot be, in words that hold
+/// none of the document ([`Unreadable::json_reason`]).
+fn readable(doc: &str) -> Result<Nomination, String> {
+    serde_json::from_str(doc).map_err(|e| Unreadable::json_reason(&e))
+}
+
+/// The one nomination a row of (id, document) holds: a row that does not
+/// read back is [`StoreError::Unreadable`] naming it.
+fn one_nomination(row: Option<Row>) -> Result<Option<Nomination>, Failure> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id = columns::nomination_id(row.try_get(0)?)?;
+    let doc: &str = row.try_get(1)?;
+    readable(doc)
+        .map(Some)
+        .map_err(|reason| StoreError::unreadable(Unreadable { id, reason }).into())
+}
+
+/// Every document of the first column of `found`, read back as `T`.
+fn all<T: serde::de::DeserializeOwned>(found: Vec<Row>) -> Result<Vec<T>, Failure> {
+    found
+        .iter()
+        .map(|row| {
+            let doc: &str = row.try_get(0)?;
+            Ok(document(doc)?)
+        })
+        .collect()
+}
+
+/// A page from rows of (id, document) a scan of at most `limit` found.
+fn page_of(found: &[Row], limit: usize) -> Result<Page, Failure> {
+    let mut scanned = Vec::with_capacity(found.len());
+    for row in found {
+        let doc: &str = row.try_get(1)?;
+        scanned.push((columns::nomination_id(row.try_get(0)?)?, readable(doc)));
+    }
+    Ok(Page::scanned(scanned, limit))
+}
+
+/// The nomination `id`, if it is `partner`'s (or anyone's, without one).
+pub(crate) async fn nomination(
+    client: &impl GenericClient,
+    id: Uuid,
+    partner: Option<&str>,
+) -> Result<Option<Nomination>, Failure> {
+    let row = match partner {
+        Some(partner) => opt(client, BY_ID_OF_PARTNER, &[&id, &partner]).await?,
+        None => opt(client, BY_ID, &[&id]).await?,
+    };
+    one_nomination(row)
+}
+
+/// The nomination holding the live link `hash`.
+pub(crate) async fn by_link(
+    client: &impl GenericClient,
+    hash: &[u8],
+) -> Result<Option<Nomination>, Failure> {
+    one_nomination(opt(client, BY_LINK, &[&hash]).await?)
+}
+
+/// Every nomination of (engagement, customer).
+pub(crate) async fn rivals(
+    client: &impl GenericClient,
+    engagement: &str,
+    customer: &str,
+) -> Result<Vec<Nomination>, Failure> {
+    all(rows(client, OF_CUSTOMER, &[&engagement, &customer]).await?)
+}
+
+/// The partner and standing of every nomination of (engagement, customer),
+/// as the core derives them from the stored documents.
+pub(crate) async fn standings(
+    client: &impl GenericClient,
+    engagement: &str,
+    customer: &str,
+) -> Result<Vec<(PartnerId, Standing)>, Failure> {
+    Ok(rivals(client, engagement, customer)
+        .await?
+        .iter()
+        .map(|n| (n.partner().clone(), n.standing()))
+        .collect())
+}
+
+/// What a tab page asks.
+pub(crate) struct TabQuery {
+    pub(crate) partner: String,
+    pub(crate) engagement: String,
+    pub(crate) tab: i16,
+    pub(crate) now: i64,
+    pub(crate) after: Uuid,
+    pub(crate) limit: usize,
+}
+
+/// One page of a tab at `now`: one statement, so one snapshot.
+pub(crate) async fn page(client: &impl GenericClient, q: &TabQuery) -> Result<Page, Failure> {
+    let found = rows(
+        client,
+        PAGE,
+        &[
+            &q.partner,
+            &q.engagement,
+            &q.tab,
+            &q.after,
+            &q.now,
+            &columns::limit(q.limit),
+        ],
+    )
+    .await?;
+    page_of(&found, q.limit)
+}
+
+/// The counts of the tabs at `now` (R-PAGE-9): the kept counts, each
+/// unswept lapse moved from its tab to the tab it lapses into. The caller
+/// runs it in one snapshot.
+pub(crate) async fn counts(
+    client: &impl GenericClient,
+    partner: &str,
+    engagement: &str,
+    now: i64,
+) -> Result<TabCounts, Failure> {
+    let mut counts = TabCounts::default();
+    for row in rows(client, KEPT_COUNTS, &[&partner, &engagement]).await? {
+        let (tab, n): (i16, i64) = (row.try_get(0)?, row.try_get(1)?);
+        counts.add(columns::tab_of(tab), u64::try_from(n).unwrap_or_default());
+    }
+    for row in rows(client, UNSWEPT_LAPSES, &[&partner, &engagement, &now]).await? {
+        let (from, to): (i16, Option<i16>) = (row.try_get(0)?, row.try_get(1)?);
+        counts.lapse(columns::tab_of(from), to.and_then(columns::tab_of));
+    }
+    Ok(counts)
+}
+
+/// A partner's known customers after the order key `after`.
+pub(crate) async fn known_customers(
+    client: &impl GenericClient,
+    partner: &str,
+    after: &[u8],
+    limit: usize,
+) -> Result<Vec<KnownCustomer>, Failure> {
+    let through: Vec<Nomination> =
+        all(rows(client, KNOWN, &[&partner, &after, &columns::limit(limit)]).await?)?;
+    Ok(through
+        .into_iter()
+        .map(|n| KnownCustomer {
+            customer: n.customer().clone(),
+            through: *n.id(),
+        })
+        .collect())
+}
+
+/// What a state query asks.
+pub(crate) struct StatesQuery {
+    pub(crate) states: Vec<String>,
+    pub(crate) partner: Option<String>,
+    pub(crate) now: i64,
+    pub(crate) after: Uuid,
+    pub(crate) limit: usize,
+}
+
+/// Nominations in one of the states as stored, not lapsed at `now`: one
+/// walk per state, merged in id order. The caller runs it in one snapshot.
+pub(crate) async fn by_state(
+    client: &impl GenericClient,
+    q: &StatesQuery,
+) -> Result<Page, Failure> {
+    let limit = columns::limit(q.limit);
+    let mut found = Vec::new();
+    for state in &q.states {
+        found.extend(match &q.partner {
+            Some(partner) => {
+                rows(
+                    client,
+                    IN_STATE_OF_PARTNER,
+                    &[state, &q.after, &q.now, &limit, partner],
+                )
+                .await?
+            }
+            None => rows(client, IN_STATE, &[state, &q.after, &q.now, &limit]).await?,
+        });
+    }
+    let mut keyed = Vec::with_capacity(found.len());
+    for row in found {
+        let id: Uuid = row.try_get(0)?;
+        keyed.push((id, row));
+    }
+    keyed.sort_unstable_by_key(|(id, _)| *id);
+    keyed.dedup_by_key(|(id, _)| *id);
+    keyed.truncate(q.limit);
+    let found: Vec<Row> = keyed.into_iter().map(|(_, row)| row).collect();
+    page_of(&found, q.limit)
+}
+
+/// A partner's nominations lapsing in `(now, until]`, in lapse order.
+pub(crate) async fn lapsing(
+    client: &impl GenericClient,
+    partner: &str,
+    now: i64,
+    until: i64,
+    limit: usize,
+) -> Result<Vec<Nomination>, Failure> {
+    all(rows(
+        client,
+        LAPSING,
+        &[&partner, &now, &until, &columns::limit(limit)],
+    )
+    .await?)
+}
+
+/// A nomination's events in version order.
+pub(crate) async fn history(client: &impl GenericClient, id: Uuid) -> Result<Vec<Event>, Failure> {
+    all(rows(client, HISTORY, &[&id]).await?)
+}
+
+/// Up to `limit` nominations woken at `now`, earliest first.
+pub(crate) async fn due(
+    client: &impl GenericClient,
+    now: i64,
+    after: Option<(i64, Uuid)>,
+    limit: usize,
+) -> Result<Due, Failure> {
+    let limit_param = columns::limit(limit);
+    let found = match after {
+        None => rows(client, DUE, &[&now, &limit_param]).await?,
+        Some((wake_at, id)) => {
+            rows(client, DUE_AFTER, &[&now, &limit_param, &wake_at, &id]).await?
+        }
+    };
+    let mut scanned = Vec::with_capacity(found.len());
+    for row in &found {
+        let cursor = DueCursor {
+            wake_at: columns::instant_at(row.try_get(0)?)?,
+            id: columns::nomination_id(row.try_get(1)?)?,
+        };
+        let doc: &str = row.try_get(2)?;
+        scanned.push((cursor, readable(doc)));
+    }
+    Ok(Due::scanned(scanned, limit))
+}
+
+/// The result recorded with an idempotency key, with the fingerprint of
+/// its command.
+pub(crate) async fn idempotent_result(
+    client: &impl GenericClient,
+    scope: &str,
+    key: &str,
+) -> Result<Option<IdempotentResult>, Failure> {
+    let Some(row) = opt(client, IDEMPOTENT_RESULT, &[&scope, &key]).await? else {
+        return Ok(None);
+    };
+    let fingerprint: Option<Vec<u8>> = row.try_get(1)?;
+    Ok(Some(IdempotentResult {
+        result: row.try_get(0)?,
+        fingerprint: fingerprint
+            .and_then(|f| <[u8; 32]>::try_from(f).ok())
+            .map(Fingerprint::from_bytes),
+    }))
+}
+
+/// A payout batch.
+pub(crate) async fn payout_batch(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> Result<Option<PayoutBatch>, Failure> {
+    let Some(row) = opt(client, PAYOUT_BATCH, &[&id]).await? else {
+        return Ok(None);
+    };
+    let doc: &str = row.try_get(0)?;
+    Ok(Some(document(doc)?))
+}
