@@ -1,0 +1,99 @@
+//! A database written at schema version 2 (before the counters, the known
+//! rows and the customer locks) is brought to the latest version with its
+//! nominations counted, standing and locked as the store keeps them.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use mci_core::Tab;
+use mci_pg_harness::Cluster;
+use mci_store::Store;
+use mci_store_postgres::PostgresStore;
+use mci_store_postgres::schema::{MARK, MIGRATIONS, SCHEMA_VERSION};
+
+/// Partner p1's nominations of `workshop` at version 2: one eligible and
+/// awaiting consent (live, so still asking), one consented (live, no
+/// longer asking), one on the Complete tab, one hidden (withdrawn), and
+/// partner p2's on another customer of the same engagement. Their
+/// documents are never read by what this test checks.
+const ROWS: &str = "
+    INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+        lapse_at, tab_after, wake_at, live, holds_consent, completed, standing_until, doc)
+    VALUES
+    ('0190a000-0000-7000-8000-000000000001', 'p1', 'workshop', 'tpid:1', 'awaiting_consent',
+        2, 1, 5000, 2, 5000, true, false, false, 5000, '{}'),
+    ('0190a000-0000-7000-8000-000000000002', 'p1', 'workshop', 'tpid:2', 'consented',
+        3, 3, NULL, NULL, NULL, true, true, false, NULL, '{}'),
+    ('0190a000-0000-7000-8000-000000000003', 'p1', 'workshop', 'tpid:3', 'paid',
+        9, 3, NULL, NULL, NULL, false, true, true, NULL, '{}'),
+    ('0190a000-0000-7000-8000-000000000004', 'p1', 'workshop', 'tpid:4', 'withdrawn',
+        2, 0, NULL, NULL, NULL, false, false, false, NULL, '{}'),
+    ('0190a000-0000-7000-8000-000000000005', 'p2', 'workshop', 'tpid:1', 'customer_claimed',
+        1, 1, NULL, NULL, NULL, true, false, false, NULL, '{}');";
+
+#[test]
+fn r_page_9_a_database_at_version_2_gets_its_counters_standings_and_locks() {
+    let Some(cluster) = Cluster::start_or_skip("a_database_at_version_2") else {
+        return;
+    };
+    cluster.create_database("v2").unwrap();
+    cluster
+        .psql(
+            "v2",
+            &format!(
+                "CREATE TABLE mci_schema_migrations (
+                     version integer PRIMARY KEY CHECK (version >= 0),
+                     name text NOT NULL,
+                     applied_at timestamptz NOT NULL DEFAULT now());
+                 INSERT INTO mci_schema_migrations (version, name)
+                     VALUES (0, '{MARK}'), (1, '{}'), (2, '{}');
+                 {} {} {ROWS}",
+                MIGRATIONS[0].name, MIGRATIONS[1].name, MIGRATIONS[0].sql, MIGRATIONS[1].sql,
+            ),
+        )
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = PostgresStore::connect(cluster.connection_string("v2"))
+            .await
+            .unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+        // The counters hold what was stored; a read past the first
+        // nomination's lapse moves it from Eligible to Ineligible.
+        let (p1, workshop) = ("p1".parse().unwrap(), "workshop".parse().unwrap());
+        let early = chrono::DateTime::from_timestamp_micros(4_999).unwrap();
+        let late = chrono::DateTime::from_timestamp_micros(5_000).unwrap();
+        let counts = store.count(&p1, &workshop, early).await.unwrap();
+        assert_eq!(Tab::ALL.map(|t| counts.get(t)), [1, 0, 2]);
+        let counts = store.count(&p1, &workshop, late).await.unwrap();
+        assert_eq!(Tab::ALL.map(|t| counts.get(t)), [0, 1, 2]);
+    });
+    let sql = |query: &str| cluster.psql("v2", query).unwrap();
+    assert_eq!(
+        sql(
+            "SELECT string_agg(partner || ':' || tab || '=' || n, ' ' ORDER BY partner, tab) FROM tab_counts"
+        ),
+        "p1:1=1 p1:3=2 p2:1=1"
+    );
+    // Only live nominations still before consent ask (R-CONSENT-10).
+    assert_eq!(
+        sql(
+            "SELECT string_agg(customer || '/' || partner, ' ' ORDER BY customer, partner) \
+             FROM nominations WHERE asking"
+        ),
+        "tpid:1/p1 tpid:1/p2"
+    );
+    // Every engagement and customer written has its lock row.
+    assert_eq!(
+        sql("SELECT string_agg(customer, ' ' ORDER BY customer) FROM customer_locks"),
+        "tpid:1 tpid:2 tpid:3 tpid:4"
+    );
+    // No known rows yet: the service seeds them (Store::seed_known).
+    assert_eq!(sql("SELECT count(*) FROM known_rows"), "0");
+    assert_eq!(
+        sql("SELECT count(*) FROM known_engagements WHERE engagement <> ''"),
+        "0"
+    );
+}
