@@ -17,6 +17,25 @@ async fn sqlite_store_passes_the_conformance_suite() {
     .await;
 }
 
+/// Two stores opened on one fresh file, each with its own writer and
+/// readers, as two processes on one machine would: the guards, versions,
+/// keys and outbox leases hold across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_passes_the_two_handle_behaviours() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = AtomicUsize::new(0);
+    mci_store::conformance::run_two_handles(|| {
+        let n = opened.fetch_add(1, Ordering::Relaxed);
+        let path = dir.path().join(format!("two-handles-{n}.sqlite"));
+        async move {
+            let a = Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store>;
+            let b = Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store>;
+            (a, b)
+        }
+    })
+    .await;
+}
+
 /// The counts the file keeps are right at a lapse, before and after the
 /// sweep writes it, when the store opens the file again (R-PAGE-9).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -128,7 +128,17 @@
 //! - a model-based property test: random commits and reads give the same
 //!   answers on the store and on a small reference model, the counts of
 //!   every tab equal to its walk at random instants (at lapses, the
-//!   microsecond before, ahead of the sweep and after it).
+//!   microsecond before, ahead of the sweep and after it);
+//! - two handles on one database, as several application servers share
+//!   one (`conformance::run_two_handles`, which an adapter runs beside
+//!   `run_all` with a factory of fresh pairs of handles): 32 tasks racing
+//!   on each handle, exactly one consent (R-CONSENT-8), one acceptance whose
+//!   rivals all lose in its commit (R-CONSENT-10), no duplicate (R-ADD-7),
+//!   the live limit (R-ENG-5), no lost update (R-REC-4), one idempotency
+//!   key written once and refused to the rest as used or mismatched
+//!   (R-REC-5), an outbox shared without a message taken twice within its
+//!   lease and acknowledged through the other handle (R-REC-2), and what
+//!   one handle commits the other reads at once.
 //!
 //! # Example
 //!

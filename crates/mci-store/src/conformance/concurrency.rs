@@ -18,9 +18,20 @@ where
     F: Fn(u32) -> Fut,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
-    let barrier = Arc::new(Barrier::new(RACERS as usize));
+    race_n(RACERS, task).await
+}
+
+/// Runs `racers` tasks that start together on one barrier; each gets its
+/// index, and the answers come back in index order.
+pub(super) async fn race_n<T, F, Fut>(racers: u32, task: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(racers as usize));
     let mut handles = Vec::new();
-    for i in 0..RACERS {
+    for i in 0..racers {
         let barrier = barrier.clone();
         let work = task(i);
         handles.push(tokio::spawn(async move {

@@ -17,6 +17,33 @@
 //! A failed behaviour panics with what it expected, as a test does. The
 //! concurrency behaviours spawn real tasks on the runtime they run on: give
 //! the test a multi-threaded runtime so that they race for real.
+//!
+//! # Two handles on one database
+//!
+//! Several application servers share one database, so the guards, versions,
+//! idempotency keys and outbox leases must hold across store handles as
+//! they hold among the tasks of one. The behaviours of [`run_two_handles`]
+//! (named `..._two_handles_...`) each take two handles `(a, b)` over one
+//! fresh, empty database and race 32 tasks on each, 64 in all (one checks
+//! instead that what a handle commits the other reads at once). They are
+//! not part of [`run_all`], whose factory gives one handle: an adapter runs
+//! both, with a factory that gives a fresh pair for each behaviour. A
+//! server store opens two handles with pools of their own on one fresh
+//! database; a file store opens one fresh file twice; a store in one
+//! process's memory hands out one store twice:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mci_store::Store;
+//!
+//! async fn two_handles<S: Store + Default + 'static>() {
+//!     mci_store::conformance::run_two_handles(|| async {
+//!         let shared = Arc::new(S::default()) as Arc<dyn Store>;
+//!         (shared.clone(), shared)
+//!     })
+//!     .await;
+//! }
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod commits;
@@ -28,6 +55,7 @@ mod outbox;
 mod pages;
 mod range;
 mod reads;
+mod two_handles;
 
 pub use commits::*;
 pub use concurrency::*;
@@ -37,6 +65,7 @@ pub use outbox::*;
 pub use pages::*;
 pub use range::*;
 pub use reads::*;
+pub use two_handles::*;
 
 use crate::Store;
 use std::future::Future;
@@ -96,4 +125,34 @@ where
     );
     counts_at_a_lapse_before_and_after_its_sweep(factory().await, &|store| store).await;
     model_matches_reference(&factory).await;
+}
+
+/// Runs every two-handle behaviour, each on a fresh pair of handles over
+/// one fresh, empty database from `factory`; see
+/// [Two handles on one database](self#two-handles-on-one-database).
+/// A failed behaviour panics with what it expected.
+pub async fn run_two_handles<F, Fut>(factory: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Arc<dyn Store>, Arc<dyn Store>)>,
+{
+    macro_rules! run {
+        ($($behaviour:ident),* $(,)?) => {
+            $(
+                let (a, b) = factory().await;
+                $behaviour(a, b).await;
+            )*
+        };
+    }
+    run!(
+        r_rec_1_two_handles_read_each_others_commits,
+        r_consent_8_two_handles_one_consent,
+        r_consent_10_two_handles_one_acceptance_and_the_rest_lose,
+        r_add_7_two_handles_no_duplicate_nomination,
+        r_eng_5_two_handles_live_nomination_limit,
+        r_rec_4_two_handles_no_lost_update,
+        r_rec_5_two_handles_one_key_writes_once,
+        r_rec_5_two_handles_one_key_bound_to_its_command,
+        r_rec_2_two_handles_share_the_outbox,
+    );
 }
