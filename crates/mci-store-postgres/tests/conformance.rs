@@ -62,3 +62,27 @@ async fn r_page_9_postgres_counts_stay_right_across_a_reconnect() {
     let reopen = |store: Arc<dyn Store>| Arc::new(reopen(store)) as Arc<dyn Store>;
     mci_store::conformance::counts_at_a_lapse_before_and_after_its_sweep(store, &reopen).await;
 }
+
+/// Two handles with pools of their own on one fresh database, as two
+/// application servers: the guards and the outbox hold across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store_passes_the_two_handle_behaviours() {
+    let Some(cluster) = Cluster::start_or_skip("postgres_store_passes_the_two_handle_behaviours")
+    else {
+        return;
+    };
+    let made = AtomicUsize::new(0);
+    mci_store::conformance::run_two_handles(|| {
+        let n = made.fetch_add(1, Ordering::Relaxed);
+        let cluster = &cluster;
+        async move {
+            let name = format!("two_handles_{n}");
+            let a = fresh(cluster, &name).await;
+            let b = PostgresStore::connect(cluster.connection_string(&name))
+                .await
+                .unwrap();
+            (a, Arc::new(b) as Arc<dyn Store>)
+        }
+    })
+    .await;
+}
