@@ -16,6 +16,8 @@ use mci_core::{
     ReviewerId, Role, TenantId, Tpid,
 };
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A demo error: any failure, shown to the user as text.
 pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
@@ -490,4 +492,183 @@ pub fn overview_table(overview: &mci::Overview) -> String {
         ],
         &rows,
     )
+}
+
+/// `error` and the errors behind it, as one line: "cannot connect to
+/// PostgreSQL: error connecting to server: Connection refused".
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            let _ = write!(text, ": {said}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Where the demo programs keep their data, as `--database` names it: a
+/// SQLite file (the default), or a PostgreSQL database named by a
+/// `postgres://` or `postgresql://` URL or by libpq `key=value` pairs
+/// (`host=/var/run/postgresql dbname=mci`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string, as `--database` gave it.
+    Postgres(String),
+}
+
+/// The keywords of libpq connection strings that tokio-postgres takes: a
+/// `--database` whose first word is `keyword=...` names PostgreSQL.
+const LIBPQ_KEYWORDS: &[&str] = &[
+    "application_name",
+    "channel_binding",
+    "connect_timeout",
+    "dbname",
+    "host",
+    "hostaddr",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "load_balance_hosts",
+    "options",
+    "password",
+    "port",
+    "sslmode",
+    "target_session_attrs",
+    "tcp_user_timeout",
+    "user",
+];
+
+impl Database {
+    /// What `arg` names: PostgreSQL for a `postgres://` or `postgresql://`
+    /// URL or a string whose first word is a libpq `keyword=value` pair,
+    /// else a SQLite file (write `./host=x` for a file of such a name).
+    pub fn parse(arg: &str) -> Database {
+        let trimmed = arg.trim_start();
+        let url = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| trimmed.starts_with(scheme));
+        let pairs = trimmed.split_once('=').is_some_and(|(key, _)| {
+            let key = key.trim_end();
+            !key.contains(char::is_whitespace) && LIBPQ_KEYWORDS.contains(&key)
+        });
+        if url || pairs {
+            Database::Postgres(arg.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(arg))
+        }
+    }
+
+    /// Opens the store: the SQLite file (created if missing), or a pool of
+    /// connections to the PostgreSQL database, whose tables are created on
+    /// first use. Neither blocks the runtime's threads.
+    pub async fn open(&self) -> Result<Arc<dyn mci_store::Store>, DemoError> {
+        match self {
+            Database::Sqlite(path) => {
+                let path = path.clone();
+                let store =
+                    tokio::task::spawn_blocking(move || mci_store_sqlite::SqliteStore::open(path))
+                        .await??;
+                Ok(Arc::new(store))
+            }
+            Database::Postgres(config) => Ok(Arc::new(
+                mci_store_postgres::PostgresStore::connect(config.as_str()).await?,
+            )),
+        }
+    }
+
+    /// The database for a person to read: the SQLite file's path, or the
+    /// PostgreSQL database's name and server (never its password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+            Database::Postgres(config) => {
+                match config.parse::<mci_store_postgres::tokio_postgres::Config>() {
+                    Ok(config) => {
+                        use mci_store_postgres::tokio_postgres::config::Host;
+                        let hosts: Vec<String> = config
+                            .get_hosts()
+                            .iter()
+                            .map(|host| match host {
+                                Host::Tcp(name) => name.clone(),
+                                Host::Unix(path) => path.display().to_string(),
+                            })
+                            .collect();
+                        format!(
+                            "the PostgreSQL database {} on {}",
+                            config.get_dbname().unwrap_or("(the user's)"),
+                            if hosts.is_empty() {
+                                String::from("localhost")
+                            } else {
+                                hosts.join(", ")
+                            }
+                        )
+                    }
+                    Err(_) => String::from("a PostgreSQL database"),
+                }
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+
+    fn from_str(arg: &str) -> Result<Self, Self::Err> {
+        Ok(Database::parse(arg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Database;
+
+    #[test]
+    fn urls_and_libpq_pairs_name_postgres_and_anything_else_a_sqlite_file() {
+        for postgres in [
+            "postgres://mci@db.internal/mci",
+            "postgresql://localhost/mci?sslmode=require",
+            "host=/var/run/postgresql dbname=mci",
+            "dbname = mci",
+            "user=mci password=secret host=db",
+        ] {
+            assert_eq!(
+                Database::parse(postgres),
+                Database::Postgres(postgres.into()),
+                "{postgres}"
+            );
+        }
+        for sqlite in [
+            "mci-demo.sqlite",
+            "/tmp/a=b.sqlite",
+            "./host=x",
+            "my file=1.sqlite",
+            "postgres.sqlite",
+        ] {
+            assert_eq!(
+                Database::parse(sqlite),
+                Database::Sqlite(sqlite.into()),
+                "{sqlite}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_postgres_database_is_described_without_its_password() {
+        let described =
+            Database::parse("postgres://mci:secret@db.internal:5433/incentives").describe();
+        assert_eq!(
+            described,
+            "the PostgreSQL database incentives on db.internal"
+        );
+        assert!(!described.contains("secret"));
+    }
 }

@@ -1,6 +1,11 @@
 //! The service end to end on every store adapter: the same stories must
-//! give the same answers on the memory store and on a SQLite file.
+//! give the same answers on the memory store, on a SQLite file and on a
+//! PostgreSQL database (a fresh database of a throwaway cluster for each
+//! story, skipped on one line where PostgreSQL is not installed and
+//! `MCI_REQUIRE_POSTGRES` is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod shared_cluster;
 
 use chrono::TimeDelta;
 use mci::ports::{
@@ -10,36 +15,89 @@ use mci::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
 use mci_core::*;
 use mci_store::Store;
 use mci_testkit::{engagement, t0};
+use shared_cluster::Database;
 use std::sync::Arc;
 
-/// A store of each kind, and what keeps it alive (the SQLite file's folder).
+/// A store of each kind: in memory, a new SQLite file, or a fresh database
+/// of the shared PostgreSQL cluster.
 enum Adapter {
     Memory,
     Sqlite,
+    Postgres(Database),
+}
+
+/// Which store a test runs on.
+#[derive(Clone, Copy)]
+enum AdapterKind {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+impl Adapter {
+    /// A store of `kind` for the test `test`; `None` where the test is
+    /// skipped (PostgreSQL not installed nor required: one line on stderr
+    /// says so).
+    async fn new(kind: AdapterKind, test: &str) -> Option<Adapter> {
+        Some(match kind {
+            AdapterKind::Memory => Adapter::Memory,
+            AdapterKind::Sqlite => Adapter::Sqlite,
+            AdapterKind::Postgres => Adapter::Postgres(Database::fresh(test).await?),
+        })
+    }
+}
+
+/// What holds a world's data, and keeps it alive while the world lives.
+enum Backing {
+    Memory,
+    /// The folder of the SQLite file `mci.sqlite`.
+    Sqlite(tempfile::TempDir),
+    /// The database, which keeps the cluster running.
+    Postgres(Database),
+}
+
+/// How [`World::corrupt`] breaks a stored nomination.
+#[derive(Clone, Copy)]
+enum Corruption {
+    /// Its document is no JSON at all.
+    NotJson,
+    /// Its document's version is its friendly name: JSON, but not a
+    /// nomination, and the decoder would quote the name.
+    VersionIsTheFriendlyName,
 }
 
 struct World {
     service: Arc<Incentives>,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
+    // Dropped last: the store closes before its file or database goes.
+    backing: Backing,
 }
 
 fn tenant(n: u32) -> TenantId {
     format!("00000000-0000-4000-8000-{n:012}").parse().unwrap()
 }
 
-fn world(adapter: Adapter) -> World {
-    world_with(adapter, mci::Settings::default())
+async fn world(adapter: Adapter) -> World {
+    world_with(adapter, mci::Settings::default()).await
 }
 
-fn world_with(adapter: Adapter, settings: mci::Settings) -> World {
-    let (store, dir): (Arc<dyn Store>, _) = match adapter {
-        Adapter::Memory => (Arc::new(mci_store_memory::MemoryStore::new()), None),
+async fn world_with(adapter: Adapter, settings: mci::Settings) -> World {
+    let (store, backing): (Arc<dyn Store>, _) = match adapter {
+        Adapter::Memory => (
+            Arc::new(mci_store_memory::MemoryStore::new()),
+            Backing::Memory,
+        ),
         Adapter::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let store = mci_store_sqlite::SqliteStore::open(dir.path().join("mci.sqlite")).unwrap();
-            (Arc::new(store), Some(dir))
+            (Arc::new(store), Backing::Sqlite(dir))
+        }
+        Adapter::Postgres(database) => {
+            let store = mci_store_postgres::PostgresStore::connect(database.url())
+                .await
+                .unwrap();
+            (Arc::new(store), Backing::Postgres(database))
         }
     };
     let clock = Arc::new(ManualClock::new(t0()));
@@ -64,7 +122,7 @@ fn world_with(adapter: Adapter, settings: mci::Settings) -> World {
         service: Arc::new(service),
         clock,
         store,
-        _dir: dir,
+        backing,
     }
 }
 
@@ -191,22 +249,48 @@ impl World {
     }
 
     /// Breaks the stored row of `id` behind the store's back, as a bad disk
-    /// or a bad hand would: its document becomes the SQL expression `doc`
-    /// of the old one. SQLite only.
-    fn corrupt(&self, id: &NominationId, doc: &str) {
-        let path = self._dir.as_ref().unwrap().path().join("mci.sqlite");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute(
-                &format!("UPDATE nominations SET doc = {doc} WHERE id = ?1"),
-                [id.as_uuid().into_bytes()],
-            )
-            .unwrap();
+    /// or a bad hand would, with the database's own SQL. Not in memory.
+    async fn corrupt(&self, id: &NominationId, how: Corruption) {
+        match &self.backing {
+            Backing::Memory => panic!("the memory store cannot be corrupted"),
+            Backing::Sqlite(dir) => {
+                let doc = match how {
+                    Corruption::NotJson => "'{'",
+                    Corruption::VersionIsTheFriendlyName => {
+                        "json_set(doc, '$.version', json_extract(doc, '$.friendly_name'))"
+                    }
+                };
+                let changed = rusqlite::Connection::open(dir.path().join("mci.sqlite"))
+                    .unwrap()
+                    .execute(
+                        &format!("UPDATE nominations SET doc = {doc} WHERE id = ?1"),
+                        [id.as_uuid().into_bytes()],
+                    )
+                    .unwrap();
+                assert_eq!(changed, 1);
+            }
+            Backing::Postgres(database) => {
+                let doc = match how {
+                    Corruption::NotJson => "'{'",
+                    Corruption::VersionIsTheFriendlyName => {
+                        "jsonb_set(doc::jsonb, '{version}', doc::jsonb -> 'friendly_name')::text"
+                    }
+                };
+                let changed = database
+                    .psql(&format!(
+                        "WITH changed AS (UPDATE nominations SET doc = {doc} WHERE id = '{id}' RETURNING 1) SELECT count(*) FROM changed",
+                        id = id.as_uuid()
+                    ))
+                    .await
+                    .unwrap();
+                assert_eq!(changed, "1");
+            }
+        }
     }
 }
 
 async fn full_lifecycle_from_add_to_payout(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let id = w.approved_claim(1, 1).await;
     let user = admin(1);
     let reviewer = mci_testkit::reviewer();
@@ -235,7 +319,7 @@ async fn full_lifecycle_from_add_to_payout(adapter: Adapter) {
 }
 
 async fn r_consent_8_two_partners_race_and_one_wins(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let a = w.add(1, 2, &["workshop"]).await.remove(0);
     let b = w.add(2, 2, &["workshop"]).await.remove(0);
     let ta = w.ask_consent(1, a.id()).await;
@@ -283,7 +367,7 @@ async fn r_consent_8_two_partners_race_and_one_wins(adapter: Adapter) {
 /// its partner, its link answers as a voided one, and once its partner
 /// cancels it, a new nomination can be made (after the winner's ends).
 async fn r_consent_10_the_partner_that_lost(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let engagement: EngagementId = "workshop".parse().unwrap();
     let winner = w.add(1, 30, &["workshop"]).await.remove(0);
     let loser = w.add(2, 30, &["workshop"]).await.remove(0);
@@ -351,7 +435,7 @@ async fn r_consent_10_the_partner_that_lost(adapter: Adapter) {
 }
 
 async fn r_input_a_refused_call_changes_nothing(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let n = w.add(1, 3, &["workshop", "assessment"]).await;
     w.ask_consent(1, n[0].id()).await;
     let before = w.content().await;
@@ -387,7 +471,8 @@ async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
             eligibility_refresh: TimeDelta::days(3650),
             ..mci::Settings::default()
         },
-    );
+    )
+    .await;
     for c in 10..16 {
         let n = w.add(1, c, &["workshop"]).await.remove(0);
         if c % 2 == 0 {
@@ -421,7 +506,7 @@ async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
 }
 
 async fn r_rec_5_a_retried_add_writes_once(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let call = mci::Call::new(admin(1)).idempotency_key("add-customer-20");
     let first = w
         .service
@@ -452,7 +537,7 @@ fn files_in(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_token_4_no_sqlite_file_wal_or_freed_page_holds_a_token() {
-    let w = world(Adapter::Sqlite);
+    let w = world(Adapter::Sqlite).await;
     let mut tokens = Vec::new();
     let ids: Vec<NominationId> = w
         .add(1, 3, &["workshop", "assessment"])
@@ -493,7 +578,10 @@ async fn r_token_4_no_sqlite_file_wal_or_freed_page_holds_a_token() {
     }
     assert_eq!(tokens.len(), 5);
 
-    let dir = w._dir.as_ref().unwrap().path().to_owned();
+    let Backing::Sqlite(folder) = &w.backing else {
+        unreachable!("a SQLite world")
+    };
+    let dir = folder.path().to_owned();
     let open = files_in(&dir);
     assert!(
         open.iter().any(|(name, _)| name.ends_with("-wal")),
@@ -502,10 +590,11 @@ async fn r_token_4_no_sqlite_file_wal_or_freed_page_holds_a_token() {
     let World {
         service,
         store,
-        _dir,
+        backing,
         ..
     } = w;
     drop((service, store));
+    let _folder = backing;
     let closed = files_in(&dir);
     for (name, bytes) in open.iter().chain(&closed) {
         for token in &tokens {
@@ -531,7 +620,7 @@ async fn r_token_4_no_sqlite_file_wal_or_freed_page_holds_a_token() {
 }
 
 async fn r_rec_5_a_key_used_for_one_command_is_refused_for_another(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let added = w.add(1, 21, &["workshop", "assessment"]).await;
     let (n1, n2) = (*added[0].id(), *added[1].id());
     let call = mci::Call::new(admin(1)).idempotency_key("k-2");
@@ -603,7 +692,7 @@ async fn walked_counts(
 }
 
 async fn r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step(adapter: Adapter) {
-    let w = world(adapter);
+    let w = world(adapter).await;
     let workshop: EngagementId = "workshop".parse().unwrap();
     let check = |label: &'static str| {
         let w = &w;
@@ -651,41 +740,65 @@ async fn r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step(adapter: A
     }
 }
 
-macro_rules! on_every_store {
-    ($($story:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $story() {
-                    super::$story(super::Adapter::Memory).await;
+/// One test per story, on the store `$kind` (an [`AdapterKind`]).
+macro_rules! tests_on {
+    ($kind:ident: $($story:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let test = concat!(module_path!(), "::", stringify!($story));
+                if let Some(adapter) = super::Adapter::new(super::AdapterKind::$kind, test).await {
+                    super::$story(adapter).await;
                 }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $story() {
-                    super::$story(super::Adapter::Sqlite).await;
-                }
-            )*
-        }
+            }
+        )*
     };
 }
 
-on_every_store!(
-    full_lifecycle_from_add_to_payout,
-    r_consent_8_two_partners_race_and_one_wins,
-    r_consent_10_the_partner_that_lost,
-    r_input_a_refused_call_changes_nothing,
-    r_page_7_pages_agree_before_and_after_the_sweep,
-    r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step,
-    r_rec_5_a_retried_add_writes_once,
-    r_rec_5_a_key_used_for_one_command_is_refused_for_another,
-);
+/// The stories every store runs.
+macro_rules! every_store {
+    ($kind:ident) => {
+        tests_on!(
+            $kind: full_lifecycle_from_add_to_payout,
+            r_consent_8_two_partners_race_and_one_wins,
+            r_consent_10_the_partner_that_lost,
+            r_input_a_refused_call_changes_nothing,
+            r_page_7_pages_agree_before_and_after_the_sweep,
+            r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step,
+            r_rec_5_a_retried_add_writes_once,
+            r_rec_5_a_key_used_for_one_command_is_refused_for_another,
+        );
+    };
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
-    let w = world(Adapter::Sqlite);
+/// The stories of the stores that keep a database, whose rows a test can
+/// break behind the store's back.
+macro_rules! every_database {
+    ($kind:ident) => {
+        tests_on!(
+            $kind: r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row,
+            r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones,
+        );
+    };
+}
+
+mod memory {
+    every_store!(Memory);
+}
+
+mod sqlite {
+    every_store!(Sqlite);
+    every_database!(Sqlite);
+}
+
+/// A fresh database of the binary's shared cluster for each story.
+mod postgres {
+    every_store!(Postgres);
+    every_database!(Postgres);
+}
+
+async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row(adapter: Adapter) {
+    let w = world(adapter).await;
     let mut ids = Vec::new();
     for customer in 1..=4 {
         let n = w.add(1, customer, &["workshop"]).await.remove(0);
@@ -693,7 +806,7 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
         ids.push(*n.id());
     }
     let bad = ids[1];
-    w.corrupt(&bad, "'{'");
+    w.corrupt(&bad, Corruption::NotJson).await;
     // The Eligible tab shows the three it can read and names the other.
     let page = w
         .service
@@ -726,9 +839,8 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones() {
-    let w = world(Adapter::Sqlite);
+async fn r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones(adapter: Adapter) {
+    let w = world(adapter).await;
     let mut ids = Vec::new();
     for customer in 1..=4 {
         ids.push(w.approved_claim(1, customer).await);
@@ -739,10 +851,7 @@ async fn r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones() {
     ids.sort();
     let (bad, good) = ids.split_at(2);
     for id in bad {
-        w.corrupt(
-            id,
-            "json_set(doc, '$.version', json_extract(doc, '$.friendly_name'))",
-        );
+        w.corrupt(id, Corruption::VersionIsTheFriendlyName).await;
     }
     let reviewer = mci_testkit::reviewer();
     // One claim a run: each run's first page holds only an unreadable claim.

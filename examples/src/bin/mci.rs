@@ -1,11 +1,12 @@
-//! `mci`: a command-line tool over a database file of the demo world: read
-//! the engagements and the Customers page, add and claim customers, ask for
-//! and answer consent, submit and review claims, sweep, and deliver the
-//! outbox.
+//! `mci`: a command-line tool over a database of the demo world (a SQLite
+//! file, or a PostgreSQL database): read the engagements and the Customers
+//! page, add and claim customers, ask for and answer consent, submit and
+//! review claims, sweep, and deliver the outbox.
 //!
 //! ```text
 //! cargo run -p mci-examples --bin mci -- --help
 //! cargo run -p mci-examples --bin mci -- page ai-workshop --tab eligible
+//! cargo run -p mci-examples --bin mci -- --database postgres://mci@db.internal/mci engagements
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -17,22 +18,24 @@ use mci_core::{
     Refusal, SendConsent, Tab,
 };
 use mci_examples::{
-    DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
+    Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
 };
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Runs the MCI Customers page of the demo world over a database file.
+/// Runs the MCI Customers page of the demo world over a database: a SQLite
+/// file, or a PostgreSQL database.
 ///
 /// Exit codes: 0 done; 2 bad usage; 3 refused by a program rule (the
 /// message names the rule); 4 not found; 1 any other failure.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// The database file (the walkthrough's by default).
+    /// The database: a SQLite file (the walkthrough's by default), or a
+    /// PostgreSQL database as a postgres:// or postgresql:// URL or libpq
+    /// pairs ("host=/var/run/postgresql dbname=mci").
     #[arg(long, global = true, default_value = "mci-demo.sqlite")]
-    database: PathBuf,
+    database: Database,
     /// The instant the command runs at, in RFC 3339 (e.g.
     /// 2026-03-20T09:00:00Z); now by default. A command never takes effect
     /// before a nomination's last change.
@@ -212,7 +215,7 @@ async fn main() -> ExitCode {
             })
         }
         Err(Failure::Other(error)) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", mci_examples::with_causes(&*error));
             ExitCode::FAILURE
         }
     }
@@ -250,19 +253,20 @@ fn partner(which: PartnerArg) -> Result<DemoPartner, Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    if !cli.database.exists() {
+    if let Database::Sqlite(path) = &cli.database
+        && !path.exists()
+    {
         return Err(Failure::Other(
             format!(
                 "{} does not exist: run the walkthrough first, or name a database with --database",
-                cli.database.display()
+                path.display()
             )
             .into(),
         ));
     }
-    let store =
-        mci_store_sqlite::SqliteStore::open(&cli.database).map_err(|e| Failure::Other(e.into()))?;
+    let store = cli.database.open().await?;
     let clock = Arc::new(ManualClock::new(cli.now.unwrap_or_else(Utc::now)));
-    let service = mci_examples::service(Arc::new(store), clock, cli.run)?;
+    let service = mci_examples::service(store, clock, cli.run)?;
     let partner = partner(cli.partner)?;
     let user = admin(&partner)?;
     execute(&service, &partner, &user, cli.command).await

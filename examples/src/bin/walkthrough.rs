@@ -1,11 +1,12 @@
 //! Plays the life of MCI engagements over simulated days, on the embedded
-//! default store (a SQLite file in the current folder) or in memory, and
-//! prints after each step the Customers page, the emails the outbox would
-//! send and the events written.
+//! default store (a SQLite file in the current folder), on a PostgreSQL
+//! database or in memory, and prints after each step the Customers page,
+//! the emails the outbox would send and the events written.
 //!
 //! ```text
 //! cargo run -p mci-examples --bin walkthrough            # mci-demo.sqlite
 //! cargo run -p mci-examples --bin walkthrough -- --memory
+//! cargo run -p mci-examples --bin walkthrough -- --database postgres://mci@db.internal/mci
 //! ```
 
 use chrono::TimeDelta;
@@ -17,12 +18,11 @@ use mci_core::{
     MessageKind, NominationId, PartnerUser, ReviewerId, SendConsent, SurveyKind, Tab,
 };
 use mci_examples::{
-    DemoCustomer, DemoError, DemoPartner, admin, customers, epoch, event_line, ids, message_line,
-    page_table, partners, reviewer, woodgrove_tpid,
+    Database, DemoCustomer, DemoError, DemoPartner, admin, customers, epoch, event_line, ids,
+    message_line, page_table, partners, reviewer, woodgrove_tpid,
 };
 use mci_store::{IdempotencyKey, Store};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -31,11 +31,27 @@ use std::sync::Arc;
 #[command(version)]
 struct Args {
     /// The database file: created if missing, reused if present.
-    #[arg(default_value = "mci-demo.sqlite")]
-    database: PathBuf,
-    /// Run on the in-memory store instead of a database file.
+    #[arg(value_name = "FILE", conflicts_with = "database")]
+    file: Option<Database>,
+    /// The database: a SQLite file (mci-demo.sqlite by default), or a
+    /// PostgreSQL database as a postgres:// or postgresql:// URL or libpq
+    /// pairs ("host=/var/run/postgresql dbname=mci"), whose tables are
+    /// created on first use; reused if it holds earlier runs.
     #[arg(long)]
+    database: Option<Database>,
+    /// Run on the in-memory store instead of a database.
+    #[arg(long, conflicts_with_all = ["file", "database"])]
     memory: bool,
+}
+
+impl Args {
+    /// The database named, positionally or with --database.
+    fn database(&self) -> Database {
+        self.database
+            .clone()
+            .or_else(|| self.file.clone())
+            .unwrap_or_else(|| Database::parse("mci-demo.sqlite"))
+    }
 }
 
 #[tokio::main]
@@ -44,7 +60,7 @@ async fn main() -> ExitCode {
     match play(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", mci_examples::with_causes(&*error));
             ExitCode::FAILURE
         }
     }
@@ -54,9 +70,7 @@ async fn open(args: &Args) -> Result<Arc<dyn Store>, DemoError> {
     if args.memory {
         return Ok(Arc::new(mci_store_memory::MemoryStore::new()));
     }
-    Ok(Arc::new(mci_store_sqlite::SqliteStore::open(
-        &args.database,
-    )?))
+    args.database().open().await
 }
 
 /// The first run number whose opening step has not been recorded.
@@ -125,10 +139,9 @@ async fn play(args: &Args) -> Result<(), DemoError> {
     if args.memory {
         println!("\nThe story ran in memory; nothing was kept.");
     } else {
-        let path = std::fs::canonicalize(&args.database).unwrap_or_else(|_| args.database.clone());
         println!(
             "\nThe database is {} (run {run}); run the walkthrough again to add another run to it.",
-            path.display()
+            args.database().describe()
         );
     }
     Ok(())
