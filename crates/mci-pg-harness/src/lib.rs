@@ -9,9 +9,9 @@
 //! // Skipped, with one line on stderr saying why, where PostgreSQL is not
 //! // installed (and a failure under MCI_REQUIRE_POSTGRES=1).
 //! if let Some(cluster) = Cluster::start_or_skip("harness doc example") {
-//!     assert_eq!(cluster.psql("postgres", "SELECT 40 + 2").unwrap(), "42");
 //!     cluster.create_database("mci").unwrap();
-//!     assert!(cluster.connection_string("mci").contains("dbname='mci'"));
+//!     assert_eq!(cluster.psql("mci", "SELECT 40 + 2").unwrap(), "42");
+//!     assert!(cluster.connection_string("mci").contains("mci"));
 //! } // stopped (pg_ctl stop -m immediate) and removed here
 //! ```
 //!
@@ -42,18 +42,35 @@
 //! process killed before it could drop its clusters leaves no server
 //! running: start a cluster on the thread that owns it (a test's own
 //! thread), not on a pool thread that may end before the cluster is
-//! dropped.
+//! dropped. [`Cluster::kill`] crashes the server (`SIGKILL` of the
+//! postmaster and of every process it started) and [`Cluster::restart`]
+//! starts it again on its data directory, for tests of durability.
+//!
+//! # A server of your own: `MCI_POSTGRES_URL`
+//!
+//! When `MCI_POSTGRES_URL` is set to a connection string (a
+//! `postgres://user@host:port/database` URL or `key=value` pairs), the
+//! tests that take any server ([`Cluster::start_or_skip`]) use that server
+//! instead of starting one, and need no PostgreSQL binaries but `psql`:
+//! each database a test creates is named there after the test process, the
+//! instant and a count (`mci_<pid>_<micros>_<n>_<name>`), reached by the
+//! name the test gave it, and dropped (`WITH (FORCE)`) when the cluster is;
+//! the role must be allowed to create databases, and the caller's `PG*`
+//! variables (a password, `PGSSLMODE`) reach `psql`. Tests that need
+//! settings of their own or a server to kill ([`Cluster::builder`]) always
+//! start a cluster. [`Cluster::is_external`] tells which a test has.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
 /// The variable that, set to anything but `0` or nothing, makes a missing
@@ -62,6 +79,12 @@ pub const REQUIRE_VAR: &str = "MCI_REQUIRE_POSTGRES";
 
 /// The variable naming the directory of the PostgreSQL binaries to use.
 pub const BIN_VAR: &str = "MCI_POSTGRES_BIN";
+
+/// The variable naming a PostgreSQL server to use instead of starting a
+/// cluster: a connection string (`postgres://user@host/db` or
+/// `host=... user=...`) to a database of a role that may create
+/// databases.
+pub const URL_VAR: &str = "MCI_POSTGRES_URL";
 
 /// The superuser of every cluster.
 pub const SUPERUSER: &str = "postgres";
@@ -116,6 +139,9 @@ pub enum HarnessError {
     /// The server did not accept connections in time, or stopped.
     #[error("the PostgreSQL server did not start: {0}")]
     NotStarted(String),
+    /// The server [`URL_VAR`] names is not the harness's to do this to.
+    #[error("cannot {0} the server {URL_VAR} names")]
+    External(&'static str),
     /// A file or a process could not be handled.
     #[error("{what}: {source}")]
     Io {
@@ -286,6 +312,8 @@ impl Builder {
 #[derive(Debug)]
 pub struct Cluster {
     binaries: Binaries,
+    settings: Builder,
+    external: Option<External>,
     account: Option<Account>,
     pdeathsig: bool,
     port: u16,
@@ -300,22 +328,103 @@ impl Cluster {
         Builder::default().start()
     }
 
-    /// The settings of a cluster to start.
+    /// The settings of a cluster to start: one of the harness's own, even
+    /// when [`URL_VAR`] is set.
     pub fn builder() -> Builder {
         Builder::default()
     }
 
     /// Starts a cluster for the test `test`, or skips it where PostgreSQL
     /// is not installed: prints one line to stderr saying so (past the
-    /// test harness's capture of output) and answers `None`.
+    /// test harness's capture of output) and answers `None`. When
+    /// [`URL_VAR`] is set, uses the server it names instead (see the
+    /// crate's documentation).
     ///
     /// # Panics
     ///
-    /// When PostgreSQL is not installed and [`REQUIRE_VAR`] is set, and
-    /// when it is installed and the cluster cannot start: a broken
-    /// installation fails the test rather than skip it.
+    /// When PostgreSQL is not installed and [`REQUIRE_VAR`] is set, when
+    /// it is installed and the cluster cannot start (a broken installation
+    /// fails the test rather than skip it), and when the server
+    /// [`URL_VAR`] names does not answer.
+    #[allow(clippy::panic, reason = "a test that cannot run as required fails")]
     pub fn start_or_skip(test: &str) -> Option<Cluster> {
-        Self::builder().start_or_skip(test)
+        match std::env::var(URL_VAR).ok().filter(|url| !url.is_empty()) {
+            Some(url) => match Self::external(url) {
+                Ok(cluster) => Some(cluster),
+                Err(error) => panic!("{test}: the server {URL_VAR} names: {error}"),
+            },
+            None => Self::builder().start_or_skip(test),
+        }
+    }
+
+    /// The server `url` names, checked to answer.
+    fn external(url: String) -> Result<Cluster, HarnessError> {
+        static CLUSTERS: AtomicU64 = AtomicU64::new(0);
+        let dir = tempfile::Builder::new()
+            .prefix("mcipg")
+            .tempdir()
+            .map_err(io("creating the cluster's temporary directory"))?;
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let prefix = format!(
+            "mci_{}_{}_{}",
+            std::process::id(),
+            since_epoch.as_micros() % 1_000_000_000_000,
+            CLUSTERS.fetch_add(1, Ordering::Relaxed)
+        );
+        let psql = Binaries::find()
+            .map(|b| b.program("psql"))
+            .unwrap_or_else(|_| PathBuf::from("psql"));
+        let cluster = Cluster {
+            binaries: Binaries {
+                dir: PathBuf::new(),
+            },
+            settings: Builder::default(),
+            external: Some(External {
+                url,
+                prefix,
+                psql,
+                created: Mutex::new(Vec::new()),
+            }),
+            account: None,
+            pdeathsig: false,
+            port: 0,
+            server: None,
+            dir,
+        };
+        cluster.psql_at(&cluster.external_url(None), "SELECT 1")?;
+        Ok(cluster)
+    }
+
+    /// Whether the cluster is a server [`URL_VAR`] names, which the harness
+    /// did not start: it has no data directory, socket or log of its own
+    /// (their paths are in an empty temporary directory, its port is 0),
+    /// and cannot be killed or restarted.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
+    }
+
+    /// The name the database a test calls `database` has on the server:
+    /// `database` itself on a cluster of the harness's own, the unique
+    /// name it was created with on the server [`URL_VAR`] names.
+    pub fn name_of(&self, database: &str) -> String {
+        match &self.external {
+            Some(external) => external.name_of(database),
+            None => database.to_owned(),
+        }
+    }
+
+    /// The connection string of the external server to `database` as it
+    /// is named there, or to the database the URL names.
+    fn external_url(&self, database: Option<&str>) -> String {
+        let Some(external) = &self.external else {
+            return String::new();
+        };
+        match database {
+            None => external.url.clone(),
+            Some(database) => with_database(&external.url, &external.name_of(database)),
+        }
     }
 
     fn launch(builder: Builder) -> Result<Cluster, HarnessError> {
@@ -342,6 +451,8 @@ impl Cluster {
         };
         let mut cluster = Cluster {
             binaries,
+            settings: builder,
+            external: None,
             account,
             pdeathsig,
             port: 0,
@@ -358,7 +469,7 @@ impl Cluster {
                 .map_err(io("handing the socket directory to the cluster's user"))?;
         }
         cluster.initdb()?;
-        cluster.serve(&builder)?;
+        cluster.serve()?;
         Ok(cluster)
     }
 
@@ -410,11 +521,11 @@ impl Cluster {
 
     /// Starts the server on a free port, trying another when the one picked
     /// is taken before the server binds it.
-    fn serve(&mut self, builder: &Builder) -> Result<(), HarnessError> {
+    fn serve(&mut self) -> Result<(), HarnessError> {
         let mut last = String::new();
         for _ in 0..PORT_TRIES {
             self.port = free_port()?;
-            match self.spawn_server(builder)? {
+            match self.spawn_server(false)? {
                 Ok(()) => return Ok(()),
                 Err(log) if log.contains("could not bind") || log.contains("in use") => {
                     last = log;
@@ -426,10 +537,17 @@ impl Cluster {
     }
 
     /// Spawns the server and waits until it is ready; `Ok(Err(log))` when
-    /// it stopped before, with the end of its log.
-    fn spawn_server(&mut self, builder: &Builder) -> Result<Result<(), String>, HarnessError> {
+    /// it stopped before, with the end of its log. `again` keeps the log
+    /// of the servers before, adding to it.
+    fn spawn_server(&mut self, again: bool) -> Result<Result<(), String>, HarnessError> {
         let log_path = self.log_path();
-        let log = File::create(&log_path).map_err(io("creating the server's log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(again)
+            .write(true)
+            .truncate(!again)
+            .open(&log_path)
+            .map_err(io("creating the server's log"))?;
         let log_err = log.try_clone().map_err(io("sharing the server's log"))?;
         let mut postgres = self.command(&self.binaries.dir.join("postgres"), true);
         postgres
@@ -440,7 +558,7 @@ impl Cluster {
             .arg("-p")
             .arg(self.port.to_string())
             .args(["-c", "listen_addresses=127.0.0.1"]);
-        for (name, value) in &builder.settings {
+        for (name, value) in &self.settings.settings {
             postgres.arg("-c").arg(format!("{name}={value}"));
         }
         postgres
@@ -460,10 +578,14 @@ impl Cluster {
                 Ok(None) => {}
                 Err(error) => break io("waiting for postgres")(error),
             }
-            // Line 8 of postmaster.pid is the server's status.
-            let ready = std::fs::read_to_string(&pid_file)
-                .ok()
-                .is_some_and(|pid| pid.lines().nth(7).map(str::trim) == Some("ready"));
+            // Line 1 of postmaster.pid is the postmaster's pid (setpriv
+            // runs it in its own process), line 8 its status; the file of a
+            // killed server stays until the new one replaces it.
+            let ready = std::fs::read_to_string(&pid_file).ok().is_some_and(|pid| {
+                let mut lines = pid.lines().map(str::trim);
+                lines.next() == Some(child.id().to_string().as_str())
+                    && lines.nth(6) == Some("ready")
+            });
             if ready {
                 self.server = Some(child);
                 return Ok(Ok(()));
@@ -511,6 +633,9 @@ impl Cluster {
     /// A libpq-style connection string to `database` as the superuser,
     /// through the Unix socket.
     pub fn connection_string(&self, database: &str) -> String {
+        if self.is_external() {
+            return self.external_url(Some(database));
+        }
         format!(
             "host={} port={} user={} dbname={}",
             quote(&self.socket_dir().to_string_lossy()),
@@ -523,6 +648,9 @@ impl Cluster {
     /// A libpq-style connection string to `database` as the superuser,
     /// over TCP on 127.0.0.1.
     pub fn tcp_connection_string(&self, database: &str) -> String {
+        if self.is_external() {
+            return self.external_url(Some(database));
+        }
         format!(
             "host=127.0.0.1 port={} user={} dbname={}",
             self.port,
@@ -535,20 +663,52 @@ impl Cluster {
     /// superuser, stopping at the first error, and answers what it printed
     /// (unaligned, tuples only, trimmed).
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, HarnessError> {
+        if self.is_external() {
+            return self.psql_at(&self.external_url(Some(database)), sql);
+        }
         let mut psql = Command::new(self.binaries.program("psql"));
         psql.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(self.socket_dir())
             .arg("-p")
             .arg(self.port.to_string())
-            .args(["-U", SUPERUSER, "-d", database, "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(["-U", SUPERUSER, "-d", database, "-f", "-"]);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("PG") {
                 psql.env_remove(name);
             }
         }
+        Self::run_psql(psql, sql)
+    }
+
+    /// Runs `sql` with `psql` on the external server's connection string
+    /// `url`, keeping the caller's `PG*` variables (a password, a TLS
+    /// mode).
+    fn psql_at(&self, url: &str, sql: &str) -> Result<String, HarnessError> {
+        let program = self
+            .external
+            .as_ref()
+            .map_or_else(|| PathBuf::from("psql"), |e| e.psql.clone());
+        let mut psql = Command::new(program);
+        psql.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-f",
+            "-",
+        ]);
+        Self::run_psql(psql, sql)
+    }
+
+    /// Runs `psql` with `sql` on its input.
+    fn run_psql(mut psql: Command, sql: &str) -> Result<String, HarnessError> {
+        psql.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = psql.spawn().map_err(io("starting psql"))?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
@@ -567,18 +727,45 @@ impl Cluster {
         }
     }
 
-    /// Creates the database `name`.
+    /// Creates the database `name`. On an external server it is named
+    /// uniquely there, [`Cluster::connection_string`] and [`Cluster::psql`]
+    /// reach it by `name`, and it is dropped with the cluster.
     pub fn create_database(&self, name: &str) -> Result<(), HarnessError> {
-        self.psql(
-            SUPERUSER,
-            &format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")),
-        )
-        .map(drop)
+        if let Some(external) = &self.external {
+            let created = format!("{}_{name}", external.prefix);
+            self.psql_at(
+                &external.url,
+                &format!("CREATE DATABASE {}", ident(&created)),
+            )?;
+            external
+                .created
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(name.to_owned());
+            return Ok(());
+        }
+        self.psql(SUPERUSER, &format!("CREATE DATABASE {}", ident(name)))
+            .map(drop)
     }
 
     /// Stops the server at once (`pg_ctl stop -m immediate`), killing it if
     /// that fails. Done on drop; idempotent.
     pub fn stop(&mut self) {
+        if let Some(external) = &self.external {
+            let created = std::mem::take(
+                &mut *external
+                    .created
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            for name in created {
+                let drop = format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    ident(&format!("{}_{name}", external.prefix))
+                );
+                let _ = self.psql_at(&external.url, &drop);
+            }
+        }
         let Some(mut server) = self.server.take() else {
             return;
         };
@@ -597,8 +784,170 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Kills the server as a crash would: `SIGKILL` to the postmaster and
+    /// to every process it started (backends, the checkpointer, the WAL
+    /// writer...), at once, so that no backend outlives it holding the
+    /// shared memory (which would make PostgreSQL refuse to start again
+    /// on the data directory). The postmaster is stopped (`SIGSTOP`) first,
+    /// so that it starts no process between the listing of its children
+    /// and their end. Answers once every one of them has ended; the data
+    /// directory is as the crash left it, for [`Cluster::restart`].
+    pub fn kill(&mut self) -> Result<(), HarnessError> {
+        if self.is_external() {
+            return Err(HarnessError::External("kill"));
+        }
+        let Some(mut server) = self.server.take() else {
+            return Ok(());
+        };
+        let postmaster = server.id();
+        signal("STOP", &[postmaster])?;
+        let mut doomed = vec![postmaster];
+        doomed.extend(children_of(postmaster)?);
+        signal("KILL", &doomed)?;
+        server
+            .wait()
+            .map_err(io("waiting for the killed postmaster"))?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while doomed.iter().any(|pid| running(*pid)) {
+            if Instant::now() > deadline {
+                return Err(HarnessError::NotStarted(format!(
+                    "the processes {doomed:?} of the killed server did not end"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    /// Starts the server again, after [`Cluster::stop`] or
+    /// [`Cluster::kill`], on the same data directory, port and socket and
+    /// with the same settings, and waits until it accepts connections:
+    /// after a kill, once its crash recovery has replayed the WAL. The log
+    /// of the servers before is kept, the new one's added to it. Call it
+    /// on the thread that started the cluster (see the crate's
+    /// documentation).
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        if self.is_external() {
+            return Err(HarnessError::External("restart"));
+        }
+        if self.server.is_some() {
+            return Ok(());
+        }
+        match self.spawn_server(true)? {
+            Ok(()) => Ok(()),
+            Err(log) => Err(HarnessError::NotStarted(log)),
+        }
+    }
+}
+
+/// A server the harness did not start, named by [`URL_VAR`].
+#[derive(Debug)]
+struct External {
+    /// The connection string, to a database the role may create
+    /// databases from.
+    url: String,
+    /// What the names of this cluster's databases start with there: the
+    /// process, the instant and a count, so that test runs sharing the
+    /// server never meet.
+    prefix: String,
+    psql: PathBuf,
+    /// The databases created, by the names the tests give them.
+    created: Mutex<Vec<String>>,
+}
+
+impl External {
+    /// What the database a test names `database` is called on the server:
+    /// prefixed if this cluster created it, else as named.
+    fn name_of(&self, database: &str) -> String {
+        let created = self
+            .created
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if created.iter().any(|c| c == database) {
+            format!("{}_{database}", self.prefix)
+        } else {
+            database.to_owned()
+        }
+    }
+}
+
+/// The connection string `url` (a `postgres://` URL or `key=value` pairs)
+/// with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let Some(scheme) = ["postgresql://", "postgres://"]
+        .iter()
+        .find(|s| url.starts_with(**s))
+    else {
+        // A later keyword replaces an earlier one.
+        return format!("{url} dbname={}", quote(database));
+    };
+    let (base, query) = match url.find('?') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let authority = match base[scheme.len()..].find('/') {
+        Some(at) => &base[..scheme.len() + at],
+        None => base,
+    };
+    let encoded: String = database
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{authority}/{encoded}{query}")
+}
+
+/// `name` quoted as an SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Sends `signal` to `pids` with `kill(1)`.
+fn signal(signal: &str, pids: &[u32]) -> Result<(), HarnessError> {
+    let mut kill = Command::new("kill");
+    kill.arg(format!("-{signal}"))
+        .args(pids.iter().map(u32::to_string));
+    run(kill, "kill")
+}
+
+/// The processes whose parent is `parent`, from `/proc`.
+fn children_of(parent: u32) -> Result<Vec<u32>, HarnessError> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").map_err(io("listing /proc"))? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        if status_of(pid).is_some_and(|(ppid, _)| ppid == parent) {
+            children.push(pid);
+        }
+    }
+    Ok(children)
+}
+
+/// The parent and the state of process `pid`, from `/proc/<pid>/stat`
+/// (after the command's name, in parentheses, that may hold anything).
+fn status_of(pid: u32) -> Option<(u32, char)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((ppid, state))
+}
+
+/// Whether process `pid` still runs: it exists and is not a zombie, which
+/// holds no memory.
+fn running(pid: u32) -> bool {
+    status_of(pid).is_some_and(|(_, state)| state != 'Z' && state != 'X')
+}
+
 impl Builder {
-    /// [`Cluster::start_or_skip`] with these settings.
+    /// [`Cluster::start_or_skip`] with these settings, always on a cluster
+    /// of the harness's own (never the server of [`URL_VAR`]).
     ///
     /// # Panics
     ///
@@ -692,6 +1041,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_external_servers_database_is_replaced_in_its_url_or_string() {
+        assert_eq!(
+            with_database(
+                "postgres://u:p@db.example:5433/postgres?sslmode=require",
+                "mci_1_t"
+            ),
+            "postgres://u:p@db.example:5433/mci_1_t?sslmode=require"
+        );
+        assert_eq!(
+            with_database("postgresql://localhost", "a b"),
+            "postgresql://localhost/a%20b"
+        );
+        assert_eq!(
+            with_database("host=/run/postgresql dbname=postgres", "mci_1_t"),
+            "host=/run/postgresql dbname=postgres dbname='mci_1_t'"
+        );
+    }
+
+    #[test]
     fn a_connection_string_quotes_its_values() {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote(r"it's\"), r"'it\'s\\'");
@@ -746,6 +1114,17 @@ mod tests {
         }
         let found = Binaries::find_in(None, OsString::new(), root.path()).unwrap();
         assert_eq!(found.dir, root.path().join("15").join("bin"));
+    }
+
+    #[test]
+    fn the_children_of_a_process_are_found_in_proc() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let found = children_of(std::process::id()).unwrap();
+        assert!(found.contains(&child.id()), "{found:?}");
+        assert!(running(child.id()));
+        signal("KILL", &[child.id()]).unwrap();
+        child.wait().unwrap();
+        assert!(!running(child.id()));
     }
 
     #[test]

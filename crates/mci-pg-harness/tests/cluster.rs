@@ -26,7 +26,7 @@ fn uid(pid: u32) -> u32 {
 
 #[test]
 fn a_cluster_serves_sql_as_an_unprivileged_user_with_fsync_off() {
-    let Some(cluster) = Cluster::start_or_skip("a_cluster_serves_sql") else {
+    let Some(cluster) = Cluster::builder().start_or_skip("a_cluster_serves_sql") else {
         return;
     };
     assert_eq!(cluster.psql("postgres", "SELECT 1 + 1").unwrap(), "2");
@@ -60,7 +60,7 @@ fn a_setting_reaches_the_server() {
 
 #[test]
 fn a_dropped_cluster_leaves_no_server_and_no_files() {
-    let Some(cluster) = Cluster::start_or_skip("a_dropped_cluster_leaves_nothing") else {
+    let Some(cluster) = Cluster::builder().start_or_skip("a_dropped_cluster_leaves_nothing") else {
         return;
     };
     let pid = postmaster(&cluster.data_dir());
@@ -73,7 +73,7 @@ fn a_dropped_cluster_leaves_no_server_and_no_files() {
 
 #[test]
 fn a_panicking_test_leaves_no_server_and_no_files() {
-    let Some(cluster) = Cluster::start_or_skip("a_panicking_test_leaves_nothing") else {
+    let Some(cluster) = Cluster::builder().start_or_skip("a_panicking_test_leaves_nothing") else {
         return;
     };
     let pid = postmaster(&cluster.data_dir());
@@ -90,7 +90,7 @@ fn a_panicking_test_leaves_no_server_and_no_files() {
 #[test]
 fn a_server_whose_thread_ends_without_dropping_it_is_killed() {
     let started = std::thread::spawn(|| {
-        let cluster = Cluster::start_or_skip("a_server_whose_thread_ends")?;
+        let cluster = Cluster::builder().start_or_skip("a_server_whose_thread_ends")?;
         let pid = postmaster(&cluster.data_dir());
         let dir: PathBuf = cluster.dir().into();
         // As if the process were killed: nothing runs the drop.
@@ -113,8 +113,8 @@ fn a_server_whose_thread_ends_without_dropping_it_is_killed() {
 #[test]
 fn two_clusters_run_side_by_side() {
     let (Some(a), Some(b)) = (
-        Cluster::start_or_skip("two_clusters_run_side_by_side"),
-        Cluster::start_or_skip("two_clusters_run_side_by_side"),
+        Cluster::builder().start_or_skip("two_clusters_run_side_by_side"),
+        Cluster::builder().start_or_skip("two_clusters_run_side_by_side"),
     ) else {
         return;
     };
@@ -128,5 +128,58 @@ fn two_clusters_run_side_by_side() {
         )
         .unwrap(),
         "0"
+    );
+}
+
+/// The processes whose parent is `parent`.
+fn children(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+                s.lines().any(|l| {
+                    l.split_whitespace().collect::<Vec<_>>() == ["PPid:", &parent.to_string()]
+                })
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_server_and_its_backends_end_and_it_restarts_on_its_data() {
+    let Some(mut cluster) = Cluster::builder()
+        .setting("fsync", "on")
+        .start_or_skip("a_killed_server_and_its_backends_end_and_it_restarts_on_its_data")
+    else {
+        return;
+    };
+    cluster
+        .psql(
+            "postgres",
+            "CREATE TABLE t (n int); INSERT INTO t VALUES (1), (2)",
+        )
+        .unwrap();
+    let killed = postmaster(&cluster.data_dir());
+    let backends = children(killed);
+    assert!(!backends.is_empty(), "a postmaster runs its processes");
+    let port = cluster.port();
+    cluster.kill().unwrap();
+    assert!(!running(killed));
+    for pid in &backends {
+        assert!(!running(*pid), "process {pid} outlived the kill");
+    }
+    assert!(cluster.psql("postgres", "SELECT 1").is_err());
+    cluster.restart().unwrap();
+    assert_eq!(cluster.port(), port);
+    assert_ne!(postmaster(&cluster.data_dir()), killed);
+    assert_eq!(
+        cluster.psql("postgres", "SELECT sum(n) FROM t").unwrap(),
+        "3"
+    );
+    let log = std::fs::read_to_string(cluster.log_path()).unwrap();
+    assert!(
+        log.contains("automatic recovery in progress"),
+        "the restart recovered from a crash:\n{log}"
     );
 }

@@ -78,10 +78,14 @@ pub(crate) const FIGURES: &str = "SELECT eligible, not_checked, ineligible FROM 
      WHERE partner = $1 AND engagement = $2";
 
 /// At most $6 rows kept in tab $3 after customer $4 whose placement holds
-/// at $5, in customer order.
+/// at $5, in customer order: ordered by the key of `known_rows_tab`, the
+/// tab fixed with a row comparison, so that the primary key, in customer
+/// order too, is no walk to choose (the documentation of `queries` says
+/// why).
 pub(crate) const PAGE_KEPT: &str = "SELECT customer, doc FROM known_rows \
-     WHERE partner = $1 AND engagement = $2 AND tab = $3 AND customer > $4 \
-     AND (changes_at IS NULL OR changes_at > $5) ORDER BY customer LIMIT $6";
+     WHERE partner = $1 AND engagement = $2 AND (tab, customer) >= ($3, $4) AND tab <= $3 \
+     AND customer > $4 AND (changes_at IS NULL OR changes_at > $5) \
+     ORDER BY tab, customer LIMIT $6";
 
 /// The rows of a partner's engagement whose placement stopped holding at
 /// $3: the ones a read places again.

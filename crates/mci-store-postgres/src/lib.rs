@@ -23,28 +23,16 @@
 //!   lease no message goes to two servers.
 //! - **Reads of several statements** (counts, known rows, states) run in one
 //!   REPEATABLE READ, read-only snapshot.
-//!
-//! # Clocks
-//!
-//! The store reads no clock: every instant it compares comes from the
-//! caller (`commit.now`, a read's `now`, a lease's end), and each server's
-//! service passes its own. Servers whose clocks differ by `d` disagree on
-//! every deadline by `d`: a consent accepted by a server running `d` late
-//! may land up to `d` after the 30-day deadline another server would
-//! enforce (R-CONSENT-6), a message leased by a server running early comes
-//! back to a server running late up to `d` after its lease, and a
-//! nomination's last change may appear up to `d` in the future to another
-//! server. Nothing is corrupted by a skew (guards count what is stored,
-//! versions are integers), but decisions at a deadline are exact only to
-//! within the skew: keep the servers on NTP, which holds them to
-//! milliseconds; a skew of seconds moves deadlines by seconds.
-//!
+//! - **Index walks, also in generic plans.** Every read walks its index,
+//!   whichever plan PostgreSQL makes for the prepared statement (the
+//!   `queries` module says how; the tests prove it with `EXPLAIN` on
+//!   analysed tables).
 //! - **tokio-postgres and deadpool-postgres.** Asynchronous from end to
 //!   end: no call blocks the executor. It needs a tokio runtime.
 //! - **TLS is the caller's.** [`PostgresStore::connect`] speaks without TLS
 //!   (a Unix socket, a loopback or a trusted network);
 //!   [`PostgresStore::connect_with_tls`] takes any
-//!   [`MakeTlsConnect`](tokio_postgres::tls::MakeTlsConnect), such as
+//!   [`MakeTlsConnect`], such as
 //!   `postgres-native-tls` or `tokio-postgres-rustls`, so that the
 //!   application chooses the TLS library it already uses.
 //! - **A pool of a documented size.** [`Options::pool_size`] connections
@@ -52,6 +40,44 @@
 //! - **Versioned migrations, safe to race.** Servers that start at once on
 //!   one database take turns under a row lock of the migrations table; each
 //!   step is applied once, in its own transaction.
+//! - **Durable when the server is.** A commit is acknowledged once
+//!   PostgreSQL has committed it, so it survives a crash of the server
+//!   with `fsync` and `synchronous_commit` on, their defaults
+//!   (`tests/crash.rs` kills the server under concurrent commits and finds
+//!   every acknowledged one); the store sets neither, and with
+//!   `synchronous_commit = off` for its role or database a crash loses the
+//!   last commits it acknowledged.
+//!
+//! # Clocks
+//!
+//! The store reads no clock: every instant it compares comes from the
+//! caller (`commit.now`, a read's `now`, a lease's end), and each server's
+//! service passes its own. Servers whose clocks differ by `d` disagree on
+//! every deadline by `d`:
+//!
+//! - a guard at a deadline is decided by the committing server's clock: a
+//!   nomination live until its deadline still counts (R-ENG-5, R-ADD-7) on
+//!   a server running late up to `d` after a server running early stopped
+//!   counting it, so within `d` of the deadline one server admits what
+//!   another refuses, and a consent accepted by a server running `d` late
+//!   may land up to `d` after the 30-day deadline another server would
+//!   enforce (R-CONSENT-6);
+//! - a lease ends at an instant of its taker's clock: a message leased by a
+//!   server running early comes back to a server running late up to `d`
+//!   after its lease, and one leased by a server running late comes back
+//!   to a server running early up to `d` before the lease ends on the
+//!   holder's clock, so a delivery that outlasts its lease less `d` may be
+//!   sent twice (which at-least-once delivery, R-REC-2, allows): keep
+//!   leases much longer than the skew;
+//! - a nomination's last change may appear up to `d` in the future to
+//!   another server.
+//!
+//! Nothing is corrupted by a skew (guards count what is stored, so racing
+//! acceptances on two servers still make one consent, R-CONSENT-8, and
+//! versions are integers), but decisions at a deadline are exact only to
+//! within the skew: keep the servers on NTP, which holds them to
+//! milliseconds; a skew of seconds moves deadlines by seconds.
+//! `tests/clocks.rs` runs two handles whose clocks differ by three seconds.
 //!
 //! # Columns
 //!
@@ -73,8 +99,9 @@
 //! # let Some(cluster) = Cluster::start_or_skip("mci-store-postgres crate example") else {
 //! #     return Ok(());
 //! # };
+//! # cluster.create_database("example")?;
 //! // "host=/var/run/postgresql dbname=mci", or "postgres://mci@db.internal/mci"
-//! let url = cluster.connection_string("postgres");
+//! let url = cluster.connection_string("example");
 //! # tokio::runtime::Runtime::new()?.block_on(async {
 //! let store = PostgresStore::connect(url.as_str()).await?;
 //! assert_eq!(store.schema_version().await?, SCHEMA_VERSION);
@@ -92,6 +119,8 @@ mod db;
 pub mod error;
 mod known;
 mod outbox;
+#[cfg(test)]
+mod plans;
 mod queries;
 pub mod schema;
 
@@ -354,10 +383,7 @@ impl PostgresStore {
     /// The version stored for `id`, read after a commit gave up.
     async fn version_of(&self, id: uuid::Uuid) -> Option<u64> {
         let client = self.pool.get().await.ok()?;
-        let row = client
-            .query_opt("SELECT version FROM nominations WHERE id = $1", &[&id])
-            .await
-            .ok()??;
+        let row = client.query_opt(queries::VERSION_OF, &[&id]).await.ok()??;
         let version: i64 = row.try_get(0).ok()?;
         u64::try_from(version).ok()
     }

@@ -260,7 +260,7 @@ fn a_newer_schema_is_refused_untouched() {
             matches!(
                 &error,
                 ConnectError::NewerSchema { database, schema, found, supported }
-                    if database == "mci" && schema == "public" && *found == newer && *supported == SCHEMA_VERSION
+                    if *database == cluster.name_of("mci") && schema == "public" && *found == newer && *supported == SCHEMA_VERSION
             ),
             "{error:?}"
         );
@@ -301,7 +301,7 @@ fn another_applications_database_is_refused_untouched() {
             .block_on(PostgresStore::connect(url.as_str()))
             .unwrap_err();
         assert!(
-            matches!(&error, ConnectError::ForeignDatabase { database: d, schema, .. } if d == database && schema == "public"),
+            matches!(&error, ConnectError::ForeignDatabase { database: d, schema, .. } if *d == cluster.name_of(database) && schema == "public"),
             "{database}: {error:?}"
         );
         assert_eq!(catalog(&cluster, database), before, "{database} changed");

@@ -4,7 +4,9 @@
 -- In each index the keyset column (id) follows the columns a query fixes
 -- with `=` and comes before any column it ranges over, so that a page is one
 -- bounded walk in id order, with no sort. Trailing columns make the filters
--- on them readable from the index alone.
+-- on them readable from the index alone. A walk orders by its index's key
+-- (tab, id), not by id alone, so that no other index of id (the primary
+-- key) can serve it: the reads' module says why.
 
 -- A tab as stored: partner = $1 AND engagement = $2 AND tab = $3 AND id > $4,
 -- not lapsed at now.
