@@ -22,9 +22,9 @@ use crate::plain::{PlainMap, PlainRow, PlainTabIndex};
 use crate::raw::{self, RawDb};
 use crate::service::{self, Add, Ports};
 use crate::world::{self, BIG_ENGAGEMENT, BIG_PARTNER, PAGE, Rng, WorldSpec};
-use mci::ports::ManualClock;
-use mci::{CustomersPage, Incentives};
 use mci_core::{Engagement, LinkToken, Nomination, NominationId, PartnerUser, Tab};
+use mci_engagements::ports::ManualClock;
+use mci_engagements::{CustomersPage, Incentives};
 use mci_store::{Commit, KnownQuery, PageQuery, Store, Write};
 use mci_store_memory::MemoryStore;
 use mci_store_sqlite::{Durability, Options, SqliteStore};
@@ -37,7 +37,7 @@ use tokio::runtime::Runtime;
 
 /// The timed work of both add comparisons: `adds` through the service, one
 /// after the other.
-fn add_all(rt: &Runtime, service: &Incentives, adds: &[Add]) -> Result<(), mci::Error> {
+fn add_all(rt: &Runtime, service: &Incentives, adds: &[Add]) -> Result<(), mci_engagements::Error> {
     rt.block_on(async {
         for add in adds {
             black_box(service.add_customer(&add.admin, &add.form).await?);
@@ -747,7 +747,7 @@ impl SqliteAccept {
                         for token in tokens {
                             black_box(service.accept_consent(&token).await?);
                         }
-                        Ok::<_, mci::Error>(())
+                        Ok::<_, mci_engagements::Error>(())
                     })
                 })
                 .collect();
@@ -937,7 +937,10 @@ impl<'w> SqliteSweep<'w> {
         let path = self.copy("raw")?;
         let mut raw = RawDb::open(&path, Durability::Normal)?;
         let start = Instant::now();
-        let written = raw.sweep(world::now(), mci::Settings::default().sweep_batch)?;
+        let written = raw.sweep(
+            world::now(),
+            mci_engagements::Settings::default().sweep_batch,
+        )?;
         let elapsed = start.elapsed();
         drop(raw);
         // Nothing reads the baseline's copy again: a 1M world's file is
@@ -1087,7 +1090,7 @@ impl ServicePage {
         Self::new(Arc::new(SqliteStore::open(path)?))
     }
 
-    async fn page(&self) -> Result<CustomersPage, mci::Error> {
+    async fn page(&self) -> Result<CustomersPage, mci_engagements::Error> {
         self.service
             .customers_page(
                 &self.admin,
@@ -1148,7 +1151,7 @@ impl ServicePage {
             for _ in 0..ops {
                 black_box(self.page().await?);
             }
-            Ok::<_, mci::Error>(())
+            Ok::<_, mci_engagements::Error>(())
         })?;
         Ok(start.elapsed())
     }

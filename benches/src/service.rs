@@ -20,15 +20,15 @@
 
 use crate::BoxError;
 use crate::world::{self, PARTNERS, Rng};
-use mci::ports::{
-    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
-    ManualClock, SeededLinkIds,
-};
-use mci::{AddCustomer, Incentives, Settings};
 use mci_core::{
     Candidate, Engagement, NominationId, NominationRequest, Origin, Outcome, PartnerUser,
     identify_customer, nominate,
 };
+use mci_engagements::ports::{
+    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
+    ManualClock, SeededLinkIds,
+};
+use mci_engagements::{AddCustomer, Incentives, Settings};
 use mci_store::Store;
 use std::ops::Range;
 use std::sync::Arc;

@@ -739,13 +739,13 @@ pub enum KnownFor {
 /// commits of [`KNOWN_BATCH`] answers of the eligibility port for every row
 /// without one, each made by [`KeptAnswer::new`](mci_core::KeptAnswer::new)
 /// as the service makes them. The answers were given over the last
-/// [`eligibility_refresh`](mci::Settings) (so the sweep would not ask again
+/// [`eligibility_refresh`](mci_engagements::Settings) (so the sweep would not ask again
 /// at [`now`]) and are trusted for the service's default
-/// [`eligibility_trust`](mci::Settings); one in ten says the customer does
+/// [`eligibility_trust`](mci_engagements::Settings); one in ten says the customer does
 /// not meet the criteria.
 pub async fn know(store: &dyn Store, which: KnownFor) -> Result<Known, BoxError> {
     let catalog = catalog()?;
-    let settings = mci::Settings::default();
+    let settings = mci_engagements::Settings::default();
     let at = now();
     let seeded = match which {
         KnownFor::Catalog => &catalog[..],

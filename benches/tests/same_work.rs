@@ -135,7 +135,7 @@ fn r_page_9_every_store_keeps_the_same_known_rows_and_the_customers_page_reads_t
 
     // Every row is answered within the refresh age: no sweep would ask.
     let rt = current_thread().unwrap();
-    let refresh = mci::Settings::default().eligibility_refresh;
+    let refresh = mci_engagements::Settings::default().eligibility_refresh;
     let sqlite_store: Arc<dyn Store> = Arc::new(SqliteStore::open(sqlite.path()).unwrap());
     for store in [memory.store.clone() as Arc<dyn Store>, sqlite_store.clone()] {
         let due = rt

@@ -6,15 +6,15 @@
 #![warn(missing_docs)]
 
 use chrono::{TimeDelta, TimeZone, Utc};
-use mci::ports::{
-    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
-};
-use mci::{CustomerRow, CustomersPage, Delivery, Incentives};
 use mci_core::{
     AvailabilityWindow, Contacts, CustomerId, Engagement, EngagementKind, EngagementRules, Event,
     Hours, Instant, InvalidValue, LocationId, MessageKind, PartnerId, PartnerUser, PayModel,
     ReviewerId, Role, TenantId, Tpid,
 };
+use mci_engagements::ports::{
+    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
+};
+use mci_engagements::{CustomerRow, CustomersPage, Delivery, Incentives};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -427,7 +427,7 @@ pub fn link_key() -> Result<HmacLinkKey, DemoError> {
 /// Builds the demo service of run `run` over `store` with `clock`.
 pub fn service(
     store: std::sync::Arc<dyn mci_store::Store>,
-    clock: std::sync::Arc<dyn mci::ports::Clock>,
+    clock: std::sync::Arc<dyn mci_engagements::ports::Clock>,
     run: u32,
 ) -> Result<Incentives, DemoError> {
     let mut builder = Incentives::builder(store, link_key()?)
@@ -435,9 +435,9 @@ pub fn service(
         .partner_directory(partner_directory()?)
         .customer_eligibility(eligibility(run)?)
         .clock(clock)
-        .settings(mci::Settings {
+        .settings(mci_engagements::Settings {
             payout_epoch: epoch(),
-            ..mci::Settings::default()
+            ..mci_engagements::Settings::default()
         });
     for engagement in catalog()? {
         builder = builder.engagement(engagement);
@@ -447,9 +447,9 @@ pub fn service(
 
 /// An error of the service as a user reads it: the rule it names, and for
 /// an add that was refused, every engagement's reasons (R-ADD-6).
-pub fn explain(error: &mci::Error) -> String {
+pub fn explain(error: &mci_engagements::Error) -> String {
     match error {
-        mci::Error::Refused(mci_core::Refusal::NotChoosable { refused }) => {
+        mci_engagements::Error::Refused(mci_core::Refusal::NotChoosable { refused }) => {
             let mut out = error.to_string();
             for engagement in refused {
                 let _ = write!(
@@ -466,7 +466,7 @@ pub fn explain(error: &mci::Error) -> String {
 }
 
 /// The engagements of an overview as a table (R-ENG-7).
-pub fn overview_table(overview: &mci::Overview) -> String {
+pub fn overview_table(overview: &mci_engagements::Overview) -> String {
     let rows: Vec<Vec<String>> = overview
         .engagements
         .iter()

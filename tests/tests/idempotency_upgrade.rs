@@ -2,11 +2,11 @@
 //! used again through the service after the upgrade (R-REC-5).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mci::ports::{
+use mci_core::*;
+use mci_engagements::ports::{
     HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds,
 };
-use mci::{AddCustomer, Call, Incentives};
-use mci_core::*;
+use mci_engagements::{AddCustomer, Call, Incentives};
 use mci_store_sqlite::SqliteStore;
 use mci_testkit::{admin_of, engagement, t0};
 use std::path::Path;

@@ -8,11 +8,11 @@
 mod shared_cluster;
 
 use chrono::TimeDelta;
-use mci::ports::{
+use mci_core::*;
+use mci_engagements::ports::{
     HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds,
 };
-use mci::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
-use mci_core::*;
+use mci_engagements::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
 use mci_store::Store;
 use mci_testkit::{engagement, t0};
 use shared_cluster::Database;
@@ -79,10 +79,10 @@ fn tenant(n: u32) -> TenantId {
 }
 
 async fn world(adapter: Adapter) -> World {
-    world_with(adapter, mci::Settings::default()).await
+    world_with(adapter, mci_engagements::Settings::default()).await
 }
 
-async fn world_with(adapter: Adapter, settings: mci::Settings) -> World {
+async fn world_with(adapter: Adapter, settings: mci_engagements::Settings) -> World {
     let (store, backing): (Arc<dyn Store>, _) = match adapter {
         Adapter::Memory => (
             Arc::new(mci_store_memory::MemoryStore::new()),
@@ -466,10 +466,10 @@ async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
     // move rows here.
     let w = world_with(
         adapter,
-        mci::Settings {
+        mci_engagements::Settings {
             eligibility_trust: TimeDelta::days(3650),
             eligibility_refresh: TimeDelta::days(3650),
-            ..mci::Settings::default()
+            ..mci_engagements::Settings::default()
         },
     )
     .await;
@@ -507,7 +507,7 @@ async fn r_page_7_pages_agree_before_and_after_the_sweep(adapter: Adapter) {
 
 async fn r_rec_5_a_retried_add_writes_once(adapter: Adapter) {
     let w = world(adapter).await;
-    let call = mci::Call::new(admin(1)).idempotency_key("add-customer-20");
+    let call = mci_engagements::Call::new(admin(1)).idempotency_key("add-customer-20");
     let first = w
         .service
         .add_customer(call.clone(), &form(20, &["workshop"]))
@@ -623,7 +623,7 @@ async fn r_rec_5_a_key_used_for_one_command_is_refused_for_another(adapter: Adap
     let w = world(adapter).await;
     let added = w.add(1, 21, &["workshop", "assessment"]).await;
     let (n1, n2) = (*added[0].id(), *added[1].id());
-    let call = mci::Call::new(admin(1)).idempotency_key("k-2");
+    let call = mci_engagements::Call::new(admin(1)).idempotency_key("k-2");
     let commented = w
         .service
         .add_comment(call.clone(), &n1, "Called the customer.".parse().unwrap())
@@ -652,9 +652,9 @@ async fn walked_counts(
     p: u32,
     engagement: &EngagementId,
     limit: usize,
-) -> mci::PageCounts {
+) -> mci_engagements::PageCounts {
     let mut counts = None;
-    let mut walked = mci::PageCounts::default();
+    let mut walked = mci_engagements::PageCounts::default();
     for tab in Tab::ALL {
         let mut cursor = None;
         loop {
@@ -674,7 +674,7 @@ async fn walked_counts(
                     Tab::Ineligible => walked.ineligible += 1,
                     Tab::Complete => walked.complete += 1,
                 }
-                if let mci::CustomerRow::Known(k) = row
+                if let mci_engagements::CustomerRow::Known(k) = row
                     && !k.checked
                 {
                     walked.not_checked += 1;

@@ -11,12 +11,12 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use mci::ports::ManualClock;
-use mci::{AddCustomer, ClaimCustomer, Error, Incentives, PageCursor};
 use mci_core::{
     Comment, Contacts, CustomerIdInput, EngagementId, Hours, LinkToken, NominationId, PartnerUser,
     Refusal, SendConsent, Tab,
 };
+use mci_engagements::ports::ManualClock;
+use mci_engagements::{AddCustomer, ClaimCustomer, Error, Incentives, PageCursor};
 use mci_examples::{
     Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
 };
@@ -282,22 +282,24 @@ async fn execute(
     match command {
         Command::Engagements => {
             let overview = service
-                .overview(user, &mci::OverviewFilter::default())
+                .overview(user, &mci_engagements::OverviewFilter::default())
                 .await?;
             print!("{}", mci_examples::overview_table(&overview));
             if !overview.action_needed.is_empty() {
                 println!("\nAction needed:");
                 for action in overview.action_needed {
                     let due = match action.due {
-                        mci::Due::ConsentLapsing(d) => {
+                        mci_engagements::Due::ConsentLapsing(d) => {
                             format!("consent lapses {}", d.at.format("%Y-%m-%d %H:%M"))
                         }
-                        mci::Due::ClaimLapsing(d) => format!(
+                        mci_engagements::Due::ClaimLapsing(d) => format!(
                             "claim deadline {} {}",
                             d.kind,
                             d.at.format("%Y-%m-%d %H:%M")
                         ),
-                        mci::Due::ReviewerWaiting => String::from("the reviewer asked for more"),
+                        mci_engagements::Due::ReviewerWaiting => {
+                            String::from("the reviewer asked for more")
+                        }
                     };
                     println!("  {} ({}): {due}", action.friendly_name, action.nomination);
                 }
@@ -329,7 +331,7 @@ async fn execute(
             );
             print!("{}", page_table(&page));
             for row in &page.rows {
-                if let mci::CustomerRow::Nomination(r) = row {
+                if let mci_engagements::CustomerRow::Nomination(r) = row {
                     println!("  {} = {}", r.friendly_name, r.nomination);
                 }
             }

@@ -11,12 +11,12 @@
 
 use chrono::TimeDelta;
 use clap::Parser;
-use mci::ports::{Clock, ManualClock};
-use mci::{AddCustomer, ClaimCustomer, Error, Incentives};
 use mci_core::{
     Comment, CustomerIdInput, DocumentKind, DocumentRef, EngagementId, Hours, Instant, LinkToken,
     MessageKind, NominationId, PartnerUser, ReviewerId, SendConsent, SurveyKind, Tab,
 };
+use mci_engagements::ports::{Clock, ManualClock};
+use mci_engagements::{AddCustomer, ClaimCustomer, Error, Incentives};
 use mci_examples::{
     Database, DemoCustomer, DemoError, DemoPartner, admin, customers, epoch, event_line, ids,
     message_line, page_table, partners, reviewer, woodgrove_tpid,
@@ -212,8 +212,8 @@ impl Story {
     ) -> Result<Vec<NominationId>, DemoError> {
         let user = self.user(partner)?;
         let call = match key {
-            Some(key) => mci::Call::new(user).idempotency_key(key.key()),
-            None => mci::Call::new(user),
+            Some(key) => mci_engagements::Call::new(user).idempotency_key(key.key()),
+            None => mci_engagements::Call::new(user),
         };
         let added = self.service.add_customer(call, &form).await?;
         let mut out = Vec::new();
@@ -699,7 +699,7 @@ impl Story {
 
         let overview = self
             .service
-            .overview(&nw, &mci::OverviewFilter::default())
+            .overview(&nw, &mci_engagements::OverviewFilter::default())
             .await?;
         println!("\n  Northwind's engagements:");
         print!("{}", mci_examples::overview_table(&overview));

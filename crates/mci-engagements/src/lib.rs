@@ -13,8 +13,8 @@
 //! ```
 //! use std::sync::Arc;
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mci::ports::{HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds};
-//! use mci::{AddCustomer, Incentives, MessageKind};
+//! use mci_engagements::ports::{HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds};
+//! use mci_engagements::{AddCustomer, Incentives, MessageKind};
 //! use mci_core::*;
 //! use mci_store_memory::MemoryStore;
 //!
@@ -73,7 +73,7 @@
 //!
 //! // The Eligible tab shows the customer as active, 90 days left to claim.
 //! let page = service.customers_page(&admin, workshop.id(), Tab::Eligible, None, 20).await?;
-//! let mci::CustomerRow::Nomination(row) = &page.rows[0] else { unreachable!() };
+//! let mci_engagements::CustomerRow::Nomination(row) = &page.rows[0] else { unreachable!() };
 //! assert_eq!(row.row_type, RowType::Active);
 //! assert_eq!(row.status.days_left, Some(90));
 //! # Ok(())

@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use mci::{Call, Error};
 use mci_core::{CustomerIdInput, DocumentKind, Refusal, SendConsent, State, SurveyKind};
+use mci_engagements::{Call, Error};
 
 #[tokio::test]
 async fn r_rec_5_a_retried_add_with_the_same_key_writes_once_and_returns_the_first_result() {

@@ -7,11 +7,11 @@ mod common;
 
 use chrono::TimeDelta;
 use common::*;
-use mci::Error;
 use mci_core::{
     Action, Command, DeadlineKind, Engagement, EntryKind, EventKind, MessageKind, Refusal, State,
     Tab,
 };
+use mci_engagements::Error;
 
 #[tokio::test]
 async fn r_claim_w_7_submitted_under_review_partner_action_any_number_of_times_then_approved() {

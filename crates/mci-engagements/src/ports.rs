@@ -3,7 +3,7 @@
 //! and demos.
 //!
 //! ```
-//! use mci::ports::{InMemoryTenantDirectory, TenantDirectory};
+//! use mci_engagements::ports::{InMemoryTenantDirectory, TenantDirectory};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let contoso = "0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
@@ -133,7 +133,7 @@ pub trait LinkIdSource: Send + Sync {
 /// window of the catalogue).
 ///
 /// ```
-/// use mci::ports::{HmacLinkKey, LinkKey};
+/// use mci_engagements::ports::{HmacLinkKey, LinkKey};
 /// use mci_core::LinkId;
 ///
 /// let key = HmacLinkKey::from_hex(&"5a".repeat(32)).unwrap(); // from your secret store

@@ -9,10 +9,10 @@ mod common;
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::*;
-use mci::{Error, OverviewFilter, Settings};
 use mci_core::{
     Days, EARLIEST_INSTANT, Instant, LATEST_INSTANT, Problem, Refusal, truncate_to_micros,
 };
+use mci_engagements::{Error, OverviewFilter, Settings};
 
 fn year(y: i32) -> Instant {
     Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap()

@@ -7,7 +7,7 @@ use mci_core::{PartnerUser, ReviewerId};
 /// nothing new (R-REC-5).
 ///
 /// ```
-/// use mci::Call;
+/// use mci_engagements::Call;
 /// use mci_core::{PartnerUser, Role};
 ///
 /// let user = PartnerUser::new("4711".parse().unwrap(), "ada".parse().unwrap(), Role::IncentivesAdmin);

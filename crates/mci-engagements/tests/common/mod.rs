@@ -13,12 +13,6 @@
 
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
-use mci::ports::{
-    CustomerEligibility, HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory,
-    InMemoryTenantDirectory, LinkKey, ManualClock, OsLinkIds, PortError, SeededLinkIds,
-    TenantDirectory,
-};
-use mci::{AddCustomer, CustomerRow, Incentives, PageCounts, PageCursor, Settings};
 use mci_core::{
     AvailabilityWindow, Comment, Contacts, CustomerId, CustomerIdInput, CustomerIdType,
     DocumentKind, DocumentRef, Domain, Engagement, EngagementKind, EngagementRules, Hours, Instant,
@@ -29,6 +23,12 @@ use mci_core::{
 use mci_core::{
     EngagementId, Event, KnownCustomer, MessageId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
+use mci_engagements::ports::{
+    CustomerEligibility, HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory,
+    InMemoryTenantDirectory, LinkKey, ManualClock, OsLinkIds, PortError, SeededLinkIds,
+    TenantDirectory,
+};
+use mci_engagements::{AddCustomer, CustomerRow, Incentives, PageCounts, PageCursor, Settings};
 use mci_store::{
     Commit, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck,
     Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
@@ -754,8 +754,8 @@ impl World {
     /// exactly as it was. Returns the error.
     pub async fn refused<T: std::fmt::Debug>(
         &self,
-        call: impl Future<Output = mci::Result<T>>,
-    ) -> mci::Error {
+        call: impl Future<Output = mci_engagements::Result<T>>,
+    ) -> mci_engagements::Error {
         let before = self.snapshot();
         let result = call.await;
         let after = self.snapshot();
@@ -771,7 +771,7 @@ impl World {
     }
 
     /// Runs a call that must succeed without writing anything.
-    pub async fn unchanged<T>(&self, call: impl Future<Output = mci::Result<T>>) -> T {
+    pub async fn unchanged<T>(&self, call: impl Future<Output = mci_engagements::Result<T>>) -> T {
         let before = self.snapshot();
         let result = call.await;
         let after = self.snapshot();

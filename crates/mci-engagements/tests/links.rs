@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use mci::Error;
 use mci_core::{ContactsUpdate, LinkPurpose, LinkToken, Refusal, SendConsent, SurveyKind};
+use mci_engagements::Error;
 use std::collections::BTreeSet;
 
 #[tokio::test]

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use mci::Error;
 use mci_core::{Actor, EventKind, State};
+use mci_engagements::Error;
 
 #[tokio::test]
 async fn r_rec_1_every_change_writes_one_event_read_back_in_order_with_who_when_and_states() {
@@ -224,9 +224,9 @@ async fn r_rec_4_concurrent_comments_on_one_nomination_are_all_kept() {
 
 #[tokio::test]
 async fn r_rec_4_a_writer_out_of_retries_fails_with_a_retryable_error_and_writes_nothing() {
-    let w = World::with_settings(mci::Settings {
+    let w = World::with_settings(mci_engagements::Settings {
         retries: 0,
-        ..mci::Settings::default()
+        ..mci_engagements::Settings::default()
     });
     let a = admin(PARTNER_A);
     let id = w.consented_subscription(&a, 1, &w.workshop).await;

@@ -5,11 +5,11 @@
 mod common;
 
 use common::*;
-use mci::Error;
 use mci_core::{
     Action, ContactsUpdate, EventKind, Ineligibility, MessageKind, Refusal, RowType, SendConsent,
     State, Tab,
 };
+use mci_engagements::Error;
 
 #[tokio::test]
 async fn r_consent_5_accept_on_day_29_works_and_at_the_deadline_fails() {
@@ -533,7 +533,7 @@ async fn r_consent_10_the_loser_shows_on_ineligible_with_the_reason_and_only_can
     assert_eq!(lost.lost_at(), Some(t0() + days(2)));
 
     let (rows, counts) = w.walk(&b, &w.workshop, Tab::Ineligible, 50).await;
-    let [mci::CustomerRow::Nomination(row)] = rows.as_slice() else {
+    let [mci_engagements::CustomerRow::Nomination(row)] = rows.as_slice() else {
         panic!("the loser's row on Ineligible: {rows:?}")
     };
     assert_eq!(row.nomination, from_b);
@@ -740,7 +740,7 @@ async fn r_consent_10_the_loser_ends_at_its_consent_deadline() {
     // overview does not list it as a consent about to lapse (R-ENG-7).
     let overview = w
         .service
-        .overview(&b, &mci::OverviewFilter::default())
+        .overview(&b, &mci_engagements::OverviewFilter::default())
         .await
         .unwrap();
     assert!(

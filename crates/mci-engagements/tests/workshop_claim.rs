@@ -7,11 +7,11 @@ mod common;
 
 use chrono::TimeDelta;
 use common::*;
-use mci::Error;
 use mci_core::{
     Command, ContactsUpdate, DeadlineKind, DocumentKind, Engagement, EventKind, MessageKind,
     ProofItem, Refusal, RowType, State, SurveyKind, SurveyStatus, Tab,
 };
+use mci_engagements::Error;
 
 /// A consented, fully proved claim of `engagement`, consent given at t0.
 async fn proved(w: &World, n: u32, engagement: &Engagement) -> mci_core::NominationId {

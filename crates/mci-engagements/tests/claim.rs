@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
-use mci::{ClaimCustomer, Error};
 use mci_core::{
     CustomerId, CustomerIdInput, Ineligibility, NominationId, Origin, Refusal, RowType, State, Tab,
 };
+use mci_engagements::{ClaimCustomer, Error};
 
 fn claim_form(through: NominationId, engagements: &[&mci_core::Engagement]) -> ClaimCustomer {
     ClaimCustomer {

@@ -5,11 +5,11 @@
 mod common;
 
 use common::*;
-use mci::{ClaimCustomer, Error, OverviewFilter};
 use mci_core::{
     ContactsUpdate, CustomerIdInput, DocumentKind, Ineligibility, NominationId, Refusal,
     SendConsent, SurveyKind, Tab,
 };
+use mci_engagements::{ClaimCustomer, Error, OverviewFilter};
 
 fn is_role_refusal(error: &Error) -> bool {
     matches!(error, Error::Refused(Refusal::RoleNotAllowed { role }) if role == "Account admin")

@@ -5,11 +5,11 @@
 mod common;
 
 use common::*;
-use mci::{Due, Error, OverviewFilter, Settings};
 use mci_core::{
     Availability, CustomerIdInput, DeadlineKind, EngagementKind, EngagementRules, Ineligibility,
     PayModel, Refusal, RuleVersion, Timelines,
 };
+use mci_engagements::{Due, Error, OverviewFilter, Settings};
 
 #[tokio::test]
 async fn r_eng_1_only_active_engagements_take_new_nominations() {
@@ -293,7 +293,7 @@ async fn r_eng_7_the_overview_lists_engagements_with_availability_eligibility_an
 async fn r_eng_7_the_overview_filters_by_location_availability_and_solution_area() {
     let w = World::new();
     let a = admin(PARTNER_A);
-    let ids = |overview: mci::Overview| -> Vec<String> {
+    let ids = |overview: mci_engagements::Overview| -> Vec<String> {
         overview
             .engagements
             .into_iter()
@@ -359,7 +359,7 @@ async fn r_eng_7_the_action_needed_list_shows_lapsing_consents_and_claims_and_re
     w.set(t0() + days(20));
     w.add_subscription(&a, 4, &w.workshop).await;
 
-    let due = |overview: mci::Overview| -> Vec<(mci_core::NominationId, Due)> {
+    let due = |overview: mci_engagements::Overview| -> Vec<(mci_core::NominationId, Due)> {
         overview
             .action_needed
             .iter()

@@ -6,12 +6,12 @@
 mod common;
 
 use common::*;
-use mci::{AddCustomer, Call, Error};
 use mci_core::{
     Comment, Contacts, ContactsUpdate, DocumentRef, EmailAddress, FriendlyName, Hours,
     InvalidValue, LocationId, Money, MsxOpportunityId, PartnerUser, Problem, Refusal, SendConsent,
     Tpid,
 };
+use mci_engagements::{AddCustomer, Call, Error};
 
 fn field<T: std::fmt::Debug>(parsed: Result<T, InvalidValue>) -> String {
     parsed.unwrap_err().field().to_string()

@@ -5,11 +5,11 @@
 mod common;
 
 use common::*;
-use mci::{Error, MessageKind};
 use mci_core::{
     CustomerId, CustomerIdInput, CustomerIdType, EngagementRefusal, Ineligibility, Origin, Refusal,
     RowType, State, Tab,
 };
+use mci_engagements::{Error, MessageKind};
 
 fn reasons_for(error: &Error, engagement: &mci_core::EngagementId) -> Vec<Ineligibility> {
     let Error::Refused(Refusal::NotChoosable { refused }) = error else {

@@ -7,10 +7,10 @@ mod common;
 
 use chrono::TimeDelta;
 use common::*;
-use mci::{Error, Settings, SweepReport};
 use mci_core::{
     DeadlineKind, EventKind, MessageId, MessageKind, NominationId, Refusal, State, Tab,
 };
+use mci_engagements::{Error, Settings, SweepReport};
 use std::collections::BTreeSet;
 
 /// The deadline reminders queued for `id`, as (deadline, days before).
@@ -265,7 +265,9 @@ async fn r_rec_2_every_email_waits_in_the_outbox_and_is_delivered_at_least_once(
     // Delivery crashed: after the lease, the same messages come back.
     w.advance(lease);
     let again = w.service.take_messages(lease, 10).await.unwrap();
-    let ids = |l: &[mci::Delivery]| -> Vec<MessageId> { l.iter().map(|m| m.message.id).collect() };
+    let ids = |l: &[mci_engagements::Delivery]| -> Vec<MessageId> {
+        l.iter().map(|m| m.message.id).collect()
+    };
     assert_eq!(ids(&again), ids(&taken), "stable ids for de-duplication");
     // The link is derived again from the stored id: the same working token
     // each time it is delivered (R-TOKEN-4, R-REC-2).

@@ -6,11 +6,11 @@ mod common;
 
 use chrono::TimeDelta;
 use common::*;
-use mci::{CustomerRow, Settings};
 use mci_core::{
     Action, CustomerId, CustomerIdInput, DeadlineKind, Ineligibility, NominationId, RowType, State,
     Tab,
 };
+use mci_engagements::{CustomerRow, Settings};
 use std::collections::BTreeSet;
 
 /// What identifies a row across pages.
@@ -441,9 +441,9 @@ async fn r_page_6_declined_and_lapsed_nominations_leave_the_page_but_are_kept_wi
 }
 
 type Everything = (
-    Vec<(Vec<CustomerRow>, mci::PageCounts)>,
+    Vec<(Vec<CustomerRow>, mci_engagements::PageCounts)>,
     Vec<(mci_core::Nomination, Vec<mci_core::Event>)>,
-    mci::Overview,
+    mci_engagements::Overview,
 );
 
 /// Every tab by two page sizes, each nomination and its history, and the
@@ -464,7 +464,7 @@ async fn read_everything(w: &World, a: &mci_core::PartnerUser, ids: &[Nomination
     }
     let overview = w
         .service
-        .overview(a, &mci::OverviewFilter::default())
+        .overview(a, &mci_engagements::OverviewFilter::default())
         .await
         .unwrap();
     (pages, nominations, overview)
