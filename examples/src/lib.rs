@@ -12,7 +12,7 @@ use mci_core::{
     ReviewerId, Role, TenantId, Tpid,
 };
 use mci_engagements::ports::{
-    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
+    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, PermissiveEligibility,
 };
 use mci_engagements::{CustomerRow, CustomersPage, Delivery, Incentives};
 use std::fmt::Write as _;
@@ -227,8 +227,8 @@ pub fn tenant_directory(run: u32) -> Result<InMemoryTenantDirectory, InvalidValu
 
 /// The eligibility source: Litware's subscription does not qualify for the
 /// Copilot workshop.
-pub fn eligibility(run: u32) -> Result<InMemoryEligibility, InvalidValue> {
-    Ok(InMemoryEligibility::new().ineligible(
+pub fn eligibility(run: u32) -> Result<PermissiveEligibility, InvalidValue> {
+    Ok(PermissiveEligibility::new().ineligible(
         ids::COPILOT_WORKSHOP.parse()?,
         CustomerId::AzureSubscription(litware_subscription(run)?),
         "the subscription has no eligible Microsoft 365 seats",
