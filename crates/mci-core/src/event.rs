@@ -18,7 +18,10 @@ use crate::link::LinkPurpose;
 use crate::nomination::Origin;
 use crate::state::State;
 use crate::time::{Days, Instant};
-use crate::{Comment, DocumentKind, DocumentRef, Money, NominationId, PayoutBatchId, SurveyKind};
+use crate::{
+    Comment, DocumentKind, DocumentRef, Money, NominationId, PayoutBatchId, Sha256Digest,
+    SurveyKind,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,6 +42,12 @@ pub struct Event {
     pub to: State,
     /// What happened.
     pub kind: EventKind,
+    /// The hash of the nomination's previous event; `None` for its
+    /// creation (R-LIST-4).
+    pub previous: Option<Sha256Digest>,
+    /// The SHA-256 of this event's canonical content: every member but
+    /// this one (R-LIST-4, [`event_hash`](crate::event_hash)).
+    pub hash: Sha256Digest,
 }
 
 /// What a change was.

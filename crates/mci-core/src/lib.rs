@@ -82,6 +82,7 @@
 
 mod actor;
 mod add;
+mod chain;
 mod claim;
 mod consent;
 mod customer;
@@ -112,6 +113,9 @@ mod token;
 pub use actor::{Actor, PartnerUser, Role};
 pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
+};
+pub use chain::{
+    ChainBreak, ExportLine, Head, chain_stored_history, event_hash, verify_export, with_last_hash,
 };
 pub use claim::{ClaimComment, ClaimRecord, DocumentKind, Survey, SurveyKind, SurveyStatus};
 pub use consent::{Acceptance, ConsentInvitation, ContactsUpdate, SendConsent};

@@ -81,6 +81,11 @@ pub struct Message {
     pub to: Vec<EmailAddress>,
     /// What it says.
     pub kind: MessageKind,
+    /// The head of the nomination's history after the change that queued
+    /// it, for the partner to keep (R-LIST-4). Absent from messages queued
+    /// before histories were chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<crate::Head>,
 }
 
 /// What an email says.

@@ -47,7 +47,7 @@ use crate::state::State;
 use crate::time::{Instant, check_instant};
 use crate::{
     EmailAddress, EngagementId, FriendlyName, Hours, InvalidValue, LinkToken, LocationId, Money,
-    NominationId, PartnerId,
+    NominationId, PartnerId, Sha256Digest,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -123,6 +123,11 @@ pub struct Nomination {
     pub(crate) claim: ClaimRecord,
     pub(crate) reminders_sent: Vec<crate::lapse::ReminderMark>,
     pub(crate) lapsed_at: Option<Instant>,
+    /// The hash of the last event of the history (R-LIST-4). Absent only
+    /// from documents written before histories were chained, which the
+    /// stores' migrations fill in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_hash: Option<Sha256Digest>,
 }
 
 /// What a transition decided: the nomination as it will be, the event, the
@@ -156,6 +161,7 @@ impl Outcome {
             queued_at: self.event.at,
             to,
             kind,
+            head: Some(self.event.head()),
         });
         self
     }
@@ -231,7 +237,9 @@ impl Nomination {
             claim: ClaimRecord::default(),
             reminders_sent: Vec::new(),
             lapsed_at: None,
+            last_hash: None,
         };
+        let mut nomination = nomination;
         let event = Event {
             nomination: nomination.id,
             version: 1,
@@ -242,7 +250,11 @@ impl Nomination {
             kind: EventKind::Created {
                 origin: draft.origin,
             },
-        };
+            previous: None,
+            hash: Sha256Digest::from_bytes([0; 32]),
+        }
+        .sealed(None);
+        nomination.last_hash = Some(event.hash);
         let (engagement, customer) = (nomination.engagement.clone(), *nomination.customer.id());
         let limit = nomination.rules.active_nomination_limit();
         let partner = nomination.partner.clone();
@@ -291,7 +303,11 @@ impl Nomination {
             from: Some(self.state),
             to,
             kind,
-        };
+            previous: None,
+            hash: Sha256Digest::from_bytes([0; 32]),
+        }
+        .sealed(self.last_hash);
+        next.last_hash = Some(event.hash);
         Outcome {
             nomination: next,
             event,
@@ -431,6 +447,18 @@ impl Nomination {
     /// When it last changed.
     pub fn updated_at(&self) -> Instant {
         self.updated_at
+    }
+
+    /// The head of its history, to hand to the partner with every answer
+    /// (R-LIST-4): its version and the hash of its last event. `None` only
+    /// for a document written before histories were chained and not yet
+    /// migrated.
+    pub fn head(&self) -> Option<crate::Head> {
+        Some(crate::Head {
+            nomination: self.id,
+            version: self.version,
+            hash: self.last_hash?,
+        })
     }
 
     /// Its version: 1 at creation, one more for each change (R-REC-4).

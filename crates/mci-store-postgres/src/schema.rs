@@ -80,10 +80,19 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the asking standing and the customer locks",
         sql: include_str!("migrations/0005_asking_and_customer_locks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "every history a hash chain",
+        sql: include_str!("migrations/0006_chained_histories.sql"),
+    },
 ];
 
+/// The step that chains every history (R-LIST-4): its SQL changes nothing,
+/// [`chain_histories`] rewrites the documents in the same transaction.
+const CHAINED: u32 = 6;
+
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The table recording the steps applied, and holding the mark and the lock.
 pub const MIGRATIONS_TABLE: &str = "mci_schema_migrations";
@@ -408,6 +417,9 @@ async fn apply_next(client: &mut tokio_postgres::Client, found: &Found) -> Resul
         }
     };
     tx.batch_execute(step.sql).await.map_err(failed)?;
+    if step.version == CHAINED {
+        chain_histories(&tx).await.map_err(failed)?;
+    }
     let version = i32::try_from(step.version).unwrap_or(i32::MAX);
     tx.execute(
         "INSERT INTO mci_schema_migrations (version, name) VALUES ($1, $2)",
@@ -417,6 +429,62 @@ async fn apply_next(client: &mut tokio_postgres::Client, found: &Found) -> Resul
     .map_err(failed)?;
     tx.commit().await.map_err(failed)?;
     Ok(Step::Applied)
+}
+
+/// Chains the history of every nomination written before histories were
+/// chained (R-LIST-4): each event document gains `previous` and `hash`, each
+/// nomination document `last_hash`. One nomination at a time, so memory
+/// stays bounded whatever the database holds. A history with a document
+/// that does not read back is left as it is: reading it already fails as
+/// unreadable (R-TIME-4), and an operator restores it.
+async fn chain_histories(
+    tx: &tokio_postgres::Transaction<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<uuid::Uuid> = tx
+        .query("SELECT id FROM nominations ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let events = tx
+        .prepare("SELECT doc FROM events WHERE nomination = $1 ORDER BY version")
+        .await?;
+    let update_event = tx
+        .prepare("UPDATE events SET doc = $3 WHERE nomination = $1 AND version = $2")
+        .await?;
+    let nomination = tx
+        .prepare("SELECT doc FROM nominations WHERE id = $1")
+        .await?;
+    let update_nomination = tx
+        .prepare("UPDATE nominations SET doc = $2 WHERE id = $1")
+        .await?;
+    for id in ids {
+        let docs: Vec<String> = tx
+            .query(&events, &[&id])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let Some(chained) = mci_core::chain_stored_history(&docs) else {
+            continue;
+        };
+        let doc: String = tx.query_one(&nomination, &[&id]).await?.get(0);
+        let Some(doc) = chained
+            .last()
+            .and_then(|last| mci_core::with_last_hash(&doc, last))
+        else {
+            continue;
+        };
+        for event in &chained {
+            let Ok(json) = serde_json::to_string(event) else {
+                continue;
+            };
+            let version = i64::try_from(event.version).unwrap_or(i64::MAX);
+            tx.execute(&update_event, &[&id, &version, &json]).await?;
+        }
+        tx.execute(&update_nomination, &[&id, &doc]).await?;
+    }
+    Ok(())
 }
 
 /// The schema version the database records.

@@ -3,11 +3,13 @@
 //! nominations counted, standing and locked as the store keeps them.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use mci_core::Tab;
+use chrono::TimeDelta;
+use mci_core::{Event, ExportLine, Outcome, SendConsent, Tab, verify_export};
 use mci_pg_harness::Cluster;
-use mci_store::Store;
+use mci_store::{Commit, Store};
 use mci_store_postgres::PostgresStore;
 use mci_store_postgres::schema::{MARK, MIGRATIONS, SCHEMA_VERSION};
+use mci_testkit::{Scenario, admin_of, link, nomination_id, t0, workshop};
 
 /// Partner p1's nominations of `workshop` at version 2: one eligible and
 /// awaiting consent (live, so still asking), one consented (live, no
@@ -96,4 +98,96 @@ fn r_page_9_a_database_at_version_2_gets_its_counters_standings_and_locks() {
         sql("SELECT count(*) FROM known_engagements WHERE engagement <> ''"),
         "0"
     );
+}
+
+/// R-LIST-4: histories written before the chain (their documents without
+/// `previous`, `hash` and `last_hash`) are chained by the step, exactly as
+/// the domain chains them, and a change after it chains on.
+#[test]
+fn r_list_4_a_database_from_before_the_chain_has_every_history_chained() {
+    let Some(cluster) = Cluster::start_or_skip("a_database_from_before_the_chain") else {
+        return;
+    };
+    cluster.create_database("v5").unwrap();
+    let url = cluster.connection_string("v5");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let user = admin_of(2);
+    let added = Scenario::added_by(&user, &workshop().0, nomination_id(2));
+    let first = Outcome {
+        nomination: added.nomination.clone(),
+        event: added.events[0].clone(),
+        messages: added.messages.clone(),
+        guards: Vec::new(),
+    };
+    let day = |d: i64| t0() + TimeDelta::days(d);
+    let sent = first
+        .nomination
+        .send_consent(day(1), &user, SendConsent::default(), &link(2))
+        .unwrap();
+    let reminded = sent
+        .nomination
+        .resend_consent(day(2), &user, &link(3))
+        .unwrap();
+    let history: Vec<Event> = [&first, &sent, &reminded]
+        .iter()
+        .map(|o| o.event.clone())
+        .collect();
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        for (outcome, d) in [&first, &sent, &reminded].into_iter().zip(0..) {
+            store
+                .commit(Commit::of(day(d), outcome.clone()))
+                .await
+                .unwrap();
+        }
+    });
+    // As the crate wrote them before: no chain, and no record of the step.
+    cluster
+        .psql(
+            "v5",
+            &format!(
+                "UPDATE events SET doc = ((doc::jsonb - 'previous') - 'hash')::text;
+                 UPDATE nominations SET doc = (doc::jsonb - 'last_hash')::text;
+                 DELETE FROM mci_schema_migrations WHERE version = {SCHEMA_VERSION};"
+            ),
+        )
+        .unwrap();
+    assert_eq!(
+        cluster
+            .psql(
+                "v5",
+                "SELECT count(*) FROM events WHERE doc LIKE '%\"hash\"%'"
+            )
+            .unwrap(),
+        "0"
+    );
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+        let id = added.nomination.id();
+        assert_eq!(store.history(id).await.unwrap(), history);
+        let stored = store.nomination_by_id(id).await.unwrap().unwrap();
+        assert_eq!(stored.head(), Some(reminded.event.head()));
+        let again = stored.resend_consent(day(3), &user, &link(4)).unwrap();
+        assert_eq!(again.event.previous, Some(reminded.event.hash));
+        store
+            .commit(Commit::of(day(3), again.clone()))
+            .await
+            .unwrap();
+        let export: String = store
+            .history(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| ExportLine::Event(e).to_json_line())
+            .collect();
+        assert_eq!(
+            verify_export(&export, &[]).unwrap(),
+            vec![again.event.head()]
+        );
+    });
 }

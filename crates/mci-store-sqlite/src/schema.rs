@@ -86,14 +86,23 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "whether a nomination still asks for consent",
         sql: include_str!("migrations/0008_standing_asking.sql"),
     },
+    Migration {
+        version: 9,
+        name: "every history a hash chain",
+        sql: include_str!("migrations/0009_chained_histories.sql"),
+    },
 ];
+
+/// The step that chains every history (R-LIST-4): its SQL changes nothing,
+/// [`chain_histories`] rewrites the documents in the same transaction.
+const CHAINED: u32 = 9;
 
 /// The step that takes stored link tokens out of the outbox; a file that
 /// goes through it is rewritten and its WAL emptied ([`wipe_freed`]).
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.
@@ -309,10 +318,55 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<u32, OpenError> {
             source: Box::new(e),
         };
         tx.execute_batch(step.sql).map_err(failed)?;
+        if step.version == CHAINED {
+            chain_histories(&tx).map_err(failed)?;
+        }
         tx.pragma_update(None, "user_version", step.version)
             .map_err(failed)?;
         tx.commit().map_err(failed)?;
     }
+}
+
+/// Chains the history of every nomination written before histories were
+/// chained (R-LIST-4): each event document gains `previous` and `hash`, each
+/// nomination document `last_hash`. One nomination at a time, so memory
+/// stays bounded whatever the file holds. A history with a document that
+/// does not read back is left as it is: reading it already fails as
+/// unreadable (R-TIME-4), and an operator restores it.
+fn chain_histories(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let ids: Vec<Vec<u8>> = tx
+        .prepare("SELECT id FROM nominations ORDER BY id")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut events =
+        tx.prepare("SELECT version, doc FROM events WHERE nomination = ?1 ORDER BY version")?;
+    let mut update_event =
+        tx.prepare("UPDATE events SET doc = ?3 WHERE nomination = ?1 AND version = ?2")?;
+    let mut nomination = tx.prepare("SELECT doc FROM nominations WHERE id = ?1")?;
+    let mut update_nomination = tx.prepare("UPDATE nominations SET doc = ?2 WHERE id = ?1")?;
+    for id in ids {
+        let docs: Vec<String> = events
+            .query_map([&id], |row| row.get::<_, String>(1))?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some(chained) = mci_core::chain_stored_history(&docs) else {
+            continue;
+        };
+        let doc: String = nomination.query_row([&id], |row| row.get(0))?;
+        let Some(doc) = chained
+            .last()
+            .and_then(|last| mci_core::with_last_hash(&doc, last))
+        else {
+            continue;
+        };
+        for event in &chained {
+            let version = i64::try_from(event.version).unwrap_or(i64::MAX);
+            let json = serde_json::to_string(event)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            update_event.execute(rusqlite::params![&id, version, json])?;
+        }
+        update_nomination.execute(rusqlite::params![&id, doc])?;
+    }
+    Ok(())
 }
 
 /// `PRAGMA quick_check`: every page and index entry is well formed.

@@ -1038,3 +1038,103 @@ async fn r_consent_10_a_file_from_before_the_asking_step_counts_its_live_nominat
         Some(i64::from(Tab::code(Some(Tab::Ineligible))))
     );
 }
+
+/// A document as the crate wrote it before histories were chained: without
+/// the members of R-LIST-4.
+fn unchained(doc: &str, members: &[&str]) -> String {
+    let mut json: serde_json::Value = serde_json::from_str(doc).unwrap();
+    for member in members {
+        json.as_object_mut().unwrap().remove(*member);
+    }
+    json.to_string()
+}
+
+#[tokio::test]
+async fn r_list_4_a_file_from_before_the_chain_has_every_history_chained_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    let approved = Scenario::approved();
+    let sent = Scenario::added_by(&admin_of(2), &workshop, nomination_id(2))
+        .then(|n, now| n.send_consent(now, &admin_of(2), SendConsent::default(), &link(2)));
+    let chained = MIGRATIONS
+        .iter()
+        .position(|m| m.name == "every history a hash chain")
+        .expect("the chaining step") as u32;
+    {
+        let conn = at_version(&path, chained);
+        for s in [&approved, &sent] {
+            insert_rows(&conn, &s.nomination, &s.events, &[], instant);
+        }
+        // Strip what the chain added, as the earlier crate wrote them.
+        let rows: Vec<(Vec<u8>, i64, String)> = conn
+            .prepare("SELECT nomination, version, doc FROM events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, version, doc) in rows {
+            conn.execute(
+                "UPDATE events SET doc = ?3 WHERE nomination = ?1 AND version = ?2",
+                params![id, version, unchained(&doc, &["previous", "hash"])],
+            )
+            .unwrap();
+        }
+        let rows: Vec<(Vec<u8>, String)> = conn
+            .prepare("SELECT id, doc FROM nominations")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, doc) in rows {
+            conn.execute(
+                "UPDATE nominations SET doc = ?2 WHERE id = ?1",
+                params![id, unchained(&doc, &["last_hash"])],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    for s in [&approved, &sent] {
+        let id = s.nomination.id();
+        // The history reads back chained exactly as the domain chains it,
+        // and the nomination's head is its last event's.
+        assert_eq!(store.history(id).await.unwrap(), s.events);
+        let stored = store.nomination_by_id(id).await.unwrap().unwrap();
+        assert_eq!(stored.head(), Some(s.events.last().unwrap().head()));
+        let export: String = s
+            .events
+            .iter()
+            .map(|e| mci_core::ExportLine::Event(e.clone()).to_json_line())
+            .collect();
+        mci_core::verify_export(&export, &[stored.head().unwrap()]).unwrap();
+    }
+    // The next change chains on.
+    let now = t0() + TimeDelta::days(2);
+    let stored = store
+        .nomination_by_id(sent.nomination.id())
+        .await
+        .unwrap()
+        .unwrap();
+    let reminded = stored.resend_consent(now, &admin_of(2), &link(3)).unwrap();
+    assert_eq!(
+        reminded.event.previous,
+        Some(sent.events.last().unwrap().hash)
+    );
+    store
+        .commit(Commit::of(now, reminded.clone()))
+        .await
+        .unwrap();
+    let history = store.history(sent.nomination.id()).await.unwrap();
+    let export: String = history
+        .iter()
+        .map(|e| mci_core::ExportLine::Event(e.clone()).to_json_line())
+        .collect();
+    assert_eq!(
+        mci_core::verify_export(&export, &[]).unwrap(),
+        vec![reminded.event.head()]
+    );
+}

@@ -103,6 +103,7 @@ where
         link_lookup_follows_live_links,
         standings_of_a_customer,
         history_in_version_order,
+        r_list_4_a_history_reads_back_as_its_chain,
         due_in_wake_order,
         due_walks_on_with_its_cursor,
         known_customers_once_each,

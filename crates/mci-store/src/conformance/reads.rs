@@ -192,6 +192,56 @@ pub async fn history_in_version_order(store: Arc<dyn Store>) {
     );
 }
 
+/// A history reads back as the chain it was written as (R-LIST-4): each
+/// event cites the hash of the one before and its own content's, whatever
+/// the store's encoding of its documents; the nomination reads back with
+/// its head, and a message about it carries the head of the change that
+/// queued it.
+pub async fn r_list_4_a_history_reads_back_as_its_chain(store: Arc<dyn Store>) {
+    let engagement = workshop(5);
+    let n = added(&store, 1, 1, &engagement, start()).await;
+    let mut current = consented(&store, &n, day(1), 1).await;
+    let mut written = Vec::new();
+    for i in 0..3 {
+        let outcome = current
+            .add_comment(
+                day(2),
+                &admin_of(1),
+                mci_testkit::comment(&format!("note «{i}» \u{1F600}")),
+            )
+            .unwrap();
+        written.push(outcome.event.clone());
+        current = write(&store, outcome).await;
+    }
+    let history = store.history(n.id()).await.unwrap();
+    assert_eq!(
+        &history[history.len() - 3..],
+        &written[..],
+        "events read back as written"
+    );
+    let export: String = history
+        .iter()
+        .map(|e| ExportLine::Event(e.clone()).to_json_line())
+        .collect();
+    let stored = store
+        .nomination(n.partner(), n.id())
+        .await
+        .unwrap()
+        .unwrap();
+    let head = stored.head().expect("a stored nomination has its head");
+    assert_eq!(head, history.last().unwrap().head());
+    assert_eq!(verify_export(&export, &[head]), Ok(vec![head]));
+    let messages = store
+        .take_messages(day(3), day(3) + TimeDelta::minutes(5), 100)
+        .await
+        .unwrap();
+    assert!(!messages.is_empty());
+    for leased in messages {
+        let head = leased.message.head.expect("a message carries its head");
+        assert_eq!(head, history[head.version as usize - 1].head());
+    }
+}
+
 /// The due query returns what has woken at `now`, earliest first, up to its
 /// limit (R-TIME-4).
 pub async fn due_in_wake_order(store: Arc<dyn Store>) {
