@@ -304,4 +304,45 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     let cancelled = tool.ok("2026-05-03T10:00:00Z", &["cancel", &other]);
     assert!(cancelled.contains("cancelled"), "{cancelled}");
     tool.fails("2026-05-03T11:00:00Z", &["submit", "not-an-id"], 2);
+
+    // R-LIST-4: the claim's history exported, verified offline, and every
+    // kind of tampering found.
+    let export = tool.ok("2026-05-04T09:00:00Z", &["history", &id, "--export"]);
+    let lines: Vec<&str> = export.lines().collect();
+    assert!(lines.len() > 15, "{export}");
+    assert!(lines.last().unwrap().starts_with("{\"head\":"), "{export}");
+    let file = dir.path().join("history.jsonl");
+    std::fs::write(&file, &export).unwrap();
+    let file = file.to_str().unwrap();
+    let verified = tool.ok("2026-05-04T09:00:00Z", &["verify", file]);
+    assert!(
+        verified.ends_with("verified: 1 histories, 0 heads kept\n"),
+        "{verified}"
+    );
+    // The head a partner kept from the export.
+    let heads = dir.path().join("heads.jsonl");
+    std::fs::write(&heads, format!("{}\n", lines.last().unwrap())).unwrap();
+    let heads = heads.to_str().unwrap();
+    let tampered = dir.path().join("tampered.jsonl");
+    let tampered_path = tampered.to_str().unwrap();
+    let check = |text: String| -> String {
+        std::fs::write(&tampered, text).unwrap();
+        tool.fails(
+            "2026-05-04T09:00:00Z",
+            &["verify", tampered_path, "--heads", heads],
+            3,
+        )
+    };
+    let edited = check(export.replacen("Workshop held on site", "Workshop held online", 1));
+    assert!(edited.contains("was changed"), "{edited}");
+    let mut without: Vec<&str> = lines.clone();
+    without.remove(3);
+    let removed = check(without.join("\n"));
+    assert!(
+        removed.contains("event 4 of nomination") && removed.contains("was removed"),
+        "{removed}"
+    );
+    let cut = check(lines[..lines.len() - 3].join("\n"));
+    assert!(cut.contains("was cut at version"), "{cut}");
+    tool.fails("2026-05-04T09:00:00Z", &["verify", "missing.jsonl"], 2);
 }

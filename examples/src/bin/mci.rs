@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use mci_core::{ChainBreak, ExportLine, Head, verify_export};
 use mci_core::{
     Comment, Contact, Contacts, ContactsUpdate, CustomerIdInput, DocumentKind, DocumentRef,
     EngagementId, Hours, InvalidValue, LinkToken, NominationId, PartnerUser, PayoutBatchId,
@@ -30,7 +31,8 @@ use std::sync::Arc;
 ///
 /// Exit codes: 0 done; 2 bad usage or a flag's value refused (the message
 /// names the flag and the rule); 3 refused by a program rule (the message
-/// names the rule); 4 not found; 5 busy, try again; 1 any other failure.
+/// names the rule), or a history export that does not verify; 4 not found;
+/// 5 busy, try again; 1 any other failure.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -239,10 +241,24 @@ enum Command {
         #[arg(long)]
         deliver: bool,
     },
-    /// A nomination's history (R-REC-1).
+    /// A nomination's history (R-REC-1); with --export, as JSON Lines of
+    /// its events and its head, for `verify` (R-LIST-4).
     History {
         /// The nomination.
         nomination: NominationId,
+        /// Print the history export instead of the table.
+        #[arg(long)]
+        export: bool,
+    },
+    /// Checks a history export offline: every event's hash and link, and
+    /// the heads kept (R-LIST-4). Needs no database.
+    Verify {
+        /// The export, as `history --export` printed it.
+        file: PathBuf,
+        /// Heads kept from earlier answers or messages, one JSON object per
+        /// line ({"nomination":…,"version":…,"hash":…}).
+        #[arg(long)]
+        heads: Option<PathBuf>,
     },
 }
 
@@ -385,6 +401,10 @@ async fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Err(Failure::Broken(broken)) => {
+            eprintln!("error: {broken}");
+            ExitCode::from(3)
+        }
         Err(Failure::Other(error)) => {
             eprintln!("error: {}", mci_examples::with_causes(&*error));
             ExitCode::FAILURE
@@ -396,6 +416,8 @@ enum Failure {
     Service(Error),
     /// A flag or argument the program cannot use: exit code 2, as clap's.
     Usage(String),
+    /// A history export that does not verify (R-LIST-4): exit code 3.
+    Broken(ChainBreak),
     Other(DemoError),
 }
 
@@ -426,6 +448,9 @@ fn partner(which: PartnerArg) -> Result<DemoPartner, Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Verify { file, heads } = &cli.command {
+        return verify(file, heads.as_deref()).await;
+    }
     if let Database::Sqlite(path) = &cli.database
         && !cli.create
         && !path.exists()
@@ -764,11 +789,28 @@ async fn execute(
                 println!("{} pending", messages.len());
             }
         }
-        Command::History { nomination } => {
+        Command::History {
+            nomination,
+            export: false,
+        } => {
             for event in service.history(user, &nomination).await? {
                 println!("{}", mci_examples::event_line(&event));
             }
         }
+        Command::History {
+            nomination,
+            export: true,
+        } => {
+            let events = service.history(user, &nomination).await?;
+            let head = events.last().map(mci_core::Event::head);
+            for event in events {
+                print!("{}", ExportLine::Event(event).to_json_line());
+            }
+            if let Some(head) = head {
+                print!("{}", ExportLine::Head(head).to_json_line());
+            }
+        }
+        Command::Verify { .. } => unreachable!("verify runs without a database"),
     }
     Ok(())
 }
@@ -821,6 +863,55 @@ async fn document_of(path: &Path, media_type: Option<&str>) -> Result<DocumentRe
         Sha256Digest::of(&bytes),
     )
     .map_err(|e| e.for_field("FILE"))?)
+}
+
+/// `verify FILE [--heads FILE]`: a history export checked offline against
+/// its chain and the heads kept (R-LIST-4).
+async fn verify(file: &Path, heads: Option<&Path>) -> Result<(), Failure> {
+    let read = |path: &Path, what: &'static str| {
+        let path = path.to_path_buf();
+        async move {
+            tokio::fs::read_to_string(&path)
+                .await
+                .map_err(|e| Failure::Usage(format!("{what} {}: {e}", path.display())))
+        }
+    };
+    let export = read(file, "FILE").await?;
+    let mut kept = Vec::new();
+    if let Some(path) = heads {
+        for (i, line) in read(path, "--heads").await?.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let head = serde_json::from_str::<Head>(line)
+                .or_else(|_| match serde_json::from_str::<ExportLine>(line) {
+                    Ok(ExportLine::Head(head)) => Ok(head),
+                    Ok(ExportLine::Event(_)) => Err(String::from("an event, not a head")),
+                    Err(e) => Err(e.to_string()),
+                })
+                .map_err(|e| {
+                    Failure::Usage(format!("--heads {} line {}: {e}", path.display(), i + 1))
+                })?;
+            kept.push(head);
+        }
+    }
+    match verify_export(&export, &kept) {
+        Ok(heads) => {
+            for head in &heads {
+                println!(
+                    "{}: {} events, head {}",
+                    head.nomination, head.version, head.hash
+                );
+            }
+            println!(
+                "verified: {} histories, {} heads kept",
+                heads.len(),
+                kept.len()
+            );
+            Ok(())
+        }
+        Err(broken) => Err(Failure::Broken(broken)),
+    }
 }
 
 fn print_state(n: &mci_core::Nomination) {
