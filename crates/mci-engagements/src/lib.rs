@@ -98,7 +98,7 @@ mod service;
 mod system;
 
 pub use call::Call;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use mci_core::MessageKind;
 pub use page::{
     ActionNeeded, CustomerRow, CustomersPage, Due, EngagementSummary, Overview, OverviewFilter,
