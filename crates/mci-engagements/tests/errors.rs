@@ -9,7 +9,9 @@ mod common;
 use async_trait::async_trait;
 use common::*;
 use mci_core::{Domain, LinkToken, SurveyKind, TenantId, Tpid};
-use mci_engagements::ports::{HmacLinkKey, InMemoryPartnerDirectory, PortError, TenantDirectory};
+use mci_engagements::ports::{
+    HmacLinkKey, InMemoryPartnerDirectory, PermissiveEligibility, PortError, TenantDirectory,
+};
 use mci_engagements::{Call, ClaimCustomer, Error, ErrorKind, Incentives};
 use mci_store::StoreError;
 use mci_store_memory::MemoryStore;
@@ -390,6 +392,7 @@ async fn a_port_that_did_not_answer_is_503_and_retryable_and_one_that_cannot_is_
     ] {
         let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo())
             .tenant_directory(FailingDirectory { transient })
+            .customer_eligibility(PermissiveEligibility::new())
             .partner_directory(
                 InMemoryPartnerDirectory::builder()
                     .enrolled(partner(PARTNER_A), location(LOC_A))
