@@ -445,23 +445,23 @@ pub fn service(
     Ok(builder.build())
 }
 
-/// An error of the service as a user reads it: the rule it names, and for
-/// an add that was refused, every engagement's reasons (R-ADD-6).
+/// An error of the service as a user reads it: the rule it names, for an
+/// add that was refused every engagement's reasons on a line of its own
+/// (R-ADD-6), and for a failed port or store the causes its message leaves
+/// to its sources.
 pub fn explain(error: &mci_engagements::Error) -> String {
     match error {
         mci_engagements::Error::Refused(mci_core::Refusal::NotChoosable { refused }) => {
-            let mut out = error.to_string();
+            let mut out = format!(
+                "{} of the chosen engagements cannot be chosen, so none was added (R-ADD-6):",
+                refused.len()
+            );
             for engagement in refused {
-                let _ = write!(
-                    out,
-                    "\n     {}: {}",
-                    engagement.engagement,
-                    join(&engagement.reasons)
-                );
+                let _ = write!(out, "\n     {engagement}");
             }
             out
         }
-        other => other.to_string(),
+        other => with_causes(other),
     }
 }
 

@@ -82,7 +82,11 @@ pub struct EligibilityFacts {
 }
 
 /// Why a customer cannot be nominated for an engagement.
+///
+/// `#[non_exhaustive]`: later rules add reasons, so a match outside this
+/// crate ends with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ineligibility {
     /// The engagement does not take nominations now (R-ENG-1).

@@ -15,8 +15,10 @@ use std::fmt;
 /// Why a value was refused.
 ///
 /// Each variant is a case a caller can show or act on; the numbers in them are
-/// the limits the input broke.
+/// the limits the input broke. `#[non_exhaustive]`: later checks add
+/// problems, so a match outside this crate ends with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
     /// Nothing (or only white space) was given.

@@ -16,7 +16,9 @@ use crate::{Domain, EngagementId, Hours, ProofItem};
 use std::fmt;
 
 /// A command of the nomination state machine, as named in refusals.
+/// `#[non_exhaustive]`: the state machine may learn commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Command {
     /// Send the consent email (R-CONSENT-2).
     SendConsent,
@@ -103,6 +105,21 @@ impl fmt::Display for Command {
 }
 
 /// An engagement that cannot be chosen, with every reason (R-ADD-6).
+///
+/// Shown as the engagement, then each reason with its rule:
+///
+/// ```
+/// use mci_core::{EngagementRefusal, Ineligibility};
+///
+/// let refused = EngagementRefusal {
+///     engagement: "ai-workshop".parse().unwrap(),
+///     reasons: vec![Ineligibility::AlreadyNominated, Ineligibility::ActiveLimitReached { limit: 1 }],
+/// };
+/// assert_eq!(
+///     refused.to_string(),
+///     "ai-workshop: already nominated for this engagement (R-ADD-7), reached the limit of 1 active nominations (R-ENG-5)"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngagementRefusal {
     /// The engagement.
@@ -111,8 +128,24 @@ pub struct EngagementRefusal {
     pub reasons: Vec<Ineligibility>,
 }
 
+impl fmt::Display for EngagementRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.engagement)?;
+        for (n, reason) in self.reasons.iter().enumerate() {
+            let sep = if n == 0 { " " } else { ", " };
+            write!(f, "{sep}{reason} ({})", reason.rule())?;
+        }
+        Ok(())
+    }
+}
+
 /// A command the rules do not allow. Nothing is written for a refusal.
+///
+/// The enum is `#[non_exhaustive]`: later rules add refusals, so a match
+/// outside this crate ends with a wildcard arm. Its variants are not: they
+/// can be built and matched field by field anywhere.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Refusal {
     /// The user's role may not make partner-side calls (R-ROLE-1).
     #[error(
@@ -224,7 +257,14 @@ pub enum Refusal {
         engagement: EngagementId,
     },
     /// Some chosen engagements cannot be chosen; nothing was added (R-ADD-6).
-    #[error("{} of the chosen engagements cannot be chosen, so none was added (R-ADD-6)", refused.len())]
+    /// The message says why, per engagement: "1 of the chosen engagements
+    /// cannot be chosen, so none was added (R-ADD-6): ai-workshop: already
+    /// nominated for this engagement (R-ADD-7)".
+    #[error(
+        "{} of the chosen engagements cannot be chosen, so none was added (R-ADD-6): {}",
+        refused.len(),
+        each_refused(refused)
+    )]
     NotChoosable {
         /// Each engagement refused, with its reasons.
         refused: Vec<EngagementRefusal>,
@@ -261,6 +301,14 @@ fn lapse_message(state: State) -> &'static str {
         State::RejectedFinal => "the dispute window has closed",
         _ => "the nomination has lapsed",
     }
+}
+
+fn each_refused(refused: &[EngagementRefusal]) -> String {
+    refused
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn list(items: &[ProofItem]) -> String {

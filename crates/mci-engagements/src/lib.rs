@@ -8,6 +8,16 @@
 //! outcome with its guards, retrying a conflict a bounded number of times.
 //! It owns no rule: those live in `mci-core`.
 //!
+//! # Errors
+//!
+//! Every call fails with an [`Error`] that changed nothing.
+//! [`Error::kind`] says what the caller does about it (an [`ErrorKind`]:
+//! not found, forbidden, invalid input naming the field and the rule,
+//! refused by a rule, busy, unavailable, internal) and
+//! [`ErrorKind::http_status`] the status to answer with; the error
+//! serialises as an RFC 9457 problem object with a stable `code`. The
+//! table and an HTTP handler's mapping are on [`Error`].
+//!
 //! # Embedding
 //!
 //! ```
@@ -98,7 +108,7 @@ mod service;
 mod system;
 
 pub use call::Call;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use mci_core::MessageKind;
 pub use page::{
     ActionNeeded, CustomerRow, CustomersPage, Due, EngagementSummary, Overview, OverviewFilter,

@@ -29,23 +29,79 @@ use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
 
 /// A port failed: the directory or source could not answer.
+///
+/// A port says whether its failure is transient, so that the service's
+/// error tells its caller whether to retry: a timeout or a connection
+/// refused ([`PortError::new`], [`PortError::transient`]) may succeed
+/// later, and makes the call's error [`Unavailable`](crate::ErrorKind::Unavailable)
+/// and retryable; an answer the port can never give
+/// ([`PortError::permanent`]: a malformed answer, a missing capability) is
+/// [`Internal`](crate::ErrorKind::Internal) and not retryable.
+///
+/// The message names the port only; the port's own error is the
+/// [`source()`](std::error::Error::source).
+///
+/// ```
+/// use mci_engagements::ports::PortError;
+///
+/// let timeout = PortError::transient("tenant directory", std::io::Error::other("timed out"));
+/// assert!(timeout.is_transient());
+/// assert_eq!(timeout.to_string(), "tenant directory did not answer");
+/// let cause = std::error::Error::source(&timeout).map(ToString::to_string);
+/// assert_eq!(cause.as_deref(), Some("timed out"));
+///
+/// let garbled = PortError::permanent("customer eligibility", std::io::Error::other("3 answers to 2 questions"));
+/// assert!(!garbled.is_transient());
+/// assert_eq!(garbled.to_string(), "customer eligibility failed, and retrying does not help");
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[error("{port} did not answer: {source}")]
+#[error("{port} {}", if *transient { "did not answer" } else { "failed, and retrying does not help" })]
 pub struct PortError {
     /// Which port.
     pub port: &'static str,
+    /// Whether the same call may succeed later.
+    transient: bool,
     /// Why.
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl PortError {
-    /// A failure of `port`.
+    /// A failure of `port` that may pass: the port did not answer (a
+    /// timeout, a connection refused). The same as
+    /// [`PortError::transient`].
     pub fn new(port: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::transient(port, source)
+    }
+
+    /// A failure of `port` after which the same call may succeed later.
+    pub fn transient(
+        port: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self {
             port,
+            transient: true,
             source: Box::new(source),
         }
+    }
+
+    /// A failure of `port` that the same call meets again: retrying does
+    /// not help, someone must fix the port or its configuration.
+    pub fn permanent(
+        port: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            port,
+            transient: false,
+            source: Box::new(source),
+        }
+    }
+
+    /// Whether the same call may succeed later.
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 }
 
@@ -185,7 +241,8 @@ impl HmacLinkKey {
     /// keep in the application's secret store.
     pub fn generate() -> Result<Self, PortError> {
         let mut key = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut key[..]).map_err(|e| PortError::new("link key", RandomError(e)))?;
+        getrandom::fill(&mut key[..])
+            .map_err(|e| PortError::permanent("link key", RandomError(e)))?;
         Ok(Self { key })
     }
 
@@ -206,7 +263,7 @@ impl std::fmt::Debug for HmacLinkKey {
 impl LinkKey for HmacLinkKey {
     fn token(&self, link: &LinkId) -> Result<LinkToken, PortError> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key[..])
-            .map_err(|e| PortError::new("link key", std::io::Error::other(e.to_string())))?;
+            .map_err(|e| PortError::permanent("link key", std::io::Error::other(e.to_string())))?;
         mac.update(Self::LABEL);
         mac.update(link.as_bytes());
         Ok(LinkToken::from_bytes(mac.finalize().into_bytes().into()))
@@ -275,7 +332,8 @@ struct RandomError(getrandom::Error);
 impl LinkIdSource for OsLinkIds {
     fn link_id(&self) -> Result<LinkId, PortError> {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| PortError::new("link ids", RandomError(e)))?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| PortError::permanent("link ids", RandomError(e)))?;
         Ok(LinkId::from_bytes(bytes))
     }
 }

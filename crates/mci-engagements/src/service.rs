@@ -378,7 +378,7 @@ impl Incentives {
     ) -> Result<Vec<mci_core::CustomerStanding>> {
         let answers = self.eligibility.standings(engagement, customers).await?;
         if answers.len() != customers.len() {
-            return Err(crate::ports::PortError::new(
+            return Err(crate::ports::PortError::permanent(
                 "customer eligibility",
                 std::io::Error::other(format!(
                     "{} answers to {} questions",
@@ -520,7 +520,7 @@ impl Incentives {
             return Ok(Some(first));
         }
         match error {
-            error if error.is_retryable() => Ok(None),
+            error if error.is_conflict() => Ok(None),
             StoreError::GuardViolated { guard } => match guard.ineligibility() {
                 Some(reason) => Err(Error::Ineligible {
                     engagement: guard.engagement().clone(),
@@ -671,7 +671,10 @@ impl IdState {
     fn random(&mut self) -> Result<[u8; RANDOM_PER_ID]> {
         if self.used + RANDOM_PER_ID > RANDOM_POOL {
             getrandom::fill(&mut self.pool[..]).map_err(|e| {
-                crate::ports::PortError::new("random source", std::io::Error::other(e.to_string()))
+                crate::ports::PortError::permanent(
+                    "random source",
+                    std::io::Error::other(e.to_string()),
+                )
             })?;
             self.used = 0;
         }

@@ -89,7 +89,9 @@ impl Incentives {
         }
         match self.refresh_known(now, &mut report).await {
             Ok(()) => {}
-            Err(Error::Port(failure)) => report.eligibility_failure = Some(failure.to_string()),
+            Err(Error::Port(failure)) => {
+                report.eligibility_failure = Some(crate::error::with_sources(&failure));
+            }
             Err(other) => return Err(other),
         }
         Ok(report)
@@ -223,7 +225,7 @@ impl Incentives {
                         report.reminded += 1;
                     }
                 }
-                Err(error) if error.is_retryable() => report.skipped += 1,
+                Err(error) if error.is_conflict() => report.skipped += 1,
                 Err(error) => return Err(error.into()),
             }
         }

@@ -142,8 +142,9 @@ pub enum HarnessError {
     /// The server [`URL_VAR`] names is not the harness's to do this to.
     #[error("cannot {0} the server {URL_VAR} names")]
     External(&'static str),
-    /// A file or a process could not be handled.
-    #[error("{what}: {source}")]
+    /// A file or a process could not be handled; the system's answer is
+    /// the [`source()`](std::error::Error::source).
+    #[error("{what} failed")]
     Io {
         /// What was being done.
         what: String,

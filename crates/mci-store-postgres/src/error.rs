@@ -24,7 +24,7 @@ use tokio_postgres::error::SqlState;
 #[non_exhaustive]
 pub enum ConnectError {
     /// The connection string does not parse.
-    #[error("the connection string does not parse: {0}")]
+    #[error("the connection string does not parse")]
     Config(#[source] tokio_postgres::Error),
     /// The [`Options`](crate::Options) cannot make a pool (a pool of no
     /// connections).
@@ -32,7 +32,7 @@ pub enum ConnectError {
     Options(String),
     /// The server cannot be reached, or refused the connection (no such
     /// database, wrong credentials, TLS required).
-    #[error("cannot connect to PostgreSQL: {0}")]
+    #[error("cannot connect to PostgreSQL")]
     Unreachable(#[source] tokio_postgres::Error),
     /// The connection pool failed otherwise.
     #[error("the connection pool failed: {0}")]
@@ -82,7 +82,7 @@ pub enum ConnectError {
     },
     /// A migration step failed; it was rolled back, and the database keeps
     /// the schema version before it.
-    #[error("migrating to schema version {version} failed and was rolled back: {source}")]
+    #[error("migrating to schema version {version} failed and was rolled back")]
     Migration {
         /// The schema version the step would have reached.
         version: u32,
@@ -91,7 +91,7 @@ pub enum ConnectError {
         source: tokio_postgres::Error,
     },
     /// A statement failed otherwise.
-    #[error("PostgreSQL: {0}")]
+    #[error("a PostgreSQL statement failed")]
     Postgres(#[from] tokio_postgres::Error),
 }
 
@@ -106,14 +106,19 @@ impl From<deadpool_postgres::PoolError> for ConnectError {
     }
 }
 
-/// The source of the [`StoreError::Backend`]s of this store: downcast the
-/// backend error's source to this type to tell them apart. Whatever the
-/// variant, the operation wrote nothing.
+/// The source of the [`StoreError::Backend`]s and
+/// [`StoreError::Unavailable`]s of this store: downcast the backend error's
+/// source to this type to tell them apart. Whatever the variant, the
+/// operation wrote nothing. A failure after which the same operation may
+/// succeed later ([`BackendError::is_transient`]) is
+/// [`StoreError::Unavailable`]; the others are [`StoreError::Backend`].
+/// Each variant's words are its own; PostgreSQL's are its
+/// [`source()`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// A statement failed, or the connection broke.
-    #[error("PostgreSQL: {0}")]
+    #[error("a PostgreSQL statement failed")]
     Postgres(#[from] tokio_postgres::Error),
     /// The transaction met a serialization failure or a deadlock (SQLSTATE
     /// 40001, 40P01) on every one of its tries: the database is too busy
@@ -132,16 +137,43 @@ pub enum BackendError {
     #[error("the connection pool failed: {0}")]
     Pool(String),
     /// A document could not be written or read back as the core's type.
-    #[error("a stored document does not read back: {0}")]
+    #[error("a stored document does not read back")]
     Document(#[from] serde_json::Error),
     /// A value does not fit its column.
     #[error("a value does not fit its column: {0}")]
     Encoding(String),
 }
 
+impl BackendError {
+    /// Whether the same operation may succeed later: refused by concurrent
+    /// transactions on every try ([`BackendError::Contended`]), no
+    /// connection in time ([`BackendError::Timeout`]), or a connection that
+    /// closed or a server that is shutting down or refuses connections for
+    /// now (SQLSTATE classes 08 and 57P, 53300 too many connections).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BackendError::Contended { .. } | BackendError::Timeout => true,
+            BackendError::Postgres(error) => {
+                error.is_closed()
+                    || error.code().is_some_and(|code| {
+                        let code = code.code();
+                        code.starts_with("08") || code.starts_with("57P") || code == "53300"
+                    })
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<BackendError> for StoreError {
+    /// [`StoreError::Unavailable`] when the error is transient
+    /// ([`BackendError::is_transient`]), else [`StoreError::Backend`].
     fn from(error: BackendError) -> Self {
-        StoreError::backend(error)
+        if error.is_transient() {
+            StoreError::unavailable(error)
+        } else {
+            StoreError::backend(error)
+        }
     }
 }
 

@@ -73,7 +73,7 @@ pub enum OpenError {
     },
     /// The file cannot be opened or created: a missing directory, missing
     /// permissions, a full disk.
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}")]
     CannotOpen {
         /// The file.
         path: PathBuf,
@@ -92,7 +92,7 @@ pub enum OpenError {
     },
     /// A migration step failed; it was rolled back, and the file keeps the
     /// schema version before it.
-    #[error("migrating {path} to schema version {version} failed and was rolled back: {source}")]
+    #[error("migrating {path} to schema version {version} failed and was rolled back")]
     Migration {
         /// The file.
         path: PathBuf,
@@ -103,10 +103,10 @@ pub enum OpenError {
         source: BoxError,
     },
     /// The threads of the store could not be started.
-    #[error("cannot start the store's threads: {0}")]
+    #[error("cannot start the store's threads")]
     Threads(#[source] std::io::Error),
     /// SQLite failed otherwise.
-    #[error("SQLite failed on {path}: {source}")]
+    #[error("SQLite failed on {path}")]
     Sqlite {
         /// The file.
         path: PathBuf,
@@ -146,21 +146,27 @@ impl OpenError {
     }
 }
 
-/// The source of the [`StoreError::Backend`]s of this store: downcast the
-/// backend error's source to this type to tell them apart.
+/// The source of the [`StoreError::Backend`]s and
+/// [`StoreError::Unavailable`]s of this store: downcast the backend error's
+/// source to this type to tell them apart. A failure after which the same
+/// operation may succeed later ([`BackendError::Group`],
+/// [`BackendError::DiskFull`], a statement that met a lock) is
+/// [`StoreError::Unavailable`]; the others are [`StoreError::Backend`].
+/// Each variant's words are its own; SQLite's are its
+/// [`source()`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// A statement failed; the operation wrote nothing.
-    #[error("SQLite: {0}")]
+    #[error("a SQLite statement failed")]
     Sqlite(#[from] rusqlite::Error),
     /// The transaction of the group the commit was written in could not
     /// begin, broke, or failed to commit: nothing of the commit was
     /// written. Retrying may succeed once the cause (a lock held by another
     /// process, an I/O error) is gone. A full disk is
     /// [`BackendError::DiskFull`].
-    #[error("the transaction of the commit group failed, nothing of it was written: {0}")]
-    Group(Arc<rusqlite::Error>),
+    #[error("the transaction of the commit group failed, nothing of it was written")]
+    Group(#[source] Arc<rusqlite::Error>),
     /// The path the store was opened at no longer names the file it opened:
     /// the file was deleted, moved, or replaced by another. A write would go
     /// to a file that no path names, or not the one the path shows, and be
@@ -178,7 +184,7 @@ pub enum BackendError {
     /// space is freed: the writer gives back the space the WAL holds as
     /// soon as the database file can take in its pages.
     #[error(
-        "the disk holding {path} is full, nothing of the commit was written; writes succeed again once space is freed: {source}"
+        "the disk holding {path} is full, nothing of the commit was written; writes succeed again once space is freed"
     )]
     DiskFull {
         /// The database file.
@@ -187,7 +193,7 @@ pub enum BackendError {
         source: Arc<rusqlite::Error>,
     },
     /// A document could not be written or read back as the core's type.
-    #[error("a stored document does not read back: {0}")]
+    #[error("a stored document does not read back")]
     Document(#[from] serde_json::Error),
     /// A value does not fit its column.
     #[error("a value does not fit its column: {0}")]
@@ -197,9 +203,33 @@ pub enum BackendError {
     Closed,
 }
 
+impl BackendError {
+    /// Whether the same operation may succeed later: the group's
+    /// transaction failed ([`BackendError::Group`]), the disk is full
+    /// ([`BackendError::DiskFull`]), or a statement met a lock another
+    /// connection held for longer than the busy timeout.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            BackendError::Group(_) | BackendError::DiskFull { .. } => true,
+            BackendError::Sqlite(error) => matches!(
+                error.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull)
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<BackendError> for StoreError {
+    /// [`StoreError::Unavailable`] when the error is transient
+    /// ([`BackendError::is_transient`]), else [`StoreError::Backend`].
     fn from(error: BackendError) -> Self {
-        StoreError::backend(error)
+        if error.is_transient() {
+            StoreError::unavailable(error)
+        } else {
+            StoreError::backend(error)
+        }
     }
 }
 

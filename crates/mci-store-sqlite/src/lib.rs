@@ -83,8 +83,11 @@
 //! `SAVEPOINT`. A commit whose check fails is rolled back to its savepoint
 //! and answered with its error; the others are written. Each caller is
 //! answered only after the `COMMIT` succeeded; if it fails, every caller of
-//! the group gets a [`BackendError::Group`] ([`BackendError::DiskFull`] when
-//! the disk is full) and nothing was written. Before
+//! the group gets a [`StoreError::Unavailable`](mci_store::StoreError::Unavailable)
+//! whose source is a [`BackendError::Group`] ([`BackendError::DiskFull`]
+//! when the disk is full): nothing was written, and the same commit may
+//! succeed when retried (`is_retryable()`), as the commit that broke the
+//! group may have been another caller's. Before
 //! it answers, the writer checks that the path still names the file it
 //! opened (its device and inode): if the file was deleted or replaced, the
 //! group and every later write are refused with

@@ -585,7 +585,7 @@ mod tests {
             answer(second_answer),
             answer(refused_answer),
         ] {
-            let Err(StoreError::Backend(source)) = answer else {
+            let Err(StoreError::Unavailable(source)) = answer else {
                 panic!("expected a backend error, got {answer:?}");
             };
             assert!(

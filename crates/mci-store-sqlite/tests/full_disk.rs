@@ -47,9 +47,10 @@ impl Drop for SmallDisk {
     }
 }
 
-/// The error is the store's typed full disk, naming `path`.
+/// The error is the store's typed full disk, naming `path`: the store is
+/// unavailable until space is freed, so the write may be retried.
 fn is_disk_full(error: &StoreError, path: &Path) -> bool {
-    let StoreError::Backend(source) = error else {
+    let StoreError::Unavailable(source) = error else {
         return false;
     };
     matches!(
@@ -85,8 +86,10 @@ async fn a_full_disk_fails_writes_with_a_typed_error_and_they_succeed_once_space
         }
     };
     assert!(is_disk_full(&full, &path), "{full}");
+    assert!(full.is_retryable(), "{full}");
+    let cause = std::error::Error::source(&full).map(ToString::to_string);
     assert!(
-        full.to_string().contains(&path.display().to_string()),
+        cause.is_some_and(|cause| cause.contains(&path.display().to_string())),
         "{full}"
     );
     // The store stays open, and refuses while the disk is full.

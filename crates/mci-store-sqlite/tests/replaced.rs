@@ -27,7 +27,8 @@ fn names_the_replaced_file(error: &StoreError, path: &Path) -> bool {
     matches!(
         source.downcast_ref::<BackendError>(),
         Some(BackendError::FileReplaced { path: p }) if p == path
-    ) && error.to_string().contains(&path.display().to_string())
+    ) && source.to_string().contains(&path.display().to_string())
+        && !error.is_retryable()
 }
 
 /// What the writers got after the fault.

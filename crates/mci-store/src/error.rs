@@ -4,7 +4,31 @@ use crate::IdempotencyKey;
 use mci_core::{Guard, NominationId};
 
 /// What can go wrong in a store. Each variant is a case a caller acts on.
+///
+/// The enum is `#[non_exhaustive]`, its variants are not: an adapter in
+/// any crate builds them as it finds them, and a caller matching them ends
+/// with a wildcard arm for the cases later versions add.
+///
+/// No variant repeats its source's words: the backend's error is
+/// [`source()`](std::error::Error::source), to be shown with the rest of
+/// the chain (a log's error reporter walks it).
+///
+/// ```
+/// use mci_store::StoreError;
+///
+/// let broken = std::io::Error::other("connection reset");
+/// let transient = StoreError::unavailable(broken);
+/// assert!(transient.is_retryable()); // later, with backoff
+/// assert!(!transient.is_conflict()); // not by reading again at once
+/// assert_eq!(transient.to_string(), "the store is unavailable; nothing was written, retry later");
+/// let cause = std::error::Error::source(&transient).map(ToString::to_string);
+/// assert_eq!(cause.as_deref(), Some("connection reset"));
+///
+/// let failed = StoreError::backend(std::io::Error::other("no such table"));
+/// assert!(!failed.is_retryable());
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The nomination was changed since it was read, or created twice: read
     /// it again and retry (R-REC-4).
@@ -58,22 +82,42 @@ pub enum StoreError {
     /// one nomination): a caller error.
     #[error("invalid commit: {0}")]
     InvalidCommit(String),
-    /// The backend failed.
-    #[error("storage backend: {0}")]
+    /// The backend failed for a while: a lock held by another process, a
+    /// broken or busy connection, a transaction refused by concurrent ones
+    /// on every try, a full disk. Nothing of the operation was written, and
+    /// the same operation may succeed when retried later, with backoff.
+    /// The source is the backend's error.
+    #[error("the store is unavailable; nothing was written, retry later")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend failed, and retrying is not known to help (a statement
+    /// the schema refuses, a document that does not read back, a store
+    /// that was closed). The source is the backend's error.
+    #[error("the store failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
-    /// Whether retrying the operation after reading again may succeed: a
+    /// Whether reading again and deciding again may succeed at once: a
     /// conflict (R-REC-4), or a guard that failed only because the decision
     /// read too early ([`Guard::is_retryable`]: a rival appeared while an
-    /// acceptance was decided, R-CONSENT-10).
-    pub fn is_retryable(&self) -> bool {
+    /// acceptance was decided, R-CONSENT-10). This is what a caller that
+    /// loads, decides and commits loops on.
+    pub fn is_conflict(&self) -> bool {
         match self {
             StoreError::Conflict { .. } => true,
             StoreError::GuardViolated { guard } => guard.is_retryable(),
             _ => false,
         }
+    }
+
+    /// Whether the same operation may succeed when retried: a conflict
+    /// ([`StoreError::is_conflict`], at once after reading again), or a
+    /// backend that was unavailable for a while ([`StoreError::Unavailable`],
+    /// later, with backoff). Every other variant fails again the same way:
+    /// a guard of a rule, a used idempotency key, an unreadable row, an
+    /// invalid commit, a backend failure not known to be transient.
+    pub fn is_retryable(&self) -> bool {
+        self.is_conflict() || matches!(self, StoreError::Unavailable(_))
     }
 
     /// The rule a failed guard enforces, if this is one.
@@ -97,8 +141,14 @@ impl StoreError {
         }
     }
 
-    /// A backend error from any error type.
+    /// A backend error from any error type, not known to be transient.
     pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend(Box::new(error))
+    }
+
+    /// A backend error from any error type after which the same operation
+    /// may succeed later ([`StoreError::Unavailable`]).
+    pub fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable(Box::new(error))
     }
 }

@@ -222,6 +222,10 @@ pub trait Store: Send + Sync {
     ///    available from their queue instant; a message id already queued
     ///    is not queued twice), the payout batch and the idempotency record
     ///    are written together (R-REC-1, R-REC-2).
+    ///
+    /// A backend failure is [`StoreError::Unavailable`] when the same
+    /// commit may succeed later (a lock, a connection, a full disk), else
+    /// [`StoreError::Backend`]; either way nothing was written.
     async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
 
     /// The nomination `id` if it belongs to `partner`; another partner's

@@ -18,7 +18,7 @@ use mci_core::{
     Refusal, SendConsent, Sha256Digest, SurveyKind, Tab,
 };
 use mci_engagements::ports::ManualClock;
-use mci_engagements::{AddCustomer, ClaimCustomer, Error, Incentives, PageCursor};
+use mci_engagements::{AddCustomer, ClaimCustomer, Error, ErrorKind, Incentives, PageCursor};
 use mci_examples::{
     Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
 };
@@ -389,11 +389,10 @@ async fn main() -> ExitCode {
         }
         Err(Failure::Service(error)) => {
             eprintln!("error: {}", explain(&error));
-            ExitCode::from(match &error {
-                Error::Refused(Refusal::NotFound | Refusal::InvalidLink)
-                | Error::UnknownEngagement(_) => 4,
-                Error::Refused(_) | Error::Ineligible { .. } => 3,
-                Error::Busy => 5,
+            ExitCode::from(match error.kind() {
+                ErrorKind::NotFound => 4,
+                ErrorKind::Refused | ErrorKind::InvalidInput | ErrorKind::Forbidden => 3,
+                ErrorKind::Busy => 5,
                 _ => 1,
             })
         }

@@ -90,7 +90,7 @@ pub async fn stale_version_is_a_retryable_conflict(store: Arc<dyn Store>) {
         ),
         "{err:?}"
     );
-    assert!(err.is_retryable());
+    assert!(err.is_conflict());
     assert_eq!(store.history(n.id()).await.unwrap().len(), 2);
     assert!(
         all_messages(&store).await.is_empty(),

@@ -184,7 +184,7 @@ pub async fn no_lost_update_under_concurrency(store: Arc<dyn Store>) {
         first_round
             .iter()
             .filter_map(|r| r.as_ref().err())
-            .all(StoreError::is_retryable)
+            .all(StoreError::is_conflict)
     );
 
     let _conflicts = race(|i| {
@@ -203,7 +203,7 @@ pub async fn no_lost_update_under_concurrency(store: Arc<dyn Store>) {
                     .unwrap();
                 match store.commit(Commit::of(day(2), outcome)).await {
                     Ok(()) => return conflicts,
-                    Err(err) if err.is_retryable() => {
+                    Err(err) if err.is_conflict() => {
                         conflicts += 1;
                         tokio::task::yield_now().await;
                     }
@@ -276,7 +276,7 @@ async fn accept_among_rivals(store: &Arc<dyn Store>, n: &Nomination, t: u8) -> A
                     written: acceptance,
                 };
             }
-            Err(error) if error.is_retryable() && failed.len() < 4 * RACERS as usize => {
+            Err(error) if error.is_conflict() && failed.len() < 4 * RACERS as usize => {
                 failed.push(error);
                 tokio::task::yield_now().await;
             }

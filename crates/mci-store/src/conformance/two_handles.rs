@@ -278,7 +278,7 @@ pub async fn r_consent_10_two_handles_one_acceptance_and_the_rest_lose(
                     .await
                 {
                     Ok(()) => return Decided::Won,
-                    Err(error) if error.is_retryable() && failed.len() < 4 * RACERS as usize => {
+                    Err(error) if error.is_conflict() && failed.len() < 4 * RACERS as usize => {
                         failed.push(error);
                         tokio::task::yield_now().await;
                     }
@@ -526,7 +526,7 @@ pub async fn r_rec_4_two_handles_no_lost_update(a: Arc<dyn Store>, b: Arc<dyn St
             matches!(err, StoreError::Conflict { expected: 1, .. }),
             "{err:?}"
         );
-        assert!(err.is_retryable());
+        assert!(err.is_conflict());
     }
     let winner = &outcomes[won[0]];
     for (name, store) in pair.both() {
@@ -554,7 +554,7 @@ pub async fn r_rec_4_two_handles_no_lost_update(a: Arc<dyn Store>, b: Arc<dyn St
                     .unwrap();
                 match store.commit(Commit::of(day(2), outcome)).await {
                     Ok(()) => return attempt + 1,
-                    Err(err) if err.is_retryable() => tokio::task::yield_now().await,
+                    Err(err) if err.is_conflict() => tokio::task::yield_now().await,
                     Err(err) => panic!("racer {i}: unexpected {err:?}"),
                 }
             }
