@@ -27,7 +27,7 @@
 
 use crate::BoxError;
 use crate::comparison::{self, CALLERS, ServicePage, current_thread, multi_thread};
-use crate::raw_pg::{self, Encoded, RawPage, RawRead};
+use crate::raw_pg::{self, AnswerKey, Encoded, RawPage, RawRead};
 use crate::service::{self, Add, Ports};
 use crate::world::{self, KnownFor, Rng, WorldSpec};
 use mci_core::{Engagement, LinkToken, Nomination, NominationId};
@@ -76,15 +76,25 @@ impl PgServer {
         Some(Self::of(cluster))
     }
 
-    /// Always a throwaway cluster, with the [`DURABLE`] settings and
-    /// `more`: for tests that read the server's log.
+    /// The server `MCI_POSTGRES_URL` names, or else a throwaway cluster
+    /// with the harness's settings (`fsync` off): for tests, which need
+    /// no durability.
     ///
     /// # Panics
     ///
     /// As [`PgServer::start_or_skip`].
-    pub fn own_or_skip(what: &str, more: &[(&str, &str)]) -> Option<Self> {
-        let settings: Vec<(&str, &str)> = DURABLE.iter().chain(more).copied().collect();
-        Some(Self::of(Self::settings(&settings).start_or_skip(what)?))
+    pub fn any_or_skip(what: &str) -> Option<Self> {
+        Some(Self::of(Cluster::start_or_skip(what)?))
+    }
+
+    /// Always a throwaway cluster, with the harness's settings and
+    /// `settings`: for tests that read the server's log.
+    ///
+    /// # Panics
+    ///
+    /// As [`PgServer::start_or_skip`].
+    pub fn own_or_skip(what: &str, settings: &[(&str, &str)]) -> Option<Self> {
+        Some(Self::of(Self::settings(settings).start_or_skip(what)?))
     }
 
     fn settings(settings: &[(&str, &str)]) -> mci_pg_harness::Builder {
@@ -139,8 +149,13 @@ impl PgServer {
 /// A store on a new database of `server` named after `name`, connected on
 /// `rt`, with the default options.
 fn store_on(rt: &Runtime, server: &PgServer, name: &str) -> Result<Arc<PostgresStore>, BoxError> {
-    let url = server.database(name)?;
-    Ok(Arc::new(rt.block_on(PostgresStore::connect(url.as_str()))?))
+    connect(rt, &server.database(name)?)
+}
+
+/// A store on the database `url` names, connected on `rt`, with the
+/// default options.
+fn connect(rt: &Runtime, url: &str) -> Result<Arc<PostgresStore>, BoxError> {
+    Ok(Arc::new(rt.block_on(PostgresStore::connect(url))?))
 }
 
 /// A new database of `server` named after `name`, with the store's schema:
@@ -159,8 +174,9 @@ fn raw_database(rt: &Runtime, server: &PgServer, name: &str) -> Result<String, B
 /// one statement on a connection of the store's pool), mci-core, the
 /// commit prepared, then one READ COMMITTED transaction with the
 /// adapter's statements (the customer lock, the stored rows, the guard
-/// counts, the row, its event, the known rows of the customer, the tab
-/// counter) and `COMMIT`, which waits for the WAL's flush. The baseline
+/// counts, the row, its event, the known rows of the customer, the
+/// known row and known customer of the answer it keeps, the tab counter)
+/// and `COMMIT`, which waits for the WAL's flush. The baseline
 /// takes the same write, made beforehand by mci-core from the same form,
 /// and per call encodes it and runs the same statements
 /// ([`raw_pg::put_commit`]) on one raw connection. Each side writes its
@@ -175,6 +191,7 @@ pub struct PostgresAdd<'s> {
     writes: Vec<Write>,
     raw: deadpool_postgres::Object,
     raw_done: usize,
+    urls: [String; 2],
 }
 
 impl<'s> PostgresAdd<'s> {
@@ -190,7 +207,8 @@ impl<'s> PostgresAdd<'s> {
             .map(|add| Ok(Write::from(add.outcome(&catalog, row_id(&mut rng))?)))
             .collect::<Result<Vec<_>, BoxError>>()?;
         let rt = current_thread()?;
-        let service = ports.service(store_on(&rt, server, "add_ours")?)?;
+        let ours = server.database("add_ours")?;
+        let service = ports.service(connect(&rt, &ours)?)?;
         let url = raw_database(&rt, server, "add_raw")?;
         let raw = rt.block_on(raw_pg::raw_client(&url))?;
         Ok(Self {
@@ -203,7 +221,14 @@ impl<'s> PostgresAdd<'s> {
             writes,
             raw,
             raw_done: 0,
+            urls: [ours, url],
         })
+    }
+
+    /// The connection strings of the first databases of ours and of the
+    /// baseline.
+    pub fn urls(&self) -> [String; 2] {
+        self.urls.clone()
     }
 
     /// `ops` durable adds through the service, one after the other.
@@ -243,7 +268,14 @@ impl<'s> PostgresAdd<'s> {
                 rt.block_on(async {
                     for write in &s.writes[s.raw_done..s.raw_done + n] {
                         let encoded = Encoded::of(write)?;
-                        raw_pg::put_commit(raw, now, std::slice::from_ref(&encoded)).await?;
+                        let answer = AnswerKey::about(&write.nomination);
+                        raw_pg::put_commit(
+                            raw,
+                            now,
+                            std::slice::from_ref(&encoded),
+                            std::slice::from_ref(&answer),
+                        )
+                        .await?;
                     }
                     Ok::<_, BoxError>(())
                 })?;
@@ -295,6 +327,7 @@ pub struct PostgresAccept {
     awaiting: Vec<(Nomination, LinkToken)>,
     next: usize,
     raw_next: usize,
+    urls: [String; 2],
 }
 
 impl PostgresAccept {
@@ -302,7 +335,8 @@ impl PostgresAccept {
     /// consent.
     pub fn new(server: &PgServer, initial: usize) -> Result<Self, BoxError> {
         let rt = multi_thread()?;
-        let store = store_on(&rt, server, "accept_ours")?;
+        let ours = server.database("accept_ours")?;
+        let store = connect(&rt, &ours)?;
         let service = Arc::new(Ports::knowing(0..0)?.service(store.clone())?);
         let url = raw_database(&rt, server, "accept_raw")?;
         // Writes the awaiting nominations into the baseline's database.
@@ -322,9 +356,16 @@ impl PostgresAccept {
             awaiting: Vec::new(),
             next: 0,
             raw_next: 0,
+            urls: [ours, url],
         };
         accept.grow(initial)?;
         Ok(accept)
+    }
+
+    /// The connection strings of the databases of ours and of the
+    /// baseline.
+    pub fn urls(&self) -> [String; 2] {
+        self.urls.clone()
     }
 
     /// The size of both pools.
@@ -443,8 +484,13 @@ impl PostgresAccept {
                         for write in writes {
                             let encoded = Encoded::of(&write)?;
                             let mut client = pool.get().await?;
-                            raw_pg::put_commit(&mut client, now, std::slice::from_ref(&encoded))
-                                .await?;
+                            raw_pg::put_commit(
+                                &mut client,
+                                now,
+                                std::slice::from_ref(&encoded),
+                                &[],
+                            )
+                            .await?;
                         }
                         Ok::<_, BoxError>(())
                     })

@@ -16,7 +16,8 @@
 //! the customer locks, the stored rows, the guard counts, each row, its
 //! event, links, messages and known customer, the engagements again for a
 //! customer newly known, the known rows of every (engagement, customer)
-//! whose standing moved, and the tab counters. The rows are encoded as the
+//! whose standing moved, the known rows and known customer an answer of
+//! the commit is about ([`AnswerKey`]), and the tab counters. The rows are encoded as the
 //! adapter encodes them: the columns mci-core derives
 //! ([`mci_store::Derived`]), the adapter's [`columns`] functions, the same
 //! JSON documents. `benches/tests/postgres.rs` compares the statements
@@ -212,9 +213,29 @@ impl Encoded {
     }
 }
 
-/// The commit of `writes` at `now`, encoded.
-pub fn encode(writes: &[Write]) -> Result<Vec<Encoded>, BoxError> {
-    writes.iter().map(Encoded::of).collect()
+/// What a kept answer of the eligibility port is about, as a commit
+/// names it: the partner, the engagement and the customer. The service's
+/// *add customer* keeps the answer it was given about the customer in the
+/// add's commit (R-PAGE-9).
+#[derive(Debug, Clone)]
+pub struct AnswerKey {
+    partner: String,
+    engagement: String,
+    customer: Vec<u8>,
+    customer_text: String,
+}
+
+impl AnswerKey {
+    /// The answer about `nomination`'s customer, for its partner and
+    /// engagement.
+    pub fn about(nomination: &Nomination) -> Self {
+        Self {
+            partner: nomination.partner().as_str().to_owned(),
+            engagement: nomination.engagement().as_str().to_owned(),
+            customer: columns::customer_order(nomination.customer().id()),
+            customer_text: nomination.customer().id().to_string(),
+        }
+    }
 }
 
 async fn exec(
@@ -235,10 +256,18 @@ async fn query(
     client.query(&prepared, params).await
 }
 
-/// Runs the adapter's statements for the commit of `writes` at `now` (in
-/// microseconds, [`columns::bound`]) in one READ COMMITTED transaction on
-/// `client`, as the module's documentation lists them.
-pub async fn put_commit(client: &mut Object, now: i64, writes: &[Encoded]) -> Result<(), BoxError> {
+/// Runs the adapter's statements for the commit of `writes` and of kept
+/// answers about `answers` at `now` (in microseconds, [`columns::bound`])
+/// in one READ COMMITTED transaction on `client`, as the module's
+/// documentation lists them. The answers' statements are the reads that
+/// find no known row and no known customer for them: a customer known
+/// already is an error, the baseline keeps no known rows.
+pub async fn put_commit(
+    client: &mut Object,
+    now: i64,
+    writes: &[Encoded],
+    answers: &[AnswerKey],
+) -> Result<(), BoxError> {
     let tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::ReadCommitted)
@@ -251,6 +280,9 @@ pub async fn put_commit(client: &mut Object, now: i64, writes: &[Encoded]) -> Re
         for (engagement, customer, _) in &write.guards {
             locks.insert((engagement, customer));
         }
+    }
+    for answer in answers {
+        locks.insert((&answer.engagement, &answer.customer_text));
     }
     let mut kept_for = Vec::new();
     if writes.iter().any(|w| w.row.consented) {
@@ -408,6 +440,16 @@ pub async fn put_commit(client: &mut Object, now: i64, writes: &[Encoded]) -> Re
         .await?;
         if !found.is_empty() {
             return Err("the baseline keeps no known rows: a customer has them".into());
+        }
+    }
+    for answer in answers {
+        let key: [&(dyn ToSql + Sync); 3] =
+            [&answer.partner, &answer.engagement, &answer.customer];
+        let through: [&(dyn ToSql + Sync); 2] = [&answer.partner, &answer.customer];
+        if !query(&tx, known::ROW, &key).await?.is_empty()
+            || !query(&tx, known::KNOWN_THROUGH, &through).await?.is_empty()
+        {
+            return Err("the baseline keeps no known rows: an answer's customer is known".into());
         }
     }
     let moves: Vec<_> = moves.into_iter().filter(|(_, n)| *n != 0).collect();
