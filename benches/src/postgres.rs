@@ -406,12 +406,21 @@ impl PostgresAccept {
                 sent.writes.push(Write::from(asked));
             }
             let (store, raw_store) = (self.store.clone(), &self.raw_store);
-            self.rt.block_on(async move {
-                raw_store.commit(added.clone()).await?;
-                raw_store.commit(sent.clone()).await?;
-                store.commit(added).await?;
-                store.commit(sent).await
-            })?;
+            let (raw_added, raw_sent) = (added.clone(), sent.clone());
+            let (raw, own) = self.rt.block_on(async move {
+                tokio::join!(
+                    async {
+                        raw_store.commit(raw_added).await?;
+                        raw_store.commit(raw_sent).await
+                    },
+                    async {
+                        store.commit(added).await?;
+                        store.commit(sent).await
+                    }
+                )
+            });
+            raw?;
+            own?;
             made += size;
         }
         Ok(())

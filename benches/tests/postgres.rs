@@ -19,8 +19,10 @@ use mci_store_postgres::PostgresStore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Small, so that the file runs in seconds: one chunk, a few dozen due
+/// nominations and known customers of the big partner, a full first page.
 const SPEC: WorldSpec = WorldSpec {
-    nominations: 1_500,
+    nominations: 600,
     seed: 11,
 };
 
@@ -121,18 +123,18 @@ fn the_raw_add_and_acceptance_run_the_adapters_statements_and_leave_its_rows() {
     ) else {
         return;
     };
-    let mut add = PostgresAdd::new(&server, 12).unwrap();
-    add.ours(12).unwrap();
-    add.baseline(12).unwrap();
-    let mut accept = PostgresAccept::new(&server, 130).unwrap();
+    let mut add = PostgresAdd::new(&server, 6).unwrap();
+    add.ours(6).unwrap();
+    add.baseline(6).unwrap();
+    let mut accept = PostgresAccept::new(&server, 70).unwrap();
     assert_eq!(accept.pool_size(), 16);
-    accept.ours(130).unwrap();
-    accept.baseline(130).unwrap();
+    accept.ours(70).unwrap();
+    accept.baseline(70).unwrap();
     let (add_urls, accept_urls) = (add.urls(), accept.urls());
     drop((add, accept));
 
     let log = std::fs::read_to_string(server.cluster().log_path()).unwrap();
-    for (what, [ours, raw], commits) in [("add", add_urls, 12), ("accept", accept_urls.clone(), 130)] {
+    for (what, [ours, raw], commits) in [("add", add_urls, 6), ("accept", accept_urls.clone(), 70)] {
         let mut ours = transactions(&log, &named(&ours));
         let mut raw = transactions(&log, &named(&raw));
         // The migrations first; then the commits, in the order they ended,
@@ -180,10 +182,10 @@ fn the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave() {
     drop(service);
 
     // With COPY, swept as the loader wakes it.
-    let copied = PostgresWorld::build(&server, &SPEC, KnownFor::Catalog).unwrap();
+    let copied = PostgresWorld::build(&server, &SPEC, KnownFor::BigEngagement).unwrap();
     assert_eq!(copied.nominations, SPEC.nominations);
     assert_eq!(copied.swept, filled.due);
-    let known = rt.block_on(world::know(store.as_ref(), KnownFor::Catalog)).unwrap();
+    let known = rt.block_on(world::know(store.as_ref(), KnownFor::BigEngagement)).unwrap();
     assert_eq!(known, copied.known);
     assert!(known.big_partner > 0 && known.ineligible > 0);
     let ours = rt.block_on(tables(&url));
