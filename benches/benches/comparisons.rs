@@ -129,8 +129,7 @@ static PG_SERVER: Mutex<Option<Option<PgServer>>> = Mutex::new(None);
 /// Runs `bench` with the server, or skips it.
 fn with_server(bench: impl FnOnce(&PgServer)) {
     let mut server = PG_SERVER.lock().unwrap();
-    let server =
-        server.get_or_insert_with(|| PgServer::start_or_skip("the PostgreSQL benches"));
+    let server = server.get_or_insert_with(|| PgServer::start_or_skip("the PostgreSQL benches"));
     if let Some(server) = server.as_ref() {
         bench(server);
     }
@@ -157,9 +156,12 @@ fn postgres_add(c: &mut Criterion) {
         group.bench_function("ours: Incentives::add_customer on PostgresStore", |b| {
             b.iter_custom(|n| add.ours(n).unwrap());
         });
-        group.bench_function("baseline: the adapter's statements, raw tokio-postgres", |b| {
-            b.iter_custom(|n| add.baseline(n).unwrap());
-        });
+        group.bench_function(
+            "baseline: the adapter's statements, raw tokio-postgres",
+            |b| {
+                b.iter_custom(|n| add.baseline(n).unwrap());
+            },
+        );
         group.finish();
     });
 }
@@ -197,9 +199,12 @@ fn postgres_customers_page(c: &mut Criterion) {
         group.bench_function("ours: Incentives::customers_page on PostgresStore", |b| {
             b.iter_custom(|n| page.ours(n).unwrap());
         });
-        group.bench_function("baseline: the adapter's statements, raw tokio-postgres", |b| {
-            b.iter_custom(|n| page.baseline(n).unwrap());
-        });
+        group.bench_function(
+            "baseline: the adapter's statements, raw tokio-postgres",
+            |b| {
+                b.iter_custom(|n| page.baseline(n).unwrap());
+            },
+        );
         group.finish();
     });
 }

@@ -37,7 +37,11 @@ use tokio::runtime::Runtime;
 
 /// The timed work of both add comparisons: `adds` through the service, one
 /// after the other.
-pub(crate) fn add_all(rt: &Runtime, service: &Incentives, adds: &[Add]) -> Result<(), mci_engagements::Error> {
+pub(crate) fn add_all(
+    rt: &Runtime,
+    service: &Incentives,
+    adds: &[Add],
+) -> Result<(), mci_engagements::Error> {
     rt.block_on(async {
         for add in adds {
             black_box(service.add_customer(&add.admin, &add.form).await?);

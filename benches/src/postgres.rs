@@ -100,7 +100,9 @@ impl PgServer {
     fn settings(settings: &[(&str, &str)]) -> mci_pg_harness::Builder {
         settings
             .iter()
-            .fold(Cluster::builder(), |b, (name, value)| b.setting(name, value))
+            .fold(Cluster::builder(), |b, (name, value)| {
+                b.setting(name, value)
+            })
     }
 
     fn of(cluster: Cluster) -> Self {
@@ -126,7 +128,10 @@ impl PgServer {
     /// What the server is, for the report: its version and durability
     /// settings.
     pub fn describe(&self) -> Result<String, BoxError> {
-        let name = format!("describe_{}", self.databases.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "describe_{}",
+            self.databases.fetch_add(1, Ordering::Relaxed)
+        );
         self.cluster.create_database(&name)?;
         let show = |setting: &str| self.cluster.psql(&name, &format!("SHOW {setting}"));
         Ok(format!(
@@ -573,7 +578,8 @@ impl PostgresWorld {
     /// workers drive its connections.
     pub fn store(&self) -> Result<Arc<PostgresStore>, BoxError> {
         Ok(Arc::new(
-            self.rt.block_on(PostgresStore::connect(self.url.as_str()))?,
+            self.rt
+                .block_on(PostgresStore::connect(self.url.as_str()))?,
         ))
     }
 }

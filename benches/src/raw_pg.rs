@@ -148,7 +148,7 @@ impl Row {
         })
     }
 
-    fn standing(&self) -> (bool, bool, bool, bool, Option<i64>) {
+    fn standing(&self) -> Standing {
         (
             self.live,
             self.holds_consent,
@@ -158,6 +158,10 @@ impl Row {
         )
     }
 }
+
+/// The standing columns of a row: live, holds consent, completed, asking,
+/// until.
+type Standing = (bool, bool, bool, bool, Option<i64>);
 
 /// An outbox message as the adapter writes it: id, availability, document.
 type OutboxRow = (Uuid, i64, String);
@@ -302,7 +306,7 @@ pub async fn put_commit(
         exec(&tx, sql::LOCK_CUSTOMERS, &[&engagements, &customers]).await?;
     }
     let ids: Vec<Uuid> = writes.iter().map(|w| w.row.id).collect();
-    let mut stored: HashMap<Uuid, (i16, (bool, bool, bool, bool, Option<i64>))> = HashMap::new();
+    let mut stored: HashMap<Uuid, (i16, Standing)> = HashMap::new();
     for row in query(&tx, sql::STORED, &[&ids]).await? {
         stored.insert(
             row.try_get(0)?,
@@ -443,8 +447,7 @@ pub async fn put_commit(
         }
     }
     for answer in answers {
-        let key: [&(dyn ToSql + Sync); 3] =
-            [&answer.partner, &answer.engagement, &answer.customer];
+        let key: [&(dyn ToSql + Sync); 3] = [&answer.partner, &answer.engagement, &answer.customer];
         let through: [&(dyn ToSql + Sync); 2] = [&answer.partner, &answer.customer];
         if !query(&tx, known::ROW, &key).await?.is_empty()
             || !query(&tx, known::KNOWN_THROUGH, &through).await?.is_empty()
@@ -522,7 +525,14 @@ impl RawPage {
         let found = query(
             &self.client,
             queries::PAGE,
-            &[partner, engagement, &self.tab, &Uuid::nil(), now, &self.limit],
+            &[
+                partner,
+                engagement,
+                &self.tab,
+                &Uuid::nil(),
+                now,
+                &self.limit,
+            ],
         )
         .await?;
         let mut rows = Vec::with_capacity(found.len());
@@ -742,7 +752,10 @@ pub async fn load_world(url: &str, spec: &WorldSpec) -> Result<Loaded, BoxError>
 }
 
 /// `COPY`s the rows of `batch`; how many.
-async fn copy_batch(tx: &deadpool_postgres::Transaction<'_>, batch: &Batch) -> Result<u64, BoxError> {
+async fn copy_batch(
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &Batch,
+) -> Result<u64, BoxError> {
     let mut rows = 0;
     let sink = tx
         .copy_in(
@@ -800,7 +813,10 @@ async fn copy_batch(tx: &deadpool_postgres::Transaction<'_>, batch: &Batch) -> R
     let sink = tx
         .copy_in("COPY events (nomination, version, doc) FROM STDIN (FORMAT binary)")
         .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &[Type::UUID, Type::INT8, Type::TEXT]));
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
+        sink,
+        &[Type::UUID, Type::INT8, Type::TEXT]
+    ));
     for (id, version, doc) in &batch.events {
         writer.as_mut().write(&[id, version, doc]).await?;
     }
@@ -816,11 +832,12 @@ async fn copy_batch(tx: &deadpool_postgres::Transaction<'_>, batch: &Batch) -> R
     rows += writer.finish().await?;
 
     let sink = tx
-        .copy_in(
-            "COPY outbox (id, nomination, doc, available_at) FROM STDIN (FORMAT binary)",
-        )
+        .copy_in("COPY outbox (id, nomination, doc, available_at) FROM STDIN (FORMAT binary)")
         .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &[Type::UUID, Type::UUID, Type::TEXT, Type::INT8]));
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
+        sink,
+        &[Type::UUID, Type::UUID, Type::TEXT, Type::INT8]
+    ));
     for (id, nomination, doc, available_at) in &batch.outbox {
         writer
             .as_mut()
@@ -832,7 +849,10 @@ async fn copy_batch(tx: &deadpool_postgres::Transaction<'_>, batch: &Batch) -> R
     let sink = tx
         .copy_in("COPY known_customers (partner, customer, through) FROM STDIN (FORMAT binary)")
         .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA, Type::UUID]));
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
+        sink,
+        &[Type::TEXT, Type::BYTEA, Type::UUID]
+    ));
     for (partner, customer, through) in &batch.known {
         writer.as_mut().write(&[partner, customer, through]).await?;
     }

@@ -33,7 +33,10 @@ async fn tables(url: &str) -> BTreeMap<&'static str, Vec<String>> {
     let mut out = BTreeMap::new();
     for (table, select) in [
         ("nominations", "SELECT * FROM nominations ORDER BY id"),
-        ("events", "SELECT * FROM events ORDER BY nomination, version"),
+        (
+            "events",
+            "SELECT * FROM events ORDER BY nomination, version",
+        ),
         ("links", "SELECT * FROM links ORDER BY hash"),
         (
             "outbox",
@@ -134,7 +137,8 @@ fn the_raw_add_and_acceptance_run_the_adapters_statements_and_leave_its_rows() {
     drop((add, accept));
 
     let log = std::fs::read_to_string(server.cluster().log_path()).unwrap();
-    for (what, [ours, raw], commits) in [("add", add_urls, 6), ("accept", accept_urls.clone(), 70)] {
+    for (what, [ours, raw], commits) in [("add", add_urls, 6), ("accept", accept_urls.clone(), 70)]
+    {
         let mut ours = transactions(&log, &named(&ours));
         let mut raw = transactions(&log, &named(&raw));
         // The migrations first; then the commits, in the order they ended,
@@ -164,19 +168,23 @@ fn the_raw_add_and_acceptance_run_the_adapters_statements_and_leave_its_rows() {
 
 #[test]
 fn the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave() {
-    let Some(server) =
-        PgServer::any_or_skip("the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave")
-    else {
+    let Some(server) = PgServer::any_or_skip(
+        "the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave",
+    ) else {
         return;
     };
     let rt = multi_thread().unwrap();
     // Through the store's commits and the service's sweep.
     let url = server.database("through_store").unwrap();
-    let store: Arc<dyn Store> = Arc::new(rt.block_on(PostgresStore::connect(url.as_str())).unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(rt.block_on(PostgresStore::connect(url.as_str())).unwrap());
     let filled = rt
         .block_on(world::fill(&SPEC, std::slice::from_ref(&store), false))
         .unwrap();
-    let service = Ports::knowing(0..0).unwrap().sweeper(store.clone()).unwrap();
+    let service = Ports::knowing(0..0)
+        .unwrap()
+        .sweeper(store.clone())
+        .unwrap();
     let report = rt.block_on(service.sweep()).unwrap();
     assert_eq!(report.lapsed + report.reminded, filled.due);
     drop(service);
@@ -185,7 +193,9 @@ fn the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave() {
     let copied = PostgresWorld::build(&server, &SPEC, KnownFor::BigEngagement).unwrap();
     assert_eq!(copied.nominations, SPEC.nominations);
     assert_eq!(copied.swept, filled.due);
-    let known = rt.block_on(world::know(store.as_ref(), KnownFor::BigEngagement)).unwrap();
+    let known = rt
+        .block_on(world::know(store.as_ref(), KnownFor::BigEngagement))
+        .unwrap();
     assert_eq!(known, copied.known);
     assert!(known.big_partner > 0 && known.ineligible > 0);
     let ours = rt.block_on(tables(&url));

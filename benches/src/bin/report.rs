@@ -465,7 +465,8 @@ fn postgres(
     nominations: usize,
     lines: &mut Vec<(u32, Line)>,
 ) -> Result<(), BoxError> {
-    let Some(server) = PgServer::start_or_skip("the PostgreSQL rows of the benchmark report") else {
+    let Some(server) = PgServer::start_or_skip("the PostgreSQL rows of the benchmark report")
+    else {
         return Ok(());
     };
     progress(started, &format!("PostgreSQL: {}", server.describe()?));
@@ -486,7 +487,10 @@ fn postgres(
         ));
     }
     if wanted("postgres-accept") {
-        progress(started, &format!("PostgreSQL: accept consent, {CALLERS} callers"));
+        progress(
+            started,
+            &format!("PostgreSQL: accept consent, {CALLERS} callers"),
+        );
         // Grown as the rounds use them up: each nomination awaiting consent
         // takes two commits' writes through the store in each database.
         let mut accept = PostgresAccept::new(&server, 2_000)?;
@@ -535,8 +539,7 @@ fn postgres(
             &format!("PostgreSQL: Customers page at {large} against the raw statements"),
         );
         let mut page = PostgresPage::new(&world)?;
-        let (ours, baseline) =
-            compare(plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        let (ours, baseline) = compare(plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
         drop(page);
         lines.push((
             120,
