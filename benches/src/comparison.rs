@@ -16,6 +16,8 @@
 //! | [`ServicePage`] twice | `Incentives::customers_page` at 1M (100k known customers) | the same at 10k (1k known customers) |
 //! | [`ServicePage`] | `Incentives::customers_page` | `Store::page` of the same tab |
 //! | [`ServicePage`] | `Incentives::customers_page` a day after the last sweep | the same, swept |
+//!
+//! The PostgreSQL comparisons, (k) to (m), are in [`crate::postgres`].
 
 use crate::BoxError;
 use crate::plain::{PlainMap, PlainRow, PlainTabIndex};
