@@ -13,6 +13,12 @@
 //! sweeps the large world for each sample, so it alone runs for about twenty
 //! minutes at 1M.
 //!
+//! The PostgreSQL groups run on the server `MCI_POSTGRES_URL` names or a
+//! throwaway cluster with every commit on disk, started when the first of
+//! them runs (skipped with one line where PostgreSQL is not installed); their
+//! world (`MCI_BENCH_PG_NOMINATIONS`, the large worlds' size by default) is
+//! written with `COPY` and given its known rows through the store.
+//!
 //! The page groups measure the tab as a system that sweeps keeps it (the
 //! world swept at its now), and, as `…, unswept`, the world as built, with
 //! 10% of it lapsed and not yet swept. The `customers_page` group reads the
@@ -27,6 +33,7 @@ use mci_benches::comparison::{
     CALLERS, MemoryAdd, MemoryPage, MemoryWorld, ServicePage, SqliteAccept, SqliteAdd, SqlitePage,
     SqliteSweep, SqliteWorld, build_worlds,
 };
+use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
 use mci_benches::world::{KnownFor, WorldSpec};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -111,6 +118,95 @@ fn memory_pages() -> &'static Mutex<(ServicePage, ServicePage)> {
             ServicePage::memory(&small).unwrap(),
         ))
     })
+}
+
+/// The PostgreSQL server of the PostgreSQL groups, started on the main
+/// thread (which criterion runs the benches on) when the first of them
+/// runs; `None` where PostgreSQL is not installed, which skips them with
+/// one line. Taken and dropped when the run ends.
+static PG_SERVER: Mutex<Option<Option<PgServer>>> = Mutex::new(None);
+
+/// Runs `bench` with the server, or skips it.
+fn with_server(bench: impl FnOnce(&PgServer)) {
+    let mut server = PG_SERVER.lock().unwrap();
+    let server = server.get_or_insert_with(|| PgServer::start_or_skip("the PostgreSQL benches"));
+    if let Some(server) = server.as_ref() {
+        bench(server);
+    }
+}
+
+/// The size of the PostgreSQL world: `MCI_BENCH_PG_NOMINATIONS`, else the
+/// large worlds' size.
+fn pg_nominations() -> usize {
+    std::env::var("MCI_BENCH_PG_NOMINATIONS")
+        .ok()
+        .and_then(|n| n.replace('_', "").parse().ok())
+        .unwrap_or_else(nominations)
+}
+
+/// (k) PostgreSQL: one durable add customer per call, against raw
+/// tokio-postgres running the same statements in one transaction per call.
+fn postgres_add(c: &mut Criterion) {
+    with_server(|server| {
+        let mut group = c.benchmark_group("postgres_add_durable");
+        group.throughput(Throughput::Elements(1));
+        group.sample_size(20);
+        group.measurement_time(Duration::from_secs(10));
+        let mut add = PostgresAdd::new(server, 20_000).unwrap();
+        group.bench_function("ours: Incentives::add_customer on PostgresStore", |b| {
+            b.iter_custom(|n| add.ours(n).unwrap());
+        });
+        group.bench_function(
+            "baseline: the adapter's statements, raw tokio-postgres",
+            |b| {
+                b.iter_custom(|n| add.baseline(n).unwrap());
+            },
+        );
+        group.finish();
+    });
+}
+
+/// (l) PostgreSQL: accept consent with 64 concurrent callers, against raw
+/// tokio-postgres with 64 callers and a pool of the same size.
+fn postgres_accept(c: &mut Criterion) {
+    with_server(|server| {
+        let mut group = c.benchmark_group("postgres_accept_64");
+        group.throughput(Throughput::Elements(1));
+        group.sample_size(20);
+        group.measurement_time(Duration::from_secs(10));
+        let mut accept = PostgresAccept::new(server, 2_000).unwrap();
+        group.bench_function(
+            format!("ours: Incentives::accept_consent, {CALLERS} callers"),
+            |b| b.iter_custom(|n| accept.ours(n).unwrap()),
+        );
+        group.bench_function(
+            format!("baseline: the adapter's statements, {CALLERS} callers, same pool"),
+            |b| b.iter_custom(|n| accept.baseline(n).unwrap()),
+        );
+        group.finish();
+    });
+}
+
+/// (m) PostgreSQL: the service's Customers page at the large world, against
+/// the adapter's page and counts statements on a raw connection.
+fn postgres_customers_page(c: &mut Criterion) {
+    with_server(|server| {
+        let mut group = c.benchmark_group("postgres_customers_page");
+        group.sample_size(50);
+        let spec = WorldSpec::of(pg_nominations());
+        let world = PostgresWorld::build(server, &spec, KnownFor::BigEngagement).unwrap();
+        let mut page = PostgresPage::new(&world).unwrap();
+        group.bench_function("ours: Incentives::customers_page on PostgresStore", |b| {
+            b.iter_custom(|n| page.ours(n).unwrap());
+        });
+        group.bench_function(
+            "baseline: the adapter's statements, raw tokio-postgres",
+            |b| {
+                b.iter_custom(|n| page.baseline(n).unwrap());
+            },
+        );
+        group.finish();
+    });
 }
 
 /// (a) memory store: add customer through the service, against the same
@@ -325,7 +421,8 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     targets = memory_add, memory_page, sqlite_add, sqlite_accept, sqlite_page,
-        sqlite_page_scale, sqlite_sweep, customers_page
+        sqlite_page_scale, sqlite_sweep, customers_page, postgres_add, postgres_accept,
+        postgres_customers_page
 }
 /// Removes the files of the worlds built: statics are never dropped, so
 /// their temporary directories would outlive the process.
@@ -348,4 +445,6 @@ fn main() {
     comparisons();
     Criterion::default().configure_from_args().final_summary();
     remove_worlds();
+    // Stops the cluster and removes its files.
+    drop(PG_SERVER.lock().unwrap().take());
 }

@@ -16,6 +16,8 @@
 //! | [`ServicePage`] twice | `Incentives::customers_page` at 1M (100k known customers) | the same at 10k (1k known customers) |
 //! | [`ServicePage`] | `Incentives::customers_page` | `Store::page` of the same tab |
 //! | [`ServicePage`] | `Incentives::customers_page` a day after the last sweep | the same, swept |
+//!
+//! The PostgreSQL comparisons, (k) to (m), are in [`crate::postgres`].
 
 use crate::BoxError;
 use crate::plain::{PlainMap, PlainRow, PlainTabIndex};
@@ -37,7 +39,11 @@ use tokio::runtime::Runtime;
 
 /// The timed work of both add comparisons: `adds` through the service, one
 /// after the other.
-fn add_all(rt: &Runtime, service: &Incentives, adds: &[Add]) -> Result<(), mci_engagements::Error> {
+pub(crate) fn add_all(
+    rt: &Runtime,
+    service: &Incentives,
+    adds: &[Add],
+) -> Result<(), mci_engagements::Error> {
     rt.block_on(async {
         for add in adds {
             black_box(service.add_customer(&add.admin, &add.form).await?);
@@ -47,7 +53,7 @@ fn add_all(rt: &Runtime, service: &Incentives, adds: &[Add]) -> Result<(), mci_e
 }
 
 /// The first customer number of the add pools: far from the world's.
-const ADD_CUSTOMERS: u64 = 100_000_000;
+pub(crate) const ADD_CUSTOMERS: u64 = 100_000_000;
 /// The first customer number of the acceptance pool.
 const ACCEPT_CUSTOMERS: u64 = 200_000_000;
 /// How many customers accept consent at once.
@@ -77,7 +83,7 @@ fn row_id(rng: &mut Rng) -> NominationId {
 
 /// Times `ops` operations of `run` taken `chunk(left)` at a time, with
 /// `reset` (not timed) between chunks whenever `exhausted` says so.
-fn timed_in_chunks<S>(
+pub(crate) fn timed_in_chunks<S>(
     state: &mut S,
     ops: u64,
     exhausted: impl Fn(&S) -> usize,

@@ -12,8 +12,11 @@
 //!   tab index;
 //! - [`raw`]: the SQLite baselines, raw rusqlite running the store's own
 //!   statements on a file with the store's own schema;
+//! - [`raw_pg`]: the PostgreSQL baselines, raw tokio-postgres running the
+//!   adapter's own statements, and the world written with `COPY`;
 //! - [`comparison`]: the comparisons, each a fixture with an `ours` and a
 //!   `baseline` side;
+//! - [`postgres`]: the PostgreSQL comparisons and the server they run on;
 //! - [`measure`]: interleaved rounds, medians, and the markdown table.
 //!
 //! `cargo bench -p mci-benches` runs every comparison with criterion;
@@ -34,7 +37,9 @@
 pub mod comparison;
 pub mod measure;
 pub mod plain;
+pub mod postgres;
 pub mod raw;
+pub mod raw_pg;
 pub mod service;
 pub mod world;
 

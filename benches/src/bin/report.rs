@@ -12,9 +12,18 @@
 //! of `memory-add`, `sqlite-add`, `accept`, `worlds` (the stores' pages and
 //! the sweep, which share the large worlds), `memory-customers` and
 //! `sqlite-customers` (the service's Customers page over each store, which
-//! need the worlds too and build them when `worlds` is not asked for). The
+//! need the worlds too and build them when `worlds` is not asked for), and
+//! `postgres-add`, `postgres-accept` and `postgres-customers`. The
 //! table goes to standard output; progress, fixture sizes, the wall time
 //! and the asides below go to standard error.
+//!
+//! The PostgreSQL rows run on the server `MCI_POSTGRES_URL` names, or else
+//! on a throwaway cluster with `fsync`, `synchronous_commit` and
+//! `full_page_writes` on; where PostgreSQL is not installed they are
+//! skipped with one line saying why (and `MCI_REQUIRE_POSTGRES=1` makes
+//! that a failure). Their world is written with `COPY` as the store holds
+//! it once swept; `--pg-nominations N` sizes it (the `--nominations`
+//! figure by default).
 //!
 //! The large world is built with 10% of it due: the sweep comparison
 //! sweeps copies of it. The page comparisons in the table read it once the
@@ -40,6 +49,7 @@ use mci_benches::comparison::{
     SqliteWorld, build_worlds, know_file,
 };
 use mci_benches::measure::{Goal, Line, Measure, Timing, interleaved, median, table, time};
+use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
 use mci_benches::world::{BIG_PARTNER, Known, KnownFor, PAGE, WorldSpec};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
@@ -53,13 +63,16 @@ const SMALL: usize = 10_000;
 const KNOWN_FOR: KnownFor = KnownFor::BigEngagement;
 
 /// The parts `--only` takes.
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 9] = [
     "memory-add",
     "sqlite-add",
     "accept",
     "worlds",
     "memory-customers",
     "sqlite-customers",
+    "postgres-add",
+    "postgres-accept",
+    "postgres-customers",
 ];
 
 /// How long a report runs each side of a comparison.
@@ -111,11 +124,24 @@ fn compare<S>(
     plan: &Plan,
     least: u64,
     state: &mut S,
+    ours: impl FnMut(&mut S, u64) -> Result<Duration, BoxError>,
+    baseline: impl FnMut(&mut S, u64) -> Result<Duration, BoxError>,
+) -> Result<(Duration, Duration), BoxError> {
+    compare_at_least(plan, [least, 1], state, ours, baseline)
+}
+
+/// [`compare`], with ours and the baseline each running at least as many
+/// operations a round as `least` says: a baseline with concurrent callers
+/// runs at least one operation per caller, as ours does.
+fn compare_at_least<S>(
+    plan: &Plan,
+    least: [u64; 2],
+    state: &mut S,
     mut ours: impl FnMut(&mut S, u64) -> Result<Duration, BoxError>,
     mut baseline: impl FnMut(&mut S, u64) -> Result<Duration, BoxError>,
 ) -> Result<(Duration, Duration), BoxError> {
-    let ours_ops = calibrate(plan, least, |n| ours(state, n))?;
-    let baseline_ops = calibrate(plan, 1, |n| baseline(state, n))?;
+    let ours_ops = calibrate(plan, least[0], |n| ours(state, n))?;
+    let baseline_ops = calibrate(plan, least[1], |n| baseline(state, n))?;
     let state = RefCell::new(state);
     interleaved(
         plan.rounds,
@@ -165,14 +191,19 @@ fn main() -> Result<(), BoxError> {
     } else {
         FULL
     };
-    let nominations = match args.iter().position(|a| a == "--nominations") {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or("--nominations needs a number")?
-            .replace('_', "")
-            .parse()?,
-        None => 1_000_000,
+    let number = |flag: &str| -> Result<Option<usize>, BoxError> {
+        match args.iter().position(|a| a == flag) {
+            Some(i) => Ok(Some(
+                args.get(i + 1)
+                    .ok_or(format!("{flag} needs a number"))?
+                    .replace('_', "")
+                    .parse()?,
+            )),
+            None => Ok(None),
+        }
     };
+    let nominations = number("--nominations")?.unwrap_or(1_000_000);
+    let pg_nominations = number("--pg-nominations")?.unwrap_or(nominations);
     let only: Option<Vec<String>> = match args.iter().position(|a| a == "--only") {
         Some(i) => Some(
             args.get(i + 1)
@@ -410,12 +441,120 @@ fn main() -> Result<(), BoxError> {
         }
     }
 
+    let pg_parts = ["postgres-add", "postgres-accept", "postgres-customers"];
+    if pg_parts.iter().any(|p| wanted(p)) {
+        postgres(&plan, started, &wanted, pg_nominations, &mut lines)?;
+    }
+
     progress(started, "done");
     eprintln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
-    // The issue's order: memory first, then SQLite.
+    // The issue's order: memory first, then SQLite, then PostgreSQL.
     lines.sort_by_key(|(order, _): &(u32, Line)| *order);
     let sorted: Vec<Line> = lines.into_iter().map(|(_, line)| line).collect();
     print!("{}", table(&sorted));
+    Ok(())
+}
+
+/// The PostgreSQL comparisons, on the server `MCI_POSTGRES_URL` names or a
+/// throwaway cluster with every commit on disk; skipped with one line where
+/// PostgreSQL is not installed (a failure under `MCI_REQUIRE_POSTGRES=1`).
+fn postgres(
+    plan: &Plan,
+    started: Instant,
+    wanted: &dyn Fn(&str) -> bool,
+    nominations: usize,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<(), BoxError> {
+    let Some(server) = PgServer::start_or_skip("the PostgreSQL rows of the benchmark report")
+    else {
+        return Ok(());
+    };
+    progress(started, &format!("PostgreSQL: {}", server.describe()?));
+    if wanted("postgres-add") {
+        progress(started, "PostgreSQL: durable add customer");
+        let mut add = PostgresAdd::new(&server, 20_000)?;
+        let (ours, baseline) = compare(plan, 1, &mut add, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        drop(add);
+        lines.push((
+            100,
+            Line {
+                comparison: "PostgreSQL: one add customer, durable, per call".into(),
+                measure: Measure::Throughput,
+                ours,
+                baseline,
+                goal: Goal::AtLeast(0.8),
+            },
+        ));
+    }
+    if wanted("postgres-accept") {
+        progress(
+            started,
+            &format!("PostgreSQL: accept consent, {CALLERS} callers"),
+        );
+        // Grown as the rounds use them up: each nomination awaiting consent
+        // takes two commits' writes through the store in each database.
+        let mut accept = PostgresAccept::new(&server, 2_000)?;
+        let pool = accept.pool_size();
+        let (ours, baseline) = compare_at_least(
+            plan,
+            [CALLERS as u64; 2],
+            &mut accept,
+            |s, n| s.ours(n),
+            |s, n| s.baseline(n),
+        )?;
+        drop(accept);
+        lines.push((
+            110,
+            Line {
+                comparison: format!(
+                    "PostgreSQL: accept consent with {CALLERS} concurrent callers, durable, \
+                     pools of {pool} connections"
+                ),
+                measure: Measure::Throughput,
+                ours,
+                baseline,
+                goal: Goal::AtLeast(0.8),
+            },
+        ));
+    }
+    if wanted("postgres-customers") {
+        let large = human(nominations);
+        progress(started, &format!("PostgreSQL: building the {large} world"));
+        let world = PostgresWorld::build(&server, &WorldSpec::of(nominations), KNOWN_FOR)?;
+        progress(
+            started,
+            &format!(
+                "  {} nominations ({} woken by the sweep) copied in {:.1} s with ANALYZE; \
+                 known rows in {:.1} s: {}; database {:.2} GB",
+                world.nominations,
+                world.swept,
+                world.loaded_in.as_secs_f64(),
+                world.known_in.as_secs_f64(),
+                known_figures(&world.known),
+                world.bytes as f64 / 1e9
+            ),
+        );
+        progress(
+            started,
+            &format!("PostgreSQL: Customers page at {large} against the raw statements"),
+        );
+        let mut page = PostgresPage::new(&world)?;
+        let (ours, baseline) = compare(plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        drop(page);
+        lines.push((
+            120,
+            Line {
+                comparison: format!(
+                    "PostgreSQL: Customers page ({PAGE} rows + counts) at {large} nominations vs \
+                     the raw keyset query + counts (swept)"
+                ),
+                measure: Measure::Time,
+                ours,
+                baseline,
+                goal: Goal::AtMost(1.3),
+            },
+        ));
+    }
     Ok(())
 }
 

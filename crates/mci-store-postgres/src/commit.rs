@@ -156,20 +156,20 @@ impl Prepared {
 /// Locks the rows of `customer_locks` of `keys`, in key order, creating
 /// the ones that do not exist yet. `DO UPDATE` (of nothing) locks a row
 /// that exists; the `ORDER BY` makes the insert take them in order.
-pub(crate) const LOCK_CUSTOMERS: &str = "INSERT INTO customer_locks (engagement, customer) \
+pub const LOCK_CUSTOMERS: &str = "INSERT INTO customer_locks (engagement, customer) \
      SELECT e, c FROM unnest($1::text[], $2::text[]) AS k (e, c) ORDER BY e, c \
      ON CONFLICT (engagement, customer) DO UPDATE SET engagement = excluded.engagement";
 
 /// The stored rows of the writes: version, what a write may not change,
 /// standing, and the tab counted.
-pub(crate) const STORED: &str = "SELECT id, version, partner, engagement, customer, \
+pub const STORED: &str = "SELECT id, version, partner, engagement, customer, \
      live, holds_consent, completed, asking, standing_until, tab \
      FROM nominations WHERE id = ANY($1::uuid[])";
 
 /// What the guards count among the other nominations of (engagement,
 /// customer) at now: consents held, the partner's live ones, all live
 /// ones, and other partners' still asking for consent.
-pub(crate) const GUARD_COUNTS: &str = "SELECT \
+pub const GUARD_COUNTS: &str = "SELECT \
      count(*) FILTER (WHERE completed \
          OR (holds_consent AND (standing_until IS NULL OR standing_until > $4))), \
      count(*) FILTER (WHERE partner = $5 AND live \
@@ -179,39 +179,46 @@ pub(crate) const GUARD_COUNTS: &str = "SELECT \
          AND (standing_until IS NULL OR standing_until > $4)) \
      FROM nominations WHERE engagement = $1 AND customer = $2 AND id <> $3";
 
-pub(crate) const INSERT_NOMINATION: &str = "INSERT INTO nominations \
+/// A new nomination row.
+pub const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
       live, holds_consent, completed, asking, standing_until, doc) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 /// A nomination's partner, engagement and customer never change, so an
 /// update leaves those columns.
-pub(crate) const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
+pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = $2, version = $3, tab = $4, lapse_at = $5, tab_after = $6, wake_at = $7, \
      live = $8, holds_consent = $9, completed = $10, asking = $11, standing_until = $12, \
      doc = $13 \
      WHERE id = $1 AND version = $14";
 
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO events (nomination, version, doc) VALUES ($1, $2, $3)";
-pub(crate) const DELETE_LINKS: &str = "DELETE FROM links WHERE nomination = $1";
-pub(crate) const INSERT_LINKS: &str = "INSERT INTO links (hash, nomination) \
+/// The event of a write.
+pub const INSERT_EVENT: &str = "INSERT INTO events (nomination, version, doc) VALUES ($1, $2, $3)";
+/// An updated nomination's links, before they are written again.
+pub const DELETE_LINKS: &str = "DELETE FROM links WHERE nomination = $1";
+/// A nomination's live links.
+pub const INSERT_LINKS: &str = "INSERT INTO links (hash, nomination) \
      SELECT h, $2 FROM unnest($1::bytea[]) AS l (h) \
      ON CONFLICT (hash) DO UPDATE SET nomination = excluded.nomination";
-pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO outbox (id, nomination, doc, available_at) \
+/// One outbox message.
+pub const INSERT_MESSAGE: &str = "INSERT INTO outbox (id, nomination, doc, available_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
-pub(crate) const INSERT_KNOWN: &str = "INSERT INTO known_customers (partner, customer, through) \
+/// The customer, once consented, among the partner's known ones.
+pub const INSERT_KNOWN: &str = "INSERT INTO known_customers (partner, customer, through) \
      VALUES ($1, $2, $3) ON CONFLICT (partner, customer) DO NOTHING";
 /// The fingerprint a used key is bound to: no row if the key is unused.
-pub(crate) const KEY_USED: &str =
-    "SELECT fingerprint FROM idempotency WHERE scope = $1 AND idem_key = $2";
-pub(crate) const INSERT_KEY: &str = "INSERT INTO idempotency (scope, idem_key, result, fingerprint) \
+pub const KEY_USED: &str = "SELECT fingerprint FROM idempotency WHERE scope = $1 AND idem_key = $2";
+/// An idempotency key, with its result and fingerprint.
+pub const INSERT_KEY: &str = "INSERT INTO idempotency (scope, idem_key, result, fingerprint) \
      VALUES ($1, $2, $3, $4)";
-pub(crate) const BATCH_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM payout_batches WHERE id = $1)";
-pub(crate) const INSERT_BATCH: &str = "INSERT INTO payout_batches (id, doc) VALUES ($1, $2)";
+/// Whether a payout batch is stored.
+pub const BATCH_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM payout_batches WHERE id = $1)";
+/// A payout batch.
+pub const INSERT_BATCH: &str = "INSERT INTO payout_batches (id, doc) VALUES ($1, $2)";
 
 /// Moves the counters of the tabs, in key order.
-pub(crate) const MOVE_TAB_COUNTS: &str = "INSERT INTO tab_counts (partner, engagement, tab, n) \
+pub const MOVE_TAB_COUNTS: &str = "INSERT INTO tab_counts (partner, engagement, tab, n) \
      SELECT p, e, t, d FROM unnest($1::text[], $2::text[], $3::int2[], $4::int8[]) \
          AS m (p, e, t, d) ORDER BY p, e, t \
      ON CONFLICT (partner, engagement, tab) DO UPDATE SET n = tab_counts.n + excluded.n";

@@ -46,18 +46,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The partner and standing columns of the nominations of (engagement,
 /// customer): what the guards count, and what places a known row.
-pub(crate) const STANDINGS: &str = "SELECT partner, live, holds_consent, completed, \
+pub const STANDINGS: &str = "SELECT partner, live, holds_consent, completed, \
      asking, standing_until FROM nominations WHERE engagement = $1 AND customer = $2";
 
 /// Every partner's row of (engagement, customer).
-pub(crate) const ROWS_OF_CUSTOMER: &str = "SELECT partner, tab, checked, doc FROM known_rows \
+pub const ROWS_OF_CUSTOMER: &str = "SELECT partner, tab, checked, doc FROM known_rows \
      WHERE engagement = $1 AND customer = $2";
 
 /// One row.
-pub(crate) const ROW: &str = "SELECT tab, checked, doc FROM known_rows \
+pub const ROW: &str = "SELECT tab, checked, doc FROM known_rows \
      WHERE partner = $1 AND engagement = $2 AND customer = $3";
 
-pub(crate) const PUT_ROW: &str = "INSERT INTO known_rows \
+/// A known row, placed.
+pub const PUT_ROW: &str = "INSERT INTO known_rows \
      (partner, engagement, customer, tab, checked, changes_at, checked_at, doc) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (partner, engagement, customer) DO UPDATE SET \
@@ -66,15 +67,16 @@ pub(crate) const PUT_ROW: &str = "INSERT INTO known_rows \
 
 /// The figures moved by a row's change. An update first: an insert checks
 /// its values (a negative step) before it would find the row.
-pub(crate) const MOVE_FIGURES: &str = "UPDATE known_figures SET eligible = eligible + $3, \
+pub const MOVE_FIGURES: &str = "UPDATE known_figures SET eligible = eligible + $3, \
      not_checked = not_checked + $4, ineligible = ineligible + $5 \
      WHERE partner = $1 AND engagement = $2";
 
-pub(crate) const INSERT_FIGURES: &str = "INSERT INTO known_figures \
+/// The figures of a partner's engagement, the first time they move.
+pub const INSERT_FIGURES: &str = "INSERT INTO known_figures \
      (partner, engagement, eligible, not_checked, ineligible) VALUES ($1, $2, $3, $4, $5)";
 
 /// The figures of a partner's engagement.
-pub(crate) const FIGURES: &str = "SELECT eligible, not_checked, ineligible FROM known_figures \
+pub const FIGURES: &str = "SELECT eligible, not_checked, ineligible FROM known_figures \
      WHERE partner = $1 AND engagement = $2";
 
 /// At most $6 rows kept in tab $3 after customer $4 whose placement holds
@@ -82,26 +84,26 @@ pub(crate) const FIGURES: &str = "SELECT eligible, not_checked, ineligible FROM 
 /// tab fixed with a row comparison, so that the primary key, in customer
 /// order too, is no walk to choose (the documentation of `queries` says
 /// why).
-pub(crate) const PAGE_KEPT: &str = "SELECT customer, doc FROM known_rows \
+pub const PAGE_KEPT: &str = "SELECT customer, doc FROM known_rows \
      WHERE partner = $1 AND engagement = $2 AND (tab, customer) >= ($3, $4) AND tab <= $3 \
      AND customer > $4 AND (changes_at IS NULL OR changes_at > $5) \
      ORDER BY tab, customer LIMIT $6";
 
 /// The rows of a partner's engagement whose placement stopped holding at
 /// $3: the ones a read places again.
-pub(crate) const CHANGED: &str = "SELECT customer, tab, checked, doc FROM known_rows \
+pub const CHANGED: &str = "SELECT customer, tab, checked, doc FROM known_rows \
      WHERE partner = $1 AND engagement = $2 AND changes_at <= $3";
 
 /// The oldest answer behind a shown and checked row whose placement holds
 /// at $3: the first entry of the index that holds.
-pub(crate) const OLDEST_KEPT: &str = "SELECT checked_at FROM known_rows \
+pub const OLDEST_KEPT: &str = "SELECT checked_at FROM known_rows \
      WHERE partner = $1 AND engagement = $2 AND tab > 0 AND checked \
      AND (changes_at IS NULL OR changes_at > $3) ORDER BY checked_at LIMIT 1";
 
 /// At most $2 rows never asked about or asked before $1: never asked
 /// first, then the oldest answer, two walks of `known_rows_to_check`
 /// merged in its order.
-pub(crate) const TO_CHECK: &str = "SELECT checked_at, partner, engagement, doc FROM ( \
+pub const TO_CHECK: &str = "SELECT checked_at, partner, engagement, doc FROM ( \
      (SELECT checked_at, partner, engagement, customer, doc FROM known_rows \
       WHERE checked_at IS NULL \
       ORDER BY checked_at NULLS FIRST, partner, engagement, customer LIMIT $2) \
@@ -112,39 +114,38 @@ pub(crate) const TO_CHECK: &str = "SELECT checked_at, partner, engagement, doc F
      ORDER BY checked_at NULLS FIRST, partner, engagement, customer LIMIT $2";
 
 /// Holds the registry against an engagement being taken on.
-pub(crate) const SHARE_REGISTRY: &str =
+pub const SHARE_REGISTRY: &str =
     "SELECT 1 FROM known_engagements WHERE engagement = '' FOR KEY SHARE";
 
 /// Holds the registry while an engagement is taken on.
-pub(crate) const LOCK_REGISTRY: &str =
-    "SELECT 1 FROM known_engagements WHERE engagement = '' FOR UPDATE";
+pub const LOCK_REGISTRY: &str = "SELECT 1 FROM known_engagements WHERE engagement = '' FOR UPDATE";
 
 /// The engagements known rows are kept for: a few, one per engagement the
 /// service serves.
-pub(crate) const ENGAGEMENTS: &str =
-    "SELECT engagement FROM known_engagements WHERE engagement <> ''";
+pub const ENGAGEMENTS: &str = "SELECT engagement FROM known_engagements WHERE engagement <> ''";
 
 /// Takes an engagement on.
-pub(crate) const REGISTER: &str = "INSERT INTO known_engagements (engagement) VALUES ($1) \
+pub const REGISTER: &str = "INSERT INTO known_engagements (engagement) VALUES ($1) \
      ON CONFLICT (engagement) DO NOTHING";
 
 /// How far the seeding of an engagement got, locked: two servers seeding
 /// one engagement take turns.
-pub(crate) const PROGRESS: &str = "SELECT after_partner, after_customer, done \
+pub const PROGRESS: &str = "SELECT after_partner, after_customer, done \
      FROM known_engagements WHERE engagement = $1 FOR UPDATE";
 
-pub(crate) const SAVE_PROGRESS: &str = "UPDATE known_engagements \
+/// How far the seeding of an engagement got.
+pub const SAVE_PROGRESS: &str = "UPDATE known_engagements \
      SET after_partner = $2, after_customer = $3, done = $4 WHERE engagement = $1";
 
 /// At most $3 known customers after ($1, $2) in (partner, customer) order,
 /// with the nomination each is known through. Every partner id is longer
 /// than `''`, so `('', '\x')` is before them all.
-pub(crate) const KNOWN_AFTER: &str = "SELECT k.partner, k.customer, n.customer, n.doc \
+pub const KNOWN_AFTER: &str = "SELECT k.partner, k.customer, n.customer, n.doc \
      FROM known_customers AS k JOIN nominations AS n ON n.id = k.through \
      WHERE (k.partner, k.customer) > ($1, $2) ORDER BY k.partner, k.customer LIMIT $3";
 
 /// The nomination a customer is known to a partner through.
-pub(crate) const KNOWN_THROUGH: &str = "SELECT n.doc FROM known_customers AS k \
+pub const KNOWN_THROUGH: &str = "SELECT n.doc FROM known_customers AS k \
      JOIN nominations AS n ON n.id = k.through WHERE k.partner = $1 AND k.customer = $2";
 
 /// What a row's document holds.

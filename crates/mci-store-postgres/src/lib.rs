@@ -124,6 +124,42 @@ mod plans;
 mod queries;
 pub mod schema;
 
+/// The SQL the store runs, each statement as its modules hold it: for the
+/// benchmarks, whose raw baselines run the very same statements on a plain
+/// tokio-postgres client. Not part of the store's API: the statements change
+/// with the store's schema and its plans.
+#[doc(hidden)]
+pub mod statements {
+    /// The statements of a commit (`commit.rs`).
+    pub mod commit {
+        pub use crate::commit::{
+            BATCH_EXISTS, DELETE_LINKS, GUARD_COUNTS, INSERT_BATCH, INSERT_EVENT, INSERT_KEY,
+            INSERT_KNOWN, INSERT_LINKS, INSERT_MESSAGE, INSERT_NOMINATION, KEY_USED,
+            LOCK_CUSTOMERS, MOVE_TAB_COUNTS, STORED, UPDATE_NOMINATION,
+        };
+    }
+    /// The reads (`queries.rs`).
+    pub mod queries {
+        pub use crate::queries::{
+            BY_ID, BY_ID_OF_PARTNER, BY_LINK, DUE, DUE_AFTER, HISTORY, IDEMPOTENT_RESULT, IN_STATE,
+            IN_STATE_OF_PARTNER, KEPT_COUNTS, KNOWN, LAPSING, OF_CUSTOMER, PAGE, PAYOUT_BATCH,
+            UNSWEPT_LAPSES, VERSION_OF,
+        };
+    }
+    /// The known rows and their figures (`known.rs`).
+    pub mod known {
+        pub use crate::known::{
+            CHANGED, ENGAGEMENTS, FIGURES, INSERT_FIGURES, KNOWN_AFTER, KNOWN_THROUGH,
+            LOCK_REGISTRY, MOVE_FIGURES, OLDEST_KEPT, PAGE_KEPT, PROGRESS, PUT_ROW, REGISTER, ROW,
+            ROWS_OF_CUSTOMER, SAVE_PROGRESS, SHARE_REGISTRY, STANDINGS, TO_CHECK,
+        };
+    }
+    /// The outbox (`outbox.rs`).
+    pub mod outbox {
+        pub use crate::outbox::{ACKNOWLEDGE, TAKE};
+    }
+}
+
 pub use error::{BackendError, ConnectError};
 pub use tokio_postgres;
 

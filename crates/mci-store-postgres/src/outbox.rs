@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 /// Leases up to $3 pending messages available at $1 until $2: each one's
 /// previous availability, seq, document and attempts.
-pub(crate) const TAKE: &str = "WITH taken AS ( \
+pub const TAKE: &str = "WITH taken AS ( \
          SELECT seq, available_at FROM outbox \
          WHERE NOT delivered AND available_at <= $1 \
          ORDER BY available_at, seq LIMIT $3 \
@@ -31,7 +31,7 @@ pub(crate) const TAKE: &str = "WITH taken AS ( \
      RETURNING taken.available_at, o.seq, o.doc, o.attempts";
 
 /// Marks messages delivered; unknown or delivered ids are left.
-pub(crate) const ACKNOWLEDGE: &str =
+pub const ACKNOWLEDGE: &str =
     "UPDATE outbox SET delivered = true WHERE id = ANY($1::uuid[]) AND NOT delivered";
 
 /// Takes up to `limit` messages available at `now` and leases them until

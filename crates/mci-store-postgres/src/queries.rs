@@ -37,28 +37,26 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 /// A nomination by id.
-pub(crate) const BY_ID: &str = "SELECT id, doc FROM nominations WHERE id = $1";
+pub const BY_ID: &str = "SELECT id, doc FROM nominations WHERE id = $1";
 
 /// The stored version of a nomination, read after a commit gave up.
-pub(crate) const VERSION_OF: &str = "SELECT version FROM nominations WHERE id = $1";
+pub const VERSION_OF: &str = "SELECT version FROM nominations WHERE id = $1";
 
 /// A nomination by id, if it is the partner's.
-pub(crate) const BY_ID_OF_PARTNER: &str =
-    "SELECT id, doc FROM nominations WHERE id = $1 AND partner = $2";
+pub const BY_ID_OF_PARTNER: &str = "SELECT id, doc FROM nominations WHERE id = $1 AND partner = $2";
 
 /// The nomination holding a live link.
-pub(crate) const BY_LINK: &str = "SELECT n.id, n.doc FROM links AS l \
+pub const BY_LINK: &str = "SELECT n.id, n.doc FROM links AS l \
      JOIN nominations AS n ON n.id = l.nomination WHERE l.hash = $1";
 
 /// The nominations of (engagement, customer).
-pub(crate) const OF_CUSTOMER: &str =
-    "SELECT doc FROM nominations WHERE engagement = $1 AND customer = $2";
+pub const OF_CUSTOMER: &str = "SELECT doc FROM nominations WHERE engagement = $1 AND customer = $2";
 
 /// A page of tab $3 at $5 after cursor $4, at most $6 rows in id order:
 /// stored in the tab and not lapsed, then lapsed into it and not yet swept.
 /// Each arm orders by its index's key (the module's documentation says
 /// why); in both, the tab is $3, so that order is id order.
-pub(crate) const PAGE: &str = "SELECT id, doc FROM ( \
+pub const PAGE: &str = "SELECT id, doc FROM ( \
      (SELECT id, doc, tab FROM nominations \
      WHERE partner = $1 AND engagement = $2 AND (tab, id) >= ($3, $4) AND tab <= $3 \
      AND id > $4 AND (lapse_at IS NULL OR lapse_at > $5) ORDER BY tab, id LIMIT $6) \
@@ -70,54 +68,54 @@ pub(crate) const PAGE: &str = "SELECT id, doc FROM ( \
      ORDER BY tab, id LIMIT $6";
 
 /// The counts kept per tab as stored.
-pub(crate) const KEPT_COUNTS: &str =
+pub const KEPT_COUNTS: &str =
     "SELECT tab, n FROM tab_counts WHERE partner = $1 AND engagement = $2";
 
 /// The tabs each lapse at or before $3 moves a row between, for the lapses
 /// the sweep has not written yet (a lapse within one tab moves nothing).
-pub(crate) const UNSWEPT_LAPSES: &str = "SELECT tab, tab_after FROM nominations \
+pub const UNSWEPT_LAPSES: &str = "SELECT tab, tab_after FROM nominations \
      WHERE partner = $1 AND engagement = $2 AND lapse_at <= $3 \
      AND tab IS DISTINCT FROM tab_after";
 
 /// Known customers of a partner after a customer order key.
-pub(crate) const KNOWN: &str = "SELECT n.doc FROM known_customers AS k \
+pub const KNOWN: &str = "SELECT n.doc FROM known_customers AS k \
      JOIN nominations AS n ON n.id = k.through \
      WHERE k.partner = $1 AND k.customer > $2 ORDER BY k.customer LIMIT $3";
 
 /// Everyone's nominations in state $1, not lapsed at $3, after cursor $2,
 /// in id order: the state is $1, ordered by the key of `nominations_state`.
-pub(crate) const IN_STATE: &str = "SELECT id, doc FROM nominations \
+pub const IN_STATE: &str = "SELECT id, doc FROM nominations \
      WHERE (state, id) >= ($1, $2) AND state <= $1 AND id > $2 \
      AND (lapse_at IS NULL OR lapse_at > $3) ORDER BY state, id LIMIT $4";
 
 /// A partner's nominations in state $1, not lapsed at $3, after cursor $2,
 /// in id order: ordered by the key of `nominations_partner_state`.
-pub(crate) const IN_STATE_OF_PARTNER: &str = "SELECT id, doc FROM nominations \
+pub const IN_STATE_OF_PARTNER: &str = "SELECT id, doc FROM nominations \
      WHERE partner = $5 AND (state, id) >= ($1, $2) AND state <= $1 AND id > $2 \
      AND (lapse_at IS NULL OR lapse_at > $3) ORDER BY state, id LIMIT $4";
 
 /// A partner's nominations lapsing in ($2, $3], in lapse order.
-pub(crate) const LAPSING: &str = "SELECT doc FROM nominations \
+pub const LAPSING: &str = "SELECT doc FROM nominations \
      WHERE partner = $1 AND lapse_at > $2 AND lapse_at <= $3 \
      ORDER BY lapse_at, id LIMIT $4";
 
 /// A nomination's events in version order.
-pub(crate) const HISTORY: &str = "SELECT doc FROM events WHERE nomination = $1 ORDER BY version";
+pub const HISTORY: &str = "SELECT doc FROM events WHERE nomination = $1 ORDER BY version";
 
 /// What the sweep must look at: woken at $1, earliest first.
-pub(crate) const DUE: &str = "SELECT wake_at, id, doc FROM nominations \
+pub const DUE: &str = "SELECT wake_at, id, doc FROM nominations \
      WHERE wake_at <= $1 ORDER BY wake_at, id LIMIT $2";
 
 /// The same after the cursor ($3, $4) in (wake_at, id) order.
-pub(crate) const DUE_AFTER: &str = "SELECT wake_at, id, doc FROM nominations \
+pub const DUE_AFTER: &str = "SELECT wake_at, id, doc FROM nominations \
      WHERE wake_at <= $1 AND (wake_at, id) > ($3, $4) ORDER BY wake_at, id LIMIT $2";
 
 /// The result of an idempotency key and the fingerprint of its command.
-pub(crate) const IDEMPOTENT_RESULT: &str =
+pub const IDEMPOTENT_RESULT: &str =
     "SELECT result, fingerprint FROM idempotency WHERE scope = $1 AND idem_key = $2";
 
 /// A payout batch.
-pub(crate) const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = $1";
+pub const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = $1";
 
 /// A stored nomination read back, or why it cannot be, in words that hold
 /// none of the document ([`Unreadable::json_reason`]).
