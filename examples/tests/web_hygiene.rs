@@ -1,0 +1,157 @@
+//! The web application's hygiene over plain HTTP, no browser: link pages
+//! send no referrer, a link's GET changes nothing, forms without the CSRF
+//! token or from another site are refused, tokens never reach the access
+//! log (R-TOKEN-5), and the demo clock survives a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod web;
+
+use web::{Client, WebApp, between};
+
+/// Adds Contoso to the AI workshop as Northwind, asks for consent, and
+/// returns the nomination and the token the mailbox delivered.
+fn consent_requested(client: &mut Client) -> (String, String) {
+    assert_eq!(client.get("/").status, 200);
+    let added = client.post(
+        "/add",
+        &[
+            ("friendly_name", "Contoso AI readiness"),
+            ("location", "1000001"),
+            ("contact_name", "Carla Rossi"),
+            ("email", "cio@contoso.example"),
+            ("id_type", "email"),
+            ("engagements", "ai-workshop"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(added.headers["location"], "/engagements/ai-workshop");
+    let page = client.get("/engagements/ai-workshop");
+    let nomination = between(&page.body, "href=\"/nominations/", "\"")
+        .expect("the new row links to its nomination")
+        .to_owned();
+    let sent = client.post(&format!("/nominations/{nomination}/send-consent"), &[]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let mailbox = client.get("/mailbox");
+    let token = between(&mailbox.body, "href=\"/consent/", "\"")
+        .expect("the mailbox shows the consent link")
+        .to_owned();
+    (nomination, token)
+}
+
+fn state_of(client: &mut Client, nomination: &str) -> String {
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    between(&page.body, "<dd id=\"state\">", "</dd>")
+        .expect("the claim page shows the state")
+        .to_owned()
+}
+
+#[test]
+fn r_token_5_the_consent_link_page_sends_no_referrer_and_its_get_changes_nothing() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, token) = consent_requested(&mut client);
+    for _ in 0..2 {
+        let page = client.get(&format!("/consent/{token}"));
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.headers["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers["cache-control"], "no-store");
+        assert!(page.body.contains("id=\"accept\""), "{}", page.body);
+    }
+    assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
+    // Only the page's form answers it.
+    let accepted = client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    assert_eq!(state_of(&mut client, &nomination), "consented");
+    let log = app.stop();
+    assert!(log.contains("GET /consent/[token] 200"), "{log}");
+    assert!(!log.contains(&token), "the access log shows a token: {log}");
+}
+
+#[test]
+fn a_form_without_its_csrf_token_or_from_another_site_is_refused_and_changes_nothing() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, token) = consent_requested(&mut client);
+    let origin = app.base.clone();
+    // No token at all, though the cookie is there.
+    let body = format!("token={token}&answer=accept");
+    let refused = client.request("POST", "/consent", Some(&body), &[("Origin", &origin)]);
+    assert_eq!(refused.status, 403);
+    // A wrong token.
+    let body = format!("token={token}&answer=accept&csrf=00000000000000000000000000000000");
+    let refused = client.request("POST", "/consent", Some(&body), &[("Origin", &origin)]);
+    assert_eq!(refused.status, 403);
+    // The right token, from another site.
+    let body = format!("csrf={}", client.csrf());
+    let refused = client.request(
+        "POST",
+        &format!("/nominations/{nomination}/cancel"),
+        Some(&body),
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(refused.status, 403);
+    let refused = client.request(
+        "POST",
+        &format!("/nominations/{nomination}/cancel"),
+        Some(&body),
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(refused.status, 403);
+    // A partner form without the token.
+    let refused = client.request("POST", "/clock", Some("days=30"), &[("Origin", &origin)]);
+    assert_eq!(refused.status, 403);
+    assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
+    let overview = client.get("/");
+    assert!(
+        overview.body.contains("2026-03-02 09:00 UTC"),
+        "the clock moved"
+    );
+    // With the token, the same cancel goes through.
+    let cancelled = client.post(&format!("/nominations/{nomination}/cancel"), &[]);
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    assert_eq!(state_of(&mut client, &nomination), "cancelled");
+}
+
+#[test]
+fn a_refused_add_names_the_field_and_the_rule_and_adds_nothing() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    client.get("/");
+    // Contoso's tenant, with an email at another domain and no reason.
+    let tenant = mci_examples::customers(1).unwrap()[0].tenant.to_string();
+    let fields = [
+        ("friendly_name", "Contoso AI readiness"),
+        ("location", "1000001"),
+        ("email", "carla@contoso-consulting.example"),
+        ("id_type", "tenant"),
+        ("id_value", tenant.as_str()),
+        ("engagements", "ai-workshop"),
+    ];
+    let refused = client.post("/add", &fields);
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("data-field=\"mismatch_reason\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("R-ADD-4"), "{}", refused.body);
+    let page = client.get("/engagements/ai-workshop");
+    assert!(page.body.contains("id=\"no-rows\""), "{}", page.body);
+}
+
+#[test]
+fn r_time_1_the_demo_clock_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("web.sqlite");
+    let app = WebApp::on_sqlite(&database);
+    let mut client = Client::new(&app);
+    client.get("/");
+    let moved = client.post("/clock", &[("days", "7"), ("back", "/")]);
+    assert_eq!(moved.status, 303);
+    assert!(client.get("/").body.contains("2026-03-09 09:00 UTC"));
+    app.stop();
+    let app = WebApp::on_sqlite(&database);
+    let mut client = Client::new(&app);
+    assert!(client.get("/").body.contains("2026-03-09 09:00 UTC"));
+}
