@@ -106,7 +106,23 @@ impl Story {
             .unwrap();
     }
 
+    /// Clicks what submits a form or follows a link, and waits for the
+    /// next page to replace this one.
     async fn click(&self, css: &str) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        self.check(css).await;
+        let started = Instant::now();
+        while old.tag_name().await.is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no page after clicking {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Clicks what changes nothing but the page's form (a checkbox).
+    async fn check(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -146,7 +162,7 @@ impl Story {
         self.fill("#mismatch_reason", reason).await;
         self.click("#add-customer button[type=submit]").await;
         for engagement in engagements {
-            self.click(&format!("#engagement-{engagement}")).await;
+            self.check(&format!("#engagement-{engagement}")).await;
         }
         self.click("#choose-engagements button[type=submit]").await;
         self.click("#add button[type=submit]").await;
@@ -221,25 +237,38 @@ async fn the_whole_flow_in_a_browser() {
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
         .expect("a browser session");
-    let mut story = Story {
-        client,
+    let story = Story {
+        client: client.clone(),
         base: app.base.clone(),
-        shots,
+        shots: shots.clone(),
         taken: 0,
     };
-    let outcome = run(&mut story).await;
-    let _ = story.client.clone().close().await;
+    // The story runs as its own task, so that a failed step still leaves
+    // the browser to be closed here.
+    let outcome = tokio::spawn(async move {
+        let mut story = story;
+        run(&mut story).await
+    })
+    .await;
+    if outcome.is_err()
+        && let Ok(png) = client.screenshot().await
+    {
+        let _ = std::fs::write(shots.join("failure.png"), png);
+    }
+    let _ = client.close().await;
     drop(driver);
     drop(app);
-    outcome.unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
     println!(
         "browser story took {:.1}s; screenshots in {}",
         started.elapsed().as_secs_f64(),
-        story.shots.display()
+        shots.display()
     );
 }
 
-async fn run(story: &mut Story) -> Result<(), String> {
+async fn run(story: &mut Story) {
     let customers = mci_examples::customers(1).unwrap();
     let contoso = customers[0].tenant.to_string();
     let adatum = customers[6].tenant.to_string();
@@ -299,7 +328,7 @@ async fn run(story: &mut Story) -> Result<(), String> {
         step_two.contains("variable pay"),
         "step 2 shows the variable-pay engagement as not choosable"
     );
-    story.click("#engagement-ai-workshop").await;
+    story.check("#engagement-ai-workshop").await;
     story.shot("add-step-2").await;
     story.click("#choose-engagements button[type=submit]").await;
     let review = story.text("#review").await;
@@ -436,5 +465,4 @@ async fn run(story: &mut Story) -> Result<(), String> {
     story.click("form[action='/clock'] button").await;
     story.click("form[action='/sweep'] button").await;
     assert!(story.text(".clock").await.contains("2026-03-03"));
-    Ok(())
 }

@@ -65,18 +65,21 @@ fn fresh_token() -> Result<String, getrandom::Error> {
 /// Whether the request comes from a page of this site: an `Origin` header,
 /// when the browser sends one, must be this host's; `Sec-Fetch-Site`, when
 /// sent, must say same-origin. A SameSite cookie alone is not enough.
+///
+/// Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` with
+/// a form's POST; that passes only with `Sec-Fetch-Site: same-origin`,
+/// which no page of another site can make a browser send.
 fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let fetch_site = headers.get("sec-fetch-site").map(|s| s.to_str());
+    let fetch_same = matches!(fetch_site, Some(Ok("same-origin")));
     let origin_ok = match headers.get(header::ORIGIN).map(|o| o.to_str()) {
         None => true,
+        Some(Ok("null")) => fetch_same,
         Some(Ok(origin)) => host.is_some_and(|host| origin == format!("http://{host}")),
         Some(Err(_)) => false,
     };
-    let fetch_ok = match headers.get("sec-fetch-site").map(|s| s.to_str()) {
-        None => true,
-        Some(Ok(site)) => site == "same-origin",
-        Some(Err(_)) => false,
-    };
+    let fetch_ok = fetch_site.is_none() || fetch_same;
     origin_ok && fetch_ok
 }
 
@@ -292,6 +295,12 @@ mod tests {
             HeaderValue::from_static("http://127.0.0.1:8080"),
         );
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&headers));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&headers));
+        headers.remove("sec-fetch-site");
         assert!(!same_origin(&headers));
     }
 }
