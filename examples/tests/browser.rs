@@ -458,6 +458,7 @@ async fn run(story: &mut Story) {
         .await;
     let lost = story.text("#customers").await;
     assert!(lost.contains("consented to another partner"), "{lost}");
+    assert!(lost.contains("ends in 30 days"), "{lost}");
     assert!(story.text("#tab-ineligible").await.contains('1'));
     story.shot("lost-race-ineligible").await;
 

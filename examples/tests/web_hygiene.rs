@@ -155,3 +155,52 @@ fn r_time_1_the_demo_clock_survives_a_restart() {
     let mut client = Client::new(&app);
     assert!(client.get("/").body.contains("2026-03-09 09:00 UTC"));
 }
+
+#[test]
+fn r_page_1_the_customers_page_pages_by_keyset_and_a_reminder_carries_a_fresh_link() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, first) = consent_requested(&mut client);
+    for (name, email) in [
+        ("Tailspin AI readiness", "cto@tailspin.example"),
+        ("Litware AI readiness", "it@litware.example"),
+    ] {
+        let added = client.post(
+            "/add",
+            &[
+                ("friendly_name", name),
+                ("location", "1000001"),
+                ("email", email),
+                ("id_type", "email"),
+                ("engagements", "ai-workshop"),
+            ],
+        );
+        assert_eq!(added.status, 303, "{}", added.body);
+    }
+    let page = client.get("/engagements/ai-workshop?limit=2");
+    assert_eq!(page.body.matches("data-nomination=").count(), 2);
+    assert!(
+        page.body.contains("<span class=\"count\">3</span>"),
+        "{}",
+        page.body
+    );
+    let next = between(&page.body, "id=\"next-page\" href=\"", "\"")
+        .expect("a next page")
+        .replace("&amp;", "&");
+    let rest = client.get(&next);
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    assert_eq!(rest.body.matches("data-nomination=").count(), 1);
+    assert!(!rest.body.contains("id=\"next-page\""));
+    // Re-send: a reminder with a new link; the first still works (R-CONSENT-3).
+    let resent = client.post(&format!("/nominations/{nomination}/resend-consent"), &[]);
+    assert_eq!(resent.status, 303, "{}", resent.body);
+    let mailbox = client.get("/mailbox");
+    assert!(
+        mailbox.body.contains("consent reminder"),
+        "{}",
+        mailbox.body
+    );
+    let second = between(&mailbox.body, "href=\"/consent/", "\"").unwrap();
+    assert_ne!(second, first);
+    assert_eq!(client.get(&format!("/consent/{first}")).status, 200);
+}

@@ -180,7 +180,9 @@ fn mail_list(ctx: &Ctx, mail: &[crate::state::Mail]) -> Markup {
             article.mail data-message=(message.id) {
                 div.to { "To " (message.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
                     " · queued " (when(message.queued_at)) " · delivered " (when(m.received)) }
-                p { (mci_examples::message_line(&m.delivery).trim_start().trim_start_matches("-> ")) }
+                @let line = mci_examples::message_line(&m.delivery);
+                @let to = message.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                p { (line.trim_start().strip_prefix(&format!("-> {to}: ")).unwrap_or(&line)) }
                 @if let Some(token) = &m.delivery.token {
                     p { a.mail-link href=(link(&message.kind, token)) rel="noreferrer" { "Open the link" } }
                 }

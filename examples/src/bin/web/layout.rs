@@ -93,7 +93,8 @@ impl Problem {
     fn render(&self) -> Markup {
         html! {
             p.refusal role="alert" data-field=[self.field.as_deref()] {
-                (self.message)
+                // The rule shows once, as the badge after the message.
+                (self.rule.as_deref().and_then(|rule| self.message.strip_suffix(&format!(" ({rule})"))).unwrap_or(&self.message))
                 @if let Some(rule) = &self.rule {
                     " " span.rule { (rule) }
                 }

@@ -23,8 +23,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Rows on one page of a tab.
+/// Rows on one page of a tab, unless the link asks for another number.
 const PAGE_SIZE: usize = 10;
+/// The most rows a link may ask for on one page.
+const MAX_PAGE_SIZE: usize = 50;
 
 /// The frame of a partner page at `uri`.
 pub(crate) fn ctx(app: &App, session: &Session, uri: &Uri) -> Result<Ctx, Error> {
@@ -164,6 +166,7 @@ pub(crate) async fn overview(
 pub(crate) struct CustomersQuery {
     tab: Option<String>,
     after: Option<String>,
+    limit: Option<usize>,
 }
 
 fn tab_of(text: Option<&str>) -> Tab {
@@ -254,9 +257,10 @@ pub(crate) async fn customers(
         let details = app.service.engagement(&engagement)?;
         let tab = tab_of(query.tab.as_deref());
         let cursor = query.after.as_deref().map(cursor_of).transpose()?;
+        let limit = query.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
         let page = app
             .service
-            .customers_page(&user(&session)?, &engagement, tab, cursor, PAGE_SIZE)
+            .customers_page(&user(&session)?, &engagement, tab, cursor, limit)
             .await?;
         let back = ctx.path.clone();
         let counts = [
@@ -295,6 +299,8 @@ pub(crate) async fn customers(
                                         td { (r.status.state) @if let Some(reason) = &r.reason { ": " strong.reason { (reason) } } }
                                         td.num.days {
                                             @match (r.status.days_left, r.status.deadline) {
+                                                // Lost to another partner: it only ends (R-CONSENT-10).
+                                                (Some(days), Some(_)) if r.reason.is_some() => { "ends in " (days) " days" }
                                                 (Some(days), Some(kind)) => { (days) " days " span.muted { (kind) } }
                                                 _ => { "–" }
                                             }
@@ -329,7 +335,7 @@ pub(crate) async fn customers(
                 p.refusal { (page.unreadable.len()) " nominations cannot be read back and need an operator." }
             }
             @if let Some(next) = &page.next {
-                p { a #next-page href={ "/engagements/" (engagement) "?tab=" (tab_code(tab)) "&after=" (percent_encode(&cursor_text(next))) } { "Next page →" } }
+                p { a #next-page href={ "/engagements/" (engagement) "?tab=" (tab_code(tab)) "&after=" (percent_encode(&cursor_text(next))) @if limit != PAGE_SIZE { "&limit=" (limit) } } { "Next page →" } }
             }
             p { a href="/add" { "Add a customer" } " · " a href="/" { "All engagements" } }
         };
