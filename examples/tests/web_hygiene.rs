@@ -204,3 +204,36 @@ fn r_page_1_the_customers_page_pages_by_keyset_and_a_reminder_carries_a_fresh_li
     assert_ne!(second, first);
     assert_eq!(client.get(&format!("/consent/{first}")).status, 200);
 }
+
+#[test]
+fn the_web_app_keeps_its_customers_and_clock_on_postgres() {
+    let test = "the_web_app_keeps_its_customers_and_clock_on_postgres";
+    let Some(cluster) = mci_pg_harness::Cluster::start_or_skip(test) else {
+        return;
+    };
+    cluster.create_database("web").unwrap();
+    let url = format!(
+        "postgres://{}@127.0.0.1:{}/web",
+        mci_pg_harness::SUPERUSER,
+        cluster.port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("web.state");
+    let args = [
+        "--database",
+        url.as_str(),
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let app = WebApp::start(&args);
+    let mut client = Client::new(&app);
+    let (nomination, _) = consent_requested(&mut client);
+    client.post("/clock", &[("days", "7"), ("back", "/")]);
+    app.stop();
+    let app = WebApp::start(&args);
+    let mut client = Client::new(&app);
+    let page = client.get("/engagements/ai-workshop");
+    assert!(page.body.contains(&nomination), "{}", page.body);
+    assert!(page.body.contains("2026-03-09 09:00 UTC"), "{}", page.body);
+    assert!(page.body.contains("23 days"), "{}", page.body);
+}

@@ -30,7 +30,8 @@ impl WebApp {
         Self::start(&["--database", path.to_str().unwrap()])
     }
 
-    fn start(args: &[&str]) -> Self {
+    /// Starts the application with `args`.
+    pub(crate) fn start(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_web"))
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
