@@ -237,3 +237,146 @@ fn the_web_app_keeps_its_customers_and_clock_on_postgres() {
     assert!(page.body.contains("2026-03-09 09:00 UTC"), "{}", page.body);
     assert!(page.body.contains("23 days"), "{}", page.body);
 }
+
+/// Consent accepted, proof attached, both surveys completed and the
+/// claim submitted, through the pages' forms.
+fn submitted(client: &mut Client) -> String {
+    let (nomination, token) = consent_requested(client);
+    let accepted = client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let documents = format!("/nominations/{nomination}/documents");
+    for (kind, name) in [
+        ("proof_of_execution", "findings.pdf"),
+        ("invoice", "invoice.pdf"),
+    ] {
+        let attached = client.upload(&documents, kind, name, "%PDF-1.4 demo");
+        assert_eq!(attached.status, 303, "{}", attached.body);
+    }
+    for survey in ["partner", "customer"] {
+        let sent = client.post(
+            &format!("/nominations/{nomination}/survey"),
+            &[("survey", survey)],
+        );
+        assert_eq!(sent.status, 303, "{}", sent.body);
+    }
+    let mailbox = client.get("/mailbox");
+    let mut rest = mailbox.body.as_str();
+    let mut links = Vec::new();
+    while let Some(at) = rest.find("href=\"/survey/") {
+        let token = between(&rest[at..], "href=\"/survey/", "\"")
+            .unwrap()
+            .to_owned();
+        rest = &rest[at + 1..];
+        links.push(token);
+    }
+    assert_eq!(links.len(), 2, "{}", mailbox.body);
+    for token in links {
+        assert_eq!(client.get(&format!("/survey/{token}")).status, 200);
+        let done = client.post("/survey", &[("token", &token)]);
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert!(page.body.contains("findings.pdf"), "{}", page.body);
+    assert!(page.body.contains("SHA-256"), "{}", page.body);
+    let sent = client.post(&format!("/nominations/{nomination}/submit"), &[]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(state_of(client, &nomination), "submitted");
+    nomination
+}
+
+#[test]
+fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let nomination = submitted(&mut client);
+    let queue = client.get("/review");
+    assert!(queue.body.contains(&nomination), "{}", queue.body);
+    let review = format!("/review/{nomination}");
+    assert_eq!(client.post(&format!("{review}/start"), &[]).status, 303);
+    // No reason: refused beside the reason's field, nothing changes.
+    let refused = client.post(&format!("{review}/reject"), &[("text", "")]);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"reject\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(state_of(&mut client, &nomination), "under review");
+    let rejected = client.post(
+        &format!("{review}/reject"),
+        &[("text", "The invoice is not signed")],
+    );
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert!(
+        page.body.contains("The invoice is not signed"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"dispute\""), "{}", page.body);
+    let disputed = client.post(
+        &format!("/nominations/{nomination}/dispute"),
+        &[("text", "Signed copy attached on the portal")],
+    );
+    assert_eq!(disputed.status, 303, "{}", disputed.body);
+    assert_eq!(state_of(&mut client, &nomination), "disputed");
+    let history = client.get(&format!("/nominations/{nomination}/history"));
+    assert!(
+        history.body.contains("rejected → disputed"),
+        "{}",
+        history.body
+    );
+}
+
+#[test]
+fn r_claim_1_a_known_customer_is_claimed_for_another_engagement() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (_, token) = consent_requested(&mut client);
+    client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    let page = client.get("/engagements/copilot-workshop");
+    let claim = between(
+        &page.body,
+        "href=\"/engagements/copilot-workshop/claim?through=",
+        "\"",
+    )
+    .expect("the known customer can be claimed")
+    .to_owned();
+    let form = client.get(&format!(
+        "/engagements/copilot-workshop/claim?through={claim}"
+    ));
+    assert_eq!(form.status, 200, "{}", form.body);
+    let claimed = client.post(
+        "/engagements/copilot-workshop/claim",
+        &[
+            ("through", &claim),
+            ("friendly_name", "Contoso Copilot adoption"),
+            ("location", "1000001"),
+        ],
+    );
+    assert_eq!(claimed.status, 303, "{}", claimed.body);
+    let page = client.get("/engagements/copilot-workshop");
+    assert!(
+        page.body.contains("Contoso Copilot adoption"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Send consent email"), "{}", page.body);
+    // Claiming it again is refused as a duplicate (R-ADD-7) beside the
+    // engagements, and adds nothing.
+    let again = client.post(
+        "/engagements/copilot-workshop/claim",
+        &[
+            ("through", &claim),
+            ("friendly_name", "Contoso Copilot again"),
+            ("location", "1000001"),
+        ],
+    );
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert!(
+        !client
+            .get("/engagements/copilot-workshop")
+            .body
+            .contains("Contoso Copilot again")
+    );
+}

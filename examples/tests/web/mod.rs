@@ -147,10 +147,13 @@ impl Client {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         if let Some(body) = body {
-            request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+            if !extra
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            {
+                request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+            }
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
         if let Some(body) = body {
@@ -217,6 +220,28 @@ impl Client {
         all.push(("csrf", self.csrf()));
         let origin = format!("http://{}", self.host);
         self.request("POST", path, Some(&form(&all)), &[("Origin", &origin)])
+    }
+}
+
+impl Client {
+    /// `POST path` of a file upload: the multipart form `kind` and `file`,
+    /// the CSRF token in the query as the page's form carries it.
+    pub(crate) fn upload(&mut self, path: &str, kind: &str, name: &str, content: &str) -> Answer {
+        let boundary = "----mci-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/pdf\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let origin = format!("http://{}", self.host);
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let path = format!("{path}?csrf={}", self.csrf());
+        self.request(
+            "POST",
+            &path,
+            Some(&body),
+            &[("Origin", &origin), ("Content-Type", &content_type)],
+        )
     }
 }
 
