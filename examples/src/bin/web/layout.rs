@@ -201,7 +201,11 @@ impl Page {
                         }
                     }
                     main {
-                        p.acting { "Acting for " strong { (partner.name) } " (" (partner.id) ")" }
+                        @if ctx.path.starts_with("/review") || ctx.path.starts_with("/payouts") {
+                            p.acting { "Signed in as the program's reviewer, " strong { (mci_examples::reviewer().map_or_else(|_| String::new(), |r| r.to_string())) } }
+                        } @else {
+                            p.acting { "Acting for " strong { (partner.name) } " (" (partner.id) ")" }
+                        }
                         h1 { (title) }
                         (body)
                     }

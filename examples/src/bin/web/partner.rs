@@ -718,6 +718,12 @@ pub(crate) async fn add_review(
                 @for e in &fields.engagements { input type="hidden" name="engagements" value=(e); }
                 button.primary type="submit" { "Add customer" }
             }
+            form #back method="post" action="/add/engagements" {
+                (ctx.csrf())
+                (fields.hidden())
+                @for e in &fields.engagements { input type="hidden" name="engagements" value=(e); }
+                button type="submit" { "← Change the engagements" }
+            }
         };
         Ok(Page::ok(Page::frame(&ctx, "Add customer", body)))
     }

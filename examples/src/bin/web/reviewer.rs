@@ -25,7 +25,6 @@ pub(crate) async fn queue(
         let ctx = ctx(&app, &session, &uri)?;
         let page = app.service.review_queue(None, 100).await?;
         let body = html! {
-            p.muted { "Signed in as the program's reviewer, " (mci_examples::reviewer()?) "." }
             @if page.rows.is_empty() {
                 p.muted #empty { "No claim waits for review." }
             } @else {
