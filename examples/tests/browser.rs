@@ -4,7 +4,8 @@
 //! `$CARGO_TARGET_TMPDIR/browser/`.
 //!
 //! Without chromium and chromedriver the test says it was skipped and
-//! passes, unless `MCI_REQUIRE_BROWSER=1`, when it fails.
+//! passes, unless `MCI_REQUIRE_BROWSER=1`, when it fails. `MCI_CHROMIUM`
+//! and `MCI_CHROMEDRIVER` name other builds of the two.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod web;
@@ -16,8 +17,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use web::WebApp;
 
-/// A program on the PATH (or in /usr/bin), if it is there.
+/// A program: the file `MCI_<NAME>` names when it is set (then nothing
+/// else), else the first on the PATH or in /usr/bin.
 fn program(name: &str) -> Option<PathBuf> {
+    if let Some(chosen) = std::env::var_os(format!("MCI_{}", name.to_ascii_uppercase())) {
+        return Some(PathBuf::from(chosen)).filter(|p| p.is_file());
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin")])
