@@ -348,6 +348,9 @@ async fn run(story: &mut Story) {
         "{row}"
     );
     story.shot("customers-not-started").await;
+    // The customer answers a day later; the claim window starts then.
+    story.click("#clock-1").await;
+    assert!(story.text("#customers").await.contains("29 days"));
     story.consent_through_mailbox(true).await;
     story.open("/engagements/ai-workshop").await;
     let row = story.text("#customers").await;
@@ -355,8 +358,10 @@ async fn run(story: &mut Story) {
     story.shot("customers-active").await;
     let workshop = story.first_row().await;
 
-    // The claim: proof, surveys, a comment, submit.
+    // A week later, the claim: proof, surveys, a comment, submit.
+    story.click("#clock-7").await;
     story.open(&format!("/nominations/{workshop}")).await;
+    assert!(story.text("#deadline").await.contains("83 days left"));
     story.click("#submit button").await;
     let refusal = story.text("[data-field=submit]").await;
     assert!(refusal.contains("R-CLAIM-W-6"), "{refusal}");
@@ -463,12 +468,12 @@ async fn run(story: &mut Story) {
         .await;
     let lost = story.text("#customers").await;
     assert!(lost.contains("consented to another partner"), "{lost}");
-    assert!(lost.contains("ends in 30 days"), "{lost}");
+    assert!(lost.contains("ends in 22 days"), "{lost}");
     assert!(story.text("#tab-ineligible").await.contains('1'));
     story.shot("lost-race-ineligible").await;
 
     // The clock moves and the sweep runs from the header.
-    story.click("form[action='/clock'] button").await;
-    story.click("form[action='/sweep'] button").await;
-    assert!(story.text(".clock").await.contains("2026-03-03"));
+    story.click("#clock-1").await;
+    story.click("#sweep").await;
+    assert!(story.text(".clock").await.contains("2026-03-11"));
 }

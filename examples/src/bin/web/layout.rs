@@ -190,13 +190,13 @@ impl Page {
                                     (ctx.csrf())
                                     input type="hidden" name="back" value=(ctx.path);
                                     input type="hidden" name="days" value=(days);
-                                    button type="submit" { "+" (days) (if days == 1 { " day" } else { " days" }) }
+                                    button type="submit" id={ "clock-" (days) } { "+" (days) (if days == 1 { " day" } else { " days" }) }
                                 }
                             }
                             form.inline method="post" action="/sweep" {
                                 (ctx.csrf())
                                 input type="hidden" name="back" value=(ctx.path);
-                                button type="submit" { "Run sweep" }
+                                button type="submit" id="sweep" { "Run sweep" }
                             }
                         }
                     }

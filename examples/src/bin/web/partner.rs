@@ -1170,7 +1170,7 @@ pub(crate) async fn history(
                     @for e in &events {
                         tr {
                             td.num { (e.version) }
-                            td { (when(e.at)) }
+                            td.when { (when(e.at)) }
                             td { (e.kind) }
                             td { (e.actor) }
                             td { @match e.from { Some(from) => { (from) " → " } None => { "new → " } } (e.to) }
