@@ -380,3 +380,60 @@ fn r_claim_1_a_known_customer_is_claimed_for_another_engagement() {
             .contains("Contoso Copilot again")
     );
 }
+
+#[test]
+fn r_add_8_variable_pay_is_reviewed_with_its_hours_and_capped_payout() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    client.get("/");
+    let step = |hours: &'static str| {
+        vec![
+            ("friendly_name", "Woodgrove datacenter exit"),
+            ("location", "1000001"),
+            ("email", "cio@woodgrove.example"),
+            ("id_type", "msx"),
+            ("id_value", "7-2NPN5SBZXE"),
+            ("hours", hours),
+        ]
+    };
+    // Step 2 offers the variable-pay engagement only.
+    let two = client.post("/add/engagements", &step("120"));
+    assert_eq!(two.status, 200, "{}", two.body);
+    assert!(
+        two.body.contains("id=\"engagement-migration-project\""),
+        "{}",
+        two.body
+    );
+    assert!(
+        !two.body.contains("id=\"engagement-ai-workshop\""),
+        "{}",
+        two.body
+    );
+    // Step 3: 120 hours at 150.00 EUR.
+    let mut chosen = step("120");
+    chosen.push(("engagements", "migration-project"));
+    let three = client.post("/add/review", &chosen);
+    assert!(three.body.contains("18000.00 EUR"), "{}", three.body);
+    // 300 hours would be 45000.00 EUR: the cap holds it at 30000.00 EUR.
+    let mut capped = step("300");
+    capped.push(("engagements", "migration-project"));
+    let three = client.post("/add/review", &capped);
+    assert!(three.body.contains("30000.00 EUR"), "{}", three.body);
+    // More than the engagement's 400 hours: refused beside the hours.
+    let refused = client.post("/add/engagements", &step("401"));
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"hours\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("R-ADD-8"), "{}", refused.body);
+    let added = client.post("/add", &chosen);
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = client.get("/engagements/migration-project");
+    assert!(
+        page.body.contains("Woodgrove datacenter exit"),
+        "{}",
+        page.body
+    );
+}

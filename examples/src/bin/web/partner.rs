@@ -356,6 +356,7 @@ struct AddFields {
     id_type: String,
     id_value: String,
     mismatch_reason: String,
+    hours: String,
     engagements: Vec<String>,
 }
 
@@ -372,6 +373,7 @@ impl AddFields {
                 "id_type" => fields.id_type = value,
                 "id_value" => fields.id_value = value,
                 "mismatch_reason" => fields.mismatch_reason = value,
+                "hours" => fields.hours = value,
                 "engagements" => fields.engagements.push(value),
                 _ => {}
             }
@@ -402,7 +404,20 @@ impl AddFields {
                     .parse()
                     .map_err(|e: InvalidValue| e.for_field("id_value"))?,
             ),
+            "msx" => CustomerIdInput::MsxOpportunityId(
+                value
+                    .parse()
+                    .map_err(|e: InvalidValue| e.for_field("id_value"))?,
+            ),
             _ => CustomerIdInput::EmailOnly,
+        };
+        let hours = match self.hours.trim() {
+            "" => None,
+            hours => Some(
+                hours
+                    .parse::<mci_core::Hours>()
+                    .map_err(|e| e.for_field("hours"))?,
+            ),
         };
         let reason = self.mismatch_reason.trim();
         let contact = if self.contact_name.trim().is_empty() {
@@ -443,8 +458,21 @@ impl AddFields {
                 "Engagement Lead".parse()?,
                 format!("lead@{}.example", partner.id).parse()?,
             ),
-            hours: None,
+            hours,
         })
+    }
+
+    /// The engagements the wizard reviews for these fields: variable pay
+    /// for an MSX opportunity id, fixed pay for the others (R-ENG-2,
+    /// R-ENG-3); and the rest, shown as not offered.
+    fn offered<'c>(
+        &self,
+        catalogue: &'c [mci_core::Engagement],
+    ) -> (Vec<&'c mci_core::Engagement>, Vec<&'c mci_core::Engagement>) {
+        let variable = self.id_type == "msx";
+        catalogue
+            .iter()
+            .partition(|e| e.rules().pay().is_variable() == variable)
     }
 
     /// The chosen engagements.
@@ -465,7 +493,7 @@ impl AddFields {
                 ("friendly_name", &self.friendly_name), ("location", &self.location),
                 ("contact_name", &self.contact_name), ("email", &self.email),
                 ("id_type", &self.id_type), ("id_value", &self.id_value),
-                ("mismatch_reason", &self.mismatch_reason),
+                ("mismatch_reason", &self.mismatch_reason), ("hours", &self.hours),
             ] {
                 input type="hidden" name=(name) value=(value);
             }
@@ -512,6 +540,7 @@ fn add_step_one(ctx: &Ctx, fields: &AddFields, problem: Option<&Problem>) -> Mar
         "id_type",
         "id_value",
         "mismatch_reason",
+        "hours",
     ];
     html! {
         (steps(1))
@@ -534,14 +563,15 @@ fn add_step_one(ctx: &Ctx, fields: &AddFields, problem: Option<&Problem>) -> Mar
                 div.field {
                     label for="id_type" { "ID type" }
                     select id="id_type" name="id_type" {
-                        @for (v, name) in [("email", "none: from the email's domain"), ("tenant", "Tenant ID"), ("tpid", "TPID")] {
+                        @for (v, name) in [("email", "none: from the email's domain"), ("tenant", "Tenant ID"), ("tpid", "TPID"), ("msx", "MSX opportunity ID (variable pay)")] {
                             option value=(v) selected[fields.id_type == v] { (name) }
                         }
                     }
                     (Problem::at(problem, "id_type"))
                 }
-                (text_field("id_value", "Tenant ID or TPID", &fields.id_value, "", problem))
+                (text_field("id_value", "Tenant ID, TPID or MSX opportunity ID", &fields.id_value, "", problem))
                 (text_field("mismatch_reason", "Mismatch reason", &fields.mismatch_reason, "Needed when the email's domain does not belong to that tenant (R-ADD-4).", problem))
+                (text_field("hours", "Hours", &fields.hours, "Variable pay only: the hours the payout is computed from, never changed afterwards (R-ADD-8).", problem))
             }
             button.primary type="submit" { "Next: choose engagements" }
         }
@@ -583,11 +613,9 @@ pub(crate) async fn add_engagements(
     let result = async {
         let ctx = ctx(&app, &session, &uri)?;
         let catalogue = app.service.engagements();
-        let (variable, fixed): (Vec<_>, Vec<_>) = catalogue
-            .iter()
-            .partition(|e| e.rules().pay().is_variable());
+        let (offered, others) = fields.offered(&catalogue);
         let review = match async {
-            let add = fields.form(&session, fixed.iter().map(|e| e.id().clone()).collect())?;
+            let add = fields.form(&session, offered.iter().map(|e| e.id().clone()).collect())?;
             app.service.review_add(&user(&session)?, &add).await
         }
         .await
@@ -608,7 +636,7 @@ pub(crate) async fn add_engagements(
         Ok(Page::ok(Page::frame(
             &ctx,
             "Add customer",
-            add_step_two(&ctx, &app, &fields, &review, &variable, None),
+            add_step_two(&ctx, &app, &fields, &review, &others, None),
         )))
     }
     .await;
@@ -620,7 +648,7 @@ fn add_step_two(
     app: &App,
     fields: &AddFields,
     review: &mci_core::NominationReview,
-    variable: &[&mci_core::Engagement],
+    others: &[&mci_core::Engagement],
     problem: Option<&Problem>,
 ) -> Markup {
     html! {
@@ -650,11 +678,15 @@ fn add_step_two(
                                 td { @for (i, reason) in r.reasons.iter().enumerate() { @if i > 0 { "; " } span.reason { (reason) } } }
                             }
                         }
-                        @for e in variable {
+                        @for e in others {
                             tr.ineligible {
                                 td { input type="checkbox" disabled; }
                                 td { (e.name()) }
-                                td { "variable pay: nominated by MSX opportunity id with its hours, on its own (R-ENG-2, R-ADD-8)" }
+                                td { (if e.rules().pay().is_variable() {
+                                    "variable pay: nominated by MSX opportunity id with its hours, on its own (R-ENG-2, R-ADD-8)"
+                                } else {
+                                    "fixed pay: nominated by email domain, tenant ID or TPID, without hours (R-ENG-3, R-ADD-8)"
+                                }) }
                             }
                         }
                     }
@@ -742,16 +774,14 @@ async fn step_two_again(
 ) -> Result<Response, Error> {
     let problem = Problem::of(error);
     let catalogue = app.service.engagements();
-    let (variable, fixed): (Vec<_>, Vec<_>) = catalogue
-        .iter()
-        .partition(|e| e.rules().pay().is_variable());
-    let add = fields.form(session, fixed.iter().map(|e| e.id().clone()).collect());
+    let (offered, others) = fields.offered(&catalogue);
+    let add = fields.form(session, offered.iter().map(|e| e.id().clone()).collect());
     let review = match add {
         Ok(add) => app.service.review_add(&user(session)?, &add).await,
         Err(error) => Err(error),
     };
     let markup = match review {
-        Ok(review) => add_step_two(ctx, app, fields, &review, &variable, Some(&problem)),
+        Ok(review) => add_step_two(ctx, app, fields, &review, &others, Some(&problem)),
         Err(first) => add_step_one(ctx, fields, Some(&Problem::of(&first))),
     };
     Ok(Page::with_status(
