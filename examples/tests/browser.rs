@@ -475,5 +475,11 @@ async fn run(story: &mut Story) {
     // The clock moves and the sweep runs from the header.
     story.click("#clock-1").await;
     story.click("#sweep").await;
+    assert!(story.text("#notice").await.contains("Sweep at 2026-03-11"));
+    story.open("/").await;
+    assert!(
+        story.client.find(Locator::Css("#notice")).await.is_err(),
+        "a notice shows once"
+    );
     assert!(story.text(".clock").await.contains("2026-03-11"));
 }

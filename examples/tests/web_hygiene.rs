@@ -437,3 +437,21 @@ fn r_add_8_variable_pay_is_reviewed_with_its_hours_and_capped_payout() {
         page.body
     );
 }
+
+#[test]
+fn r_time_4_the_sweep_says_what_it_did_once() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, _) = consent_requested(&mut client);
+    client.post("/clock", &[("days", "30"), ("back", "/")]);
+    let swept = client.post("/sweep", &[("back", "/")]);
+    assert_eq!(swept.status, 303);
+    let shown = client.get("/");
+    assert!(
+        shown.body.contains("Sweep at 2026-04-01 09:00: 1 lapsed"),
+        "{}",
+        shown.body
+    );
+    assert!(!client.get("/").body.contains("id=\"notice\""));
+    assert_eq!(state_of(&mut client, &nomination), "consent expired");
+}

@@ -13,6 +13,9 @@ use std::time::Instant;
 
 /// The cookie naming the partner the demo acts for.
 pub(crate) const PARTNER_COOKIE: &str = "mci_partner";
+/// The cookie carrying a one-time notice to the next page (what the sweep
+/// did).
+pub(crate) const NOTICE_COOKIE: &str = "mci_notice";
 /// The cookie holding the session's CSRF token (double submit).
 const CSRF_COOKIE: &str = "mci_csrf";
 /// The form field (or, for file uploads, the query parameter) that must
@@ -29,6 +32,8 @@ pub(crate) struct Session {
     pub(crate) partner: DemoPartner,
     /// The CSRF token every form repeats.
     pub(crate) csrf: String,
+    /// A notice for this page, shown once.
+    pub(crate) notice: Option<String>,
 }
 
 /// The request's path as the access log shows it: the token of a consent
@@ -92,7 +97,7 @@ pub(crate) fn form_value(form: &str, name: &str) -> Option<String> {
 }
 
 /// Decodes `%XX` escapes and `+` of a form value.
-fn percent_decode(value: &str) -> String {
+pub(crate) fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -156,6 +161,9 @@ async fn checked(request: Request, next: Next) -> Response {
         Some("fabrikam") => fabrikam,
         _ => northwind,
     };
+    let notice = cookie(headers, NOTICE_COOKIE)
+        .map(percent_decode)
+        .filter(|n| !n.is_empty());
     let existing = cookie(headers, CSRF_COOKIE)
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
@@ -181,9 +189,11 @@ async fn checked(request: Request, next: Next) -> Response {
         },
     };
     let mut request = request;
+    let shown = notice.is_some();
     request.extensions_mut().insert(Session {
         partner,
         csrf: csrf.clone(),
+        notice,
     });
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -206,6 +216,16 @@ async fn checked(request: Request, next: Next) -> Response {
     );
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let sets_notice = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|c| c.as_bytes().starts_with(NOTICE_COOKIE.as_bytes()));
+    if shown && !sets_notice {
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("mci_notice=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+        );
     }
     if new
         && let Ok(value) = HeaderValue::from_str(&format!(

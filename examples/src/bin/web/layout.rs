@@ -206,6 +206,9 @@ impl Page {
                         } @else {
                             p.acting { "Acting for " strong { (partner.name) } " (" (partner.id) ")" }
                         }
+                        @if let Some(notice) = &ctx.session.notice {
+                            p.notice #notice role="status" { (notice) }
+                        }
                         h1 { (title) }
                         (body)
                     }

@@ -3,7 +3,7 @@
 //! back), the payout batches run so far, and the mailbox of delivered
 //! messages.
 
-use crate::hygiene::{PARTNER_COOKIE, Session};
+use crate::hygiene::{NOTICE_COOKIE, PARTNER_COOKIE, Session};
 use crate::layout::{Page, Problem};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -218,7 +218,24 @@ pub(crate) async fn sweep(
     Form(form): Form<BackForm>,
 ) -> Response {
     match app.service.sweep().await {
-        Ok(_) => Redirect::to(&back_to(form.back.as_deref())).into_response(),
+        Ok(report) => {
+            let notice = format!(
+                "Sweep at {}: {} lapsed, {} reminders queued, {} eligibility answers refreshed",
+                app.now()
+                    .map_or_else(|_| String::new(), crate::layout::when),
+                report.lapsed,
+                report.reminded,
+                report.answers_kept
+            );
+            let mut response = Redirect::to(&back_to(form.back.as_deref())).into_response();
+            if let Ok(cookie) = HeaderValue::from_str(&format!(
+                "{NOTICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                crate::hygiene::percent_encode(&notice)
+            )) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
         Err(error) => Page::problem(&app, &session, "Sweep", Problem::of(&error)).await,
     }
 }
