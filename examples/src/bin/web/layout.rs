@@ -287,6 +287,24 @@ impl Page {
     }
 }
 
+/// A text field of a form with its label, hint and any refusal naming it.
+pub(crate) fn text_field(
+    name: &str,
+    label: &str,
+    value: &str,
+    hint: &str,
+    problem: Option<&Problem>,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            input type="text" id=(name) name=(name) value=(value);
+            @if !hint.is_empty() { div.hint { (hint) } }
+            (Problem::at(problem, name))
+        }
+    }
+}
+
 /// An instant as pages show it.
 pub(crate) fn when(at: Instant) -> String {
     at.format("%Y-%m-%d %H:%M").to_string()

@@ -14,12 +14,14 @@
 //! header's "+1 day" buttons) and is kept in a file next to the database,
 //! so a restart does not move time back.
 
+mod add;
 mod customer;
 mod hygiene;
 mod layout;
 mod partner;
 mod reviewer;
 mod state;
+mod workshop;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -107,18 +109,18 @@ fn router(app: Arc<state::App>) -> Router {
             "/engagements/{engagement}/claim",
             get(partner::claim_form).post(partner::claim),
         )
-        .route("/add", get(partner::add_start).post(partner::add))
-        .route("/add/engagements", post(partner::add_engagements))
-        .route("/add/review", post(partner::add_review))
-        .route("/nominations/{nomination}", get(partner::nomination))
-        .route("/nominations/{nomination}/history", get(partner::history))
+        .route("/add", get(add::add_start).post(add::add))
+        .route("/add/engagements", post(add::add_engagements))
+        .route("/add/review", post(add::add_review))
+        .route("/nominations/{nomination}", get(workshop::nomination))
+        .route("/nominations/{nomination}/history", get(workshop::history))
         .route(
             "/nominations/{nomination}/documents",
-            post(partner::attach_document),
+            post(workshop::attach_document),
         )
         .route(
             "/nominations/{nomination}/{command}",
-            post(partner::command),
+            post(workshop::command),
         )
         .route("/consent/{token}", get(customer::consent_page))
         .route("/consent", post(customer::answer_consent))

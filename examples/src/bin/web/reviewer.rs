@@ -3,8 +3,9 @@
 
 use crate::hygiene::Session;
 use crate::layout::{Page, Problem, when};
-use crate::partner::{comments, ctx, facts, proof_table};
+use crate::partner::ctx;
 use crate::state::App;
+use crate::workshop::{comments, facts, proof_table};
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
