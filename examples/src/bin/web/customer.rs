@@ -9,7 +9,7 @@
 
 use crate::hygiene::{CSRF_FIELD, Session};
 use crate::layout::{Ctx, Page, Problem, when};
-use crate::partner::ctx;
+use crate::partner::{ctx, or_problem};
 use crate::state::App;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -210,8 +210,5 @@ pub(crate) async fn mailbox(
         Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Mailbox", body)))
     }
     .await;
-    match result {
-        Ok(response) => response,
-        Err(error) => Page::problem(&app, &session, "Mailbox", Problem::of(&error)).await,
-    }
+    or_problem(&app, &session, "Mailbox", result).await
 }

@@ -141,6 +141,20 @@ impl Ctx {
     }
 }
 
+/// The head of every page: no referrer leaves it (its address may hold a
+/// link's token), and its only stylesheet is this program's.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="referrer" content="no-referrer";
+            title { (title) }
+            link rel="stylesheet" href="/style.css";
+        }
+    }
+}
+
 /// A rendered page with its status.
 pub(crate) struct Page;
 
@@ -153,13 +167,7 @@ impl Page {
         html! {
             (DOCTYPE)
             html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    meta name="referrer" content="no-referrer";
-                    title { (title) " · MCI engagements" }
-                    link rel="stylesheet" href="/style.css";
-                }
+                (head(&format!("{title} · MCI engagements")))
                 body {
                     header.top {
                         a.brand href="/" { "MCI engagements" }
@@ -222,13 +230,7 @@ impl Page {
         html! {
             (DOCTYPE)
             html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    meta name="referrer" content="no-referrer";
-                    title { (title) }
-                    link rel="stylesheet" href="/style.css";
-                }
+                (head(title))
                 body.customer {
                     main {
                         h1 { (title) }

@@ -3,7 +3,7 @@
 
 use crate::hygiene::Session;
 use crate::layout::{Page, Problem, when};
-use crate::partner::ctx;
+use crate::partner::{ctx, or_problem};
 use crate::state::App;
 use crate::workshop::{comments, facts, proof_table};
 use axum::extract::{Path, State};
@@ -48,10 +48,7 @@ pub(crate) async fn queue(
         Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Review queue", body)))
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(error) => Page::problem(&app, &session, "Review queue", Problem::of(&error)).await,
-    }
+    or_problem(&app, &session, "Review queue", result).await
 }
 
 async fn claim_page(
@@ -118,10 +115,7 @@ pub(crate) async fn claim(
         claim_page(&app, &session, &uri, &id, None).await
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(error) => Page::problem(&app, &session, "Claim", Problem::of(&error)).await,
-    }
+    or_problem(&app, &session, "Claim", result).await
 }
 
 /// A decision's text.
@@ -169,10 +163,7 @@ pub(crate) async fn decide(
         }
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(error) => Page::problem(&app, &session, "Claim", Problem::of(&error)).await,
-    }
+    or_problem(&app, &session, "Claim", result).await
 }
 
 /// `GET /payouts`: the payout runs and their batches (R-CLAIM-W-9).
@@ -227,10 +218,7 @@ pub(crate) async fn payouts(
         Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Payouts", body)))
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(error) => Page::problem(&app, &session, "Payouts", Problem::of(&error)).await,
-    }
+    or_problem(&app, &session, "Payouts", result).await
 }
 
 /// `POST /payouts`: runs a payout batch (R-CLAIM-W-9).
