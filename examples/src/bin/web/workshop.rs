@@ -410,10 +410,14 @@ pub(crate) async fn attach_document(
                     }
                     Some("file") => {
                         let name = field.file_name().unwrap_or("").to_owned();
+                        // The browser's type, else the one the extension
+                        // names, as the command-line tool takes it.
                         let media = field
                             .content_type()
-                            .filter(|c| !c.is_empty())
-                            .unwrap_or("application/octet-stream")
+                            .filter(|c| !c.is_empty() && *c != "application/octet-stream")
+                            .unwrap_or_else(|| {
+                                mci_examples::media_type_of(std::path::Path::new(&name))
+                            })
                             .to_owned();
                         let mut hash = Sha256::new();
                         let mut size: u64 = 0;
