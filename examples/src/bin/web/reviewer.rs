@@ -1,0 +1,242 @@
+//! The reviewer's pages: the queue, a claim with its proof, the decision,
+//! and the payout runs with their batches (R-CLAIM-W-7..9).
+
+use crate::hygiene::Session;
+use crate::layout::{Page, Problem, when};
+use crate::partner::{ctx, or_problem};
+use crate::state::App;
+use crate::workshop::{comments, facts, proof_table};
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use maud::html;
+use mci_core::{Comment, InvalidValue, NominationId, State as NominationState};
+use mci_engagements::Error;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// `GET /review`: the claims waiting for the reviewer.
+pub(crate) async fn queue(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    uri: Uri,
+) -> Response {
+    let result = async {
+        let ctx = ctx(&app, &session, &uri)?;
+        let page = app.service.review_queue(None, 100).await?;
+        let body = html! {
+            @if page.rows.is_empty() {
+                p.muted #empty { "No claim waits for review." }
+            } @else {
+                table #queue {
+                    thead { tr { th { "Claim" } th { "Partner" } th { "Engagement" } th { "State" } th { "Submitted" } } }
+                    tbody {
+                        @for n in &page.rows {
+                            tr {
+                                td { a href={ "/review/" (n.id()) } { (n.friendly_name()) } }
+                                td { (n.partner()) }
+                                td { (n.engagement()) }
+                                td { (n.state()) }
+                                td { @if let Some(at) = n.claim().submitted_at { (when(at)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Review queue", body)))
+    }
+    .await;
+    or_problem(&app, &session, "Review queue", result).await
+}
+
+async fn claim_page(
+    app: &Arc<App>,
+    session: &Session,
+    uri: &Uri,
+    id: &NominationId,
+    problem: Option<&Problem>,
+) -> Result<Response, Error> {
+    let ctx = crate::layout::Ctx {
+        path: format!("/review/{id}"),
+        ..ctx(app, session, uri)?
+    };
+    let n = app.service.claim_for_review(id).await?;
+    let state = n.state();
+    let decision = |name: &str, label: &str, class: &'static str, reason: bool| {
+        html! {
+            form method="post" action={ "/review/" (id) "/" (name) } {
+                (ctx.csrf())
+                @if reason {
+                    div.field {
+                        label for={ (name) "-text" } { (if name == "reject" { "Reason" } else { "What is needed" }) }
+                        textarea id={ (name) "-text" } name="text" {}
+                        (Problem::at(problem, name))
+                    }
+                }
+                button type="submit" class=(class) id=(name) { (label) }
+            }
+        }
+    };
+    let body = html! {
+        (Problem::unplaced(problem, &["reject", "ask"]))
+        p { "Partner " strong { (n.partner()) } " · engagement " (n.engagement()) }
+        (facts(&n, ctx.now))
+        h2 { "Proof of execution" }
+        (proof_table(&n))
+        h2 { "Comments" }
+        (comments(&n))
+        h2 { "Decision" }
+        @match state {
+            NominationState::Submitted | NominationState::Disputed => { (decision("start", "Start review", "primary", false)) }
+            NominationState::UnderReview => {
+                div.actions { (decision("approve", "Approve", "primary", false)) }
+                (decision("reject", "Reject", "danger", true))
+                (decision("ask", "Ask the partner for more", "", true))
+            }
+            other => { p.muted { "The claim is " (other) "; nothing to decide." } }
+        }
+        p { a href="/review" { "← Review queue" } }
+    };
+    let title = format!("Claim: {}", n.friendly_name());
+    Ok(Page::with_status(problem, Page::frame(&ctx, &title, body)))
+}
+
+/// `GET /review/{id}`: a claim with its proof.
+pub(crate) async fn claim(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Response {
+    let result = async {
+        let id: NominationId = id.parse()?;
+        claim_page(&app, &session, &uri, &id, None).await
+    }
+    .await;
+    or_problem(&app, &session, "Claim", result).await
+}
+
+/// A decision's text.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DecisionForm {
+    text: Option<String>,
+}
+
+/// `POST /review/{id}/{decision}`: start, approve, reject or ask.
+pub(crate) async fn decide(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path((id, decision)): Path<(String, String)>,
+    uri: Uri,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let result = async {
+        let id: NominationId = id.parse()?;
+        let reviewer = mci_examples::reviewer()?;
+        let text = || -> Result<Comment, Error> {
+            Ok(form
+                .text
+                .as_deref()
+                .unwrap_or("")
+                .trim()
+                .parse()
+                .map_err(|e: InvalidValue| e.for_field(decision.as_str()))?)
+        };
+        let done = match decision.as_str() {
+            "start" => app.service.start_review(&reviewer, &id).await,
+            "approve" => app.service.approve(&reviewer, &id).await,
+            "reject" => match text() {
+                Ok(t) => app.service.reject(&reviewer, &id, t).await,
+                Err(e) => Err(e),
+            },
+            "ask" => match text() {
+                Ok(t) => app.service.request_partner_action(&reviewer, &id, t).await,
+                Err(e) => Err(e),
+            },
+            _ => Err(Error::Refused(mci_core::Refusal::NotFound)),
+        };
+        match done {
+            Ok(_) => Ok(Redirect::to(&format!("/review/{id}")).into_response()),
+            Err(error) => claim_page(&app, &session, &uri, &id, Some(&Problem::of(&error))).await,
+        }
+    }
+    .await;
+    or_problem(&app, &session, "Claim", result).await
+}
+
+/// `GET /payouts`: the payout runs and their batches (R-CLAIM-W-9).
+pub(crate) async fn payouts(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    uri: Uri,
+) -> Response {
+    let result = async {
+        let ctx = ctx(&app, &session, &uri)?;
+        let mut batches = Vec::new();
+        for id in app.batches().iter().rev() {
+            if let Some(batch) = app.service.payout_batch(id).await? {
+                batches.push(batch);
+            }
+        }
+        let body = html! {
+            form #run-payout method="post" action="/payouts" {
+                (ctx.csrf())
+                button.primary type="submit" { "Run the payout" }
+                span.muted { " Collects every approved, unpaid claim into one immutable batch." }
+            }
+            @if batches.is_empty() {
+                p.muted #no-batches { "No payout has been run yet." }
+            }
+            @for batch in &batches {
+                section.batch {
+                    h2 { "Batch " span.mono { (batch.id) } }
+                    p.muted { "Cycle " (batch.cycle.number) " (" (when(batch.cycle.starts)) " – " (when(batch.cycle.ends)) "), run " (when(batch.created_at)) }
+                    @if batch.entries.is_empty() {
+                        p.muted { "Nothing was approved and unpaid." }
+                    } @else {
+                        table.entries {
+                            thead { tr { th { "Claim" } th { "Amount" } th { "Kind" } } }
+                            tbody {
+                                @for e in &batch.entries {
+                                    tr {
+                                        td { a.mono href={ "/review/" (e.nomination) } { (e.nomination) } }
+                                        td.num { (e.amount) }
+                                        td { (match e.kind { mci_core::EntryKind::Payment => "payment", mci_core::EntryKind::Reversal { .. } => "reversal" }) }
+                                    }
+                                }
+                            }
+                        }
+                        @if let Some(totals) = batch.totals() {
+                            p { "Total: " @for (i, total) in totals.values().enumerate() { @if i > 0 { ", " } strong { (total) } } }
+                        }
+                    }
+                }
+            }
+        };
+        Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Payouts", body)))
+    }
+    .await;
+    or_problem(&app, &session, "Payouts", result).await
+}
+
+/// `POST /payouts`: runs a payout batch (R-CLAIM-W-9).
+pub(crate) async fn run_payout(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let run = async {
+        let reviewer = mci_examples::reviewer()?;
+        let run = app.service.run_payout(&reviewer, 1000).await?;
+        Ok::<_, Error>(run)
+    }
+    .await;
+    match run {
+        Ok(run) => match app.remember_batch(run.batch.id).await {
+            Ok(()) => Redirect::to("/payouts").into_response(),
+            Err(error) => Page::failure(&app, &session, &*error).await,
+        },
+        Err(error) => Page::problem(&app, &session, "Payouts", Problem::of(&error)).await,
+    }
+}

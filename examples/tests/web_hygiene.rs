@@ -1,0 +1,457 @@
+//! The web application's hygiene over plain HTTP, no browser: link pages
+//! send no referrer, a link's GET changes nothing, forms without the CSRF
+//! token or from another site are refused, tokens never reach the access
+//! log (R-TOKEN-5), and the demo clock survives a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod web;
+
+use web::{Client, WebApp, between};
+
+/// Adds Contoso to the AI workshop as Northwind, asks for consent, and
+/// returns the nomination and the token the mailbox delivered.
+fn consent_requested(client: &mut Client) -> (String, String) {
+    assert_eq!(client.get("/").status, 200);
+    let added = client.post(
+        "/add",
+        &[
+            ("friendly_name", "Contoso AI readiness"),
+            ("location", "1000001"),
+            ("contact_name", "Carla Rossi"),
+            ("email", "cio@contoso.example"),
+            ("id_type", "email"),
+            ("engagements", "ai-workshop"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(added.headers["location"], "/engagements/ai-workshop");
+    let page = client.get("/engagements/ai-workshop");
+    let nomination = between(&page.body, "href=\"/nominations/", "\"")
+        .expect("the new row links to its nomination")
+        .to_owned();
+    let sent = client.post(&format!("/nominations/{nomination}/send-consent"), &[]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let mailbox = client.get("/mailbox");
+    let token = between(&mailbox.body, "href=\"/consent/", "\"")
+        .expect("the mailbox shows the consent link")
+        .to_owned();
+    (nomination, token)
+}
+
+fn state_of(client: &mut Client, nomination: &str) -> String {
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    between(&page.body, "<dd id=\"state\">", "</dd>")
+        .expect("the claim page shows the state")
+        .to_owned()
+}
+
+#[test]
+fn r_token_5_the_consent_link_page_sends_no_referrer_and_its_get_changes_nothing() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, token) = consent_requested(&mut client);
+    for _ in 0..2 {
+        let page = client.get(&format!("/consent/{token}"));
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.headers["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers["cache-control"], "no-store");
+        assert!(page.body.contains("id=\"accept\""), "{}", page.body);
+    }
+    assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
+    // Only the page's form answers it.
+    let accepted = client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    assert_eq!(state_of(&mut client, &nomination), "consented");
+    let log = app.stop();
+    assert!(log.contains("GET /consent/[token] 200"), "{log}");
+    assert!(!log.contains(&token), "the access log shows a token: {log}");
+}
+
+#[test]
+fn a_form_without_its_csrf_token_or_from_another_site_is_refused_and_changes_nothing() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, token) = consent_requested(&mut client);
+    let origin = app.base.clone();
+    // No token at all, though the cookie is there.
+    let body = format!("token={token}&answer=accept");
+    let refused = client.request("POST", "/consent", Some(&body), &[("Origin", &origin)]);
+    assert_eq!(refused.status, 403);
+    // A wrong token.
+    let body = format!("token={token}&answer=accept&csrf=00000000000000000000000000000000");
+    let refused = client.request("POST", "/consent", Some(&body), &[("Origin", &origin)]);
+    assert_eq!(refused.status, 403);
+    // The right token, from another site.
+    let body = format!("csrf={}", client.csrf());
+    let refused = client.request(
+        "POST",
+        &format!("/nominations/{nomination}/cancel"),
+        Some(&body),
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(refused.status, 403);
+    let refused = client.request(
+        "POST",
+        &format!("/nominations/{nomination}/cancel"),
+        Some(&body),
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(refused.status, 403);
+    // A partner form without the token.
+    let refused = client.request("POST", "/clock", Some("days=30"), &[("Origin", &origin)]);
+    assert_eq!(refused.status, 403);
+    assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
+    let overview = client.get("/");
+    assert!(
+        overview.body.contains("2026-03-02 09:00 UTC"),
+        "the clock moved"
+    );
+    // With the token, the same cancel goes through.
+    let cancelled = client.post(&format!("/nominations/{nomination}/cancel"), &[]);
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    assert_eq!(state_of(&mut client, &nomination), "cancelled");
+}
+
+#[test]
+fn a_refused_add_names_the_field_and_the_rule_and_adds_nothing() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    client.get("/");
+    // Contoso's tenant, with an email at another domain and no reason.
+    let tenant = mci_examples::customers(1).unwrap()[0].tenant.to_string();
+    let fields = [
+        ("friendly_name", "Contoso AI readiness"),
+        ("location", "1000001"),
+        ("email", "carla@contoso-consulting.example"),
+        ("id_type", "tenant"),
+        ("id_value", tenant.as_str()),
+        ("engagements", "ai-workshop"),
+    ];
+    let refused = client.post("/add", &fields);
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("data-field=\"mismatch_reason\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("R-ADD-4"), "{}", refused.body);
+    let page = client.get("/engagements/ai-workshop");
+    assert!(page.body.contains("id=\"no-rows\""), "{}", page.body);
+}
+
+#[test]
+fn r_time_1_the_demo_clock_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("web.sqlite");
+    let app = WebApp::on_sqlite(&database);
+    let mut client = Client::new(&app);
+    client.get("/");
+    let moved = client.post("/clock", &[("days", "7"), ("back", "/")]);
+    assert_eq!(moved.status, 303);
+    assert!(client.get("/").body.contains("2026-03-09 09:00 UTC"));
+    app.stop();
+    let app = WebApp::on_sqlite(&database);
+    let mut client = Client::new(&app);
+    assert!(client.get("/").body.contains("2026-03-09 09:00 UTC"));
+}
+
+#[test]
+fn r_page_1_the_customers_page_pages_by_keyset_and_a_reminder_carries_a_fresh_link() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, first) = consent_requested(&mut client);
+    for (name, email) in [
+        ("Tailspin AI readiness", "cto@tailspin.example"),
+        ("Litware AI readiness", "it@litware.example"),
+    ] {
+        let added = client.post(
+            "/add",
+            &[
+                ("friendly_name", name),
+                ("location", "1000001"),
+                ("email", email),
+                ("id_type", "email"),
+                ("engagements", "ai-workshop"),
+            ],
+        );
+        assert_eq!(added.status, 303, "{}", added.body);
+    }
+    let page = client.get("/engagements/ai-workshop?limit=2");
+    assert_eq!(page.body.matches("data-nomination=").count(), 2);
+    assert!(
+        page.body.contains("<span class=\"count\">3</span>"),
+        "{}",
+        page.body
+    );
+    let next = between(&page.body, "id=\"next-page\" href=\"", "\"")
+        .expect("a next page")
+        .replace("&amp;", "&");
+    let rest = client.get(&next);
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    assert_eq!(rest.body.matches("data-nomination=").count(), 1);
+    assert!(!rest.body.contains("id=\"next-page\""));
+    // Re-send: a reminder with a new link; the first still works (R-CONSENT-3).
+    let resent = client.post(&format!("/nominations/{nomination}/resend-consent"), &[]);
+    assert_eq!(resent.status, 303, "{}", resent.body);
+    let mailbox = client.get("/mailbox");
+    assert!(
+        mailbox.body.contains("consent reminder"),
+        "{}",
+        mailbox.body
+    );
+    let second = between(&mailbox.body, "href=\"/consent/", "\"").unwrap();
+    assert_ne!(second, first);
+    assert_eq!(client.get(&format!("/consent/{first}")).status, 200);
+}
+
+#[test]
+fn the_web_app_keeps_its_customers_and_clock_on_postgres() {
+    let test = "the_web_app_keeps_its_customers_and_clock_on_postgres";
+    let Some(cluster) = mci_pg_harness::Cluster::start_or_skip(test) else {
+        return;
+    };
+    cluster.create_database("web").unwrap();
+    let url = format!(
+        "postgres://{}@127.0.0.1:{}/web",
+        mci_pg_harness::SUPERUSER,
+        cluster.port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("web.state");
+    let args = [
+        "--database",
+        url.as_str(),
+        "--state-file",
+        state.to_str().unwrap(),
+    ];
+    let app = WebApp::start(&args);
+    let mut client = Client::new(&app);
+    let (nomination, _) = consent_requested(&mut client);
+    client.post("/clock", &[("days", "7"), ("back", "/")]);
+    app.stop();
+    let app = WebApp::start(&args);
+    let mut client = Client::new(&app);
+    let page = client.get("/engagements/ai-workshop");
+    assert!(page.body.contains(&nomination), "{}", page.body);
+    assert!(page.body.contains("2026-03-09 09:00 UTC"), "{}", page.body);
+    assert!(page.body.contains("23 days"), "{}", page.body);
+}
+
+/// Consent accepted, proof attached, both surveys completed and the
+/// claim submitted, through the pages' forms.
+fn submitted(client: &mut Client) -> String {
+    let (nomination, token) = consent_requested(client);
+    let accepted = client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let documents = format!("/nominations/{nomination}/documents");
+    for (kind, name) in [
+        ("proof_of_execution", "findings.pdf"),
+        ("invoice", "invoice.pdf"),
+    ] {
+        let attached = client.upload(&documents, kind, name, "%PDF-1.4 demo");
+        assert_eq!(attached.status, 303, "{}", attached.body);
+    }
+    for survey in ["partner", "customer"] {
+        let sent = client.post(
+            &format!("/nominations/{nomination}/survey"),
+            &[("survey", survey)],
+        );
+        assert_eq!(sent.status, 303, "{}", sent.body);
+    }
+    let mailbox = client.get("/mailbox");
+    let mut rest = mailbox.body.as_str();
+    let mut links = Vec::new();
+    while let Some(at) = rest.find("href=\"/survey/") {
+        let token = between(&rest[at..], "href=\"/survey/", "\"")
+            .unwrap()
+            .to_owned();
+        rest = &rest[at + 1..];
+        links.push(token);
+    }
+    assert_eq!(links.len(), 2, "{}", mailbox.body);
+    for token in links {
+        assert_eq!(client.get(&format!("/survey/{token}")).status, 200);
+        let done = client.post("/survey", &[("token", &token)]);
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert!(page.body.contains("findings.pdf"), "{}", page.body);
+    assert!(page.body.contains("SHA-256"), "{}", page.body);
+    let sent = client.post(&format!("/nominations/{nomination}/submit"), &[]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(state_of(client, &nomination), "submitted");
+    nomination
+}
+
+#[test]
+fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let nomination = submitted(&mut client);
+    let queue = client.get("/review");
+    assert!(queue.body.contains(&nomination), "{}", queue.body);
+    let review = format!("/review/{nomination}");
+    assert_eq!(client.post(&format!("{review}/start"), &[]).status, 303);
+    // No reason: refused beside the reason's field, nothing changes.
+    let refused = client.post(&format!("{review}/reject"), &[("text", "")]);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"reject\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(state_of(&mut client, &nomination), "under review");
+    let rejected = client.post(
+        &format!("{review}/reject"),
+        &[("text", "The invoice is not signed")],
+    );
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert!(
+        page.body.contains("The invoice is not signed"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"dispute\""), "{}", page.body);
+    let disputed = client.post(
+        &format!("/nominations/{nomination}/dispute"),
+        &[("text", "Signed copy attached on the portal")],
+    );
+    assert_eq!(disputed.status, 303, "{}", disputed.body);
+    assert_eq!(state_of(&mut client, &nomination), "disputed");
+    let history = client.get(&format!("/nominations/{nomination}/history"));
+    assert!(
+        history.body.contains("rejected → disputed"),
+        "{}",
+        history.body
+    );
+}
+
+#[test]
+fn r_claim_1_a_known_customer_is_claimed_for_another_engagement() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (_, token) = consent_requested(&mut client);
+    client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    let page = client.get("/engagements/copilot-workshop");
+    let claim = between(
+        &page.body,
+        "href=\"/engagements/copilot-workshop/claim?through=",
+        "\"",
+    )
+    .expect("the known customer can be claimed")
+    .to_owned();
+    let form = client.get(&format!(
+        "/engagements/copilot-workshop/claim?through={claim}"
+    ));
+    assert_eq!(form.status, 200, "{}", form.body);
+    let claimed = client.post(
+        "/engagements/copilot-workshop/claim",
+        &[
+            ("through", &claim),
+            ("friendly_name", "Contoso Copilot adoption"),
+            ("location", "1000001"),
+        ],
+    );
+    assert_eq!(claimed.status, 303, "{}", claimed.body);
+    let page = client.get("/engagements/copilot-workshop");
+    assert!(
+        page.body.contains("Contoso Copilot adoption"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Send consent email"), "{}", page.body);
+    // Claiming it again is refused as a duplicate (R-ADD-7) beside the
+    // engagements, and adds nothing.
+    let again = client.post(
+        "/engagements/copilot-workshop/claim",
+        &[
+            ("through", &claim),
+            ("friendly_name", "Contoso Copilot again"),
+            ("location", "1000001"),
+        ],
+    );
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert!(
+        !client
+            .get("/engagements/copilot-workshop")
+            .body
+            .contains("Contoso Copilot again")
+    );
+}
+
+#[test]
+fn r_add_8_variable_pay_is_reviewed_with_its_hours_and_capped_payout() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    client.get("/");
+    let step = |hours: &'static str| {
+        vec![
+            ("friendly_name", "Woodgrove datacenter exit"),
+            ("location", "1000001"),
+            ("email", "cio@woodgrove.example"),
+            ("id_type", "msx"),
+            ("id_value", "7-2NPN5SBZXE"),
+            ("hours", hours),
+        ]
+    };
+    // Step 2 offers the variable-pay engagement only.
+    let two = client.post("/add/engagements", &step("120"));
+    assert_eq!(two.status, 200, "{}", two.body);
+    assert!(
+        two.body.contains("id=\"engagement-migration-project\""),
+        "{}",
+        two.body
+    );
+    assert!(
+        !two.body.contains("id=\"engagement-ai-workshop\""),
+        "{}",
+        two.body
+    );
+    // Step 3: 120 hours at 150.00 EUR.
+    let mut chosen = step("120");
+    chosen.push(("engagements", "migration-project"));
+    let three = client.post("/add/review", &chosen);
+    assert!(three.body.contains("18000.00 EUR"), "{}", three.body);
+    // 300 hours would be 45000.00 EUR: the cap holds it at 30000.00 EUR.
+    let mut capped = step("300");
+    capped.push(("engagements", "migration-project"));
+    let three = client.post("/add/review", &capped);
+    assert!(three.body.contains("30000.00 EUR"), "{}", three.body);
+    // More than the engagement's 400 hours: refused beside the hours.
+    let refused = client.post("/add/engagements", &step("401"));
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"hours\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("R-ADD-8"), "{}", refused.body);
+    let added = client.post("/add", &chosen);
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = client.get("/engagements/migration-project");
+    assert!(
+        page.body.contains("Woodgrove datacenter exit"),
+        "{}",
+        page.body
+    );
+}
+
+#[test]
+fn r_time_4_the_sweep_says_what_it_did_once() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, _) = consent_requested(&mut client);
+    client.post("/clock", &[("days", "30"), ("back", "/")]);
+    let swept = client.post("/sweep", &[("back", "/")]);
+    assert_eq!(swept.status, 303);
+    let shown = client.get("/");
+    assert!(
+        shown.body.contains("Sweep at 2026-04-01 09:00: 1 lapsed"),
+        "{}",
+        shown.body
+    );
+    assert!(!client.get("/").body.contains("id=\"notice\""));
+    assert_eq!(state_of(&mut client, &nomination), "consent expired");
+}
