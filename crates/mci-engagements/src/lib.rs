@@ -83,6 +83,7 @@
 #![warn(missing_docs)]
 
 mod call;
+mod command;
 mod customer;
 mod error;
 mod page;
@@ -93,6 +94,7 @@ mod service;
 mod system;
 
 pub use call::Call;
+pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, Result};
 pub use mci_core::MessageKind;
 pub use page::{
