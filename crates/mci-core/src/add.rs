@@ -126,15 +126,15 @@ pub struct Proposal {
 /// ```json
 /// {
 ///   "choosable": [{
-///     "engagement": "ai-workshop",
+///     "engagement": "ai-assessment",
 ///     "rules_version": 1,
 ///     "consent_deadline": "2026-04-01T09:00:00Z",
-///     "timelines": {"obtain_consent": 30, "submit_claim": 90, "post_submission": 30, "dispute": 14},
-///     "proposed_payout": "7500.00 EUR"
+///     "timelines": {"obtain_consent": 30, "first_submit": 60, "review_complete": 90, "dispute": 30},
+///     "proposed_payout": "3000.00 EUR"
 ///   }],
 ///   "refused": [{
-///     "engagement": "cloud-assessment",
-///     "reasons": [{"kind": "customer_not_eligible", "reason": "..."}]
+///     "engagement": "ai-workshop",
+///     "reasons": [{"kind": "customer_ineligible", "reason": "fewer than 50 licensed seats"}]
 ///   }]
 /// }
 /// ```

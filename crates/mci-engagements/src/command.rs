@@ -187,7 +187,8 @@ pub enum PartnerCommand {
 /// What a [`PartnerCommand`] answers: what its method returns.
 ///
 /// ```json
-/// {"answer": "nomination", "value": {"id": "0190a1b2-…", "state": "awaiting_consent", "…": "…"}}
+/// {"answer": "nomination",
+///  "value": {"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "partner": "4711", "state": "awaiting_consent", "…": "…"}}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "answer", content = "value", rename_all = "snake_case")]

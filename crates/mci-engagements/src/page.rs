@@ -209,10 +209,17 @@ impl<'de> serde::Deserialize<'de> for PageCursor {
 /// ([`KnownCustomerRow`]).
 ///
 /// ```json
-/// {"row": "nomination", "nomination": "0190a1b2-…", "friendly_name": "Contoso AI readiness",
-///  "customer": "tenant:0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b", "tab": "eligible",
-///  "row_type": "active", "status": {"state": "consented", "deadline": "first_submit", "days_left": 90},
-///  "actions": ["submit_workshop_claim", "cancel"]}
+/// {"row": "nomination", "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///  "friendly_name": "Contoso AI readiness", "customer": "tenant:0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b",
+///  "tab": "eligible", "row_type": "active",
+///  "status": {"state": "consented", "deadline": "first_submit", "days_left": 90},
+///  "actions": ["submit_workshop_claim", "cancel", "view_workshop_claim"]}
+/// {"row": "known",
+///  "known": {"customer": {"id": "subscription:00000000-0000-4000-8000-000000000001",
+///                         "id_type": "azure_subscription_id", "email": "it@customer1.example",
+///                         "mismatch_reason": null},
+///            "through": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"},
+///  "reasons": [], "checked": false}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "row", rename_all = "snake_case")]
@@ -256,9 +263,12 @@ pub struct PageCounts {
 /// it is:
 ///
 /// ```json
-/// {"tab": "eligible", "rows": [{"row": "nomination", "…": "…"}],
-///  "next": "AQDMjL2h…", "counts": {"eligible": 3, "not_checked": 0, "ineligible": 0, "complete": 0},
-///  "answers_since": null, "unreadable": []}
+/// {"tab": "eligible",
+///  "rows": [{"row": "nomination", "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "…": "…"}],
+///  "next": "AQABnK3GmoBwAKQMcsE8V8qd3KiM_Q",
+///  "counts": {"eligible": 2, "not_checked": 1, "ineligible": 0, "complete": 0},
+///  "answers_since": null,
+///  "unreadable": []}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CustomersPage {
@@ -310,7 +320,7 @@ pub struct EngagementSummary {
 /// let filter: OverviewFilter = serde_json::from_str(r#"{"availability": "active"}"#).unwrap();
 /// assert_eq!(filter.availability, Some(Availability::Active));
 /// assert_eq!(serde_json::from_str::<OverviewFilter>("{}").unwrap(), OverviewFilter::default());
-/// assert!(serde_json::from_str::<OverviewFilter>(r#"{"location": "12"}"#).is_err());
+/// assert!(serde_json::from_str::<OverviewFilter>(r#"{"location": "12a"}"#).is_err());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

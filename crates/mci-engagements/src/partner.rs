@@ -57,7 +57,7 @@ fn decided_on(engagements: &[Arc<Engagement>], facts: Vec<EligibilityFacts>) -> 
 /// assert_eq!(form.hours, None);
 ///
 /// // A value its type refuses is refused as the JSON is read.
-/// let bidi = json.replace("Contoso AI readiness", "Contoso\u202e AI");
+/// let bidi = json.replace("Contoso AI readiness", "Contoso\\u202e AI");
 /// assert!(serde_json::from_str::<AddCustomer>(&bidi).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
