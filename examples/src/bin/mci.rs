@@ -80,9 +80,9 @@ enum Command {
         /// Rows per page.
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        /// Continue after this nomination (the cursor a page printed).
+        /// Continue where the last page ended: the cursor it printed.
         #[arg(long)]
-        after: Option<NominationId>,
+        cursor: Option<PageCursor>,
     },
     /// Adds a customer to one or more engagements, all or none (R-ADD).
     Add {
@@ -309,7 +309,7 @@ async fn execute(
             engagement,
             tab,
             limit,
-            after,
+            cursor,
         } => {
             let tab = match tab {
                 TabArg::Eligible => Tab::Eligible,
@@ -321,7 +321,7 @@ async fn execute(
                     user,
                     &engagement,
                     tab,
-                    after.map(PageCursor::Nomination),
+                    cursor,
                     limit,
                 )
                 .await?;
@@ -335,8 +335,8 @@ async fn execute(
                     println!("  {} = {}", r.friendly_name, r.nomination);
                 }
             }
-            if let Some(PageCursor::Nomination(next)) = page.next {
-                println!("more: --after {next}");
+            if let Some(next) = page.next {
+                println!("more: --cursor {next}");
             }
         }
         Command::Add {
