@@ -197,8 +197,9 @@ pub enum PartnerAnswer {
     Review(NominationReview),
     /// The nominations an add or a claim created.
     Added(Added),
-    /// The nomination, as the command left it.
-    Nomination(Nomination),
+    /// The nomination, as the command left it (boxed: it is much larger
+    /// than the other answers).
+    Nomination(Box<Nomination>),
     /// A nomination's events, in order.
     History(Vec<Event>),
     /// One page of one tab.
@@ -286,8 +287,9 @@ pub enum ReviewerCommand {
 pub enum ReviewerAnswer {
     /// A page of the review queue.
     Queue(Page),
-    /// The claim, as the command left it.
-    Nomination(Nomination),
+    /// The claim, as the command left it (boxed: it is much larger than
+    /// the other answers).
+    Nomination(Box<Nomination>),
     /// The batch a payout run made and the claims it paid.
     PayoutRun(PayoutRun),
     /// A payout batch, or the reversal a correction made; `null` for a
@@ -314,7 +316,7 @@ impl Incentives {
             C::AddCustomer { input } => A::Added(self.add_customer(call, &input).await?),
             C::ClaimCustomer { input } => A::Added(self.claim_customer(call, &input).await?),
             C::Nomination { nomination } => {
-                A::Nomination(self.nomination(call, &nomination).await?)
+                A::Nomination(Box::new(self.nomination(call, &nomination).await?))
             }
             C::History { nomination } => A::History(self.history(call, &nomination).await?),
             C::CustomersPage {
@@ -328,33 +330,37 @@ impl Incentives {
             ),
             C::Overview { filter } => A::Overview(self.overview(call, &filter).await?),
             C::SendConsent { nomination, input } => {
-                A::Nomination(self.send_consent(call, &nomination, input).await?)
+                A::Nomination(Box::new(self.send_consent(call, &nomination, input).await?))
             }
             C::ResendConsent { nomination } => {
-                A::Nomination(self.resend_consent(call, &nomination).await?)
+                A::Nomination(Box::new(self.resend_consent(call, &nomination).await?))
             }
-            C::UpdateContacts { nomination, input } => {
-                A::Nomination(self.update_contacts(call, &nomination, input).await?)
-            }
+            C::UpdateContacts { nomination, input } => A::Nomination(Box::new(
+                self.update_contacts(call, &nomination, input).await?,
+            )),
             C::AttachDocument {
                 nomination,
                 kind,
                 document,
-            } => A::Nomination(
+            } => A::Nomination(Box::new(
                 self.attach_document(call, &nomination, kind, document)
                     .await?,
-            ),
+            )),
             C::SendSurvey { nomination, survey } => {
-                A::Nomination(self.send_survey(call, &nomination, survey).await?)
+                A::Nomination(Box::new(self.send_survey(call, &nomination, survey).await?))
             }
             C::AddComment { nomination, text } => {
-                A::Nomination(self.add_comment(call, &nomination, text).await?)
+                A::Nomination(Box::new(self.add_comment(call, &nomination, text).await?))
             }
-            C::Submit { nomination } => A::Nomination(self.submit(call, &nomination).await?),
+            C::Submit { nomination } => {
+                A::Nomination(Box::new(self.submit(call, &nomination).await?))
+            }
             C::Dispute { nomination, reason } => {
-                A::Nomination(self.dispute(call, &nomination, reason).await?)
+                A::Nomination(Box::new(self.dispute(call, &nomination, reason).await?))
             }
-            C::Cancel { nomination } => A::Nomination(self.cancel(call, &nomination).await?),
+            C::Cancel { nomination } => {
+                A::Nomination(Box::new(self.cancel(call, &nomination).await?))
+            }
         })
     }
 
@@ -373,17 +379,19 @@ impl Incentives {
         Ok(match command {
             C::ReviewQueue { after, limit } => A::Queue(self.review_queue(after, limit).await?),
             C::ClaimForReview { nomination } => {
-                A::Nomination(self.claim_for_review(&nomination).await?)
+                A::Nomination(Box::new(self.claim_for_review(&nomination).await?))
             }
             C::StartReview { nomination } => {
-                A::Nomination(self.start_review(call, &nomination).await?)
+                A::Nomination(Box::new(self.start_review(call, &nomination).await?))
             }
-            C::RequestPartnerAction { nomination, note } => {
-                A::Nomination(self.request_partner_action(call, &nomination, note).await?)
+            C::RequestPartnerAction { nomination, note } => A::Nomination(Box::new(
+                self.request_partner_action(call, &nomination, note).await?,
+            )),
+            C::Approve { nomination } => {
+                A::Nomination(Box::new(self.approve(call, &nomination).await?))
             }
-            C::Approve { nomination } => A::Nomination(self.approve(call, &nomination).await?),
             C::Reject { nomination, reason } => {
-                A::Nomination(self.reject(call, &nomination, reason).await?)
+                A::Nomination(Box::new(self.reject(call, &nomination, reason).await?))
             }
             C::RunPayout { limit } => A::PayoutRun(self.run_payout(call, limit).await?),
             C::PayoutBatch { batch } => A::PayoutBatch(self.payout_batch(&batch).await?),

@@ -17,7 +17,7 @@ use mci_engagements::{
 
 fn nomination(answer: PartnerAnswer) -> mci_core::Nomination {
     match answer {
-        PartnerAnswer::Nomination(n) => n,
+        PartnerAnswer::Nomination(n) => *n,
         other => panic!("expected a nomination, got {other:?}"),
     }
 }
@@ -155,7 +155,7 @@ async fn r_rec_5_a_reviewer_command_replays_across_execute_review_and_its_method
                 .execute_review(call, ReviewerCommand::StartReview { nomination: id }),
         )
         .await;
-    assert_eq!(answer, ReviewerAnswer::Nomination(first));
+    assert_eq!(answer, ReviewerAnswer::Nomination(Box::new(first)));
 
     w.service.approve(reviewer(), &id).await.unwrap();
     let call = Call::new(reviewer()).idempotency_key("payout-1");
@@ -240,7 +240,7 @@ async fn r_page_reads_through_execute_answer_what_their_methods_answer() {
         .await;
     assert_eq!(
         answer,
-        PartnerAnswer::Nomination(w.service.nomination(&a, &id).await.unwrap())
+        PartnerAnswer::Nomination(Box::new(w.service.nomination(&a, &id).await.unwrap()))
     );
 
     let answer = w
@@ -340,7 +340,10 @@ async fn r_claim_w_7_the_review_queue_through_execute_review_is_the_methods() {
         )
         .await
         .unwrap();
-    assert_eq!(answer, ReviewerAnswer::Nomination(w.read(&id).await));
+    assert_eq!(
+        answer,
+        ReviewerAnswer::Nomination(Box::new(w.read(&id).await))
+    );
 }
 
 #[tokio::test]

@@ -317,13 +317,7 @@ async fn execute(
                 TabArg::Complete => Tab::Complete,
             };
             let page = service
-                .customers_page(
-                    user,
-                    &engagement,
-                    tab,
-                    cursor,
-                    limit,
-                )
+                .customers_page(user, &engagement, tab, cursor, limit)
                 .await?;
             println!(
                 "{engagement} / {tab}: {} eligible, {} ineligible, {} complete",
