@@ -6,41 +6,7 @@
 //! session, the key from its `Idempotency-Key` header, the command from the
 //! body, and writes the answer as JSON.
 //!
-//! A command's JSON form names it under `"command"` by the name of the
-//! service method that runs it, beside that method's arguments; the answer
-//! names what it holds under `"answer"` beside its `"value"`. Every value
-//! is validated as the command is read (R-INPUT), and a member a command
-//! does not take is refused.
-//!
-//! An entry point runs the very method of its command: a command keeps the
-//! idempotency fingerprint the method gives it (R-REC-5), so a key used
-//! with the method and again with the same command through the entry point
-//! (or the other way round) answers the first result, and keys stored
-//! before the entry points existed keep matching.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use mci_engagements::ports::HmacLinkKey;
-//! use mci_engagements::{Call, Incentives, PartnerAnswer, PartnerCommand};
-//! use mci_core::{PartnerUser, Role};
-//! use mci_store_memory::MemoryStore;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo()).build();
-//! let user = PartnerUser::new("4711".parse()?, "ada".parse()?, Role::IncentivesAdmin);
-//!
-//! // The body of a request, as a client sends it.
-//! let command: PartnerCommand = serde_json::from_str(r#"{"command": "overview", "filter": {"availability": "active"}}"#)?;
-//! let answer = service.execute(Call::new(user).idempotency_key("overview-1"), command).await?;
-//! assert_eq!(
-//!     serde_json::to_value(&answer)?,
-//!     serde_json::json!({"answer": "overview", "value": {"engagements": [], "action_needed": []}}),
-//! );
-//! assert!(matches!(answer, PartnerAnswer::Overview(_)));
-//! # Ok(())
-//! # }
-//! ```
+//! See [`Incentives::execute`].
 
 use crate::call::Call;
 use crate::error::Result;
@@ -299,10 +265,44 @@ pub enum ReviewerAnswer {
 
 impl Incentives {
     /// Runs the partner command `command` for `call`'s user, with `call`'s
-    /// idempotency key, by the method of its name, and answers what that
-    /// method returns. The command has the fingerprint the method gives
-    /// it, so the method and this entry point replay each other under one
-    /// key (R-REC-5).
+    /// idempotency key, and answers what its method returns: the one entry
+    /// point a web handler for partner users calls.
+    ///
+    /// A command's JSON form names it under `"command"` by the name of the
+    /// service method that runs it, beside that method's arguments; the
+    /// answer names what it holds under `"answer"`, beside its `"value"`.
+    /// Every value is validated as the command is read (R-INPUT), and a
+    /// member a command does not take is refused.
+    ///
+    /// The entry point runs the very method of its command, so a command
+    /// keeps the idempotency fingerprint that method gives it (R-REC-5): a
+    /// key used with the method and again with the same command here (or
+    /// the other way round) answers the first result, and keys stored
+    /// before this entry point existed keep matching.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mci_engagements::ports::HmacLinkKey;
+    /// use mci_engagements::{Call, Incentives, PartnerAnswer, PartnerCommand};
+    /// use mci_core::{PartnerUser, Role};
+    /// use mci_store_memory::MemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo()).build();
+    /// let user = PartnerUser::new("4711".parse()?, "ada".parse()?, Role::IncentivesAdmin);
+    ///
+    /// // The body of a request, as a client sends it.
+    /// let command: PartnerCommand = serde_json::from_str(r#"{"command": "overview", "filter": {"availability": "active"}}"#)?;
+    /// let answer = service.execute(Call::new(user).idempotency_key("overview-1"), command).await?;
+    /// assert_eq!(
+    ///     serde_json::to_value(&answer)?,
+    ///     serde_json::json!({"answer": "overview", "value": {"engagements": [], "action_needed": []}}),
+    /// );
+    /// assert!(matches!(answer, PartnerAnswer::Overview(_)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute(
         &self,
         call: impl Into<Call<PartnerUser>>,
