@@ -383,3 +383,43 @@ async fn r_claim_w_9_a_reversal_through_execute_review_answers_its_batch() {
         .await;
     assert_eq!(again, ReviewerAnswer::PayoutBatch(Some(reversal)));
 }
+
+#[test]
+fn r_rec_5_the_inputs_keep_the_canonical_form_stored_keys_are_bound_to() {
+    // What a key is bound to is the canonical form of the input's serde
+    // form (mci_store::Fingerprint): reading it from JSON must never change
+    // how it is written, or keys stored before stop matching.
+    use mci_store::Fingerprint;
+    let w = World::new();
+    let id: mci_core::NominationId = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().unwrap();
+    let details = SendConsent {
+        estimated_deal_size: Some(eur(25_000_000)),
+        ..SendConsent::default()
+    };
+    assert_eq!(
+        Fingerprint::canonical("send_consent", Some(&id), &details).unwrap(),
+        r#"{"command":"send_consent","input":{"customer_contacts":null,"estimated_deal_size":"250000.00 EUR","partner_contacts":null},"target":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}"#
+    );
+    let form = w.form(
+        &admin(PARTNER_A),
+        "cio@contoso.example",
+        CustomerIdInput::EmailOnly,
+        &[&w.workshop],
+    );
+    assert_eq!(
+        Fingerprint::canonical("add_customer", None, &form).unwrap(),
+        concat!(
+            r#"{"command":"add_customer","input":{"customer_contacts":[{"email":"cio@contoso.example","name":"Carla Customer"}],"#,
+            r#""customer_email":"cio@contoso.example","customer_id":{"type":"email_only"},"engagements":["ai-workshop"],"#,
+            r#""friendly_name":"partner-a with cio@contoso.example","hours":null,"location":"1000001","mismatch_reason":null,"#,
+            r#""partner_contacts":[{"email":"ada@partner-a.example","name":"Ada Partner"}]},"target":null}"#,
+        )
+    );
+    // A form read back from its JSON binds a key as the form it came from.
+    let read: mci_engagements::AddCustomer =
+        serde_json::from_str(&serde_json::to_string(&form).unwrap()).unwrap();
+    assert_eq!(
+        Fingerprint::of("add_customer", None, &read).unwrap(),
+        Fingerprint::of("add_customer", None, &form).unwrap()
+    );
+}
