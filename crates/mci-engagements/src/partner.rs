@@ -128,6 +128,14 @@ struct AttachDocumentInput<'a> {
 
 /// The nominations an add or claim created, in the order of the
 /// engagements asked for (R-ADD-9).
+///
+/// Its JSON form, each nomination as [`Nomination`]'s serde form (the
+/// form a store keeps it in):
+///
+/// ```json
+/// {"nominations": [{"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "partner": "4711",
+///                   "engagement": "ai-workshop", "state": "customer_claimed", "…": "…"}]}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Added {
     /// The new nominations.
