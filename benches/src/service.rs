@@ -25,8 +25,8 @@ use mci_core::{
     identify_customer, nominate,
 };
 use mci_engagements::ports::{
-    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
-    ManualClock, SeededLinkIds,
+    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
+    PermissiveEligibility, SeededLinkIds,
 };
 use mci_engagements::{AddCustomer, Incentives, Settings};
 use mci_store::Store;
@@ -92,7 +92,7 @@ impl Ports {
             .settings(settings)
             .tenant_directory(self.tenants.clone())
             .partner_directory(self.partners.clone())
-            .customer_eligibility(InMemoryEligibility::new())
+            .customer_eligibility(PermissiveEligibility::new())
             .clock(self.clock.clone())
             .link_ids(SeededLinkIds::new(0x5eed));
         for engagement in world::catalog()? {

@@ -12,7 +12,7 @@ use mci_core::{
     ReviewerId, Role, TenantId, Tpid,
 };
 use mci_engagements::ports::{
-    HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory,
+    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, PermissiveEligibility,
 };
 use mci_engagements::{CustomerRow, CustomersPage, Delivery, Incentives};
 use std::fmt::Write as _;
@@ -227,8 +227,8 @@ pub fn tenant_directory(run: u32) -> Result<InMemoryTenantDirectory, InvalidValu
 
 /// The eligibility source: Litware's subscription does not qualify for the
 /// Copilot workshop.
-pub fn eligibility(run: u32) -> Result<InMemoryEligibility, InvalidValue> {
-    Ok(InMemoryEligibility::new().ineligible(
+pub fn eligibility(run: u32) -> Result<PermissiveEligibility, InvalidValue> {
+    Ok(PermissiveEligibility::new().ineligible(
         ids::COPILOT_WORKSHOP.parse()?,
         CustomerId::AzureSubscription(litware_subscription(run)?),
         "the subscription has no eligible Microsoft 365 seats",
@@ -462,6 +462,84 @@ pub fn explain(error: &mci_engagements::Error) -> String {
             out
         }
         other => other.to_string(),
+    }
+}
+
+/// A workshop claim as its reviewer reads it: the proof documents by
+/// reference, the surveys, the comments and the decisions so far.
+pub fn claim_lines(nomination: &mci_core::Nomination) -> String {
+    let claim = nomination.claim();
+    let mut out = String::new();
+    for (kind, document) in &claim.documents {
+        let _ = writeln!(
+            out,
+            "  {kind}: {} ({}, {} bytes, sha256 {})",
+            document.name(),
+            document.media_type(),
+            document.size_bytes(),
+            document.sha256()
+        );
+    }
+    for (whose, survey) in [
+        ("partner survey", &claim.partner_survey),
+        ("customer survey", &claim.customer_survey),
+    ] {
+        let _ = writeln!(out, "  {whose}: {:?}", survey.status);
+    }
+    for comment in &claim.comments {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            comment.at.format("%Y-%m-%d %H:%M"),
+            comment.by,
+            comment.text
+        );
+    }
+    if let Some(reason) = &claim.rejection_reason {
+        let _ = writeln!(out, "  rejected: {reason}");
+    }
+    if let Some(payout) = &claim.payout {
+        let _ = writeln!(out, "  payout: {payout}");
+    }
+    out
+}
+
+/// A payout batch: its id and cycle, then one line per entry.
+pub fn batch_lines(batch: &mci_core::PayoutBatch) -> String {
+    let mut out = format!(
+        "batch {} (cycle {:?}, {}): {} entries\n",
+        batch.id,
+        batch.cycle,
+        batch.created_at.format("%Y-%m-%d %H:%M"),
+        batch.entries.len()
+    );
+    for entry in &batch.entries {
+        let _ = writeln!(
+            out,
+            "  {} {:?} {}",
+            entry.nomination, entry.kind, entry.amount
+        );
+    }
+    out
+}
+
+/// The media type of a proof file, from its extension; the generic binary
+/// type when the extension says nothing.
+pub fn media_type_of(path: &std::path::Path) -> &'static str {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("pptx") => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("txt") => "text/plain",
+        Some("csv") => "text/csv",
+        _ => "application/octet-stream",
     }
 }
 

@@ -4,7 +4,8 @@
 
 use mci_core::*;
 use mci_engagements::ports::{
-    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds,
+    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
+    PermissiveEligibility, SeededLinkIds,
 };
 use mci_engagements::{AddCustomer, Call, Incentives};
 use mci_store_sqlite::SqliteStore;
@@ -22,6 +23,7 @@ fn service(path: &Path) -> Incentives {
         .enrolled("p1".parse().unwrap(), "1234567".parse().unwrap())
         .build();
     Incentives::builder(Arc::new(store), HmacLinkKey::demo())
+        .customer_eligibility(PermissiveEligibility::new())
         .tenant_directory(tenants)
         .partner_directory(partners)
         .clock(Arc::new(ManualClock::new(t0())))

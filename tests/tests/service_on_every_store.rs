@@ -10,7 +10,8 @@ mod shared_cluster;
 use chrono::TimeDelta;
 use mci_core::*;
 use mci_engagements::ports::{
-    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds,
+    HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
+    PermissiveEligibility, SeededLinkIds,
 };
 use mci_engagements::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
 use mci_store::Store;
@@ -110,6 +111,7 @@ async fn world_with(adapter: Adapter, settings: mci_engagements::Settings) -> Wo
         partners = partners.enrolled(format!("p{p}").parse().unwrap(), "1234567".parse().unwrap());
     }
     let service = Incentives::builder(store.clone(), HmacLinkKey::demo())
+        .customer_eligibility(PermissiveEligibility::new())
         .tenant_directory(tenants.build())
         .partner_directory(partners.build())
         .clock(clock.clone())

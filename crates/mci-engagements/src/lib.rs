@@ -12,10 +12,13 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mci_engagements::ports::{HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock, SeededLinkIds};
-//! use mci_engagements::{AddCustomer, Incentives, MessageKind};
-//! use mci_core::*;
+//! use mci_engagements::chrono::{TimeDelta, TimeZone, Utc};
+//! use mci_engagements::ports::{
+//!     HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
+//!     PermissiveEligibility, SeededLinkIds,
+//! };
+//! // The service and every mci-core type it speaks in: one dependency.
+//! use mci_engagements::*;
 //! use mci_store_memory::MemoryStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -38,6 +41,8 @@
 //!             .build(),
 //!     )
 //!     .partner_directory(InMemoryPartnerDirectory::builder().enrolled(partner.clone(), location.clone()).build())
+//!     // Every customer eligible: a demo's source, never production's (R-ADD-5).
+//!     .customer_eligibility(PermissiveEligibility::new())
 //!     .clock(clock.clone())
 //!     .link_ids(SeededLinkIds::new(7))
 //!     .engagement(workshop.clone())
@@ -73,7 +78,7 @@
 //!
 //! // The Eligible tab shows the customer as active, 90 days left to claim.
 //! let page = service.customers_page(&admin, workshop.id(), Tab::Eligible, None, 20).await?;
-//! let mci_engagements::CustomerRow::Nomination(row) = &page.rows[0] else { unreachable!() };
+//! let CustomerRow::Nomination(row) = &page.rows[0] else { unreachable!() };
 //! assert_eq!(row.row_type, RowType::Active);
 //! assert_eq!(row.status.days_left, Some(90));
 //! # Ok(())
@@ -103,5 +108,25 @@ pub use page::{
 };
 pub use partner::{AddCustomer, Added, ClaimCustomer};
 pub use reviewer::PayoutRun;
-pub use service::{Incentives, IncentivesBuilder, Settings};
+pub use service::{
+    HasEligibilitySource, Incentives, IncentivesBuilder, NoEligibilitySource, Settings,
+    WithEligibilitySource,
+};
+
+/// Every value, engagement and rule type of `mci-core` the service speaks
+/// in, so that an application depends on this crate and one store only.
+/// The service's own types of the same name (none today) would take
+/// precedence.
+pub use mci_core::*;
+
+/// The store contract: the [`Store`] trait an adapter implements, its
+/// error and its query types.
+pub use mci_store::{self as store, Store, StoreError};
+
+/// The date and time crate of the service's signatures (`Instant` is a
+/// `chrono::DateTime<Utc>`), re-exported so that its version always matches.
+pub use chrono;
 pub use system::{Delivery, SweepReport};
+/// The uuid crate of the service's signatures, re-exported so that its
+/// version always matches.
+pub use uuid;

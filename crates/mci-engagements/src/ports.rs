@@ -393,17 +393,19 @@ impl TenantDirectory for InMemoryTenantDirectory {
     }
 }
 
-/// A customer eligibility source held in memory: every customer is
-/// eligible unless marked otherwise.
+/// A permissive customer eligibility source held in memory, for tests and
+/// demos: every customer is eligible unless marked otherwise
+/// ([`ineligible`](Self::ineligible)). Never the program's source in
+/// production (R-ADD-5).
 #[derive(Debug, Default, Clone)]
-pub struct InMemoryEligibility {
+pub struct PermissiveEligibility {
     /// engagement → customer → why not. Nested, so that a look-up borrows
     /// the engagement rather than copying it into a key.
     ineligible: Map<EngagementId, Map<CustomerId, String>>,
 }
 
-impl InMemoryEligibility {
-    /// Everyone eligible.
+impl PermissiveEligibility {
+    /// Every customer eligible.
     pub fn new() -> Self {
         Self::default()
     }
@@ -425,7 +427,7 @@ impl InMemoryEligibility {
 }
 
 #[async_trait]
-impl CustomerEligibility for InMemoryEligibility {
+impl CustomerEligibility for PermissiveEligibility {
     async fn standing(
         &self,
         engagement: &EngagementId,

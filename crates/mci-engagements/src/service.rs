@@ -2,9 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::ports::{
-    Clock, CustomerEligibility, InMemoryEligibility, InMemoryPartnerDirectory,
-    InMemoryTenantDirectory, LinkIdSource, LinkKey, OsLinkIds, PartnerDirectory, SystemClock,
-    TenantDirectory,
+    Clock, CustomerEligibility, InMemoryPartnerDirectory, InMemoryTenantDirectory, LinkIdSource,
+    LinkKey, OsLinkIds, PartnerDirectory, SystemClock, TenantDirectory,
 };
 use chrono::TimeDelta;
 use mci_core::{
@@ -99,14 +98,41 @@ impl std::fmt::Debug for Incentives {
     }
 }
 
-/// Builds an [`Incentives`]: the store and the link key are required; each
-/// other port defaults to an empty in-memory one, the clock to the system
-/// clock and link ids to the operating system's random source.
+/// Builds an [`Incentives`]: the store, the link key and the customer
+/// eligibility source are required; each other port defaults to an empty
+/// in-memory one, the clock to the system clock and link ids to the
+/// operating system's random source.
+///
+/// The eligibility source has no default, because a permissive one would
+/// let every customer be added in production (R-ADD-5): until
+/// [`customer_eligibility`](IncentivesBuilder::customer_eligibility) is
+/// called the builder's type is `IncentivesBuilder<NoEligibilitySource>`,
+/// which has no `build`, so forgetting it is a compile-time error:
+///
+/// ```compile_fail,E0277
+/// # use std::sync::Arc;
+/// # use mci_engagements::{Incentives, ports::HmacLinkKey};
+/// # use mci_store_memory::MemoryStore;
+/// // error: the service needs a customer eligibility source (R-ADD-5)
+/// let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo()).build();
+/// ```
+///
+/// Tests and demos that want every customer eligible say so with
+/// [`PermissiveEligibility`](crate::ports::PermissiveEligibility):
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use mci_engagements::{Incentives, ports::{HmacLinkKey, PermissiveEligibility}};
+/// # use mci_store_memory::MemoryStore;
+/// let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo())
+///     .customer_eligibility(PermissiveEligibility::new())
+///     .build();
+/// ```
 #[must_use]
-pub struct IncentivesBuilder {
+pub struct IncentivesBuilder<Eligibility = NoEligibilitySource> {
     store: Arc<dyn Store>,
     tenants: Arc<dyn TenantDirectory>,
-    eligibility: Arc<dyn CustomerEligibility>,
+    eligibility: Eligibility,
     partners: Arc<dyn PartnerDirectory>,
     clock: Arc<dyn Clock>,
     link_ids: Arc<dyn LinkIdSource>,
@@ -115,17 +141,68 @@ pub struct IncentivesBuilder {
     settings: Settings,
 }
 
-impl IncentivesBuilder {
+/// The state of an [`IncentivesBuilder`] not yet given its customer
+/// eligibility source: it cannot build (R-ADD-5).
+#[derive(Debug, Clone, Copy)]
+pub struct NoEligibilitySource;
+
+/// The state of an [`IncentivesBuilder`] given its customer eligibility
+/// source: it can build.
+#[derive(Clone)]
+pub struct WithEligibilitySource(Arc<dyn CustomerEligibility>);
+
+impl std::fmt::Debug for WithEligibilitySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WithEligibilitySource")
+    }
+}
+
+/// What [`IncentivesBuilder::build`] needs: a customer eligibility source.
+#[diagnostic::on_unimplemented(
+    message = "the service needs a customer eligibility source (R-ADD-5)",
+    label = "call `.customer_eligibility(..)` before `.build()`",
+    note = "`PermissiveEligibility` makes every customer eligible: for tests and demos only"
+)]
+pub trait HasEligibilitySource: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_port(self) -> Arc<dyn CustomerEligibility>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::WithEligibilitySource {}
+}
+
+impl HasEligibilitySource for WithEligibilitySource {
+    fn into_port(self) -> Arc<dyn CustomerEligibility> {
+        self.0
+    }
+}
+
+impl<E> IncentivesBuilder<E> {
     /// The tenant directory (R-ADD-3, R-ADD-4).
     pub fn tenant_directory(mut self, port: impl TenantDirectory + 'static) -> Self {
         self.tenants = Arc::new(port);
         self
     }
 
-    /// The customer eligibility source (R-ADD-5).
-    pub fn customer_eligibility(mut self, port: impl CustomerEligibility + 'static) -> Self {
-        self.eligibility = Arc::new(port);
-        self
+    /// The customer eligibility source (R-ADD-5): the program's, in
+    /// production. Required: the builder cannot build without it.
+    pub fn customer_eligibility(
+        self,
+        port: impl CustomerEligibility + 'static,
+    ) -> IncentivesBuilder<WithEligibilitySource> {
+        IncentivesBuilder {
+            store: self.store,
+            tenants: self.tenants,
+            eligibility: WithEligibilitySource(Arc::new(port)),
+            partners: self.partners,
+            clock: self.clock,
+            link_ids: self.link_ids,
+            link_key: self.link_key,
+            engagements: self.engagements,
+            settings: self.settings,
+        }
     }
 
     /// The partner directory (R-ADD-2).
@@ -160,12 +237,15 @@ impl IncentivesBuilder {
         self
     }
 
-    /// The service.
-    pub fn build(self) -> Incentives {
+    /// The service, once the customer eligibility source is given.
+    pub fn build(self) -> Incentives
+    where
+        E: HasEligibilitySource,
+    {
         Incentives {
             store: self.store,
             tenants: self.tenants,
-            eligibility: self.eligibility,
+            eligibility: self.eligibility.into_port(),
             partners: self.partners,
             clock: self.clock,
             link_ids: self.link_ids,
@@ -202,8 +282,8 @@ impl Incentives {
     ///   having no tenant (R-ADD-3);
     /// - partner directory: empty, so every location is refused as not the
     ///   partner's (R-ADD-2);
-    /// - customer eligibility: every customer eligible; give the program's
-    ///   eligibility source in production;
+    /// - customer eligibility: none, and the builder cannot build until
+    ///   it is given one (R-ADD-5; see [`IncentivesBuilder`]);
     /// - clock: the system clock; link ids: the operating system's secure
     ///   random source (R-TOKEN-1);
     /// - no engagement in the catalog.
@@ -211,7 +291,7 @@ impl Incentives {
         IncentivesBuilder {
             store,
             tenants: Arc::new(InMemoryTenantDirectory::default()),
-            eligibility: Arc::new(InMemoryEligibility::default()),
+            eligibility: NoEligibilitySource,
             partners: Arc::new(InMemoryPartnerDirectory::default()),
             clock: Arc::new(SystemClock),
             link_ids: Arc::new(OsLinkIds),

@@ -12,22 +12,25 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use mci_core::{
-    Comment, Contacts, CustomerIdInput, EngagementId, Hours, LinkToken, NominationId, PartnerUser,
-    Refusal, SendConsent, Tab,
+    Comment, Contact, Contacts, ContactsUpdate, CustomerIdInput, DocumentKind, DocumentRef,
+    EngagementId, Hours, InvalidValue, LinkToken, NominationId, PartnerUser, PayoutBatchId,
+    Refusal, SendConsent, Sha256Digest, SurveyKind, Tab,
 };
 use mci_engagements::ports::ManualClock;
 use mci_engagements::{AddCustomer, ClaimCustomer, Error, Incentives, PageCursor};
 use mci_examples::{
     Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
 };
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Runs the MCI Customers page of the demo world over a database: a SQLite
 /// file, or a PostgreSQL database.
 ///
-/// Exit codes: 0 done; 2 bad usage; 3 refused by a program rule (the
-/// message names the rule); 4 not found; 1 any other failure.
+/// Exit codes: 0 done; 2 bad usage or a flag's value refused (the message
+/// names the flag and the rule); 3 refused by a program rule (the message
+/// names the rule); 4 not found; 5 busy, try again; 1 any other failure.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -36,6 +39,10 @@ struct Cli {
     /// pairs ("host=/var/run/postgresql dbname=mci").
     #[arg(long, global = true, default_value = "mci-demo.sqlite")]
     database: Database,
+    /// Create the SQLite file of --database when it does not exist (an
+    /// empty database: the walkthrough fills one with the demo world).
+    #[arg(long, global = true)]
+    create: bool,
     /// The instant the command runs at, in RFC 3339 (e.g.
     /// 2026-03-20T09:00:00Z); now by default. A command never takes effect
     /// before a nomination's last change.
@@ -133,18 +140,89 @@ enum Command {
         #[arg(long)]
         reminder: bool,
     },
-    /// The customer accepts through a consent link's token (R-CONSENT-5).
+    /// The customer accepts through a consent link (R-CONSENT-5).
     Accept {
-        /// The token of the link.
-        token: LinkToken,
+        /// The link as the outbox prints it (/consent/TOKEN), a URL ending
+        /// in it, or the token alone.
+        link: Link,
     },
-    /// The customer declines through a consent link's token (R-CONSENT-6).
+    /// The customer declines through a consent link (R-CONSENT-6).
     Decline {
-        /// The token of the link.
-        token: LinkToken,
+        /// The link as the outbox prints it (/consent/TOKEN), a URL ending
+        /// in it, or the token alone.
+        link: Link,
+    },
+    /// Updates the customer's or the partner's contacts (R-CONSENT-4).
+    Contacts {
+        /// The nomination.
+        nomination: NominationId,
+        /// A customer contact as "Name <email>"; repeat for several. The
+        /// list replaces the customer's contacts.
+        #[arg(long = "customer-contact")]
+        customer_contacts: Vec<ContactArg>,
+        /// A partner contact as "Name <email>"; repeat for several. The
+        /// list replaces the partner's contacts.
+        #[arg(long = "partner-contact")]
+        partner_contacts: Vec<ContactArg>,
+    },
+    /// Attaches a proof document to a workshop claim by reference: its
+    /// name, media type, size and SHA-256, never its bytes (R-CLAIM-W-2).
+    Attach {
+        /// The nomination.
+        nomination: NominationId,
+        /// The file to attach.
+        file: PathBuf,
+        /// What the document proves.
+        #[arg(long, value_enum, default_value = "proof-of-execution")]
+        kind: DocumentKindArg,
+        /// The media type; guessed from the file's extension by default.
+        #[arg(long)]
+        media_type: Option<String>,
+    },
+    /// Sends (or re-sends) a survey of the workshop claim (R-CLAIM-W-3).
+    Survey {
+        /// The nomination.
+        nomination: NominationId,
+        /// Whose survey.
+        #[arg(long, value_enum)]
+        to: SurveyArg,
+    },
+    /// Completes a survey through its link, as its recipient (R-CLAIM-W-3).
+    CompleteSurvey {
+        /// The link as the outbox prints it (/survey/TOKEN), a URL ending
+        /// in it, or the token alone.
+        link: Link,
+    },
+    /// Adds a comment for the reviewer (R-CLAIM-W-5).
+    Comment {
+        /// The nomination.
+        nomination: NominationId,
+        /// The comment.
+        text: String,
     },
     /// Submits a workshop claim (R-CLAIM-W-6).
     Submit {
+        /// The nomination.
+        nomination: NominationId,
+    },
+    /// Answers the reviewer's request for more: an optional comment, then
+    /// the claim submitted again (R-CLAIM-W-7).
+    Answer {
+        /// The nomination.
+        nomination: NominationId,
+        /// What the partner answers.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Disputes a rejection, once (R-CLAIM-W-8).
+    Dispute {
+        /// The nomination.
+        nomination: NominationId,
+        /// Why the rejection is wrong.
+        reason: String,
+    },
+    /// Cancels a claim before its first submission (R-CLAIM-W-10).
+    Cancel {
         /// The nomination.
         nomination: NominationId,
     },
@@ -196,8 +274,87 @@ enum Review {
         /// Why.
         reason: String,
     },
+    /// A claim as the reviewer sees it: its proof, surveys and comments.
+    Show {
+        /// The claim's nomination.
+        nomination: NominationId,
+    },
     /// Runs a payout batch.
     Payout,
+    /// A payout batch's entries.
+    Batch {
+        /// The batch id a payout printed.
+        batch: PayoutBatchId,
+    },
+    /// Reverses a claim's payment in a batch with a new batch (R-CLAIM-W-9).
+    Reverse {
+        /// The batch that paid the claim.
+        batch: PayoutBatchId,
+        /// The claim's nomination.
+        nomination: NominationId,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DocumentKindArg {
+    /// The proof of execution (discovery and recommendations).
+    ProofOfExecution,
+    /// The invoice.
+    Invoice,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SurveyArg {
+    /// The partner's contacts.
+    Partner,
+    /// The customer's contacts.
+    Customer,
+}
+
+/// A link's token from what a person pastes: `/consent/TOKEN`,
+/// `https://host/survey/TOKEN`, or `TOKEN`.
+#[derive(Debug, Clone)]
+struct Link(LinkToken);
+
+impl std::str::FromStr for Link {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let token = text
+            .trim()
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        token.parse::<LinkToken>().map(Link).map_err(|_| {
+            String::from("not a link's token: paste the link as the outbox printed it")
+        })
+    }
+}
+
+/// A contact as "Name <email>".
+#[derive(Debug, Clone)]
+struct ContactArg(Contact);
+
+impl std::str::FromStr for ContactArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, email) = text
+            .trim()
+            .strip_suffix('>')
+            .and_then(|rest| rest.rsplit_once('<'))
+            .ok_or_else(|| String::from("write a contact as \"Name <email>\""))?;
+        let name = name
+            .trim()
+            .parse()
+            .map_err(|e: InvalidValue| e.problem().to_string())?;
+        let email = email
+            .trim()
+            .parse()
+            .map_err(|e: InvalidValue| e.problem().to_string())?;
+        Ok(ContactArg(Contact { name, email }))
+    }
 }
 
 #[tokio::main]
@@ -205,14 +362,28 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Service(Error::Refused(Refusal::Invalid(invalid)))) => {
+            eprintln!(
+                "error: {} {} ({})",
+                flag_of(invalid.field()),
+                invalid.problem(),
+                invalid.rule()
+            );
+            ExitCode::from(2)
+        }
         Err(Failure::Service(error)) => {
             eprintln!("error: {}", explain(&error));
             ExitCode::from(match &error {
                 Error::Refused(Refusal::NotFound | Refusal::InvalidLink)
                 | Error::UnknownEngagement(_) => 4,
                 Error::Refused(_) | Error::Ineligible { .. } => 3,
+                Error::Busy => 5,
                 _ => 1,
             })
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
         }
         Err(Failure::Other(error)) => {
             eprintln!("error: {}", mci_examples::with_causes(&*error));
@@ -223,6 +394,8 @@ async fn main() -> ExitCode {
 
 enum Failure {
     Service(Error),
+    /// A flag or argument the program cannot use: exit code 2, as clap's.
+    Usage(String),
     Other(DemoError),
 }
 
@@ -254,15 +427,13 @@ fn partner(which: PartnerArg) -> Result<DemoPartner, Failure> {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Database::Sqlite(path) = &cli.database
+        && !cli.create
         && !path.exists()
     {
-        return Err(Failure::Other(
-            format!(
-                "{} does not exist: run the walkthrough first, or name a database with --database",
-                path.display()
-            )
-            .into(),
-        ));
+        return Err(Failure::Usage(format!(
+            "--database {} does not exist: run the walkthrough first, name another file, or add --create",
+            path.display()
+        )));
     }
     let store = cli.database.open().await?;
     let clock = Arc::new(ManualClock::new(cli.now.unwrap_or_else(Utc::now)));
@@ -345,28 +516,32 @@ async fn execute(
             hours,
         } => {
             let customer_id = match (tenant, tpid, subscription, msx) {
-                (Some(t), ..) => CustomerIdInput::TenantId(t.parse()?),
-                (_, Some(t), ..) => CustomerIdInput::Tpid(t.parse()?),
-                (_, _, Some(s), _) => CustomerIdInput::AzureSubscriptionId(s.parse()?),
-                (.., Some(m)) => CustomerIdInput::MsxOpportunityId(m.parse()?),
+                (Some(t), ..) => CustomerIdInput::TenantId(flag(&t, "--tenant")?),
+                (_, Some(t), ..) => CustomerIdInput::Tpid(flag(&t, "--tpid")?),
+                (_, _, Some(s), _) => {
+                    CustomerIdInput::AzureSubscriptionId(flag(&s, "--subscription")?)
+                }
+                (.., Some(m)) => CustomerIdInput::MsxOpportunityId(flag(&m, "--msx")?),
                 _ => CustomerIdInput::EmailOnly,
             };
-            let email: mci_core::EmailAddress = email
-                .parse::<mci_core::EmailAddress>()
-                .map_err(|e| e.for_field("email"))?;
+            let email: mci_core::EmailAddress = flag(&email, "--email")?;
             let form = AddCustomer {
-                friendly_name: name.parse()?,
+                friendly_name: flag(&name, "--name")?,
                 location: partner.location.clone(),
                 customer_id,
                 customer_email: email.clone(),
-                mismatch_reason: mismatch_reason.map(|r| r.parse::<Comment>()).transpose()?,
+                mismatch_reason: mismatch_reason
+                    .map(|r| flag::<Comment>(&r, "--mismatch-reason"))
+                    .transpose()?,
                 engagements,
                 customer_contacts: Contacts::one("Customer contact".parse()?, email),
                 partner_contacts: Contacts::one(
                     "Engagement Lead".parse()?,
                     format!("lead@{}.example", partner.id).parse()?,
                 ),
-                hours: hours.map(Hours::new).transpose()?,
+                hours: hours
+                    .map(|h| Hours::new(h).map_err(|e| e.for_field("--hours")))
+                    .transpose()?,
             };
             for n in service.add_customer(user, &form).await?.nominations {
                 println!(
@@ -384,7 +559,7 @@ async fn execute(
         } => {
             let form = ClaimCustomer {
                 known_through: through,
-                friendly_name: name.parse()?,
+                friendly_name: flag(&name, "--name")?,
                 location: partner.location.clone(),
                 engagements,
                 customer_contacts: None,
@@ -413,17 +588,92 @@ async fn execute(
             };
             println!("{}: {}; the email is in the outbox", n.id(), n.state());
         }
-        Command::Accept { token } => {
-            let n = service.accept_consent(&token).await?;
+        Command::Accept { link } => {
+            let n = service.accept_consent(&link.0).await?;
             println!("{}: {}", n.friendly_name(), n.state());
         }
-        Command::Decline { token } => {
-            let n = service.decline_consent(&token).await?;
+        Command::Decline { link } => {
+            let n = service.decline_consent(&link.0).await?;
             println!("{}: {}", n.friendly_name(), n.state());
+        }
+        Command::Contacts {
+            nomination,
+            customer_contacts,
+            partner_contacts,
+        } => {
+            let list = |contacts: Vec<ContactArg>, name: &str| {
+                if contacts.is_empty() {
+                    return Ok(None);
+                }
+                Contacts::new(contacts.into_iter().map(|c| c.0).collect())
+                    .map(Some)
+                    .map_err(|e| e.for_field(name))
+            };
+            let update = ContactsUpdate {
+                customer: list(customer_contacts, "--customer-contact")?,
+                partner: list(partner_contacts, "--partner-contact")?,
+            };
+            print_state(&service.update_contacts(user, &nomination, update).await?);
+        }
+        Command::Attach {
+            nomination,
+            file,
+            kind,
+            media_type,
+        } => {
+            let document = document_of(&file, media_type.as_deref()).await?;
+            let kind = match kind {
+                DocumentKindArg::ProofOfExecution => DocumentKind::ProofOfExecution,
+                DocumentKindArg::Invoice => DocumentKind::Invoice,
+            };
+            println!(
+                "{} ({}, {} bytes, sha256 {})",
+                document.name(),
+                document.media_type(),
+                document.size_bytes(),
+                document.sha256()
+            );
+            print_state(
+                &service
+                    .attach_document(user, &nomination, kind, document)
+                    .await?,
+            );
+        }
+        Command::Survey { nomination, to } => {
+            let survey = match to {
+                SurveyArg::Partner => SurveyKind::Partner,
+                SurveyArg::Customer => SurveyKind::Customer,
+            };
+            print_state(&service.send_survey(user, &nomination, survey).await?);
+            println!("the survey's email is in the outbox");
+        }
+        Command::CompleteSurvey { link } => {
+            print_state(&service.complete_survey(&link.0).await?);
+        }
+        Command::Comment { nomination, text } => {
+            let text = flag(&text, "TEXT")?;
+            print_state(&service.add_comment(user, &nomination, text).await?);
         }
         Command::Submit { nomination } => {
             let n = service.submit(user, &nomination).await?;
             println!("{}: {}", n.friendly_name(), n.state());
+        }
+        Command::Answer {
+            nomination,
+            comment,
+        } => {
+            if let Some(comment) = comment {
+                let comment = flag(&comment, "--comment")?;
+                service.add_comment(user, &nomination, comment).await?;
+            }
+            print_state(&service.submit(user, &nomination).await?);
+        }
+        Command::Dispute { nomination, reason } => {
+            let reason = flag(&reason, "REASON")?;
+            print_state(&service.dispute(user, &nomination, reason).await?);
+        }
+        Command::Cancel { nomination } => {
+            print_state(&service.cancel(user, &nomination).await?);
         }
         Command::Review { action } => match action {
             Review::Queue => {
@@ -446,7 +696,7 @@ async fn execute(
             }
             Review::Ask { nomination, note } => print_state(
                 &service
-                    .request_partner_action(&reviewer, &nomination, note.parse()?)
+                    .request_partner_action(&reviewer, &nomination, flag(&note, "NOTE")?)
                     .await?,
             ),
             Review::Approve { nomination } => {
@@ -454,12 +704,27 @@ async fn execute(
             }
             Review::Reject { nomination, reason } => print_state(
                 &service
-                    .reject(&reviewer, &nomination, reason.parse()?)
+                    .reject(&reviewer, &nomination, flag(&reason, "REASON")?)
                     .await?,
             ),
+            Review::Show { nomination } => {
+                let n = service.claim_for_review(&nomination).await?;
+                print_state(&n);
+                print!("{}", mci_examples::claim_lines(&n));
+            }
             Review::Payout => {
                 let run = service.run_payout(&reviewer, 1000).await?;
                 println!("batch {}: {} claims", run.batch.id, run.batch.entries.len());
+            }
+            Review::Batch { batch } => match service.payout_batch(&batch).await? {
+                Some(batch) => print!("{}", mci_examples::batch_lines(&batch)),
+                None => return Err(Failure::Service(Error::Refused(Refusal::NotFound))),
+            },
+            Review::Reverse { batch, nomination } => {
+                let reversal = service
+                    .reverse_payment(&reviewer, &batch, &nomination)
+                    .await?;
+                print!("{}", mci_examples::batch_lines(&reversal));
             }
         },
         Command::Sweep => {
@@ -502,6 +767,81 @@ async fn execute(
     Ok(())
 }
 
+/// Parses a flag's value; a refusal names the flag, not the field of the
+/// service's form.
+fn flag<T: std::str::FromStr<Err = InvalidValue>>(value: &str, flag: &str) -> Result<T, Failure> {
+    value
+        .parse::<T>()
+        .map_err(|e| Failure::Service(e.for_field(flag).into()))
+}
+
+/// The flag a field of the service's forms is given by, for the fields a
+/// refusal can name after the command line parsed.
+fn flag_of(field: &str) -> &str {
+    match field {
+        "friendly_name" => "--name",
+        "customer_email" | "email" => "--email",
+        "mismatch_reason" => "--mismatch-reason",
+        "hours" => "--hours",
+        "tenant_id" => "--tenant",
+        "tpid" => "--tpid",
+        "azure_subscription_id" => "--subscription",
+        "msx_opportunity_id" => "--msx",
+        "engagements" => "--engagement",
+        "clock" | "now" => "--now",
+        other => other,
+    }
+}
+
+/// A document by reference: the file's name, media type, size and
+/// SHA-256, read without blocking the runtime (R-CLAIM-W-2).
+async fn document_of(path: &Path, media_type: Option<&str>) -> Result<DocumentRef, Failure> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| Failure::Usage(format!("FILE {}: {e}", path.display())))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let media_type = match media_type {
+        Some(given) => flag(given, "--media-type")?,
+        None => flag(mci_examples::media_type_of(path), "--media-type")?,
+    };
+    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    Ok(DocumentRef::new(
+        flag(&name, "FILE")?,
+        media_type,
+        size,
+        Sha256Digest::of(&bytes),
+    )
+    .map_err(|e| e.for_field("FILE"))?)
+}
+
 fn print_state(n: &mci_core::Nomination) {
     println!("{} {}: {}", n.id(), n.friendly_name(), n.state());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_link_is_its_token_however_it_is_pasted() {
+        let token = "ab".repeat(32);
+        for pasted in [
+            format!("/consent/{token}"),
+            format!("https://partner.example/survey/{token}/"),
+            format!("  {token}\n"),
+        ] {
+            let link: Link = pasted.parse().unwrap();
+            assert_eq!(link.0.to_string(), token, "{pasted:?}");
+        }
+        assert!("/consent/".parse::<Link>().is_err());
+    }
 }

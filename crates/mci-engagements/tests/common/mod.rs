@@ -24,9 +24,8 @@ use mci_core::{
     EngagementId, Event, KnownCustomer, MessageId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_engagements::ports::{
-    CustomerEligibility, HmacLinkKey, InMemoryEligibility, InMemoryPartnerDirectory,
-    InMemoryTenantDirectory, LinkKey, ManualClock, OsLinkIds, PortError, SeededLinkIds,
-    TenantDirectory,
+    CustomerEligibility, HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, LinkKey,
+    ManualClock, OsLinkIds, PermissiveEligibility, PortError, SeededLinkIds, TenantDirectory,
 };
 use mci_engagements::{AddCustomer, CustomerRow, Incentives, PageCounts, PageCursor, Settings};
 use mci_store::{
@@ -189,7 +188,7 @@ pub fn msx(n: u32) -> CustomerIdInput {
 /// one customer at a time, and many at once.
 #[derive(Debug)]
 pub struct CountingEligibility {
-    inner: InMemoryEligibility,
+    inner: PermissiveEligibility,
     single: Arc<AtomicUsize>,
     batches: Arc<AtomicUsize>,
 }
@@ -619,7 +618,7 @@ impl World {
             .build();
         let tenant_lookups = Arc::new(AtomicUsize::new(0));
         let eligibility_questions = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let eligibility = InMemoryEligibility::new().ineligible(
+        let eligibility = PermissiveEligibility::new().ineligible(
             workshop.id().clone(),
             CustomerId::Tenant(tenant(NORTHWIND)),
             NORTHWIND_REASON,

@@ -1,0 +1,307 @@
+//! The command-line tool on a SQLite file it creates: every partner and
+//! reviewer action of a workshop claim, from the add to the reversal of a
+//! payment, the links pasted as the outbox prints them, and the errors and
+//! exit codes a person meets, naming the flag rather than the service's
+//! field.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const MCI: &str = env!("CARGO_BIN_EXE_mci");
+
+/// The tool over `db`, at `now`.
+struct Tool<'a> {
+    dir: &'a Path,
+    db: String,
+}
+
+impl Tool<'_> {
+    fn run(&self, now: &str, args: &[&str]) -> Output {
+        Command::new(MCI)
+            .args(["--database", &self.db, "--now", now])
+            .args(args)
+            .current_dir(self.dir)
+            .env_remove("MCI_LINK_KEY")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, now: &str, args: &[&str]) -> String {
+        let out = self.run(now, args);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success(),
+            "mci {args:?}: {}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Runs a command that must fail with `code`; answers its stderr.
+    fn fails(&self, now: &str, args: &[&str], code: i32) -> String {
+        let out = self.run(now, args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "mci {args:?}: {stderr}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
+    }
+
+    /// The link of the first pending email whose line contains `what`, as
+    /// the outbox prints it, delivering every pending email.
+    fn link(&self, now: &str, what: &str) -> String {
+        let outbox = self.ok(now, &["outbox", "--deliver"]);
+        outbox
+            .lines()
+            .filter(|line| line.contains(what))
+            .find_map(|line| line.split(" link ").nth(1))
+            .map(|rest| rest.split(',').next().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no {what} link in {outbox}"))
+    }
+}
+
+/// The nomination id an `add` printed.
+fn added_id(out: &str) -> String {
+    out.rsplit(": ").next().unwrap().trim().to_owned()
+}
+
+#[test]
+fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = Tool {
+        dir: dir.path(),
+        db: String::from("new.sqlite"),
+    };
+
+    // Without --create, a missing file is a usage error naming the flag.
+    let missing = tool.fails("2026-03-03T09:00:00Z", &["engagements"], 2);
+    assert!(
+        missing.contains("--database new.sqlite does not exist"),
+        "{missing}"
+    );
+    assert!(missing.contains("--create"), "{missing}");
+    assert!(!dir.path().join("new.sqlite").exists());
+
+    let day = |d: u32, h: u32| format!("2026-03-{d:02}T{h:02}:00:00Z");
+    let created = tool.ok(&day(3, 9), &["--create", "engagements"]);
+    assert!(created.contains("| ai-workshop "), "{created}");
+
+    // A refused value names the flag and the rule; exit code 2.
+    let empty_name = tool.fails(
+        &day(3, 9),
+        &[
+            "add",
+            "--name",
+            " ",
+            "--email",
+            "it@contoso.example",
+            "--engagement",
+            "ai-workshop",
+        ],
+        2,
+    );
+    assert!(empty_name.starts_with("error: --name "), "{empty_name}");
+    assert!(empty_name.contains("(R-INPUT)"), "{empty_name}");
+    let bad_email = tool.fails(
+        &day(3, 9),
+        &[
+            "add",
+            "--name",
+            "Contoso",
+            "--email",
+            "not an email",
+            "--engagement",
+            "ai-workshop",
+        ],
+        2,
+    );
+    assert!(bad_email.starts_with("error: --email "), "{bad_email}");
+
+    // R-ADD: added by email alone; consent asked and given through the
+    // link pasted as the outbox printed it (R-CONSENT-5).
+    let added = tool.ok(
+        &day(3, 9),
+        &[
+            "add",
+            "--name",
+            "Contoso AI",
+            "--email",
+            "it@contoso.example",
+            "--engagement",
+            "ai-workshop",
+        ],
+    );
+    let id = added_id(&added);
+    tool.ok(&day(3, 10), &["send-consent", &id]);
+    let consent = tool.link(&day(3, 11), "consent request");
+    assert!(consent.starts_with("/consent/"), "{consent}");
+    assert_eq!(
+        tool.ok(&day(4, 9), &["accept", &consent]),
+        "Contoso AI: consented\n"
+    );
+    // The same link again, pasted as a whole URL: accepting twice answers
+    // the same (R-CONSENT-9); a token no link has is not found.
+    assert_eq!(
+        tool.ok(
+            &day(4, 10),
+            &["accept", &format!("https://partner.example{consent}/")]
+        ),
+        "Contoso AI: consented\n"
+    );
+    let unknown = "A".repeat(consent.len() - "/consent/".len());
+    tool.fails(&day(4, 10), &["decline", &format!("/consent/{unknown}")], 4);
+    tool.fails(&day(4, 10), &["decline", "/consent/!!"], 2);
+
+    // R-CONSENT-4: contacts replaced, each given as "Name <email>".
+    tool.ok(
+        &day(5, 9),
+        &[
+            "contacts",
+            &id,
+            "--customer-contact",
+            "Carla Customer <carla@contoso.example>",
+            "--partner-contact",
+            "Ada Lead <ada@northwind.example>",
+        ],
+    );
+    let bad_contact = tool.fails(
+        &day(5, 9),
+        &["contacts", &id, "--customer-contact", "Carla"],
+        2,
+    );
+    assert!(bad_contact.contains("--customer-contact"), "{bad_contact}");
+
+    // R-CLAIM-W-2: proof by reference, never the bytes.
+    let proof = dir.path().join("proof.pdf");
+    std::fs::write(&proof, b"%PDF-1.7 workshop report").unwrap();
+    let invoice = dir.path().join("invoice.pdf");
+    std::fs::write(&invoice, b"%PDF-1.7 invoice 7500 EUR").unwrap();
+    let attached = tool.ok(
+        &day(10, 9),
+        &[
+            "attach",
+            &id,
+            proof.to_str().unwrap(),
+            "--kind",
+            "proof-of-execution",
+        ],
+    );
+    assert!(
+        attached.starts_with("proof.pdf (application/pdf, 24 bytes, sha256 "),
+        "{attached}"
+    );
+    tool.ok(
+        &day(10, 10),
+        &[
+            "attach",
+            &id,
+            invoice.to_str().unwrap(),
+            "--kind",
+            "invoice",
+        ],
+    );
+    let missing_file = tool.fails(&day(10, 10), &["attach", &id, "nowhere.pdf"], 2);
+    assert!(
+        missing_file.starts_with("error: FILE nowhere.pdf"),
+        "{missing_file}"
+    );
+
+    // R-CLAIM-W-3: both surveys sent and completed through their links.
+    tool.ok(&day(11, 9), &["survey", &id, "--to", "partner"]);
+    tool.ok(&day(11, 9), &["survey", &id, "--to", "customer"]);
+    let outbox = tool.ok(&day(11, 10), &["outbox", "--deliver"]);
+    let surveys: Vec<String> = outbox
+        .lines()
+        .filter_map(|line| line.split(" link /survey/").nth(1))
+        .map(|token| format!("/survey/{}", token.trim()))
+        .collect();
+    assert_eq!(surveys.len(), 2, "{outbox}");
+    for (hour, link) in surveys.iter().enumerate() {
+        tool.ok(&day(12, 9 + hour as u32), &["complete-survey", link]);
+    }
+
+    // R-CLAIM-W-5..7: a comment, the submission, the reviewer asks for
+    // more, the partner answers with a comment and submits again.
+    tool.ok(&day(13, 9), &["comment", &id, "Workshop held on site"]);
+    tool.ok(&day(13, 10), &["submit", &id]);
+    let queue = tool.ok(&day(14, 9), &["review", "queue"]);
+    assert!(queue.contains(&id), "{queue}");
+    tool.ok(&day(14, 9), &["review", "start", &id]);
+    tool.ok(
+        &day(14, 10),
+        &["review", "ask", &id, "Attendee list, please"],
+    );
+    let answered = tool.ok(
+        &day(15, 9),
+        &[
+            "answer",
+            &id,
+            "--comment",
+            "Attendee list attached to the report",
+        ],
+    );
+    assert!(answered.contains("submitted"), "{answered}");
+    tool.ok(&day(16, 9), &["review", "start", &id]);
+    let shown = tool.ok(&day(16, 9), &["review", "show", &id]);
+    assert!(
+        shown.contains("proof.pdf (application/pdf, 24 bytes"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Attendee list attached to the report"),
+        "{shown}"
+    );
+
+    // R-CLAIM-W-8: rejected, disputed once, then approved and paid.
+    tool.ok(&day(16, 10), &["review", "reject", &id, "No attendee list"]);
+    tool.ok(
+        &day(17, 9),
+        &["dispute", &id, "The list is page 3 of the report"],
+    );
+    let twice = tool.fails(&day(17, 10), &["dispute", &id, "Again"], 3);
+    assert!(twice.contains("R-CLAIM-W-8"), "{twice}");
+    tool.ok(&day(18, 9), &["review", "start", &id]);
+    tool.ok(&day(18, 10), &["review", "approve", &id]);
+
+    // R-CLAIM-W-9: the payout batch, shown, and a payment reversed by a
+    // new batch.
+    let paid = tool.ok("2026-05-01T09:00:00Z", &["review", "payout"]);
+    let batch = paid
+        .strip_prefix("batch ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("{paid}"))
+        .to_owned();
+    assert!(paid.ends_with(": 1 claims\n"), "{paid}");
+    let shown = tool.ok("2026-05-01T10:00:00Z", &["review", "batch", &batch]);
+    assert!(
+        shown.contains(&id) && shown.contains("7500.00 EUR"),
+        "{shown}"
+    );
+    let reversed = tool.ok("2026-05-02T09:00:00Z", &["review", "reverse", &batch, &id]);
+    assert!(
+        reversed.contains(&id) && reversed.contains("Reversal"),
+        "{reversed}"
+    );
+
+    // R-CLAIM-W-10: another nomination cancelled before submission.
+    let other = added_id(&tool.ok(
+        "2026-05-03T09:00:00Z",
+        &[
+            "add",
+            "--name",
+            "Tailspin AI",
+            "--email",
+            "it@tailspin.example",
+            "--engagement",
+            "ai-workshop",
+        ],
+    ));
+    let cancelled = tool.ok("2026-05-03T10:00:00Z", &["cancel", &other]);
+    assert!(cancelled.contains("cancelled"), "{cancelled}");
+    tool.fails("2026-05-03T11:00:00Z", &["submit", "not-an-id"], 2);
+}
