@@ -282,14 +282,16 @@ impl Incentives {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use mci_engagements::ports::HmacLinkKey;
+    /// use mci_engagements::ports::{HmacLinkKey, PermissiveEligibility};
     /// use mci_engagements::{Call, Incentives, PartnerAnswer, PartnerCommand};
     /// use mci_core::{PartnerUser, Role};
     /// use mci_store_memory::MemoryStore;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo()).build();
+    /// let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo())
+    ///     .customer_eligibility(PermissiveEligibility::new())
+    ///     .build();
     /// let user = PartnerUser::new("4711".parse()?, "ada".parse()?, Role::IncentivesAdmin);
     ///
     /// // The body of a request, as a client sends it.
