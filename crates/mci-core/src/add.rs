@@ -103,7 +103,7 @@ pub struct Candidate<'a> {
 }
 
 /// What a nomination for one engagement would get (R-ADD-10).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Proposal {
     /// The engagement.
     pub engagement: EngagementId,
@@ -118,7 +118,27 @@ pub struct Proposal {
 }
 
 /// The answer of the review step (R-ADD-10).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its JSON form: each choosable engagement with what its nomination would
+/// get, and each refused one with its reasons (R-ADD-6, never naming
+/// another partner, R-ROLE-3).
+///
+/// ```json
+/// {
+///   "choosable": [{
+///     "engagement": "ai-assessment",
+///     "rules_version": 1,
+///     "consent_deadline": "2026-04-01T09:00:00Z",
+///     "timelines": {"obtain_consent": 30, "first_submit": 60, "review_complete": 90, "dispute": 30},
+///     "proposed_payout": "3000.00 EUR"
+///   }],
+///   "refused": [{
+///     "engagement": "ai-workshop",
+///     "reasons": [{"kind": "customer_ineligible", "reason": "fewer than 50 licensed seats"}]
+///   }]
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NominationReview {
     /// The engagements that can be chosen, with what each would get.
     pub choosable: Vec<Proposal>,

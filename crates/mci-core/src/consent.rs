@@ -49,7 +49,28 @@ use crate::{LocationId, PartnerId};
 /// The details the partner gives with a consent email (R-CONSENT-2). Every
 /// field is optional: `None` keeps what the nomination has. Serialised as
 /// the input an idempotency key is bound to (R-REC-5).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+///
+/// Its JSON form: a missing member or `null` keeps what the nomination
+/// has; every value is validated as it is read, and an unknown member is
+/// refused, so a client cannot send what the type would not hold.
+///
+/// ```
+/// use mci_core::SendConsent;
+///
+/// let details: SendConsent = serde_json::from_str(r#"{
+///     "partner_contacts": [{"name": "Ada", "email": "ada@partner.example"}],
+///     "estimated_deal_size": "250000.00 EUR"
+/// }"#).unwrap();
+/// assert_eq!(details.estimated_deal_size, Some("250000.00 EUR".parse().unwrap()));
+/// assert!(details.customer_contacts.is_none());
+/// // An invalid email is refused as the JSON is read, naming its field.
+/// let refused = serde_json::from_str::<SendConsent>(
+///     r#"{"partner_contacts": [{"name": "Ada", "email": "ada@"}]}"#,
+/// ).unwrap_err();
+/// assert!(refused.to_string().contains("email"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SendConsent {
     /// New customer contacts; a change voids earlier consent links
     /// (R-CONSENT-4).
@@ -62,7 +83,26 @@ pub struct SendConsent {
 
 /// A change of contacts (R-CONSENT-4, R-CLAIM-W-4). `None` keeps the current
 /// list. Serialised as the input an idempotency key is bound to (R-REC-5).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+///
+/// Its JSON form: a missing member or `null` keeps the current list; the
+/// contacts are validated as they are read (R-INPUT), and an unknown
+/// member is refused.
+///
+/// ```
+/// use mci_core::ContactsUpdate;
+///
+/// let update: ContactsUpdate = serde_json::from_str(
+///     r#"{"customer": [{"name": "Carla", "email": "cio@contoso.example"}]}"#,
+/// ).unwrap();
+/// assert!(update.partner.is_none());
+/// assert_eq!(
+///     serde_json::to_string(&update).unwrap(),
+///     r#"{"customer":[{"name":"Carla","email":"cio@contoso.example"}],"partner":null}"#,
+/// );
+/// assert!(serde_json::from_str::<ContactsUpdate>(r#"{"customers": []}"#).is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ContactsUpdate {
     /// The customer's contacts.
     pub customer: Option<Contacts>,
@@ -101,7 +141,21 @@ impl Acceptance {
 }
 
 /// What the customer sees on opening a consent link (R-ROLE-4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its JSON form, as a page for the customer receives it:
+///
+/// ```json
+/// {
+///   "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///   "engagement": "ai-workshop",
+///   "partner": "4711",
+///   "location": "1234567",
+///   "friendly_name": "Contoso AI readiness",
+///   "state": "awaiting_consent",
+///   "deadline": "2026-04-01T09:00:00Z"
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConsentInvitation {
     /// The nomination.
     pub nomination: NominationId,

@@ -17,9 +17,29 @@ use std::fmt;
 /// Each variant is a case a caller can show or act on; the numbers in them are
 /// the limits the input broke. `#[non_exhaustive]`: later checks add
 /// problems, so a match outside this crate ends with a wildcard arm.
+///
+/// Its JSON form names the problem under `"problem"`, beside the variant's
+/// fields; the words of [`Problem::Syntax`] and [`Problem::Mismatch`] go
+/// under `"detail"`.
+///
+/// ```
+/// use mci_core::Problem;
+///
+/// let syntax = Problem::Syntax("expected one @".into());
+/// assert_eq!(
+///     serde_json::to_value(&syntax).unwrap(),
+///     serde_json::json!({"problem": "syntax", "detail": "expected one @"}),
+/// );
+/// assert_eq!(
+///     serde_json::to_value(Problem::TooLong { max: 5, actual: 7 }).unwrap(),
+///     serde_json::json!({"problem": "too_long", "max": 5, "actual": 7}),
+/// );
+/// let back: Problem = serde_json::from_value(serde_json::to_value(&syntax).unwrap()).unwrap();
+/// assert_eq!(back, syntax);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-#[serde(tag = "problem", rename_all = "snake_case")]
+#[serde(into = "ProblemForm", from = "ProblemForm")]
 pub enum Problem {
     /// Nothing (or only white space) was given.
     Empty,
@@ -86,6 +106,105 @@ pub enum Problem {
     },
     /// Two values that must agree do not (for example two currencies).
     Mismatch(String),
+}
+
+/// The serde form of [`Problem`]: an internally tagged enum cannot hold
+/// the bare string of a newtype variant, so the words of `Syntax` and
+/// `Mismatch` go under `detail`; every other variant is as it was.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+enum ProblemForm {
+    Empty,
+    TooLong {
+        max: usize,
+        actual: usize,
+    },
+    ControlCharacter,
+    InvisibleCharacter {
+        character: char,
+        position: usize,
+    },
+    Syntax {
+        detail: String,
+    },
+    OutOfRange {
+        min: i128,
+        max: i128,
+        actual: i128,
+    },
+    Overflow,
+    InstantOutOfRange {
+        earliest: crate::Instant,
+        latest: crate::Instant,
+        actual: crate::Instant,
+    },
+    Mismatch {
+        detail: String,
+    },
+}
+
+impl From<Problem> for ProblemForm {
+    fn from(problem: Problem) -> Self {
+        match problem {
+            Problem::Empty => ProblemForm::Empty,
+            Problem::TooLong { max, actual } => ProblemForm::TooLong { max, actual },
+            Problem::ControlCharacter => ProblemForm::ControlCharacter,
+            Problem::InvisibleCharacter {
+                character,
+                position,
+            } => ProblemForm::InvisibleCharacter {
+                character,
+                position,
+            },
+            Problem::Syntax(detail) => ProblemForm::Syntax { detail },
+            Problem::OutOfRange { min, max, actual } => {
+                ProblemForm::OutOfRange { min, max, actual }
+            }
+            Problem::Overflow => ProblemForm::Overflow,
+            Problem::InstantOutOfRange {
+                earliest,
+                latest,
+                actual,
+            } => ProblemForm::InstantOutOfRange {
+                earliest,
+                latest,
+                actual,
+            },
+            Problem::Mismatch(detail) => ProblemForm::Mismatch { detail },
+        }
+    }
+}
+
+impl From<ProblemForm> for Problem {
+    fn from(form: ProblemForm) -> Self {
+        match form {
+            ProblemForm::Empty => Problem::Empty,
+            ProblemForm::TooLong { max, actual } => Problem::TooLong { max, actual },
+            ProblemForm::ControlCharacter => Problem::ControlCharacter,
+            ProblemForm::InvisibleCharacter {
+                character,
+                position,
+            } => Problem::InvisibleCharacter {
+                character,
+                position,
+            },
+            ProblemForm::Syntax { detail } => Problem::Syntax(detail),
+            ProblemForm::OutOfRange { min, max, actual } => {
+                Problem::OutOfRange { min, max, actual }
+            }
+            ProblemForm::Overflow => Problem::Overflow,
+            ProblemForm::InstantOutOfRange {
+                earliest,
+                latest,
+                actual,
+            } => Problem::InstantOutOfRange {
+                earliest,
+                latest,
+                actual,
+            },
+            ProblemForm::Mismatch { detail } => Problem::Mismatch(detail),
+        }
+    }
 }
 
 impl fmt::Display for Problem {

@@ -15,10 +15,12 @@ use crate::time::Instant;
 use crate::{Domain, EngagementId, Hours, ProofItem};
 use std::fmt;
 
-/// A command of the nomination state machine, as named in refusals.
+/// A command of the nomination state machine, as named in refusals. Its
+/// JSON form is its name in snake case, such as `"send_consent"`.
 /// `#[non_exhaustive]`: the state machine may learn commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[non_exhaustive]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Send the consent email (R-CONSENT-2).
     SendConsent,
@@ -120,7 +122,7 @@ impl fmt::Display for Command {
 ///     "ai-workshop: already nominated for this engagement (R-ADD-7), reached the limit of 1 active nominations (R-ENG-5)"
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EngagementRefusal {
     /// The engagement.
     pub engagement: EngagementId,
@@ -144,8 +146,29 @@ impl fmt::Display for EngagementRefusal {
 /// The enum is `#[non_exhaustive]`: later rules add refusals, so a match
 /// outside this crate ends with a wildcard arm. Its variants are not: they
 /// can be built and matched field by field anywhere.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Its JSON form names the refusal in snake case under `"refusal"`, beside
+/// the variant's fields; a refused value ([`Refusal::Invalid`]) carries the
+/// field, the rule and the problem of its [`InvalidValue`]. The rule of
+/// every refusal is [`Refusal::rule`]; the words for a person are its
+/// `Display`.
+///
+/// ```
+/// use mci_core::{Command, Refusal, State};
+///
+/// let refusal = Refusal::NotAllowedNow { command: Command::Submit, state: State::AwaitingConsent };
+/// assert_eq!(
+///     serde_json::to_value(&refusal).unwrap(),
+///     serde_json::json!({"refusal": "not_allowed_now", "command": "submit", "state": "awaiting_consent"}),
+/// );
+/// let invalid = Refusal::from("a@".parse::<mci_core::EmailAddress>().unwrap_err());
+/// assert_eq!(serde_json::to_value(&invalid).unwrap()["refusal"], "invalid");
+/// assert_eq!(serde_json::to_value(&invalid).unwrap()["field"], "email");
+/// assert_eq!(serde_json::to_value(Refusal::InvalidLink).unwrap(), serde_json::json!({"refusal": "invalid_link"}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[non_exhaustive]
+#[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum Refusal {
     /// The user's role may not make partner-side calls (R-ROLE-1).
     #[error(

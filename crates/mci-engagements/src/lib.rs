@@ -98,6 +98,7 @@
 #![warn(missing_docs)]
 
 mod call;
+mod command;
 mod customer;
 mod error;
 mod page;
@@ -108,6 +109,7 @@ mod service;
 mod system;
 
 pub use call::Call;
+pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, ErrorKind, Result};
 pub use mci_core::MessageKind;
 pub use page::{

@@ -11,17 +11,218 @@ use mci_core::{
 };
 use mci_store::{KnownQuery, PageQuery, StateQuery};
 
-/// Where the next page of a tab starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PageCursor {
+/// Where the next page of a tab starts: an opaque, URL-safe string, so it
+/// travels in a query string as it is (`?cursor=…`). Give back the one a
+/// page answered ([`CustomersPage::next`]); the constructors serve callers
+/// that keep a position of their own.
+///
+/// The string is the base64url form, without padding, of a versioned
+/// binary form with a checksum. A string that is not a cursor, or one
+/// changed since it was given, is refused with a typed error naming the
+/// field `cursor` (R-INPUT), never a panic; the call it was for is not
+/// made and changes nothing. The checksum finds changes, but is no
+/// secret: a cursor forged with care only moves where a page of the
+/// partner's own rows starts, since every page is of the caller's partner
+/// (R-ROLE-2).
+///
+/// ```
+/// use mci_engagements::PageCursor;
+///
+/// let cursor = PageCursor::after_nomination("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().unwrap());
+/// let text = cursor.to_string();
+/// assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+/// assert_eq!(text.parse::<PageCursor>().unwrap(), cursor);
+/// // Its JSON form is the same string.
+/// assert_eq!(serde_json::to_value(&cursor).unwrap(), serde_json::Value::String(text.clone()));
+///
+/// // A changed cursor is refused, naming the field.
+/// let mut changed = text.into_bytes();
+/// changed[4] = if changed[4] == b'A' { b'B' } else { b'A' };
+/// let refused = String::from_utf8(changed).unwrap().parse::<PageCursor>().unwrap_err();
+/// assert_eq!(refused.field(), "cursor");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageCursor(Position);
+
+/// Where a page starts, inside a [`PageCursor`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Position {
     /// After this nomination.
     Nomination(NominationId),
     /// Among the known customers, after this one (`None`: from the first).
     KnownCustomer(Option<CustomerId>),
 }
 
-/// One row of the Customers page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl PageCursor {
+    /// The version of the binary form written.
+    const VERSION: u8 = 1;
+    /// The bytes of the checksum that ends the binary form.
+    const CHECKSUM: usize = 4;
+    /// The longest string read: far above any cursor written, so that a
+    /// long string is refused before it is decoded.
+    const MAX_CHARS: usize = 256;
+
+    /// The cursor of the page after nomination `id`: the nominations after
+    /// it, then the known customers.
+    pub fn after_nomination(id: NominationId) -> Self {
+        Self(Position::Nomination(id))
+    }
+
+    /// The cursor of the page of known customers after `customer`, or from
+    /// the first with `None` (the nominations are all behind it).
+    pub fn after_known_customer(customer: Option<CustomerId>) -> Self {
+        Self(Position::KnownCustomer(customer))
+    }
+
+    /// The nomination the next page starts after, if it starts among the
+    /// nominations.
+    pub fn nomination(&self) -> Option<NominationId> {
+        match self.0 {
+            Position::Nomination(id) => Some(id),
+            Position::KnownCustomer(_) => None,
+        }
+    }
+
+    /// The binary form: version, kind, position, checksum.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = vec![Self::VERSION];
+        match &self.0 {
+            Position::Nomination(id) => {
+                bytes.push(0);
+                bytes.extend_from_slice(id.as_uuid().as_bytes());
+            }
+            Position::KnownCustomer(None) => bytes.push(1),
+            Position::KnownCustomer(Some(customer)) => {
+                bytes.push(2);
+                bytes.extend_from_slice(customer.to_string().as_bytes());
+            }
+        }
+        let checksum = Self::checksum(&bytes);
+        bytes.extend_from_slice(&checksum);
+        bytes
+    }
+
+    fn checksum(body: &[u8]) -> [u8; Self::CHECKSUM] {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"mci page cursor")
+            .chain_update(body)
+            .finalize();
+        let mut checksum = [0; Self::CHECKSUM];
+        checksum.copy_from_slice(&digest[..Self::CHECKSUM]);
+        checksum
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, &'static str> {
+        let split = bytes.len().checked_sub(Self::CHECKSUM).ok_or("too short")?;
+        let (body, checksum) = bytes.split_at(split);
+        if Self::checksum(body) != checksum {
+            return Err("changed since it was given");
+        }
+        let position = match body {
+            [Self::VERSION, 0, id @ ..] => {
+                let id = uuid::Uuid::from_slice(id).map_err(|_| "not a nomination id")?;
+                Position::Nomination(
+                    NominationId::from_uuid(id).map_err(|_| "not a nomination id")?,
+                )
+            }
+            [Self::VERSION, 1] => Position::KnownCustomer(None),
+            [Self::VERSION, 2, customer @ ..] => {
+                let customer = std::str::from_utf8(customer).map_err(|_| "not a customer id")?;
+                Position::KnownCustomer(Some(customer.parse().map_err(|_| "not a customer id")?))
+            }
+            [Self::VERSION, ..] => return Err("of an unknown kind"),
+            _ => return Err("of an unknown version"),
+        };
+        Ok(Self(position))
+    }
+}
+
+impl std::fmt::Display for PageCursor {
+    /// The base64url form, without padding, of the binary form.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use base64::Engine;
+        f.write_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()))
+    }
+}
+
+impl std::str::FromStr for PageCursor {
+    type Err = InvalidValue;
+
+    /// Reads a cursor a page gave; anything else is refused under the
+    /// field `cursor`, with words that do not quote the input.
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        use base64::Engine;
+        let refused = |what: &str| {
+            InvalidValue::new(
+                "cursor",
+                Problem::Syntax(format!("not a page cursor: {what}")),
+            )
+        };
+        if s.is_empty() {
+            return Err(InvalidValue::new("cursor", Problem::Empty));
+        }
+        if s.len() > Self::MAX_CHARS {
+            return Err(InvalidValue::new(
+                "cursor",
+                Problem::TooLong {
+                    max: Self::MAX_CHARS,
+                    actual: s.len(),
+                },
+            ));
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| refused("not base64url without padding"))?;
+        Self::from_bytes(&bytes).map_err(refused)
+    }
+}
+
+impl From<PageCursor> for String {
+    fn from(cursor: PageCursor) -> String {
+        cursor.to_string()
+    }
+}
+
+impl TryFrom<String> for PageCursor {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
+        s.parse()
+    }
+}
+
+impl serde::Serialize for PageCursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PageCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One row of the Customers page. Its JSON form is the row's own, with
+/// `"row"` saying which: `"nomination"` ([`PageRow`]) or `"known"`
+/// ([`KnownCustomerRow`]).
+///
+/// ```json
+/// {"row": "nomination", "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///  "friendly_name": "Contoso AI readiness", "customer": "tenant:0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b",
+///  "tab": "eligible", "row_type": "active",
+///  "status": {"state": "consented", "deadline": "first_submit", "days_left": 90},
+///  "actions": ["submit_workshop_claim", "cancel", "view_workshop_claim"]}
+/// {"row": "known",
+///  "known": {"customer": {"id": "subscription:00000000-0000-4000-8000-000000000001",
+///                         "id_type": "azure_subscription_id", "email": "it@customer1.example",
+///                         "mismatch_reason": null},
+///            "through": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"},
+///  "reasons": [], "checked": false}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "row", rename_all = "snake_case")]
 pub enum CustomerRow {
     /// A nomination of the partner (R-PAGE-2, -3, -5).
     Nomination(PageRow),
@@ -31,7 +232,17 @@ pub enum CustomerRow {
 }
 
 /// How many rows each tab holds (R-PAGE-1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// ```
+/// use mci_engagements::PageCounts;
+///
+/// let counts = PageCounts { eligible: 3, not_checked: 1, ineligible: 2, complete: 0 };
+/// assert_eq!(
+///     serde_json::to_value(counts).unwrap(),
+///     serde_json::json!({"eligible": 3, "not_checked": 1, "ineligible": 2, "complete": 0}),
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PageCounts {
     /// Eligible: live nominations and claimable known customers, checked
     /// or not.
@@ -47,8 +258,19 @@ pub struct PageCounts {
     pub complete: u64,
 }
 
-/// One page of one tab.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One page of one tab. Its JSON form holds the rows as [`CustomerRow`]
+/// gives them and the next page's cursor as its string, to send back as
+/// it is:
+///
+/// ```json
+/// {"tab": "eligible",
+///  "rows": [{"row": "nomination", "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "…": "…"}],
+///  "next": "AQABnK3GmoBwAKQMcsE8V8qd3KiM_Q",
+///  "counts": {"eligible": 2, "not_checked": 1, "ineligible": 0, "complete": 0},
+///  "answers_since": null,
+///  "unreadable": []}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CustomersPage {
     /// The tab.
     pub tab: Tab,
@@ -69,7 +291,7 @@ pub struct CustomersPage {
 }
 
 /// One engagement in the overview (R-ENG-7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EngagementSummary {
     /// The engagement.
     pub engagement: EngagementId,
@@ -87,8 +309,21 @@ pub struct EngagementSummary {
     pub active_customers: u64,
 }
 
-/// Filters of the overview (R-ENG-7).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Filters of the overview (R-ENG-7). In JSON every member may be left
+/// out (no filter); each value is validated as it is read, and an unknown
+/// member is refused.
+///
+/// ```
+/// use mci_engagements::OverviewFilter;
+/// use mci_core::Availability;
+///
+/// let filter: OverviewFilter = serde_json::from_str(r#"{"availability": "active"}"#).unwrap();
+/// assert_eq!(filter.availability, Some(Availability::Active));
+/// assert_eq!(serde_json::from_str::<OverviewFilter>("{}").unwrap(), OverviewFilter::default());
+/// assert!(serde_json::from_str::<OverviewFilter>(r#"{"location": "12a"}"#).is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct OverviewFilter {
     /// Only engagements this location is eligible for.
     pub location: Option<LocationId>,
@@ -99,7 +334,7 @@ pub struct OverviewFilter {
 }
 
 /// Something due for the partner (R-ENG-7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ActionNeeded {
     /// The nomination.
     pub nomination: NominationId,
@@ -111,8 +346,12 @@ pub struct ActionNeeded {
     pub due: Due,
 }
 
-/// What is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What is due. Its JSON form says which under `"due"`, beside the
+/// deadline's `kind` and `at` where there is one:
+/// `{"due": "consent_lapsing", "kind": "obtain_consent", "at": "2026-04-01T09:00:00Z"}`
+/// or `{"due": "reviewer_waiting"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "due", rename_all = "snake_case")]
 pub enum Due {
     /// The consent lapses at this deadline.
     ConsentLapsing(Deadline),
@@ -123,7 +362,17 @@ pub enum Due {
 }
 
 /// The engagements overview of a partner (R-ENG-7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// use mci_engagements::Overview;
+///
+/// let empty = Overview { engagements: vec![], action_needed: vec![] };
+/// assert_eq!(
+///     serde_json::to_value(&empty).unwrap(),
+///     serde_json::json!({"engagements": [], "action_needed": []}),
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Overview {
     /// The engagements, by solution area then id.
     pub engagements: Vec<EngagementSummary>,
@@ -164,12 +413,9 @@ impl Incentives {
         let mut next = None;
         let mut unreadable = Vec::new();
         let known_from = match cursor {
-            Some(PageCursor::KnownCustomer(after)) => Some(after),
+            Some(PageCursor(Position::KnownCustomer(after))) => Some(after),
             cursor => {
-                let after = match cursor {
-                    Some(PageCursor::Nomination(id)) => Some(id),
-                    _ => None,
-                };
+                let after = cursor.and_then(|c| c.nomination());
                 let page = self
                     .store
                     .page(&PageQuery {
@@ -190,7 +436,7 @@ impl Incentives {
                 );
                 match page.next {
                     Some(id) => {
-                        next = Some(PageCursor::Nomination(id));
+                        next = Some(PageCursor::after_nomination(id));
                         None
                     }
                     None => Some(None),
@@ -218,11 +464,11 @@ impl Incentives {
                     .filter_map(|entry| KnownCustomerRow::placed(entry.known, &entry.placement))
                     .map(CustomerRow::Known),
             );
-            next = page.next.map(|c| PageCursor::KnownCustomer(Some(c)));
+            next = page.next.map(|c| PageCursor::after_known_customer(Some(c)));
         } else if knows && known_from.is_some() {
             // The page is full of nominations and the known customers are
             // still to come.
-            next = Some(PageCursor::KnownCustomer(None));
+            next = Some(PageCursor::after_known_customer(None));
         }
         let (counts, answers_since) = self.page_counts(&user, &engagement, now).await?;
         Ok(CustomersPage {

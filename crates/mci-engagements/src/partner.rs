@@ -32,7 +32,36 @@ fn decided_on(engagements: &[Arc<Engagement>], facts: Vec<EligibilityFacts>) -> 
 
 /// The *add customer* form (R-ADD-1). Serialised as the input an
 /// idempotency key is bound to (R-REC-5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Its JSON form, as a client sends it: every value goes through its own
+/// validation as it is read (R-INPUT), so the form holds only valid
+/// values, and an unknown member is refused. `customer_id` is
+/// `{"type": "email_only"}` or a typed id such as
+/// `{"type": "tenant_id", "value": "0b7d3f6e-…"}`; `mismatch_reason` and
+/// `hours` may be left out.
+///
+/// ```
+/// use mci_engagements::AddCustomer;
+///
+/// let json = r#"{
+///     "friendly_name": "Contoso AI readiness",
+///     "location": "1234567",
+///     "customer_id": {"type": "email_only"},
+///     "customer_email": "cio@contoso.example",
+///     "engagements": ["ai-workshop"],
+///     "customer_contacts": [{"name": "Carla", "email": "cio@contoso.example"}],
+///     "partner_contacts": [{"name": "Ada", "email": "ada@partner.example"}]
+/// }"#;
+/// let form: AddCustomer = serde_json::from_str(json).unwrap();
+/// assert_eq!(form.customer_email.as_str(), "cio@contoso.example");
+/// assert_eq!(form.hours, None);
+///
+/// // A value its type refuses is refused as the JSON is read.
+/// let bidi = json.replace("Contoso AI readiness", "Contoso\\u202e AI");
+/// assert!(serde_json::from_str::<AddCustomer>(&bidi).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AddCustomer {
     /// The friendly name.
     pub friendly_name: FriendlyName,
@@ -57,7 +86,22 @@ pub struct AddCustomer {
 /// The *claim customer* form (R-CLAIM-2): the customer comes from an
 /// earlier nomination the customer consented to. Serialised as the input an
 /// idempotency key is bound to (R-REC-5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Its JSON form, validated as it is read like [`AddCustomer`]'s:
+///
+/// ```
+/// use mci_engagements::ClaimCustomer;
+///
+/// let form: ClaimCustomer = serde_json::from_str(r#"{
+///     "known_through": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///     "friendly_name": "Contoso, second workshop",
+///     "location": "1234567",
+///     "engagements": ["ai-workshop"]
+/// }"#).unwrap();
+/// assert!(form.customer_contacts.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimCustomer {
     /// The partner's earlier nomination the customer is known through.
     pub known_through: NominationId,
@@ -84,6 +128,14 @@ struct AttachDocumentInput<'a> {
 
 /// The nominations an add or claim created, in the order of the
 /// engagements asked for (R-ADD-9).
+///
+/// Its JSON form, each nomination as [`Nomination`]'s serde form (the
+/// form a store keeps it in):
+///
+/// ```json
+/// {"nominations": [{"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "partner": "4711",
+///                   "engagement": "ai-workshop", "state": "customer_claimed", "…": "…"}]}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Added {
     /// The new nominations.

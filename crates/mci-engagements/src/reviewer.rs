@@ -13,6 +13,18 @@ use mci_store::{Commit, Page, StateQuery};
 use serde::Serialize;
 
 /// One batch of a payout run and the claims it paid.
+///
+/// Its JSON form, the claims paid as [`Nomination`]'s:
+///
+/// ```json
+/// {"batch": {"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c",
+///            "cycle": {"number": 455, "starts": "2026-01-22T00:00:00Z", "ends": "2026-03-08T00:00:00Z"},
+///            "created_at": "2026-03-02T09:00:00Z",
+///            "entries": [{"nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///                         "amount": "7500.00 EUR", "kind": {"entry": "payment"}}]},
+///  "paid": [{"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "state": "paid", "…": "…"}],
+///  "unreadable": []}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PayoutRun {
     /// The batch; empty when nothing was approved and unpaid.

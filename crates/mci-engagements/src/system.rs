@@ -14,7 +14,20 @@ use mci_store::{AnswerWrite, Commit, KnownToCheck, Leased};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// ```
+/// use mci_engagements::SweepReport;
+///
+/// let report = SweepReport { lapsed: 2, reminded: 1, ..SweepReport::default() };
+/// assert_eq!(
+///     serde_json::to_value(&report).unwrap(),
+///     serde_json::json!({
+///         "lapsed": 2, "reminded": 1, "skipped": 0, "unreadable": [],
+///         "answers_kept": 0, "eligibility_failure": null
+///     }),
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
     /// Nominations lapsed.
     pub lapsed: usize,

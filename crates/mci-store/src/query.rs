@@ -38,7 +38,19 @@ pub struct StateQuery {
 }
 
 /// A page of nominations in id order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Its JSON form: the rows as [`Nomination`]'s serde form, the unreadable
+/// rows by id and reason, and the id to read on after:
+///
+/// ```
+/// use mci_store::Page;
+///
+/// assert_eq!(
+///     serde_json::to_value(Page::default()).unwrap(),
+///     serde_json::json!({"rows": [], "unreadable": [], "next": null}),
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Page {
     /// The rows.
     pub rows: Vec<Nomination>,
@@ -84,8 +96,8 @@ impl Page {
 
 /// A stored nomination that could not be read back: its id, and why (the
 /// decoder's words, never the row's content). Reads pass it over and say
-/// so; the sweep reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// so; the sweep reports it. Its JSON form is `{"id": …, "reason": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Unreadable {
     /// The nomination.
     pub id: NominationId,

@@ -89,9 +89,9 @@ enum Command {
         /// Rows per page.
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        /// Continue after this nomination (the cursor a page printed).
+        /// Continue where the last page ended: the cursor it printed.
         #[arg(long)]
-        after: Option<NominationId>,
+        cursor: Option<PageCursor>,
     },
     /// Adds a customer to one or more engagements, all or none (R-ADD).
     Add {
@@ -504,7 +504,7 @@ async fn execute(
             engagement,
             tab,
             limit,
-            after,
+            cursor,
         } => {
             let tab = match tab {
                 TabArg::Eligible => Tab::Eligible,
@@ -512,13 +512,7 @@ async fn execute(
                 TabArg::Complete => Tab::Complete,
             };
             let page = service
-                .customers_page(
-                    user,
-                    &engagement,
-                    tab,
-                    after.map(PageCursor::Nomination),
-                    limit,
-                )
+                .customers_page(user, &engagement, tab, cursor, limit)
                 .await?;
             println!(
                 "{engagement} / {tab}: {} eligible, {} ineligible, {} complete",
@@ -530,8 +524,8 @@ async fn execute(
                     println!("  {} = {}", r.friendly_name, r.nomination);
                 }
             }
-            if let Some(PageCursor::Nomination(next)) = page.next {
-                println!("more: --after {next}");
+            if let Some(next) = page.next {
+                println!("more: --cursor {next}");
             }
         }
         Command::Add {

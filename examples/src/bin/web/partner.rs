@@ -179,29 +179,10 @@ fn tab_code(tab: Tab) -> &'static str {
     }
 }
 
-/// A page cursor as a link carries it.
-fn cursor_text(cursor: &PageCursor) -> String {
-    match cursor {
-        PageCursor::Nomination(id) => format!("n{id}"),
-        PageCursor::KnownCustomer(None) => String::from("k"),
-        PageCursor::KnownCustomer(Some(customer)) => format!("k{customer}"),
-    }
-}
-
-/// The cursor a link carries.
+/// The cursor a link carries: the service's opaque, URL-safe string; a
+/// malformed one is refused under the link's parameter, `after`.
 fn cursor_of(text: &str) -> Result<PageCursor, InvalidValue> {
-    let field = |e: InvalidValue| e.for_field("after");
-    match text.split_at_checked(1) {
-        Some(("n", id)) => Ok(PageCursor::Nomination(id.parse().map_err(field)?)),
-        Some(("k", "")) => Ok(PageCursor::KnownCustomer(None)),
-        Some(("k", customer)) => Ok(PageCursor::KnownCustomer(Some(
-            customer.parse().map_err(field)?,
-        ))),
-        _ => Err(InvalidValue::new(
-            "after",
-            mci_core::Problem::Syntax(String::from("not a page cursor")),
-        )),
-    }
+    text.parse::<PageCursor>().map_err(|e| e.for_field("after"))
 }
 
 /// A partner command on a nomination, as a one-button form.
@@ -335,7 +316,7 @@ pub(crate) async fn customers(
                 p.refusal { (page.unreadable.len()) " nominations cannot be read back and need an operator." }
             }
             @if let Some(next) = &page.next {
-                p { a #next-page href={ "/engagements/" (engagement) "?tab=" (tab_code(tab)) "&after=" (percent_encode(&cursor_text(next))) @if limit != PAGE_SIZE { "&limit=" (limit) } } { "Next page →" } }
+                p { a #next-page href={ "/engagements/" (engagement) "?tab=" (tab_code(tab)) "&after=" (percent_encode(&next.to_string())) @if limit != PAGE_SIZE { "&limit=" (limit) } } { "Next page →" } }
             }
             p { a href="/add" { "Add a customer" } " · " a href="/" { "All engagements" } }
         };
@@ -478,15 +459,15 @@ mod tests {
     fn r_page_1_a_page_cursor_survives_its_link() {
         let id: NominationId = "0190c0de-0000-7000-8000-000000000001".parse().unwrap();
         for cursor in [
-            PageCursor::Nomination(id),
-            PageCursor::KnownCustomer(None),
-            PageCursor::KnownCustomer(Some(
+            PageCursor::after_nomination(id),
+            PageCursor::after_known_customer(None),
+            PageCursor::after_known_customer(Some(
                 "tenant:0b7d3f6e-1c2a-4e5f-8a9b-0c1d2e3f4a5b"
                     .parse()
                     .unwrap(),
             )),
         ] {
-            assert_eq!(cursor_of(&cursor_text(&cursor)).unwrap(), cursor);
+            assert_eq!(cursor_of(&cursor.to_string()).unwrap(), cursor);
         }
         assert_eq!(cursor_of("x").unwrap_err().field(), "after");
     }
