@@ -5,7 +5,9 @@
 //! hold (R-INPUT).
 //!
 //! Nomination and batch ids hold random bits (UUID v7), so a snapshot
-//! names each by the order it first appears in: `"<id 1>"`, `"<id 2>"`.
+//! names each by the order it first appears in: `"<id 1>"`, `"<id 2>"`;
+//! the hashes of the history's chain cover those ids (R-LIST-4), so they
+//! are named the same way: `"<hash 1>"`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
@@ -37,6 +39,7 @@ fn json_naming(value: &impl Serialize, names: &[(String, &str)]) -> String {
     for (string, name) in names {
         text = text.replace(&format!("\"{string}\""), &format!("\"{name}\""));
     }
+    text = chain_hashes_named(&text);
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
@@ -60,6 +63,34 @@ fn json_naming(value: &impl Serialize, names: &[(String, &str)]) -> String {
         }
     }
     out.push_str(rest);
+    out
+}
+
+/// `text` with every hash of a history's chain (the members `last_hash`,
+/// `previous` and `hash` holding 64 hex digits) named by its order.
+fn chain_hashes_named(text: &str) -> String {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let named = ["\"last_hash\": \"", "\"previous\": \"", "\"hash\": \""]
+            .iter()
+            .find_map(|key| {
+                let at = line.find(key)? + key.len();
+                let hash = line.get(at..at + 64)?;
+                (hash.chars().all(|c| c.is_ascii_hexdigit()) && line[at + 64..].starts_with('"'))
+                    .then_some((at, hash))
+            });
+        match named {
+            Some((at, hash)) => {
+                let next = names.len() + 1;
+                let n = *names.entry(hash.to_owned()).or_insert(next);
+                out.push_str(&line[..at]);
+                out.push_str(&format!("<hash {n}>"));
+                out.push_str(&line[at + 64..]);
+            }
+            None => out.push_str(line),
+        }
+    }
     out
 }
 
