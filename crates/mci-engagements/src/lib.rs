@@ -90,6 +90,7 @@
 mod call;
 mod customer;
 mod error;
+pub mod observability;
 mod page;
 mod partner;
 pub mod ports;
