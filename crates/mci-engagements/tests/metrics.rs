@@ -5,8 +5,8 @@
 #[macro_use]
 mod common;
 
-use common::*;
 use common::story::story;
+use common::*;
 use mci_engagements::observability;
 use mci_store::observe as store_metrics;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -98,7 +98,10 @@ fn the_story_records_the_metrics_an_operator_needs() {
         DebugValue::Gauge(_)
     ));
     assert!(matches!(
-        value(store_metrics::OUTBOX_OLDEST_PENDING_SECONDS, &[("store", "memory")]),
+        value(
+            store_metrics::OUTBOX_OLDEST_PENDING_SECONDS,
+            &[("store", "memory")]
+        ),
         DebugValue::Gauge(_)
     ));
 }

@@ -7,8 +7,8 @@
 #[macro_use]
 mod common;
 
-use common::*;
 use common::story::story;
+use common::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -49,8 +49,7 @@ impl Visit for Fields<'_> {
         self.0.insert(field.name().to_owned(), value.to_owned());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), format!("{value:?}"));
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
     }
 }
 
@@ -124,7 +123,10 @@ async fn r_token_5_no_span_or_event_of_a_whole_story_holds_a_token_an_email_or_a
 
     let text = capture.text();
     for secret in &story.secrets {
-        assert!(!text.contains(secret.as_str()), "{secret:?} was traced:\n{text}");
+        assert!(
+            !text.contains(secret.as_str()),
+            "{secret:?} was traced:\n{text}"
+        );
     }
     assert!(!text.contains('@'), "an email address was traced:\n{text}");
 
@@ -150,7 +152,9 @@ async fn r_token_5_no_span_or_event_of_a_whole_story_holds_a_token_an_email_or_a
     assert!(submits[1]["rule"].starts_with("R-"), "{:?}", submits[1]);
     let comments = capture.named("add_comment");
     assert!(
-        comments.iter().any(|c| c.get("retries").map(String::as_str) == Some("1")),
+        comments
+            .iter()
+            .any(|c| c.get("retries").map(String::as_str) == Some("1")),
         "the held comment retried once: {comments:?}"
     );
     for call in [
@@ -180,4 +184,3 @@ async fn r_token_5_no_span_or_event_of_a_whole_story_holds_a_token_an_email_or_a
     assert_eq!(by_link["store"], "custom", "the test world's gated store");
     assert!(one("store.take_messages").contains_key("taken"));
 }
-

@@ -25,6 +25,9 @@ fn store_threads() -> usize {
         .count()
 }
 
+/// A commit's future, sent and waiting for its answer.
+type Sent<'a> = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
 fn is_closed(error: &StoreError) -> bool {
     matches!(
         error,
@@ -57,9 +60,8 @@ async fn close_writes_what_was_sent_ends_the_threads_without_blocking_and_frees_
 
     // Commits sent, not yet answered, when the store is closed: each
     // future polled once sends its commit and waits for the answer.
-    let mut sent: Vec<Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + '_>>> = (1
-        ..=300)
-        .map(|n| Box::pin(store.commit(adding(n))) as Pin<Box<_>>)
+    let mut sent: Vec<Sent<'_>> = (1..=300)
+        .map(|n| Box::pin(store.commit(adding(n))) as Sent<'_>)
         .collect();
     let mut answered = Vec::new();
     // Unconstrained: tokio's budget would make later sends wait a turn.

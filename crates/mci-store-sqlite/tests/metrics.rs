@@ -46,10 +46,7 @@ fn recorded() -> Vec<Metric> {
         .collect()
 }
 
-fn find<'a>(
-    all: &'a [Metric],
-    name: &str,
-) -> Vec<&'a DebugValue> {
+fn find<'a>(all: &'a [Metric], name: &str) -> Vec<&'a DebugValue> {
     all.iter()
         .filter(|(n, ..)| n == name)
         .map(|(.., v)| v)

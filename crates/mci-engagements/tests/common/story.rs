@@ -48,7 +48,10 @@ pub async fn story(w: &World) -> Story {
         .await
         .unwrap();
     let mut tokens = deliver(w).await;
-    let consent = tokens.last().cloned().expect("the consent email has a link");
+    let consent = tokens
+        .last()
+        .cloned()
+        .expect("the consent email has a link");
     w.service.open_consent(&consent).await.unwrap();
     w.service.accept_consent(&consent).await.unwrap();
 
@@ -63,7 +66,12 @@ pub async fn story(w: &World) -> Story {
         .await
         .unwrap();
     w.service
-        .attach_document(&a, &id, mci_core::DocumentKind::Invoice, document("invoice.pdf"))
+        .attach_document(
+            &a,
+            &id,
+            mci_core::DocumentKind::Invoice,
+            document("invoice.pdf"),
+        )
         .await
         .unwrap();
     for survey in [SurveyKind::Partner, SurveyKind::Customer] {
@@ -78,9 +86,12 @@ pub async fn story(w: &World) -> Story {
         let (service, a) = (w.service.clone(), a.clone());
         async move { service.add_comment(&a, &id, comment("first")).await }
     });
-    held.release_after(w.service.add_comment(&user(PARTNER_A), &id, comment("second")))
-        .await
-        .unwrap();
+    held.release_after(
+        w.service
+            .add_comment(&user(PARTNER_A), &id, comment("second")),
+    )
+    .await
+    .unwrap();
     first.await.unwrap().unwrap();
     w.service.submit(&a, &id).await.unwrap();
     // Submitting again is refused, with its rule.
@@ -99,7 +110,13 @@ pub async fn story(w: &World) -> Story {
         "cto@customer2.example".to_owned(),
         other.friendly_name.to_string(),
     ]);
-    let lapsing = *w.service.add_customer(&a, &other).await.unwrap().nominations[0].id();
+    let lapsing = *w
+        .service
+        .add_customer(&a, &other)
+        .await
+        .unwrap()
+        .nominations[0]
+        .id();
     w.service
         .customers_page(&a, w.workshop.id(), Tab::Eligible, None, 20)
         .await
@@ -123,4 +140,3 @@ pub async fn story(w: &World) -> Story {
         secrets,
     }
 }
-
