@@ -64,12 +64,14 @@
 //! ```
 //! use std::sync::Arc;
 //! use mci_engagements::{Incentives, observability};
-//! use mci_engagements::ports::HmacLinkKey;
+//! use mci_engagements::ports::{HmacLinkKey, PermissiveEligibility};
 //! use mci_store_memory::MemoryStore;
 //!
 //! // An application installs its recorder first, then describes the metrics.
 //! observability::describe_metrics();
-//! let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo()).build();
+//! let service = Incentives::builder(Arc::new(MemoryStore::new()), HmacLinkKey::demo())
+//!     .customer_eligibility(PermissiveEligibility::new())
+//!     .build();
 //! assert_eq!(service.store().backend_name(), "memory");
 //! ```
 
