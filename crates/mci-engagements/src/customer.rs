@@ -4,6 +4,7 @@
 //! say which (R-TOKEN-3).
 
 use crate::error::{Error, Result};
+use crate::observability::{self, call_span, traced};
 use crate::service::{Incentives, Target};
 use mci_core::{ConsentInvitation, LinkToken, Nomination, NominationId, Refusal};
 use mci_store::Commit;
@@ -12,8 +13,11 @@ impl Incentives {
     /// What the customer sees on opening a consent link: what, with whom,
     /// until when (R-ROLE-4).
     pub async fn open_consent(&self, token: &LinkToken) -> Result<ConsentInvitation> {
-        let nomination = self.load(&Target::Link(token.hash())).await?;
-        Ok(nomination.consent_invitation(self.now()?, token)?)
+        traced("open_consent", call_span!("open_consent"), async move {
+            let nomination = self.load(&Target::Link(token.hash())).await?;
+            Ok(nomination.consent_invitation(self.now()?, token)?)
+        })
+        .await
     }
 
     /// The customer accepts. When two partners race for one customer,
@@ -30,32 +34,37 @@ impl Incentives {
     /// nomination has lost, its links are void: a click on one answers as
     /// any voided link does (R-TOKEN-3).
     pub async fn accept_consent(&self, token: &LinkToken) -> Result<Nomination> {
-        // The nomination the token opened on an earlier attempt.
-        let mut opened: Option<NominationId> = None;
-        for _ in 0..=self.settings.retries {
-            let nomination = match (self.load(&Target::Link(token.hash())).await, opened) {
-                (Ok(nomination), _) => nomination,
-                (Err(Error::Refused(Refusal::InvalidLink)), Some(id)) => {
-                    return Err(self.voided_since(&id).await);
+        traced("accept_consent", call_span!("accept_consent"), async move {
+            // The nomination the token opened on an earlier attempt.
+            let mut opened: Option<NominationId> = None;
+            for attempt in 0..=self.settings.retries {
+                observability::attempt(attempt);
+                let nomination = match (self.load(&Target::Link(token.hash())).await, opened) {
+                    (Ok(nomination), _) => nomination,
+                    (Err(Error::Refused(Refusal::InvalidLink)), Some(id)) => {
+                        return Err(self.voided_since(&id).await);
+                    }
+                    (Err(error), _) => return Err(error),
+                };
+                observability::nomination(nomination.id());
+                let now = self.now()?;
+                let rivals = self
+                    .store
+                    .rivals(nomination.engagement(), nomination.customer().id())
+                    .await?;
+                let Some(acceptance) = nomination.accept_consent_among(now, token, &rivals)? else {
+                    return Ok(nomination.at(now));
+                };
+                opened = Some(*nomination.id());
+                let accepted = acceptance.winner.nomination.clone();
+                let commit = Commit::of_all(now, acceptance.into_outcomes());
+                if let Some(written) = self.write(commit, None, accepted).await? {
+                    return Ok(written);
                 }
-                (Err(error), _) => return Err(error),
-            };
-            let now = self.now()?;
-            let rivals = self
-                .store
-                .rivals(nomination.engagement(), nomination.customer().id())
-                .await?;
-            let Some(acceptance) = nomination.accept_consent_among(now, token, &rivals)? else {
-                return Ok(nomination.at(now));
-            };
-            opened = Some(*nomination.id());
-            let accepted = acceptance.winner.nomination.clone();
-            let commit = Commit::of_all(now, acceptance.into_outcomes());
-            if let Some(written) = self.write(commit, None, accepted).await? {
-                return Ok(written);
             }
-        }
-        Err(Error::Busy)
+            Err(Error::Busy)
+        })
+        .await
     }
 
     /// Why the link that opened nomination `id` on an earlier attempt of an
@@ -78,21 +87,35 @@ impl Incentives {
 
     /// The customer declines (R-CONSENT-6, R-CONSENT-9).
     pub async fn decline_consent(&self, token: &LinkToken) -> Result<Nomination> {
-        self.change(Target::Link(token.hash()), None, |n, now| {
-            n.decline_consent(now, token)
-        })
+        traced(
+            "decline_consent",
+            call_span!("decline_consent"),
+            async move {
+                self.change(Target::Link(token.hash()), None, |n, now| {
+                    n.decline_consent(now, token)
+                })
+                .await
+            },
+        )
         .await
     }
 
     /// A survey is completed through its link (R-CLAIM-W-3).
     pub async fn complete_survey(&self, token: &LinkToken) -> Result<Nomination> {
-        self.change(Target::Link(token.hash()), None, |n, now| {
-            n.complete_survey(now, token)
-        })
+        traced(
+            "complete_survey",
+            call_span!("complete_survey"),
+            async move {
+                self.change(Target::Link(token.hash()), None, |n, now| {
+                    n.complete_survey(now, token)
+                })
+                .await
+                .map_err(|e| match e {
+                    Error::Refused(Refusal::NotFound) => Error::Refused(Refusal::InvalidLink),
+                    other => other,
+                })
+            },
+        )
         .await
-        .map_err(|e| match e {
-            Error::Refused(Refusal::NotFound) => Error::Refused(Refusal::InvalidLink),
-            other => other,
-        })
     }
 }

@@ -101,6 +101,7 @@ mod call;
 mod command;
 mod customer;
 mod error;
+pub mod observability;
 mod page;
 mod partner;
 pub mod ports;

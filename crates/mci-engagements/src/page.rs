@@ -3,6 +3,7 @@
 
 use crate::call::Call;
 use crate::error::Result;
+use crate::observability::{self, call_span, traced};
 use crate::service::Incentives;
 use mci_core::{
     Availability, CustomerId, Deadline, DeadlineKind, Engagement, EngagementId, FriendlyName,
@@ -402,83 +403,89 @@ impl Incentives {
         cursor: Option<PageCursor>,
         limit: usize,
     ) -> Result<CustomersPage> {
-        let user = call.into().actor().clone().authorize()?;
-        // Shared with the catalog: a page copies no rules.
-        let engagement = self.shared_engagement(engagement)?;
-        let now = self.now()?;
-        let limit = limit.max(1);
-        let knows = tab != Tab::Complete && engagement.availability(now) == Availability::Active;
-        self.seed_step(engagement.id(), now).await?;
-        let mut rows = Vec::new();
-        let mut next = None;
-        let mut unreadable = Vec::new();
-        let known_from = match cursor {
-            Some(PageCursor(Position::KnownCustomer(after))) => Some(after),
-            cursor => {
-                let after = cursor.and_then(|c| c.nomination());
+        traced("customers_page", call_span!("customers_page"), async move {
+            let call = call.into();
+            observability::partner(call.actor().partner());
+            let user = call.actor().clone().authorize()?;
+            // Shared with the catalog: a page copies no rules.
+            let engagement = self.shared_engagement(engagement)?;
+            let now = self.now()?;
+            let limit = limit.max(1);
+            let knows =
+                tab != Tab::Complete && engagement.availability(now) == Availability::Active;
+            self.seed_step(engagement.id(), now).await?;
+            let mut rows = Vec::new();
+            let mut next = None;
+            let mut unreadable = Vec::new();
+            let known_from = match cursor {
+                Some(PageCursor(Position::KnownCustomer(after))) => Some(after),
+                cursor => {
+                    let after = cursor.and_then(|c| c.nomination());
+                    let page = self
+                        .store
+                        .page(&PageQuery {
+                            partner: user.partner().clone(),
+                            engagement: engagement.id().clone(),
+                            tab,
+                            now,
+                            after,
+                            limit,
+                        })
+                        .await?;
+                    unreadable.extend(page.unreadable.iter().map(|u| u.id));
+                    rows.extend(
+                        page.rows
+                            .iter()
+                            .filter_map(|n| n.page_row(now))
+                            .map(CustomerRow::Nomination),
+                    );
+                    match page.next {
+                        Some(id) => {
+                            next = Some(PageCursor::after_nomination(id));
+                            None
+                        }
+                        None => Some(None),
+                    }
+                }
+            };
+            if knows
+                && let Some(after) = known_from
+                && rows.len() < limit
+            {
                 let page = self
                     .store
-                    .page(&PageQuery {
+                    .known_page(&KnownQuery {
                         partner: user.partner().clone(),
                         engagement: engagement.id().clone(),
                         tab,
                         now,
                         after,
-                        limit,
+                        limit: limit - rows.len(),
                     })
                     .await?;
-                unreadable.extend(page.unreadable.iter().map(|u| u.id));
                 rows.extend(
                     page.rows
-                        .iter()
-                        .filter_map(|n| n.page_row(now))
-                        .map(CustomerRow::Nomination),
+                        .into_iter()
+                        .filter_map(|entry| KnownCustomerRow::placed(entry.known, &entry.placement))
+                        .map(CustomerRow::Known),
                 );
-                match page.next {
-                    Some(id) => {
-                        next = Some(PageCursor::after_nomination(id));
-                        None
-                    }
-                    None => Some(None),
-                }
+                next = page.next.map(|c| PageCursor::after_known_customer(Some(c)));
+            } else if knows && known_from.is_some() {
+                // The page is full of nominations and the known customers are
+                // still to come.
+                next = Some(PageCursor::after_known_customer(None));
             }
-        };
-        if knows
-            && let Some(after) = known_from
-            && rows.len() < limit
-        {
-            let page = self
-                .store
-                .known_page(&KnownQuery {
-                    partner: user.partner().clone(),
-                    engagement: engagement.id().clone(),
-                    tab,
-                    now,
-                    after,
-                    limit: limit - rows.len(),
-                })
-                .await?;
-            rows.extend(
-                page.rows
-                    .into_iter()
-                    .filter_map(|entry| KnownCustomerRow::placed(entry.known, &entry.placement))
-                    .map(CustomerRow::Known),
-            );
-            next = page.next.map(|c| PageCursor::after_known_customer(Some(c)));
-        } else if knows && known_from.is_some() {
-            // The page is full of nominations and the known customers are
-            // still to come.
-            next = Some(PageCursor::after_known_customer(None));
-        }
-        let (counts, answers_since) = self.page_counts(&user, &engagement, now).await?;
-        Ok(CustomersPage {
-            tab,
-            rows,
-            next,
-            counts,
-            answers_since,
-            unreadable,
+            let (counts, answers_since) = self.page_counts(&user, &engagement, now).await?;
+            Ok(CustomersPage {
+                tab,
+                rows,
+                next,
+                counts,
+                answers_since,
+                unreadable,
+            })
         })
+        .await
     }
 
     /// Every tab's count, from the figures the store keeps (R-PAGE-9), and
@@ -520,112 +527,117 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         filter: &OverviewFilter,
     ) -> Result<Overview> {
-        let user = call.into().actor().clone().authorize()?;
-        let now = self.now()?;
-        let locations = self.partners.locations(user.partner()).await?;
-        let enrolled: Vec<&LocationId> = locations
-            .iter()
-            .filter(|(_, e)| *e)
-            .map(|(l, _)| l)
-            .collect();
-        let mut engagements = Vec::new();
-        for engagement in self.engagements() {
-            let availability = engagement.availability(now);
-            if filter.availability.is_some_and(|a| a != availability)
-                || filter
-                    .solution_area
-                    .as_ref()
-                    .is_some_and(|a| a != engagement.solution_area())
-            {
-                continue;
-            }
-            let mut eligible_locations = 0;
-            let mut location_matches = filter.location.is_none();
-            for location in &enrolled {
-                let standing = self
-                    .partners
-                    .location_standing(user.partner(), location, engagement.id())
-                    .await?;
-                if standing == LocationStanding::Eligible {
-                    eligible_locations += 1;
-                    location_matches |= filter.location.as_ref() == Some(*location);
+        traced("overview", call_span!("overview"), async move {
+            let call = call.into();
+            observability::partner(call.actor().partner());
+            let user = call.actor().clone().authorize()?;
+            let now = self.now()?;
+            let locations = self.partners.locations(user.partner()).await?;
+            let enrolled: Vec<&LocationId> = locations
+                .iter()
+                .filter(|(_, e)| *e)
+                .map(|(l, _)| l)
+                .collect();
+            let mut engagements = Vec::new();
+            for engagement in self.engagements() {
+                let availability = engagement.availability(now);
+                if filter.availability.is_some_and(|a| a != availability)
+                    || filter
+                        .solution_area
+                        .as_ref()
+                        .is_some_and(|a| a != engagement.solution_area())
+                {
+                    continue;
                 }
+                let mut eligible_locations = 0;
+                let mut location_matches = filter.location.is_none();
+                for location in &enrolled {
+                    let standing = self
+                        .partners
+                        .location_standing(user.partner(), location, engagement.id())
+                        .await?;
+                    if standing == LocationStanding::Eligible {
+                        eligible_locations += 1;
+                        location_matches |= filter.location.as_ref() == Some(*location);
+                    }
+                }
+                if !location_matches {
+                    continue;
+                }
+                let counts = self
+                    .store
+                    .count(user.partner(), engagement.id(), now)
+                    .await?;
+                engagements.push(EngagementSummary {
+                    engagement: engagement.id().clone(),
+                    name: engagement.name().clone(),
+                    solution_area: engagement.solution_area().clone(),
+                    availability,
+                    eligible_locations,
+                    enrolled_locations: enrolled.len(),
+                    active_customers: counts.eligible,
+                });
             }
-            if !location_matches {
-                continue;
-            }
-            let counts = self
+            engagements.sort_by(|a, b| {
+                a.solution_area
+                    .cmp(&b.solution_area)
+                    .then_with(|| a.engagement.cmp(&b.engagement))
+            });
+            let horizon = self
+                .settings
+                .action_horizon
+                .checked_after(now)
+                .ok_or_else(|| InvalidValue::new("action_horizon", Problem::Overflow))?;
+            let mut action_needed = Vec::new();
+            for n in self
                 .store
-                .count(user.partner(), engagement.id(), now)
-                .await?;
-            engagements.push(EngagementSummary {
-                engagement: engagement.id().clone(),
-                name: engagement.name().clone(),
-                solution_area: engagement.solution_area().clone(),
-                availability,
-                eligible_locations,
-                enrolled_locations: enrolled.len(),
-                active_customers: counts.eligible,
-            });
-        }
-        engagements.sort_by(|a, b| {
-            a.solution_area
-                .cmp(&b.solution_area)
-                .then_with(|| a.engagement.cmp(&b.engagement))
-        });
-        let horizon = self
-            .settings
-            .action_horizon
-            .checked_after(now)
-            .ok_or_else(|| InvalidValue::new("action_horizon", Problem::Overflow))?;
-        let mut action_needed = Vec::new();
-        for n in self
-            .store
-            .lapsing(user.partner(), now, horizon, 200)
-            .await?
-        {
-            let Some(deadline) = n.deadline() else {
-                continue;
-            };
-            // A nomination that lost its customer to another partner can no
-            // longer obtain the consent whose deadline comes: nothing is due
-            // but to cancel it or let it end (R-CONSENT-10).
-            if n.lost_at().is_some() {
-                continue;
+                .lapsing(user.partner(), now, horizon, 200)
+                .await?
+            {
+                let Some(deadline) = n.deadline() else {
+                    continue;
+                };
+                // A nomination that lost its customer to another partner can no
+                // longer obtain the consent whose deadline comes: nothing is due
+                // but to cancel it or let it end (R-CONSENT-10).
+                if n.lost_at().is_some() {
+                    continue;
+                }
+                let due = if deadline.kind == DeadlineKind::ObtainConsent {
+                    Due::ConsentLapsing(deadline)
+                } else {
+                    Due::ClaimLapsing(deadline)
+                };
+                action_needed.push(ActionNeeded {
+                    nomination: *n.id(),
+                    engagement: n.engagement().clone(),
+                    friendly_name: n.friendly_name().clone(),
+                    due,
+                });
             }
-            let due = if deadline.kind == DeadlineKind::ObtainConsent {
-                Due::ConsentLapsing(deadline)
-            } else {
-                Due::ClaimLapsing(deadline)
-            };
-            action_needed.push(ActionNeeded {
-                nomination: *n.id(),
-                engagement: n.engagement().clone(),
-                friendly_name: n.friendly_name().clone(),
-                due,
-            });
-        }
-        let waiting = self
-            .store
-            .by_state(&StateQuery {
-                states: vec![State::PartnerActionRequired],
-                partner: Some(user.partner().clone()),
-                now,
-                after: None,
-                limit: 200,
+            let waiting = self
+                .store
+                .by_state(&StateQuery {
+                    states: vec![State::PartnerActionRequired],
+                    partner: Some(user.partner().clone()),
+                    now,
+                    after: None,
+                    limit: 200,
+                })
+                .await?;
+            for n in waiting.rows {
+                action_needed.push(ActionNeeded {
+                    nomination: *n.id(),
+                    engagement: n.engagement().clone(),
+                    friendly_name: n.friendly_name().clone(),
+                    due: Due::ReviewerWaiting,
+                });
+            }
+            Ok(Overview {
+                engagements,
+                action_needed,
             })
-            .await?;
-        for n in waiting.rows {
-            action_needed.push(ActionNeeded {
-                nomination: *n.id(),
-                engagement: n.engagement().clone(),
-                friendly_name: n.friendly_name().clone(),
-                due: Due::ReviewerWaiting,
-            });
-        }
-        Ok(Overview {
-            engagements,
-            action_needed,
         })
+        .await
     }
 }

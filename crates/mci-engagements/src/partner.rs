@@ -5,6 +5,7 @@
 
 use crate::call::Call;
 use crate::error::{Error, Result};
+use crate::observability::{self, call_span, traced};
 use crate::service::{Command, Incentives, Keyed, Target, changed, partner_key};
 use mci_core::{
     Candidate, Comment, Competitor, Contacts, ContactsUpdate, CustomerIdInput, DirectoryFinding,
@@ -144,6 +145,7 @@ pub struct Added {
 
 impl Incentives {
     fn partner_user(&self, call: &Call<PartnerUser>) -> Result<PartnerUser> {
+        observability::partner(call.actor().partner());
         Ok(call.actor().clone().authorize()?)
     }
 
@@ -227,26 +229,29 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         form: &AddCustomer,
     ) -> Result<NominationReview> {
-        let call = call.into();
-        let user = self.partner_user(&call)?;
-        let request = self.add_request(form).await?;
-        let candidates = self.candidates(&user, &request, &form.engagements).await?;
-        let now = self.now()?;
-        let answers = self.answers_to_keep(&user, &request, &candidates, now)?;
-        let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
-        let review = review_nomination(now, &request, &decided_on(&chosen, facts))?;
-        // The source was asked: its answers replace the ones the partner's
-        // Customers page shows, if the customer is known to the partner
-        // (R-PAGE-9). Nothing of the program is written.
-        if !answers.is_empty() {
-            self.store
-                .commit(Commit {
-                    answers,
-                    ..Commit::at(now)
-                })
-                .await?;
-        }
-        Ok(review)
+        traced("review_add", call_span!("review_add"), async move {
+            let call = call.into();
+            let user = self.partner_user(&call)?;
+            let request = self.add_request(form).await?;
+            let candidates = self.candidates(&user, &request, &form.engagements).await?;
+            let now = self.now()?;
+            let answers = self.answers_to_keep(&user, &request, &candidates, now)?;
+            let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
+            let review = review_nomination(now, &request, &decided_on(&chosen, facts))?;
+            // The source was asked: its answers replace the ones the partner's
+            // Customers page shows, if the customer is known to the partner
+            // (R-PAGE-9). Nothing of the program is written.
+            if !answers.is_empty() {
+                self.store
+                    .commit(Commit {
+                        answers,
+                        ..Commit::at(now)
+                    })
+                    .await?;
+            }
+            Ok(review)
+        })
+        .await
     }
 
     /// The answers of the eligibility source in `candidates`, to keep for
@@ -283,19 +288,23 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         form: &AddCustomer,
     ) -> Result<Added> {
-        let (user, key) = call.into().into_parts();
-        let user = user.authorize()?;
-        let command = Command {
-            name: "add_customer",
-            target: None,
-            input: form,
-        };
-        let key = partner_key(user.partner(), key.as_deref(), command)?;
-        if let Some(first) = self.replay(key.as_ref()).await? {
-            return Ok(first);
-        }
-        let request = self.add_request(form).await?;
-        self.nominate(&user, request, &form.engagements, key).await
+        traced("add_customer", call_span!("add_customer"), async move {
+            let (user, key) = call.into().into_parts();
+            observability::partner(user.partner());
+            let user = user.authorize()?;
+            let command = Command {
+                name: "add_customer",
+                target: None,
+                input: form,
+            };
+            let key = partner_key(user.partner(), key.as_deref(), command)?;
+            if let Some(first) = self.replay(key.as_ref()).await? {
+                return Ok(first);
+            }
+            let request = self.add_request(form).await?;
+            self.nominate(&user, request, &form.engagements, key).await
+        })
+        .await
     }
 
     /// Claims a customer known through an earlier consented nomination for
@@ -305,36 +314,40 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         form: &ClaimCustomer,
     ) -> Result<Added> {
-        let (user, key) = call.into().into_parts();
-        let user = user.authorize()?;
-        let command = Command {
-            name: "claim_customer",
-            target: None,
-            input: form,
-        };
-        let key = partner_key(user.partner(), key.as_deref(), command)?;
-        if let Some(first) = self.replay(key.as_ref()).await? {
-            return Ok(first);
-        }
-        let earlier = self
-            .load(&Target::Partner(user.partner(), &form.known_through))
-            .await
-            .map_err(|e| match e {
-                Error::Refused(mci_core::Refusal::NotFound) => {
-                    Error::Refused(mci_core::Refusal::CustomerNotKnown)
-                }
-                other => other,
-            })?;
-        let request = NominationRequest::claim(
-            &user,
-            &earlier,
-            form.friendly_name.clone(),
-            form.location.clone(),
-            form.customer_contacts.clone(),
-            form.partner_contacts.clone(),
-            form.hours,
-        )?;
-        self.nominate(&user, request, &form.engagements, key).await
+        traced("claim_customer", call_span!("claim_customer"), async move {
+            let (user, key) = call.into().into_parts();
+            observability::partner(user.partner());
+            let user = user.authorize()?;
+            let command = Command {
+                name: "claim_customer",
+                target: None,
+                input: form,
+            };
+            let key = partner_key(user.partner(), key.as_deref(), command)?;
+            if let Some(first) = self.replay(key.as_ref()).await? {
+                return Ok(first);
+            }
+            let earlier = self
+                .load(&Target::Partner(user.partner(), &form.known_through))
+                .await
+                .map_err(|e| match e {
+                    Error::Refused(mci_core::Refusal::NotFound) => {
+                        Error::Refused(mci_core::Refusal::CustomerNotKnown)
+                    }
+                    other => other,
+                })?;
+            let request = NominationRequest::claim(
+                &user,
+                &earlier,
+                form.friendly_name.clone(),
+                form.location.clone(),
+                form.customer_contacts.clone(),
+                form.partner_contacts.clone(),
+                form.hours,
+            )?;
+            self.nominate(&user, request, &form.engagements, key).await
+        })
+        .await
     }
 
     async fn nominate(
@@ -344,7 +357,8 @@ impl Incentives {
         engagements: &[EngagementId],
         key: Option<Keyed>,
     ) -> Result<Added> {
-        for _ in 0..=self.settings.retries {
+        for attempt in 0..=self.settings.retries {
+            observability::attempt(attempt);
             let candidates = self.candidates(user, &request, engagements).await?;
             let now = self.now()?;
             let answers = self.answers_to_keep(user, &request, &candidates, now)?;
@@ -362,6 +376,9 @@ impl Incentives {
                 Ok(outcomes) => outcomes,
                 Err(refusal) => return self.unless_done(key.as_ref(), refusal.into()).await,
             };
+            if let Some(first) = outcomes.first() {
+                observability::nomination(first.nomination.id());
+            }
             let added = Added {
                 nominations: outcomes.iter().map(|o| o.nomination.clone()).collect(),
             };
@@ -387,9 +404,12 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let user = self.partner_user(&call.into())?;
-        let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
-        Ok(nomination.at(self.now()?))
+        traced("nomination", call_span!("nomination", id), async move {
+            let user = self.partner_user(&call.into())?;
+            let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
+            Ok(nomination.at(self.now()?))
+        })
+        .await
     }
 
     /// A nomination's history, in order (R-REC-1). A lapse that is due but
@@ -399,16 +419,19 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Vec<Event>> {
-        let user = self.partner_user(&call.into())?;
-        let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
-        let mut events = self.store.history(id).await?;
-        if let Some(lapse) = nomination
-            .due_lapse(self.now()?)
-            .and_then(|_| nomination.lapse())
-        {
-            events.push(lapse.event);
-        }
-        Ok(events)
+        traced("history", call_span!("history", id), async move {
+            let user = self.partner_user(&call.into())?;
+            let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
+            let mut events = self.store.history(id).await?;
+            if let Some(lapse) = nomination
+                .due_lapse(self.now()?)
+                .and_then(|_| nomination.lapse())
+            {
+                events.push(lapse.event);
+            }
+            Ok(events)
+        })
+        .await
     }
 
     /// Runs the partner command `command` on the partner's nomination `id`
@@ -447,10 +470,13 @@ impl Incentives {
         id: &NominationId,
         details: SendConsent,
     ) -> Result<Nomination> {
-        let link = self.fresh_link()?;
-        let command = ("send_consent", &details);
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.send_consent(now, user, details.clone(), &link))
+        traced("send_consent", call_span!("send_consent", id), async move {
+            let link = self.fresh_link()?;
+            let command = ("send_consent", &details);
+            self.partner_change(call.into(), id, command, |n, now, user| {
+                changed(n.send_consent(now, user, details.clone(), &link))
+            })
+            .await
         })
         .await
     }
@@ -461,11 +487,18 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let link = self.fresh_link()?;
-        let command = ("resend_consent", &());
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.resend_consent(now, user, &link))
-        })
+        traced(
+            "resend_consent",
+            call_span!("resend_consent", id),
+            async move {
+                let link = self.fresh_link()?;
+                let command = ("resend_consent", &());
+                self.partner_change(call.into(), id, command, |n, now, user| {
+                    changed(n.resend_consent(now, user, &link))
+                })
+                .await
+            },
+        )
         .await
     }
 
@@ -476,10 +509,17 @@ impl Incentives {
         id: &NominationId,
         update: ContactsUpdate,
     ) -> Result<Nomination> {
-        let command = ("update_contacts", &update);
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.update_contacts(now, user, update.clone()))
-        })
+        traced(
+            "update_contacts",
+            call_span!("update_contacts", id),
+            async move {
+                let command = ("update_contacts", &update);
+                self.partner_change(call.into(), id, command, |n, now, user| {
+                    changed(n.update_contacts(now, user, update.clone()))
+                })
+                .await
+            },
+        )
         .await
     }
 
@@ -491,14 +531,21 @@ impl Incentives {
         kind: DocumentKind,
         document: DocumentRef,
     ) -> Result<Nomination> {
-        let input = AttachDocumentInput {
-            kind,
-            document: &document,
-        };
-        let command = ("attach_document", &input);
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.attach_document(now, user, kind, document.clone()))
-        })
+        traced(
+            "attach_document",
+            call_span!("attach_document", id),
+            async move {
+                let input = AttachDocumentInput {
+                    kind,
+                    document: &document,
+                };
+                let command = ("attach_document", &input);
+                self.partner_change(call.into(), id, command, |n, now, user| {
+                    changed(n.attach_document(now, user, kind, document.clone()))
+                })
+                .await
+            },
+        )
         .await
     }
 
@@ -509,10 +556,13 @@ impl Incentives {
         id: &NominationId,
         survey: SurveyKind,
     ) -> Result<Nomination> {
-        let link = self.fresh_link()?;
-        let command = ("send_survey", &survey);
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.send_survey(now, user, survey, &link))
+        traced("send_survey", call_span!("send_survey", id), async move {
+            let link = self.fresh_link()?;
+            let command = ("send_survey", &survey);
+            self.partner_change(call.into(), id, command, |n, now, user| {
+                changed(n.send_survey(now, user, survey, &link))
+            })
+            .await
         })
         .await
     }
@@ -524,9 +574,12 @@ impl Incentives {
         id: &NominationId,
         text: Comment,
     ) -> Result<Nomination> {
-        let command = ("add_comment", &text);
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.add_comment(now, user, text.clone()))
+        traced("add_comment", call_span!("add_comment", id), async move {
+            let command = ("add_comment", &text);
+            self.partner_change(call.into(), id, command, |n, now, user| {
+                changed(n.add_comment(now, user, text.clone()))
+            })
+            .await
         })
         .await
     }
@@ -538,9 +591,12 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let command = ("submit", &());
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.submit(now, user))
+        traced("submit", call_span!("submit", id), async move {
+            let command = ("submit", &());
+            self.partner_change(call.into(), id, command, |n, now, user| {
+                changed(n.submit(now, user))
+            })
+            .await
         })
         .await
     }
@@ -552,9 +608,12 @@ impl Incentives {
         id: &NominationId,
         reason: Comment,
     ) -> Result<Nomination> {
-        let command = ("dispute", &reason);
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.dispute(now, user, reason.clone()))
+        traced("dispute", call_span!("dispute", id), async move {
+            let command = ("dispute", &reason);
+            self.partner_change(call.into(), id, command, |n, now, user| {
+                changed(n.dispute(now, user, reason.clone()))
+            })
+            .await
         })
         .await
     }
@@ -565,9 +624,12 @@ impl Incentives {
         call: impl Into<Call<PartnerUser>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let command = ("cancel", &());
-        self.partner_change(call.into(), id, command, |n, now, user| {
-            changed(n.cancel(now, user))
+        traced("cancel", call_span!("cancel", id), async move {
+            let command = ("cancel", &());
+            self.partner_change(call.into(), id, command, |n, now, user| {
+                changed(n.cancel(now, user))
+            })
+            .await
         })
         .await
     }

@@ -4,6 +4,7 @@
 
 use crate::call::Call;
 use crate::error::{Error, Result};
+use crate::observability::{self, call_span, traced};
 use crate::service::{Command, Incentives, Keyed, Target, changed};
 use mci_core::{
     Comment, Nomination, NominationId, PayoutBatch, PayoutBatchId, PayoutCycle, ReviewerId, State,
@@ -78,22 +79,30 @@ impl Incentives {
     /// Claims waiting for the reviewer: submitted, disputed or under review,
     /// in id order (R-CLAIM-W-7).
     pub async fn review_queue(&self, after: Option<NominationId>, limit: usize) -> Result<Page> {
-        Ok(self
-            .store
-            .by_state(&StateQuery {
-                states: vec![State::Submitted, State::Disputed, State::UnderReview],
-                partner: None,
-                now: self.now()?,
-                after,
-                limit,
-            })
-            .await?)
+        traced("review_queue", call_span!("review_queue"), async move {
+            Ok(self
+                .store
+                .by_state(&StateQuery {
+                    states: vec![State::Submitted, State::Disputed, State::UnderReview],
+                    partner: None,
+                    now: self.now()?,
+                    after,
+                    limit,
+                })
+                .await?)
+        })
+        .await
     }
 
     /// A workshop claim, for review, as it stands at the clock's now
     /// (R-TIME-4).
     pub async fn claim_for_review(&self, id: &NominationId) -> Result<Nomination> {
-        Ok(self.load(&Target::Any(id)).await?.at(self.now()?))
+        traced(
+            "claim_for_review",
+            call_span!("claim_for_review", id),
+            async move { Ok(self.load(&Target::Any(id)).await?.at(self.now()?)) },
+        )
+        .await
     }
 
     /// Takes a submitted or disputed claim into review (R-CLAIM-W-7).
@@ -102,9 +111,12 @@ impl Incentives {
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let command = ("start_review", &());
-        self.review_change(call.into(), id, command, |n, now, r| n.start_review(now, r))
-            .await
+        traced("start_review", call_span!("start_review", id), async move {
+            let command = ("start_review", &());
+            self.review_change(call.into(), id, command, |n, now, r| n.start_review(now, r))
+                .await
+        })
+        .await
     }
 
     /// Asks the partner for more (R-CLAIM-W-7).
@@ -114,10 +126,17 @@ impl Incentives {
         id: &NominationId,
         note: Comment,
     ) -> Result<Nomination> {
-        let command = ("request_partner_action", &note);
-        self.review_change(call.into(), id, command, |n, now, r| {
-            n.request_partner_action(now, r, note.clone())
-        })
+        traced(
+            "request_partner_action",
+            call_span!("request_partner_action", id),
+            async move {
+                let command = ("request_partner_action", &note);
+                self.review_change(call.into(), id, command, |n, now, r| {
+                    n.request_partner_action(now, r, note.clone())
+                })
+                .await
+            },
+        )
         .await
     }
 
@@ -127,9 +146,12 @@ impl Incentives {
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
     ) -> Result<Nomination> {
-        let command = ("approve", &());
-        self.review_change(call.into(), id, command, |n, now, r| n.approve(now, r))
-            .await
+        traced("approve", call_span!("approve", id), async move {
+            let command = ("approve", &());
+            self.review_change(call.into(), id, command, |n, now, r| n.approve(now, r))
+                .await
+        })
+        .await
     }
 
     /// Rejects with a reason; after a dispute, finally (R-CLAIM-W-7, -8).
@@ -139,9 +161,12 @@ impl Incentives {
         id: &NominationId,
         reason: Comment,
     ) -> Result<Nomination> {
-        let command = ("reject", &reason);
-        self.review_change(call.into(), id, command, |n, now, r| {
-            n.reject(now, r, reason.clone())
+        traced("reject", call_span!("reject", id), async move {
+            let command = ("reject", &reason);
+            self.review_change(call.into(), id, command, |n, now, r| {
+                n.reject(now, r, reason.clone())
+            })
+            .await
         })
         .await
     }
@@ -159,41 +184,45 @@ impl Incentives {
         call: impl Into<Call<ReviewerId>>,
         limit: usize,
     ) -> Result<PayoutRun> {
-        let call = call.into();
-        let command = Command {
-            name: "run_payout",
-            target: None,
-            input: &limit,
-        };
-        let key = Self::reviewer_key(&call, command)?;
-        if let Some(first) = self.replay(key.as_ref()).await? {
-            return Ok(first);
-        }
-        for _ in 0..=self.settings.retries {
-            let now = self.now()?;
-            let (approved, unreadable) = self.approved_claims(now, limit).await?;
-            let id = PayoutBatchId::from_uuid(self.ids.next(now)?.as_uuid())?;
-            let cycle = PayoutCycle::containing(
-                self.settings.payout_epoch,
-                self.settings.payout_period,
-                now,
-            )?;
-            let (batch, outcomes) = payout_run(id, cycle, now, &approved)?;
-            let run = PayoutRun {
-                batch: batch.clone(),
-                paid: outcomes.iter().map(|o| o.nomination.clone()).collect(),
-                unreadable,
+        traced("run_payout", call_span!("run_payout"), async move {
+            let call = call.into();
+            let command = Command {
+                name: "run_payout",
+                target: None,
+                input: &limit,
             };
-            let mut commit = Commit::at(now);
-            for outcome in outcomes {
-                commit = commit.with(outcome);
+            let key = Self::reviewer_key(&call, command)?;
+            if let Some(first) = self.replay(key.as_ref()).await? {
+                return Ok(first);
             }
-            commit.payout_batch = Some(batch);
-            if let Some(written) = self.write(commit, key.as_ref(), run).await? {
-                return Ok(written);
+            for attempt in 0..=self.settings.retries {
+                observability::attempt(attempt);
+                let now = self.now()?;
+                let (approved, unreadable) = self.approved_claims(now, limit).await?;
+                let id = PayoutBatchId::from_uuid(self.ids.next(now)?.as_uuid())?;
+                let cycle = PayoutCycle::containing(
+                    self.settings.payout_epoch,
+                    self.settings.payout_period,
+                    now,
+                )?;
+                let (batch, outcomes) = payout_run(id, cycle, now, &approved)?;
+                let run = PayoutRun {
+                    batch: batch.clone(),
+                    paid: outcomes.iter().map(|o| o.nomination.clone()).collect(),
+                    unreadable,
+                };
+                let mut commit = Commit::at(now);
+                for outcome in outcomes {
+                    commit = commit.with(outcome);
+                }
+                commit.payout_batch = Some(batch);
+                if let Some(written) = self.write(commit, key.as_ref(), run).await? {
+                    return Ok(written);
+                }
             }
-        }
-        Err(Error::Busy)
+            Err(Error::Busy)
+        })
+        .await
     }
 
     /// Up to `limit` approved claims at `now`, in id order, and the
@@ -230,7 +259,10 @@ impl Incentives {
 
     /// A payout batch (R-CLAIM-W-9).
     pub async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>> {
-        Ok(self.store.payout_batch(id).await?)
+        traced("payout_batch", call_span!("payout_batch"), async move {
+            Ok(self.store.payout_batch(id).await?)
+        })
+        .await
     }
 
     /// Corrects a payment: a new batch holds one reversal entry of the
@@ -244,36 +276,44 @@ impl Incentives {
         batch: &PayoutBatchId,
         nomination: &NominationId,
     ) -> Result<PayoutBatch> {
-        let _reviewer = call.into();
-        let original = self
-            .store
-            .payout_batch(batch)
-            .await?
-            .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
-        let id = reversal_id(&original, nomination);
-        for _ in 0..=self.settings.retries {
-            if let Some(done) = self.store.payout_batch(&id).await? {
-                return Ok(done);
-            }
-            let now = self.now()?;
-            let cycle = PayoutCycle::containing(
-                self.settings.payout_epoch,
-                self.settings.payout_period,
-                now,
-            )?;
-            let reversal = original
-                .reversal(id, cycle, now, nomination)
-                .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
-            let mut commit = Commit::at(now);
-            commit.payout_batch = Some(reversal.clone());
-            match self.store.commit(commit).await {
-                Ok(()) => return Ok(reversal),
-                // Written meanwhile by a concurrent call: read it back.
-                Err(mci_store::StoreError::InvalidCommit(_)) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(Error::Busy)
+        traced(
+            "reverse_payment",
+            call_span!("reverse_payment"),
+            async move {
+                let _reviewer = call.into();
+                let original = self
+                    .store
+                    .payout_batch(batch)
+                    .await?
+                    .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
+                let id = reversal_id(&original, nomination);
+                for attempt in 0..=self.settings.retries {
+                    observability::attempt(attempt);
+                    if let Some(done) = self.store.payout_batch(&id).await? {
+                        return Ok(done);
+                    }
+                    let now = self.now()?;
+                    let cycle = PayoutCycle::containing(
+                        self.settings.payout_epoch,
+                        self.settings.payout_period,
+                        now,
+                    )?;
+                    let reversal = original
+                        .reversal(id, cycle, now, nomination)
+                        .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
+                    let mut commit = Commit::at(now);
+                    commit.payout_batch = Some(reversal.clone());
+                    match self.store.commit(commit).await {
+                        Ok(()) => return Ok(reversal),
+                        // Written meanwhile by a concurrent call: read it back.
+                        Err(mci_store::StoreError::InvalidCommit(_)) => continue,
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                Err(Error::Busy)
+            },
+        )
+        .await
     }
 }
 

@@ -243,7 +243,7 @@ impl<E> IncentivesBuilder<E> {
         E: HasEligibilitySource,
     {
         Incentives {
-            store: self.store,
+            store: Arc::new(mci_store::observe::Observed::new(self.store)),
             tenants: self.tenants,
             eligibility: self.eligibility.into_port(),
             partners: self.partners,
@@ -301,7 +301,9 @@ impl Incentives {
         }
     }
 
-    /// The store the service writes to.
+    /// The store the service writes to, as it observes it: each operation
+    /// a `store.<method>` span, measured
+    /// ([`Observed`](mci_store::observe::Observed)).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -546,8 +548,10 @@ impl Incentives {
         if let Some(first) = self.replay(keyed.as_ref()).await? {
             return Ok(first);
         }
-        for _ in 0..=self.settings.retries {
+        for attempt in 0..=self.settings.retries {
+            crate::observability::attempt(attempt);
             let nomination = self.load(&target).await?;
+            crate::observability::nomination(nomination.id());
             let now = self.now()?;
             let outcome = match decide(&nomination, now) {
                 Ok(Step::Changed(outcome)) => *outcome,

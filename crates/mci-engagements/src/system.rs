@@ -2,6 +2,7 @@
 //! R-REC-6).
 
 use crate::error::{Error, Result};
+use crate::observability::{self, call_span, traced};
 use crate::service::Incentives;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join_all;
@@ -71,43 +72,51 @@ impl Incentives {
     /// batches (R-TIME-4, R-REC-6). Reads agree with or without it
     /// (R-PAGE-7); run it regularly so stored rows stay close to the truth.
     pub async fn sweep(&self) -> Result<SweepReport> {
-        let now = self.now()?;
-        let mut report = SweepReport::default();
-        let mut passed_over = BTreeSet::new();
-        // Passes over everything due, batch by batch after a cursor, so
-        // that rows that cannot be read (passed over and reported) never
-        // keep the sweep from the rows behind them. A change can leave a
-        // nomination due again (a second reminder the sweep came late
-        // for), before the cursor: another pass follows any pass that
-        // changed something.
-        loop {
-            let mut after = None;
-            let mut progressed = false;
+        traced("sweep", call_span!("sweep"), async move {
+            let now = self.now()?;
+            let mut report = SweepReport::default();
+            let mut passed_over = BTreeSet::new();
+            // How late this sweep is for the earliest due nomination: the first
+            // row of the first batch, which is in wake-up order.
+            let mut lag = None;
+            // Passes over everything due, batch by batch after a cursor, so
+            // that rows that cannot be read (passed over and reported) never
+            // keep the sweep from the rows behind them. A change can leave a
+            // nomination due again (a second reminder the sweep came late
+            // for), before the cursor: another pass follows any pass that
+            // changed something.
             loop {
-                let due = self
-                    .store
-                    .due(now, after, self.settings.sweep_batch)
-                    .await?;
-                passed_over.extend(due.unreadable.iter().map(|u| u.id));
-                progressed |= self.wake_batch(now, &due.rows, &mut report).await?;
-                match due.next {
-                    Some(next) => after = Some(next),
-                    None => break,
+                let mut after = None;
+                let mut progressed = false;
+                loop {
+                    let due = self
+                        .store
+                        .due(now, after, self.settings.sweep_batch)
+                        .await?;
+                    passed_over.extend(due.unreadable.iter().map(|u| u.id));
+                    lag = lag.or_else(|| Some(lag_behind(now, due.rows.first())));
+                    progressed |= self.wake_batch(now, &due.rows, &mut report).await?;
+                    match due.next {
+                        Some(next) => after = Some(next),
+                        None => break,
+                    }
+                }
+                if !progressed {
+                    report.unreadable = passed_over.into_iter().collect();
+                    break;
                 }
             }
-            if !progressed {
-                report.unreadable = passed_over.into_iter().collect();
-                break;
+            match self.refresh_known(now, &mut report).await {
+                Ok(()) => {}
+                Err(Error::Port(failure)) => {
+                    report.eligibility_failure = Some(crate::error::with_sources(&failure));
+                }
+                Err(other) => return Err(other),
             }
-        }
-        match self.refresh_known(now, &mut report).await {
-            Ok(()) => {}
-            Err(Error::Port(failure)) => {
-                report.eligibility_failure = Some(crate::error::with_sources(&failure));
-            }
-            Err(other) => return Err(other),
-        }
-        Ok(report)
+            observability::swept(lag.unwrap_or(0.0), &report);
+            Ok(report)
+        })
+        .await
     }
 
     /// Keeps the known customers' rows of every engagement of the catalog
@@ -257,29 +266,43 @@ impl Incentives {
     /// naming `lease` (R-INPUT) and takes nothing. Its end is kept to the
     /// microsecond, like every instant.
     pub async fn take_messages(&self, lease: TimeDelta, limit: usize) -> Result<Vec<Delivery>> {
-        let now = self.now()?;
-        let until = lease_end(now, lease)?;
-        let leased = self.store.take_messages(now, until, limit).await?;
-        leased
-            .into_iter()
-            .map(|Leased { message, attempt }| {
-                let token = match message.kind.link() {
-                    Some(link) => Some(self.link_token(link)?),
-                    None => None,
-                };
-                Ok(Delivery {
-                    message,
-                    attempt,
-                    token,
+        traced("take_messages", call_span!("take_messages"), async move {
+            let now = self.now()?;
+            let until = lease_end(now, lease)?;
+            let leased = self.store.take_messages(now, until, limit).await?;
+            leased
+                .into_iter()
+                .map(|Leased { message, attempt }| {
+                    let token = match message.kind.link() {
+                        Some(link) => Some(self.link_token(link)?),
+                        None => None,
+                    };
+                    Ok(Delivery {
+                        message,
+                        attempt,
+                        token,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     /// Marks messages delivered (R-REC-2).
     pub async fn acknowledge(&self, ids: &[MessageId]) -> Result<()> {
-        Ok(self.store.acknowledge(ids).await?)
+        traced("acknowledge", call_span!("acknowledge"), async move {
+            Ok(self.store.acknowledge(ids).await?)
+        })
+        .await
     }
+}
+
+/// How many seconds `now` is past the instant `earliest`, the first due
+/// nomination, was due to be woken; 0 without one.
+fn lag_behind(now: Instant, earliest: Option<&Nomination>) -> f64 {
+    earliest.and_then(Nomination::wake_at).map_or(0.0, |at| {
+        micros(now.signed_duration_since(at)).max(0) as f64 / 1e6
+    })
 }
 
 /// The end of a lease of `lease` from `now`, truncated to the microsecond:

@@ -532,8 +532,27 @@ fn merge_sorted(
     out
 }
 
+/// Sets the outbox's gauges as a take at `now` finds `pending`, the
+/// messages not yet acknowledged by the instant they are available from:
+/// how many, and how long the one available the longest has waited (0
+/// when every one is leased).
+fn observe_pending(pending: &BTreeSet<(Instant, u64)>, now: Instant) {
+    use mci_store::observe::{OUTBOX_BACKLOG, OUTBOX_OLDEST_PENDING_SECONDS};
+    let waited = pending.first().map_or(0.0, |(at, _)| {
+        now.signed_duration_since(*at)
+            .to_std()
+            .map_or(0.0, |waited| waited.as_secs_f64())
+    });
+    metrics::gauge!(OUTBOX_BACKLOG, "store" => "memory").set(pending.len() as f64);
+    metrics::gauge!(OUTBOX_OLDEST_PENDING_SECONDS, "store" => "memory").set(waited);
+}
+
 #[async_trait]
 impl Store for MemoryStore {
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
+
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         inner.check(&commit)?;
@@ -765,6 +784,7 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Leased>, StoreError> {
         let mut inner = self.lock()?;
+        observe_pending(&inner.outbox_available, now);
         let taken: Vec<(Instant, u64)> = inner
             .outbox_available
             .range(..=(now, u64::MAX))

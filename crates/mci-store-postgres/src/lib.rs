@@ -205,6 +205,11 @@ macro_rules! transaction {
             match result {
                 Err(failure) if tries + 1 < TRIES && $again(&failure) => {
                     tries += 1;
+                    metrics::counter!(
+                        mci_store::observe::TRANSACTION_RETRIES_TOTAL,
+                        "store" => "postgres"
+                    )
+                    .increment(1);
                     schema::pause(tries).await;
                 }
                 result => break (result, tries + 1),
@@ -216,14 +221,17 @@ macro_rules! transaction {
 /// The answer of an operation that failed as `failure` after `tries`.
 fn failed(failure: Failure, tries: u32) -> StoreError {
     match failure {
-        Failure::Postgres(error) if error::is_retryable(&error) => BackendError::Contended {
-            tries,
-            code: error
-                .code()
-                .map(|c| c.code().to_owned())
-                .unwrap_or_default(),
+        Failure::Postgres(error) if error::is_retryable(&error) => {
+            metrics::counter!(mci_store::observe::BUSY_TOTAL, "store" => "postgres").increment(1);
+            BackendError::Contended {
+                tries,
+                code: error
+                    .code()
+                    .map(|c| c.code().to_owned())
+                    .unwrap_or_default(),
+            }
+            .into()
         }
-        .into(),
         failure => failure.into_store(),
     }
 }
@@ -427,8 +435,13 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let prepared = commit::Prepared::of(&commit)?;
+        let started = std::time::Instant::now();
         let (result, tries) = transaction!(
             self,
             IsolationLevel::ReadCommitted,
@@ -436,6 +449,8 @@ impl Store for PostgresStore {
             commit::starts_again,
             |tx| commit::apply(&tx, &prepared)
         );
+        metrics::histogram!(mci_store::observe::COMMIT_SECONDS, "store" => "postgres")
+            .record(started.elapsed());
         match result {
             Ok(()) => Ok(()),
             // Refused by concurrent commits on every try: as a conflict on

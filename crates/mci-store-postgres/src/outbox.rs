@@ -16,7 +16,8 @@
 //! the order their transactions committed, so a batch is "oldest available
 //! first", not a total order; nothing relies on more.
 
-use crate::db::{Failure, exec, rows};
+use crate::db::{Failure, exec, one, rows};
+use mci_store::observe::{OUTBOX_BACKLOG, OUTBOX_OLDEST_PENDING_SECONDS};
 use uuid::Uuid;
 
 /// Leases up to $3 pending messages available at $1 until $2: each one's
@@ -29,6 +30,11 @@ pub const TAKE: &str = "WITH taken AS ( \
      UPDATE outbox AS o SET available_at = $2, attempts = o.attempts + 1 \
      FROM taken WHERE o.seq = taken.seq \
      RETURNING taken.available_at, o.seq, o.doc, o.attempts";
+
+/// The pending messages and the earliest instant one of them is available
+/// from: a walk of `outbox_pending`.
+pub(crate) const PENDING: &str =
+    "SELECT count(*), min(available_at) FROM outbox WHERE NOT delivered";
 
 /// Marks messages delivered; unknown or delivered ids are left.
 pub const ACKNOWLEDGE: &str =
@@ -43,6 +49,7 @@ pub(crate) async fn take(
     lease_until: i64,
     limit: i64,
 ) -> Result<Vec<(String, u32)>, Failure> {
+    observe_pending(client, now).await?;
     let mut taken = Vec::new();
     for row in rows(client, TAKE, &[&now, &lease_until, &limit]).await? {
         let (was, seq, doc, attempts): (i64, i64, String, i32) = (
@@ -67,5 +74,22 @@ pub(crate) async fn acknowledge(
 ) -> Result<(), Failure> {
     ids.sort_unstable();
     exec(client, ACKNOWLEDGE, &[&ids]).await?;
+    Ok(())
+}
+
+/// Sets the gauges of the outbox as a take at `now` finds it: the messages
+/// not yet acknowledged ([`OUTBOX_BACKLOG`]) and how long the one available
+/// the longest has waited to be taken ([`OUTBOX_OLDEST_PENDING_SECONDS`], 0
+/// when every pending message is leased). Counting walks the pending
+/// messages' index, which a sender that keeps up keeps short.
+async fn observe_pending(
+    client: &impl deadpool_postgres::GenericClient,
+    now: i64,
+) -> Result<(), Failure> {
+    let row = one(client, PENDING, &[]).await?;
+    let (count, earliest): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+    let waited = earliest.map_or(0, |at| now.saturating_sub(at).max(0));
+    metrics::gauge!(OUTBOX_BACKLOG, "store" => "postgres").set(count as f64);
+    metrics::gauge!(OUTBOX_OLDEST_PENDING_SECONDS, "store" => "postgres").set(waited as f64 / 1e6);
     Ok(())
 }

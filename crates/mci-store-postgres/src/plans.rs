@@ -24,7 +24,7 @@ use crate::known::{
     CHANGED, FIGURES, KNOWN_AFTER, KNOWN_THROUGH, LOCK_REGISTRY, MOVE_FIGURES, OLDEST_KEPT,
     PAGE_KEPT, PROGRESS, ROW, ROWS_OF_CUSTOMER, SAVE_PROGRESS, SHARE_REGISTRY, STANDINGS, TO_CHECK,
 };
-use crate::outbox::{ACKNOWLEDGE, TAKE};
+use crate::outbox::{ACKNOWLEDGE, PENDING, TAKE};
 use crate::queries::*;
 use mci_pg_harness::Cluster;
 use serde_json::Value;
@@ -134,6 +134,7 @@ const CASES: &[Case] = &[
     case("payout batch", PAYOUT_BATCH, "'00000000-0000-0000-0002-000000000007'", &["payout_batches_pkey"]),
     case("outbox take", TAKE, "1000000000000, 1000000060000, 50", &["outbox_pending", "outbox_pkey"])
         .sorting(Sorts::Bounded),
+    case("outbox pending", PENDING, "", &["outbox_pending"]),
     case("outbox acknowledge", ACKNOWLEDGE, "ARRAY['00000000-0000-0000-0001-000000000007', '00000000-0000-0000-0001-000000000008']::uuid[]", &["outbox_id_key"])
         .also(&["outbox_pending"]),
     case("stored rows", STORED, "ARRAY['00000000-0000-0000-0000-000000000007', '00000000-0000-0000-0000-000000000008']::uuid[]", &["nominations_pkey"]),

@@ -34,10 +34,12 @@
 //! is freed, the WAL gives its own back and writes succeed again.
 //!
 //! When the writer ends, the checkpointer stops resting, does a last
-//! checkpoint and ends too. A checkpoint that fails (another process
-//! holding the checkpoint lock, an I/O error) leaves the pages in the WAL,
-//! where readers find them and the next checkpoint copies them: nothing is
-//! lost, the WAL is only longer.
+//! checkpoint and ends too. A checkpoint that fails (an I/O error, a
+//! connection that cannot read the WAL) leaves the pages in the WAL, where
+//! readers find them and the next checkpoint copies them: nothing is lost,
+//! the WAL is only longer. Each failure is reported, as a `tracing` error
+//! event and on the counter `mci_sqlite_checkpoint_failures_total`
+//! ([`crate::threads`]).
 
 use rusqlite::Connection;
 use rusqlite::hooks::Wal;
@@ -133,15 +135,22 @@ pub(crate) fn start_over(
 pub(crate) fn run(conn: Connection, wake: Receiver<()>, pause: Duration) {
     let mut woken = wake.recv().is_ok();
     while woken {
-        let _ = checkpoint(&conn);
+        passive(&conn, "passive");
         woken = match rest(&wake, pause) {
             Rest::Woken => true,
             Rest::Idle => wake.recv().is_ok(),
             Rest::Ended => false,
         };
     }
-    let _ = checkpoint(&conn);
-    let _ = conn.close();
+    passive(&conn, "close");
+    crate::threads::close("checkpointer", conn);
+}
+
+/// One passive checkpoint, its failure reported as one of `mode`.
+fn passive(conn: &Connection, mode: &'static str) {
+    if let Err(error) = checkpoint(conn) {
+        crate::threads::checkpoint_failed(mode, &error);
+    }
 }
 
 /// How a rest ended.

@@ -198,9 +198,22 @@ pub enum BackendError {
     /// A value does not fit its column.
     #[error("a value does not fit its column: {0}")]
     Encoding(String),
-    /// The store's threads have stopped: the store is closing.
+    /// The store's threads have stopped: the store was closed
+    /// ([`SqliteStore::close`](crate::SqliteStore::close)) or is being
+    /// dropped.
     #[error("the store is closed")]
     Closed,
+    /// Threads of the store panicked, which was reported when they did (a
+    /// `tracing` error event and the counter
+    /// `mci_sqlite_thread_failures_total`); the callers waiting on them
+    /// were answered [`BackendError::Closed`]. Answered by
+    /// [`SqliteStore::close`](crate::SqliteStore::close) once every other
+    /// thread has ended.
+    #[error("threads of the store panicked: {}", threads.join(", "))]
+    Panicked {
+        /// The names of the threads, such as `mci-sqlite-reader-2`.
+        threads: Vec<String>,
+    },
 }
 
 impl BackendError {

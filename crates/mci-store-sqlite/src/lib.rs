@@ -15,7 +15,9 @@
 //!   good. A failed check is a typed [`StoreError`], never a partial write.
 //! - **Never blocks an executor, on any runtime.** One writer thread owns
 //!   the write connection; a few reader threads own read connections;
-//!   callers await a oneshot answer.
+//!   callers send over bounded queues, awaiting a free slot when one is
+//!   full ([`Options::writer_queue`], [`Options::reader_queue`]), and await
+//!   a oneshot answer. [`SqliteStore::close`] ends the threads the same way.
 //! - **Group commit.** Commits that arrive while the writer is busy are
 //!   written together in one transaction, each in its own savepoint, so one
 //!   failed check fails only its own commit and the group costs one sync
@@ -127,6 +129,18 @@
 //! on keeps the WAL to half the length it had when the disk was full: once
 //! space is freed, writes succeed again.
 //!
+//! # What an operator sees
+//!
+//! The store emits, through the [`metrics`](https://docs.rs/metrics)
+//! facade, the latency and size of each commit group, the depth of the
+//! writer's and the readers' queues, the WAL's length, the outbox's backlog
+//! and the age of its oldest waiting message, `SQLITE_BUSY` answers, and
+//! the failures of its background threads: checkpoints that failed, a
+//! thread that panicked, a connection that did not close. Each failure is
+//! also a `tracing` error event; none is dropped. The names, types, units
+//! and labels are listed with the service's in `mci_engagements`'
+//! `observability` module; the constants are in [`mci_store::observe`].
+//!
 //! # Storage
 //!
 //! A nomination is one row: its JSON document, beside plain columns for
@@ -167,6 +181,7 @@ mod outbox;
 mod queries;
 mod readers;
 pub mod schema;
+mod threads;
 mod writer;
 
 pub use error::{BackendError, BoxError, OpenError};
@@ -177,6 +192,7 @@ use mci_core::{
     CustomerId, EngagementId, Event, Instant, KnownCustomer, Message, MessageId, Nomination,
     NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
+use mci_store::observe::{SQLITE_READER_QUEUE_DEPTH, SQLITE_WRITER_QUEUE_DEPTH};
 use mci_store::{
     Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
     KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
@@ -184,10 +200,11 @@ use mci_store::{
 use readers::ReadJob;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Sender, SyncSender};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
+use threads::{Sent, Worker};
+use tokio::sync::mpsc::Sender;
 use writer::Job;
 
 /// What an acknowledged commit survives.
@@ -218,6 +235,7 @@ pub enum Durability {
 ///
 /// let options = Options { durability: Durability::Full, readers: 2, ..Options::default() };
 /// assert_eq!(options.max_group, 256);
+/// assert_eq!(options.writer_queue, 1024);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -232,6 +250,18 @@ pub struct Options {
     pub busy_timeout: Duration,
     /// The most commits written in one transaction; 256 by default.
     pub max_group: usize,
+    /// The most writes (commits, outbox takes and acknowledgements) that
+    /// wait for the writer thread; 1024 by default, at least 1. A write
+    /// finding the queue full awaits a free slot: its future waits, its
+    /// executor does not. Keep it at least `max_group`, so that groups can
+    /// grow to it; the gauge `mci_sqlite_writer_queue_depth` shows how full
+    /// it runs.
+    pub writer_queue: usize,
+    /// The most reads that wait for a reader thread; 1024 by default, at
+    /// least 1. A read finding the queue full awaits a free slot, as a
+    /// write does; the gauge `mci_sqlite_reader_queue_depth` shows how
+    /// full it runs.
+    pub reader_queue: usize,
     /// The page cache of the writer's connection, in MiB; 64 by default
     /// (SQLite's own default is 2). Each commit reads the pages of the
     /// rows and index entries it changes; those not in the cache are read
@@ -258,6 +288,8 @@ impl Default for Options {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
             max_group: 256,
+            writer_queue: 1024,
+            reader_queue: 1024,
             writer_cache_mib: 64,
             checkpoint_pause: Duration::from_millis(20),
             verify_on_open: false,
@@ -268,19 +300,65 @@ impl Default for Options {
 /// The SQLite store. Open it once per file and share it as
 /// `Arc<dyn Store>`.
 ///
-/// Dropping it closes it: the writer finishes the commits already sent,
-/// the threads end and the connections close; the drop waits for that.
+/// [`SqliteStore::close`] closes it from async code: the writer finishes
+/// the commits already sent, the threads end and the connections close,
+/// and the file is free for another process; later calls fail with
+/// [`BackendError::Closed`]. Dropping a store not closed does the same,
+/// blocking the dropping thread until the threads have ended.
 /// A commit whose future is dropped before its answer may still be written.
-#[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Option<Sender<Job>>,
-    readers: Option<Sender<ReadJob>>,
-    threads: Vec<JoinHandle<()>>,
+    /// The writer's channel, bounded: a sender awaits a free slot. Taken
+    /// by the drop, which so closes it.
+    writer: Option<Sender<Sent<Job>>>,
+    /// The readers' channel, likewise.
+    readers: Option<Sender<Sent<ReadJob>>>,
+    /// The threads, until they are waited for.
+    threads: tokio::sync::Mutex<Threads>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The threads of an open store.
+#[derive(Default)]
+struct Threads {
+    /// The writer and the readers.
+    workers: Vec<Worker>,
     /// Keeps the checkpointer running until the other connections are
-    /// closed, so that it closes last (see `Drop`).
+    /// closed, so that it closes last (see [`Threads::end`]).
     checkpointer_open: Option<SyncSender<()>>,
-    checkpointer: Option<JoinHandle<()>>,
+    checkpointer: Option<Worker>,
+}
+
+impl Threads {
+    /// Waits for every thread to end, the checkpointer last: the last
+    /// connection to close copies the WAL into the file and removes it,
+    /// which a read-only reader closing last could not. `ended` waits for
+    /// one thread. The names of the threads that panicked.
+    async fn end<F: Future<Output = Result<(), threads::Panicked>>>(
+        &mut self,
+        ended: impl Fn(Worker) -> F,
+    ) -> Vec<String> {
+        let mut panicked = Vec::new();
+        for worker in self.workers.drain(..) {
+            if let Err(failed) = ended(worker).await {
+                panicked.push(failed.name);
+            }
+        }
+        self.checkpointer_open = None;
+        if let Some(worker) = self.checkpointer.take()
+            && let Err(failed) = ended(worker).await
+        {
+            panicked.push(failed.name);
+        }
+        panicked
+    }
 }
 
 impl SqliteStore {
@@ -310,46 +388,51 @@ impl SqliteStore {
         for _ in 0..options.readers.max(1) {
             readers.push(schema::open_reader(&path, &options)?);
         }
-        let mut store = SqliteStore {
-            path,
-            writer: None,
-            readers: None,
-            threads: Vec::new(),
-            checkpointer_open: None,
-            checkpointer: None,
-        };
+        let (jobs, jobs_inbox) = tokio::sync::mpsc::channel(options.writer_queue.max(1));
+        let (reads, reads_inbox) = tokio::sync::mpsc::channel(options.reader_queue.max(1));
+        let mut threads = Threads::default();
         let (wake, woken) = mpsc::sync_channel(1);
         let pause = options.checkpoint_pause;
-        store.checkpointer_open = Some(wake.clone());
+        threads.checkpointer_open = Some(wake.clone());
         let checkpoints = writer::Checkpoints::new(wake, options.busy_timeout);
-        store.checkpointer = Some(
-            std::thread::Builder::new()
-                .name("mci-sqlite-checkpointer".into())
-                .spawn(move || checkpoint::run(checkpointer, woken, pause))
+        let started = |threads: &mut Threads| -> Result<(), OpenError> {
+            threads.checkpointer = Some(
+                threads::spawn(
+                    "mci-sqlite-checkpointer".into(),
+                    "checkpointer",
+                    move || checkpoint::run(checkpointer, woken, pause),
+                )
                 .map_err(OpenError::Threads)?,
-        );
-        let (jobs, inbox) = mpsc::channel();
-        let max_group = options.max_group;
-        store.threads.push(
-            std::thread::Builder::new()
-                .name("mci-sqlite-writer".into())
-                .spawn(move || writer::run(conn, inbox, max_group, Some(checkpoints), Some(file)))
-                .map_err(OpenError::Threads)?,
-        );
-        store.writer = Some(jobs);
-        let (reads, inbox) = mpsc::channel();
-        let inbox = Arc::new(Mutex::new(inbox));
-        store.readers = Some(reads);
-        for (i, conn) in readers.into_iter().enumerate() {
-            let inbox = inbox.clone();
-            store.threads.push(
-                std::thread::Builder::new()
-                    .name(format!("mci-sqlite-reader-{i}"))
-                    .spawn(move || readers::run(conn, inbox))
-                    .map_err(OpenError::Threads)?,
             );
-        }
-        Ok(store)
+            let max_group = options.max_group;
+            threads.workers.push(
+                threads::spawn("mci-sqlite-writer".into(), "writer", move || {
+                    writer::run(conn, jobs_inbox, max_group, Some(checkpoints), Some(file))
+                })
+                .map_err(OpenError::Threads)?,
+            );
+            let inbox = Arc::new(Mutex::new(reads_inbox));
+            for (i, conn) in readers.into_iter().enumerate() {
+                let inbox = inbox.clone();
+                threads.workers.push(
+                    threads::spawn(format!("mci-sqlite-reader-{i}"), "reader", move || {
+                        readers::run(conn, inbox)
+                    })
+                    .map_err(OpenError::Threads)?,
+                );
+            }
+            Ok(())
+        };
+        let result = started(&mut threads);
+        // Made whatever the result: when a thread did not start, dropping
+        // the store ends those that did.
+        let store = SqliteStore {
+            path,
+            writer: Some(jobs),
+            readers: Some(reads),
+            threads: tokio::sync::Mutex::new(threads),
+        };
+        result.map(|()| store)
     }
 
     /// The file the store is in.
@@ -357,13 +440,80 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Sends `job` to the writer.
-    fn write(&self, job: Job) -> Result<(), StoreError> {
-        self.writer
-            .as_ref()
+    /// Closes the store: the writer writes every commit already in its
+    /// queue (callers still awaiting a slot are refused with
+    /// [`BackendError::Closed`]), the readers answer the reads in theirs,
+    /// then every thread ends and its connection closes, the checkpointer
+    /// last, which copies the WAL into the database file and removes it.
+    /// Awaits all that without blocking the executor: the word to close
+    /// goes down each queue, and each thread tells its end over a oneshot.
+    ///
+    /// Once it returns, the file is free: another process or store can
+    /// open it at once. Every later call of the store fails with
+    /// [`BackendError::Closed`]; closing again returns at once. A thread
+    /// that panicked (reported when it did, see [`BackendError::Panicked`])
+    /// makes it `Err`, after every other thread has ended.
+    ///
+    /// ```
+    /// use mci_store::Store;
+    /// use mci_store_sqlite::{BackendError, SqliteStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let store = SqliteStore::open(dir.path().join("mci.sqlite"))?;
+    /// store.close().await?;
+    /// let after = store.history(&mci_testkit::nomination_id(1)).await.unwrap_err();
+    /// assert!(matches!(
+    ///     after,
+    ///     mci_store::StoreError::Backend(ref e) if matches!(e.downcast_ref(), Some(BackendError::Closed))
+    /// ));
+    /// // The file is free: it opens again at once.
+    /// let again = SqliteStore::open(dir.path().join("mci.sqlite"))?;
+    /// # drop(again);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn close(&self) -> Result<(), BackendError> {
+        // The word to close, behind what was sent: the threads end once
+        // they have done it. A queue closed already refuses it.
+        let mut threads = self.threads.lock().await;
+        if let Some(writer) = &self.writer {
+            let _ = writer.send(Sent::Close).await;
+        }
+        if let Some(readers) = &self.readers {
+            // One word closes the readers' shared channel.
+            let _ = readers.send(Sent::Close).await;
+        }
+        let panicked = threads.end(Worker::ended).await;
+        match panicked.is_empty() {
+            true => Ok(()),
+            false => Err(BackendError::Panicked { threads: panicked }),
+        }
+    }
+
+    /// `sender`, and whether sending on it failed: the channel was closed.
+    async fn send<J>(sender: Option<&Sender<Sent<J>>>, job: J) -> Result<(), StoreError> {
+        sender
             .ok_or(BackendError::Closed)?
-            .send(job)
+            .send(Sent::Job(job))
+            .await
             .map_err(|_| BackendError::Closed.into())
+    }
+
+    /// Sends `job` to the writer, awaiting a free slot in its queue, and
+    /// awaits its `answer`.
+    async fn write<T>(
+        &self,
+        job: Job,
+        answer: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        Self::send(self.writer.as_ref(), job).await?;
+        if let Some(writer) = &self.writer {
+            metrics::gauge!(SQLITE_WRITER_QUEUE_DEPTH)
+                .set((writer.max_capacity() - writer.capacity()) as f64);
+        }
+        answer.await.map_err(|_| BackendError::Closed)?
     }
 
     /// Runs `read` on a reader thread and awaits its answer.
@@ -374,46 +524,63 @@ impl SqliteStore {
     {
         let (reply, answer) = oneshot::channel();
         let job: ReadJob = Box::new(move |conn| {
+            // A caller that stopped waiting needs no answer.
             let _ = reply.send(read(conn));
         });
-        self.readers
-            .as_ref()
-            .ok_or(BackendError::Closed)?
-            .send(job)
-            .map_err(|_| StoreError::from(BackendError::Closed))?;
+        Self::send(self.readers.as_ref(), job).await?;
+        if let Some(readers) = &self.readers {
+            metrics::gauge!(SQLITE_READER_QUEUE_DEPTH)
+                .set((readers.max_capacity() - readers.capacity()) as f64);
+        }
         answer.await.map_err(|_| BackendError::Closed)?
     }
 }
 
 impl Drop for SqliteStore {
+    /// Closes a store that was not: as [`SqliteStore::close`], blocking
+    /// this thread while the threads end.
     fn drop(&mut self) {
-        // Closing the channels ends the threads once they have done what
-        // was sent; the writer first writes every commit still waiting.
+        // Dropping the senders closes the channels: no caller holds one,
+        // as none can call a store being dropped.
         self.writer = None;
         self.readers = None;
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
+        let threads = self.threads.get_mut();
+        let panicked = block_on_ready(threads.end(|worker| std::future::ready(worker.join())));
+        if !panicked.is_empty() {
+            tracing::error!(
+                threads = ?panicked,
+                "threads of the SQLite store had panicked when it was dropped"
+            );
         }
-        // The checkpointer ends last: the last connection to close copies
-        // the WAL into the file and removes it, which a read-only reader
-        // closing last could not.
-        self.checkpointer_open = None;
-        if let Some(thread) = self.checkpointer.take() {
-            let _ = thread.join();
+    }
+}
+
+/// The output of `future`, which never waits: each of its awaits is ready
+/// at once ([`Threads::end`] over blocking joins).
+fn block_on_ready<T>(future: impl Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
         }
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let commit = commit::Prepared::of(&commit)?;
         let (reply, answer) = oneshot::channel();
-        self.write(Job::Commit {
+        let job = Job::Commit {
             commit: Box::new(commit),
             reply,
-        })?;
-        answer.await.map_err(|_| BackendError::Closed)?
+        };
+        self.write(job, answer).await
     }
 
     async fn nomination(
@@ -532,13 +699,13 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<bool, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.write(Job::SeedKnown {
+        let job = Job::SeedKnown {
             engagement: engagement.as_str().to_owned(),
             now,
             limit,
             reply,
-        })?;
-        answer.await.map_err(|_| BackendError::Closed)?
+        };
+        self.write(job, answer).await
     }
 
     async fn known_to_check(
@@ -603,13 +770,13 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Leased>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.write(Job::Take {
+        let job = Job::Take {
             now: columns::bound(now),
             lease_until: columns::instant(lease_until),
             limit: columns::limit(limit),
             reply,
-        })?;
-        let taken = answer.await.map_err(|_| BackendError::Closed)??;
+        };
+        let taken = self.write(job, answer).await?;
         taken
             .into_iter()
             .map(|(doc, attempt)| {
@@ -626,11 +793,11 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let (reply, answer) = oneshot::channel();
-        self.write(Job::Acknowledge {
+        let job = Job::Acknowledge {
             ids: ids.iter().map(|id| id.as_uuid().into_bytes()).collect(),
             reply,
-        })?;
-        answer.await.map_err(|_| BackendError::Closed)?
+        };
+        self.write(job, answer).await
     }
 
     async fn idempotent_result(

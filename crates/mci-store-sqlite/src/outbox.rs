@@ -10,6 +10,7 @@
 
 use crate::error::sqlite;
 use mci_store::StoreError;
+use mci_store::observe::{OUTBOX_BACKLOG, OUTBOX_OLDEST_PENDING_SECONDS};
 use rusqlite::{Connection, params};
 
 /// The pending messages available at `?1`, oldest first: a walk of
@@ -57,4 +58,34 @@ pub(crate) fn acknowledge(conn: &Connection, ids: &[[u8; 16]]) -> Result<(), Sto
         stmt.execute([id]).map_err(sqlite)?;
     }
     Ok(())
+}
+
+/// The pending messages and the earliest instant one of them is available
+/// from: a walk of `outbox_pending`.
+const PENDING: &str = "SELECT count(*), min(available_at) FROM outbox WHERE delivered = 0";
+
+/// Sets the gauges of the outbox as a take at `now` finds it: the messages
+/// not yet acknowledged ([`OUTBOX_BACKLOG`]), and how long the one
+/// available the longest has waited to be taken
+/// ([`OUTBOX_OLDEST_PENDING_SECONDS`], 0 when every pending message is
+/// leased). Counting walks the pending messages' index, which a sender
+/// that keeps up keeps short. A failure to count is reported, and the
+/// take goes on.
+pub(crate) fn observe_pending(conn: &Connection, now: i64) {
+    let pending = conn.prepare_cached(PENDING).and_then(|mut stmt| {
+        stmt.query_row([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+        })
+    });
+    match pending {
+        Ok((count, earliest)) => {
+            let waited = earliest.map_or(0, |at| now.saturating_sub(at).max(0));
+            metrics::gauge!(OUTBOX_BACKLOG, "store" => "sqlite").set(count as f64);
+            metrics::gauge!(OUTBOX_OLDEST_PENDING_SECONDS, "store" => "sqlite")
+                .set(waited as f64 / 1e6);
+        }
+        Err(error) => {
+            crate::threads::thread_failed("writer", "the outbox could not be counted", Some(&error))
+        }
+    }
 }

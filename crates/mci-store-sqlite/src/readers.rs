@@ -1,5 +1,7 @@
 //! The readers: a few threads, each owning a read-only connection, taking
-//! read jobs from one shared channel.
+//! read jobs from one shared, bounded channel
+//! ([`Options::reader_queue`](crate::Options::reader_queue)): a caller
+//! finding it full awaits a slot, without blocking its executor.
 //!
 //! In WAL mode readers never wait for the writer nor it for them; each read
 //! runs in its own read transaction, so a read of several statements (the
@@ -7,30 +9,34 @@
 //! answered sees that commit. Answers go back over a oneshot, which any
 //! async runtime can await.
 
+use crate::threads::{self, Sent};
 use mci_store::StoreError;
+use mci_store::observe::SQLITE_READER_QUEUE_DEPTH;
 use rusqlite::Connection;
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc::Receiver;
 
 /// A read to run on one of the reader connections.
 pub(crate) type ReadJob = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// A reader's loop: takes the next job from the shared channel until it is
 /// closed.
-pub(crate) fn run(mut conn: Connection, jobs: Arc<Mutex<Receiver<ReadJob>>>) {
+pub(crate) fn run(mut conn: Connection, jobs: Arc<Mutex<Receiver<Sent<ReadJob>>>>) {
     loop {
-        let next = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
+        let next = {
             // A reader that panicked while waiting left the receiver as it
             // was.
-            Err(poisoned) => poisoned.into_inner().recv(),
+            let mut receiver = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let next = threads::next(&mut receiver, true);
+            metrics::gauge!(SQLITE_READER_QUEUE_DEPTH).set(receiver.len() as f64);
+            next
         };
         match next {
-            Ok(job) => job(&mut conn),
-            Err(_) => break,
+            Some(job) => job(&mut conn),
+            None => break,
         }
     }
-    let _ = conn.close();
+    threads::close("reader", conn);
 }
 
 /// Runs `read` in one read transaction: one snapshot for all its
@@ -42,7 +48,9 @@ pub(crate) fn in_snapshot<T>(
     let tx = conn.transaction().map_err(crate::error::sqlite)?;
     let result = read(&tx);
     // A read transaction has nothing to commit; ending it releases the
-    // snapshot.
-    let _ = tx.rollback();
+    // snapshot. A failure to end it leaves the read's answer as it is.
+    if let Err(error) = tx.rollback() {
+        threads::thread_failed("reader", "a read transaction did not end", Some(&error));
+    }
     result
 }

@@ -40,8 +40,13 @@
 //! [`BackendError::FileReplaced`], as what they wrote is in no file at that
 //! path.
 //!
-//! When the store is dropped the channel closes; the writer writes what is
-//! still waiting, closes its connection and ends.
+//! The channel is bounded ([`Options::writer_queue`](crate::Options::writer_queue)):
+//! a caller finding it full awaits a slot, without blocking its executor,
+//! so a burst of commits waits in the callers' futures instead of growing
+//! a queue without end.
+//!
+//! When the store is closed or dropped the channel closes; the writer
+//! writes what is still waiting, closes its connection and ends.
 
 use crate::checkpoint::{self, StartOver};
 use crate::commit::{self, Prepared};
@@ -49,12 +54,17 @@ use crate::error::BackendError;
 use crate::file::DatabaseFile;
 use crate::known;
 use crate::outbox;
+use crate::threads::{self, Sent};
 use futures_channel::oneshot;
 use mci_store::StoreError;
+use mci_store::observe::{
+    BUSY_TOTAL, COMMIT_GROUP_SIZE, COMMIT_SECONDS, SQLITE_WAL_BYTES, SQLITE_WRITER_QUEUE_DEPTH,
+};
 use rusqlite::{Connection, ErrorCode};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
+use tokio::sync::mpsc::Receiver;
 
 /// What a caller asks of the writer.
 pub(crate) enum Job {
@@ -165,6 +175,7 @@ impl Job {
                 limit,
                 reply,
             } => {
+                outbox::observe_pending(conn, now);
                 let (result, broken) = split(in_savepoint(conn, shared, |c| {
                     outbox::take(c, now, lease_until, limit)
                 }));
@@ -279,8 +290,18 @@ impl Checkpoints {
 
     /// Starts the WAL over as `how` says; whether it did.
     fn start_over(&mut self, conn: &Connection, how: StartOver) -> bool {
-        let done = checkpoint::start_over(conn, how, checkpoint::READERS_WAIT, self.busy_timeout)
-            .unwrap_or(false);
+        let done =
+            match checkpoint::start_over(conn, how, checkpoint::READERS_WAIT, self.busy_timeout) {
+                Ok(done) => done,
+                Err(error) => {
+                    let mode = match how {
+                        StartOver::Restart => "restart",
+                        StartOver::Truncate => "truncate",
+                    };
+                    threads::checkpoint_failed(mode, &error);
+                    false
+                }
+            };
         if done {
             self.frames = 0;
             self.restart_at = self.limit;
@@ -309,7 +330,13 @@ impl Checkpoints {
     /// then starts over in the space its file already has, and leaves the
     /// rest to the database file.
     fn after_group(&mut self, conn: &Connection, ended: Ended) {
-        let _ = self.wake.try_send(());
+        // Full: a wake-up is already pending. Disconnected: the
+        // checkpointer ended, and reported why.
+        if let Err(TrySendError::Disconnected(())) = self.wake.try_send(()) {
+            tracing::debug!(
+                "the checkpointer has ended; the WAL is not copied back until reopened"
+            );
+        }
         let frames = checkpoint::wal_frames();
         if ended == Ended::DiskFull {
             self.limit = self.limit.min(frames / 2).max(LEAST_LIMIT);
@@ -345,7 +372,7 @@ enum Ended {
 /// refused.
 pub(crate) fn run(
     conn: Connection,
-    jobs: Receiver<Job>,
+    mut jobs: Receiver<Sent<Job>>,
     max_group: usize,
     mut checkpoints: Option<Checkpoints>,
     file: Option<DatabaseFile>,
@@ -353,17 +380,21 @@ pub(crate) fn run(
     if checkpoints.is_some() {
         checkpoint::count_wal_frames(&conn);
     }
+    let page_size = conn
+        .query_row("PRAGMA page_size", [], |r| r.get::<_, u32>(0))
+        .unwrap_or(4096);
     let max_group = max_group.max(1);
     let mut replaced = None;
-    while let Ok(first) = jobs.recv() {
+    while let Some(first) = threads::next(&mut jobs, true) {
         let mut group = Vec::with_capacity(max_group.min(64));
         group.push(first);
         while group.len() < max_group {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+            match threads::next(&mut jobs, false) {
+                Some(job) => group.push(job),
+                None => break,
             }
         }
+        metrics::gauge!(SQLITE_WRITER_QUEUE_DEPTH).set(jobs.len() as f64);
         if let Some(file) = &replaced {
             let refused = || file_replaced(file);
             group
@@ -380,10 +411,12 @@ pub(crate) fn run(
         }
         if let Some(checkpoints) = &mut checkpoints {
             checkpoints.after_group(&conn, ended);
+            let wal = u64::from(checkpoint::wal_frames()) * u64::from(page_size);
+            metrics::gauge!(SQLITE_WAL_BYTES).set(wal as f64);
         }
     }
     // The last connection to close checkpoints the WAL into the file.
-    let _ = conn.close();
+    threads::close("writer", conn);
 }
 
 /// The refusal of a write once `file` is no longer at its path.
@@ -435,8 +468,29 @@ impl GroupFailed {
 /// Writes one group in one transaction, then answers its callers, unless
 /// the path no longer names `file`.
 fn write_group(conn: &Connection, group: Vec<Job>, file: Option<&DatabaseFile>) -> Ended {
+    let started = std::time::Instant::now();
+    metrics::histogram!(COMMIT_GROUP_SIZE, "store" => "sqlite").record(group.len() as f64);
+    let ended = write_transaction(conn, group, file);
+    metrics::histogram!(COMMIT_SECONDS, "store" => "sqlite").record(started.elapsed());
+    ended
+}
+
+/// Whether `error` is SQLite's answer that the database stayed locked past
+/// the busy timeout, which the counter [`BUSY_TOTAL`] counts.
+fn note_busy(error: &rusqlite::Error) {
+    if matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    ) {
+        metrics::counter!(BUSY_TOTAL, "store" => "sqlite").increment(1);
+    }
+}
+
+/// [`write_group`]'s transaction.
+fn write_transaction(conn: &Connection, group: Vec<Job>, file: Option<&DatabaseFile>) -> Ended {
     let shared = group.len() > 1;
     if let Err(error) = run_cached(conn, "BEGIN IMMEDIATE") {
+        note_busy(&error);
         let failed = GroupFailed::of(error, file);
         for job in group {
             job.undone().fail(&|| failed.answer());
@@ -473,8 +527,15 @@ fn write_group(conn: &Connection, group: Vec<Job>, file: Option<&DatabaseFile>) 
             _ => done.into_iter().for_each(Done::answer),
         },
         Err(error) => {
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
+            note_busy(&error);
+            if !conn.is_autocommit()
+                && let Err(rollback) = conn.execute_batch("ROLLBACK")
+            {
+                threads::thread_failed(
+                    "writer",
+                    "a failed group did not roll back",
+                    Some(&rollback),
+                );
             }
             let failed = GroupFailed::of(error, file);
             for answer in done {
@@ -613,11 +674,11 @@ mod tests {
     fn the_writer_drains_its_channel_before_it_ends() {
         let conn = connection();
         let workshop = engagement("group-workshop", EngagementKind::Workshop, 50);
-        let (jobs, inbox) = std::sync::mpsc::channel();
+        let (jobs, inbox) = tokio::sync::mpsc::channel(32);
         let mut answers = Vec::new();
         for p in 1..=20 {
             let (job, answer) = commit(added(p, u64::from(p), &workshop));
-            jobs.send(job).unwrap();
+            jobs.try_send(Sent::Job(job)).unwrap();
             answers.push(answer);
         }
         drop(jobs);

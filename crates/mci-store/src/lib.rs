@@ -168,6 +168,7 @@ mod commit;
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod error;
+pub mod observe;
 mod query;
 
 pub use commit::{
@@ -193,6 +194,13 @@ use mci_core::{
 /// clock. Every method is one atomic operation.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// A short name of the kind of store, such as `"sqlite"`: the `store`
+    /// field of the spans and label of the metrics of [`observe`].
+    /// `"custom"` unless the store says.
+    fn backend_name(&self) -> &'static str {
+        "custom"
+    }
+
     /// Writes `commit` atomically, or nothing. The checks, in this order:
     ///
     /// 1. the commit must be valid as given ([`Commit::validate`]), else

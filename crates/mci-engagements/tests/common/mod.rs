@@ -1094,3 +1094,6 @@ impl World {
         None
     }
 }
+
+/// The whole story of the observability tests; after the macros it uses.
+pub mod story;
