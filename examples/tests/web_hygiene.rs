@@ -372,7 +372,7 @@ fn r_claim_1_a_known_customer_is_claimed_for_another_engagement() {
             ("location", "1000001"),
         ],
     );
-    assert_eq!(again.status, 422, "{}", again.body);
+    assert_eq!(again.status, 409, "{}", again.body);
     assert!(
         !client
             .get("/engagements/copilot-workshop")
@@ -454,4 +454,40 @@ fn r_time_4_the_sweep_says_what_it_did_once() {
     );
     assert!(!client.get("/").body.contains("id=\"notice\""));
     assert_eq!(state_of(&mut client, &nomination), "consent expired");
+}
+
+#[test]
+fn r_consent_4_new_contacts_void_the_sent_link_and_a_half_given_contact_is_refused() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let (nomination, token) = consent_requested(&mut client);
+    // A name without an email: refused beside the contacts form, nothing
+    // changed.
+    let half = client.post(
+        &format!("/nominations/{nomination}/contacts"),
+        &[("customer_name", "Dana Ops")],
+    );
+    assert_eq!(half.status, 422, "{}", half.body);
+    assert!(half.body.contains("contacts"), "{}", half.body);
+    assert!(
+        client
+            .get(&format!("/nominations/{nomination}"))
+            .body
+            .contains("Carla Rossi")
+    );
+    let updated = client.post(
+        &format!("/nominations/{nomination}/contacts"),
+        &[
+            ("customer_name", "Dana Ops"),
+            ("customer_email", "dana@contoso.example"),
+        ],
+    );
+    assert_eq!(updated.status, 303, "{}", updated.body);
+    let page = client.get(&format!("/nominations/{nomination}"));
+    assert!(page.body.contains("Dana Ops"), "{}", page.body);
+    assert!(!page.body.contains("Carla Rossi"), "{}", page.body);
+    // The link sent to the old contact no longer answers (R-TOKEN-3).
+    let late = client.post("/consent", &[("token", &token), ("answer", "accept")]);
+    assert_eq!(late.status, 404, "{}", late.body);
+    assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
 }

@@ -88,8 +88,7 @@ pub const SQLITE_THREAD_FAILURES_TOTAL: &str = "mci_sqlite_thread_failures_total
 /// A short, fixed word for how a store operation ended, for the `outcome`
 /// field of its span and label of its metrics: `ok`, `conflict`, `guard`,
 /// `idempotency`, `unreadable`, `invalid`, `unavailable` or `backend`. It
-/// never carries
-/// any content of the operation.
+/// never carries any content of the operation.
 pub fn outcome_of<T>(result: &Result<T, StoreError>) -> &'static str {
     match result {
         Ok(_) => "ok",

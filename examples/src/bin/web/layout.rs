@@ -49,13 +49,8 @@ impl Problem {
             Error::Ineligible { .. } => Some("engagements"),
             _ => None,
         };
-        let status = match error {
-            Error::Refused(Refusal::NotFound | Refusal::InvalidLink)
-            | Error::UnknownEngagement(_) => 404,
-            Error::Refused(_) | Error::Ineligible { .. } => 422,
-            Error::Busy => 503,
-            _ => 500,
-        };
+        // The service's own sorting of what the caller does about it.
+        let status = error.kind().http_status();
         Problem {
             field: field.map(str::to_owned),
             rule: error.rule().map(str::to_owned),

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{Markup, html};
 use mci_core::{
-    Action, Comment, DocumentKind, DocumentRef, InvalidValue, MediaType, Need, Nomination,
-    NominationId, Sha256Digest, SurveyKind, SurveyStatus,
+    Action, Comment, Contacts, ContactsUpdate, DocumentKind, DocumentRef, InvalidValue, MediaType,
+    Need, Nomination, NominationId, Sha256Digest, SurveyKind, SurveyStatus,
 };
 use mci_engagements::{Error, SendConsent};
 use serde::Deserialize;
@@ -154,6 +154,7 @@ fn claim_body(ctx: &Ctx, n: &Nomination, problem: Option<&Problem>) -> Markup {
         "name",
         "media_type",
         "size_bytes",
+        "contacts",
     ];
     html! {
         (Problem::unplaced(problem, &placed))
@@ -167,6 +168,31 @@ fn claim_body(ctx: &Ctx, n: &Nomination, problem: Option<&Problem>) -> Markup {
             }
             a href={ "/nominations/" (id) "/history" } { "History" }
             a href={ "/engagements/" (n.engagement()) } { "Customers page" }
+        }
+        h2 { "Contacts" }
+        table {
+            tr { th { "Customer" } td { @for c in n.customer_contacts().as_slice() { (c.name) " <" (c.email) "> " } } }
+            tr { th { "Partner" } td { @for c in n.partner_contacts().as_slice() { (c.name) " <" (c.email) "> " } } }
+        }
+        @if !n.state().is_terminal() {
+            form #contacts method="post" action={ "/nominations/" (id) "/contacts" } {
+                (ctx.csrf())
+                p.muted { "A new customer contact voids the links sent so far; a new partner contact, the partner survey's (R-CONSENT-4, R-CLAIM-W-4). Leave a side empty to keep it." }
+                div.field {
+                    label for="customer_name" { "Customer contact" }
+                    input type="text" id="customer_name" name="customer_name";
+                    label for="customer_email" { "Customer email" }
+                    input type="email" id="customer_email" name="customer_email";
+                }
+                div.field {
+                    label for="partner_name" { "Partner contact" }
+                    input type="text" id="partner_name" name="partner_name";
+                    label for="partner_email" { "Partner email" }
+                    input type="email" id="partner_email" name="partner_email";
+                }
+                (Problem::at(problem, "contacts"))
+                button type="submit" { "Update contacts" }
+            }
         }
         @if n.consented_at().is_some() {
             h2 { "Workshop claim" }
@@ -296,6 +322,25 @@ pub(crate) struct CommandForm {
     text: Option<String>,
     survey: Option<String>,
     back: Option<String>,
+    customer_name: Option<String>,
+    customer_email: Option<String>,
+    partner_name: Option<String>,
+    partner_email: Option<String>,
+}
+
+/// One side's contact from the contacts form: none when both fields are
+/// empty, refused under `contacts` when only one is given or either is
+/// invalid.
+fn contact_of(name: Option<&str>, email: Option<&str>) -> Result<Option<Contacts>, Error> {
+    let (name, email) = (name.unwrap_or("").trim(), email.unwrap_or("").trim());
+    if name.is_empty() && email.is_empty() {
+        return Ok(None);
+    }
+    let field = |e: InvalidValue| e.for_field("contacts");
+    Ok(Some(Contacts::one(
+        name.parse().map_err(field)?,
+        email.parse().map_err(field)?,
+    )))
 }
 
 /// `POST /nominations/{id}/{command}`: a partner command through the
@@ -333,6 +378,25 @@ pub(crate) async fn command(
             "resend-consent" => app.service.resend_consent(&user, &id).await,
             "cancel" => app.service.cancel(&user, &id).await,
             "submit" => app.service.submit(&user, &id).await,
+            "contacts" => {
+                let update = contact_of(
+                    form.customer_name.as_deref(),
+                    form.customer_email.as_deref(),
+                )
+                .and_then(|customer| {
+                    Ok(ContactsUpdate {
+                        customer,
+                        partner: contact_of(
+                            form.partner_name.as_deref(),
+                            form.partner_email.as_deref(),
+                        )?,
+                    })
+                });
+                match update {
+                    Ok(update) => app.service.update_contacts(&user, &id, update).await,
+                    Err(e) => Err(e),
+                }
+            }
             "comment" => match text("comment") {
                 Ok(text) => app.service.add_comment(&user, &id, text).await,
                 Err(e) => Err(e),
