@@ -105,6 +105,32 @@ struct Row {
     doc: String,
 }
 
+impl Row {
+    /// The values of the columns an insert of the nomination names, in the
+    /// order of the adapter's insert statement (and of the COPY into the
+    /// same columns).
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 16] {
+        [
+            &self.id,
+            &self.partner,
+            &self.engagement,
+            &self.customer,
+            &self.state,
+            &self.version,
+            &self.tab,
+            &self.lapse_at,
+            &self.tab_after,
+            &self.wake_at,
+            &self.live,
+            &self.holds_consent,
+            &self.completed,
+            &self.asking,
+            &self.standing_until,
+            &self.doc,
+        ]
+    }
+}
+
 fn tab_code(tab: Option<Tab>) -> i16 {
     i16::from(Tab::code(tab))
 }
@@ -359,29 +385,7 @@ pub async fn put_commit(
             .await?;
         }
         let written = if write.expected_version == 0 {
-            exec(
-                &tx,
-                sql::INSERT_NOMINATION,
-                &[
-                    &r.id,
-                    &r.partner,
-                    &r.engagement,
-                    &r.customer,
-                    &r.state,
-                    &r.version,
-                    &r.tab,
-                    &r.lapse_at,
-                    &r.tab_after,
-                    &r.wake_at,
-                    &r.live,
-                    &r.holds_consent,
-                    &r.completed,
-                    &r.asking,
-                    &r.standing_until,
-                    &r.doc,
-                ],
-            )
-            .await?
+            exec(&tx, sql::INSERT_NOMINATION, &r.insert_params()).await?
         } else {
             exec(
                 &tx,
@@ -786,27 +790,7 @@ async fn copy_batch(
         ],
     ));
     for r in &batch.nominations {
-        writer
-            .as_mut()
-            .write(&[
-                &r.id,
-                &r.partner,
-                &r.engagement,
-                &r.customer,
-                &r.state,
-                &r.version,
-                &r.tab,
-                &r.lapse_at,
-                &r.tab_after,
-                &r.wake_at,
-                &r.live,
-                &r.holds_consent,
-                &r.completed,
-                &r.asking,
-                &r.standing_until,
-                &r.doc,
-            ])
-            .await?;
+        writer.as_mut().write(&r.insert_params()).await?;
     }
     rows += writer.finish().await?;
 
