@@ -1,7 +1,9 @@
 //! The web application's hygiene over plain HTTP, no browser: link pages
 //! send no referrer, a link's GET changes nothing, forms without the CSRF
 //! token or from another site are refused, tokens never reach the access
-//! log (R-TOKEN-5), and the demo clock survives a restart.
+//! log (R-TOKEN-5), the demo clock survives a restart in the database and
+//! is shared by two servers on it, and the payout page lists the batches
+//! the database holds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod web;
@@ -154,6 +156,90 @@ fn r_time_1_the_demo_clock_survives_a_restart() {
     let app = WebApp::on_sqlite(&database);
     let mut client = Client::new(&app);
     assert!(client.get("/").body.contains("2026-03-09 09:00 UTC"));
+    app.stop();
+    // The clock is in the database: no file beside it holds it.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(
+        files.iter().all(|name| name.starts_with("web.sqlite")
+            && ["", "-wal", "-shm"].contains(&&name["web.sqlite".len()..])),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn r_time_1_two_servers_on_one_database_move_one_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("web.sqlite");
+    let a = WebApp::on_sqlite(&database);
+    let b = WebApp::on_sqlite(&database);
+    let (mut on_a, mut on_b) = (Client::new(&a), Client::new(&b));
+    on_a.get("/");
+    on_b.get("/");
+    let moved = on_a.post("/clock", &[("days", "7"), ("back", "/")]);
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    // B reads where A moved it, and moves on from there: both moves count.
+    assert!(on_b.get("/").body.contains("2026-03-09 09:00 UTC"));
+    let moved = on_b.post("/clock", &[("days", "1"), ("back", "/")]);
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    assert!(on_a.get("/").body.contains("2026-03-10 09:00 UTC"));
+    assert!(on_b.get("/").body.contains("2026-03-10 09:00 UTC"));
+}
+
+#[test]
+fn r_claim_w_9_the_payout_page_lists_the_batches_from_the_database_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("web.sqlite");
+    let app = WebApp::on_sqlite(&database);
+    let mut client = Client::new(&app);
+    assert!(client.get("/payouts").body.contains("id=\"no-batches\""));
+    for _ in 0..2 {
+        let run = client.post("/payouts", &[]);
+        assert_eq!(run.status, 303, "{}", run.body);
+        client.post("/clock", &[("days", "1"), ("back", "/")]);
+    }
+    let before = client.get("/payouts").body;
+    assert_eq!(
+        before.matches("<section class=\"batch\">").count(),
+        2,
+        "{before}"
+    );
+    app.stop();
+    let app = WebApp::on_sqlite(&database);
+    let mut client = Client::new(&app);
+    let after = client.get("/payouts");
+    assert_eq!(after.status, 200, "{}", after.body);
+    for batch in before.split("<h2>Batch ").skip(1) {
+        let id = between(batch, "<span class=\"mono\">", "<").unwrap();
+        assert!(
+            after.body.contains(id),
+            "batch {id} is listed: {}",
+            after.body
+        );
+    }
+    assert!(!after.body.contains("id=\"next-batches\""));
+    // A page after a batch that is no id is refused under its parameter.
+    let refused = client.get("/payouts?after=nonsense");
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"after\""),
+        "{}",
+        refused.body
+    );
+}
+
+#[test]
+fn the_state_file_flag_is_gone() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_web"))
+        .args(["--memory", "--state-file", "web.state"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--state-file"), "{stderr}");
 }
 
 #[test]
@@ -217,14 +303,7 @@ fn the_web_app_keeps_its_customers_and_clock_on_postgres() {
         mci_pg_harness::SUPERUSER,
         cluster.port()
     );
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("web.state");
-    let args = [
-        "--database",
-        url.as_str(),
-        "--state-file",
-        state.to_str().unwrap(),
-    ];
+    let args = ["--database", url.as_str()];
     let app = WebApp::start(&args);
     let mut client = Client::new(&app);
     let (nomination, _) = consent_requested(&mut client);

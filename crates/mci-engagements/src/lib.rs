@@ -98,6 +98,7 @@
 #![warn(missing_docs)]
 
 mod call;
+mod clock;
 mod command;
 mod customer;
 mod error;

@@ -270,6 +270,8 @@ impl LinkKey for HmacLinkKey {
     }
 }
 
+pub use crate::clock::StoredClock;
+
 /// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

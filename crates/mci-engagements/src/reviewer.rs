@@ -265,6 +265,24 @@ impl Incentives {
         .await
     }
 
+    /// Up to `limit` payout batches, in id order after `after`, a keyset
+    /// page of the store's (R-CLAIM-W-9): the payout runs in the order
+    /// they were made (their ids are UUID v7 of the clock), each reversal
+    /// of [`reverse_payment`](Self::reverse_payment) beside them at the
+    /// place its derived id sorts to (its `created_at` says when it was
+    /// made). Pass the last id of a page as `after` for the next; a page
+    /// shorter than `limit` is the last.
+    pub async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>> {
+        traced("payout_batches", call_span!("payout_batches"), async move {
+            Ok(self.store.payout_batches(after, limit).await?)
+        })
+        .await
+    }
+
     /// Corrects a payment: a new batch holds one reversal entry of the
     /// claim's payment in `batch`, which stays as it was; a correction is
     /// never an edit (R-CLAIM-W-9). A payment is reversed once: reversing it

@@ -515,3 +515,33 @@ async fn r_claim_w_9_a_correction_is_a_new_reversal_batch_never_an_edit() {
 fn reversal_of_nothing() -> mci_core::PayoutBatchId {
     mci_core::PayoutBatchId::new_v7(1, [9; 10])
 }
+
+#[tokio::test]
+async fn r_claim_w_9_the_payout_batches_are_listed_from_the_store_in_id_order() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    assert_eq!(w.service.payout_batches(None, 10).await.unwrap(), vec![]);
+    let fixed = w.approved_subscription(&a, 1, &w.workshop).await;
+    let first = w.service.run_payout(reviewer(), 10).await.unwrap();
+    w.advance_days(2);
+    let empty = w.service.run_payout(reviewer(), 10).await.unwrap();
+    assert!(first.batch.id < empty.batch.id, "runs in the order made");
+    w.advance_days(2);
+    let reversal = w
+        .service
+        .reverse_payment(reviewer(), &first.batch.id, &fixed)
+        .await
+        .unwrap();
+    let mut made = vec![first.batch, empty.batch, reversal];
+    made.sort_by_key(|b| b.id);
+    assert_eq!(w.service.payout_batches(None, 10).await.unwrap(), made);
+    // Keyset pages: the last id of a page is where the next starts.
+    let page = w.service.payout_batches(None, 2).await.unwrap();
+    assert_eq!(page, made[..2]);
+    let next = w
+        .service
+        .payout_batches(Some(&page[1].id), 2)
+        .await
+        .unwrap();
+    assert_eq!(next, made[2..]);
+}

@@ -45,8 +45,8 @@ use mci_core::{
 };
 use mci_store::{
     Commit, Derived, Due, DueCursor, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult,
-    KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery, Store,
-    StoreError, TabCounts, Write, check_guard,
+    KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, SettingCondition,
+    SettingKey, SettingValue, StateQuery, Store, StoreError, TabCounts, Write, check_guard,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -94,8 +94,7 @@ impl MemoryStore {
             })
             .collect();
         idempotency.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut batches: Vec<PayoutBatch> = inner.batches.values().cloned().collect();
-        batches.sort_by_key(|b| b.id);
+        let batches: Vec<PayoutBatch> = inner.batches.values().cloned().collect();
         Snapshot {
             nominations,
             events,
@@ -106,6 +105,11 @@ impl MemoryStore {
                 .collect(),
             idempotency,
             batches,
+            settings: inner
+                .settings
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 
@@ -134,6 +138,8 @@ pub struct Snapshot {
     pub idempotency: Vec<Idempotency>,
     /// Every payout batch, by id.
     pub batches: Vec<PayoutBatch>,
+    /// Every setting, by key.
+    pub settings: Vec<(SettingKey, SettingValue)>,
 }
 
 #[derive(Debug)]
@@ -165,7 +171,10 @@ struct Inner {
     outbox_next: u64,
     /// Each key's command and first result.
     idempotency: HashMap<IdempotencyKey, (Fingerprint, String)>,
-    batches: HashMap<PayoutBatchId, PayoutBatch>,
+    /// By id, for the keyset pages of [`Store::payout_batches`].
+    batches: BTreeMap<PayoutBatchId, PayoutBatch>,
+    /// The settings of the embedding application.
+    settings: BTreeMap<SettingKey, SettingValue>,
     /// The known customers' rows of each engagement (R-PAGE-9).
     known: KnownRows,
 }
@@ -842,6 +851,46 @@ impl Store for MemoryStore {
 
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
         Ok(self.lock()?.batches.get(id).cloned())
+    }
+
+    async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>, StoreError> {
+        let inner = self.lock()?;
+        let from = match after {
+            Some(after) => std::ops::Bound::Excluded(*after),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(inner
+            .batches
+            .range((from, std::ops::Bound::Unbounded))
+            .take(limit)
+            .map(|(_, batch)| batch.clone())
+            .collect())
+    }
+
+    async fn setting(&self, key: &SettingKey) -> Result<Option<SettingValue>, StoreError> {
+        Ok(self.lock()?.settings.get(key).cloned())
+    }
+
+    async fn put_setting(
+        &self,
+        key: &SettingKey,
+        value: &SettingValue,
+        condition: &SettingCondition,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let stored = inner.settings.get(key);
+        if !condition.admits(stored) {
+            return Err(StoreError::SettingChanged {
+                key: key.clone(),
+                found: stored.cloned(),
+            });
+        }
+        inner.settings.insert(key.clone(), value.clone());
+        Ok(())
     }
 }
 

@@ -123,6 +123,7 @@ mod outbox;
 mod plans;
 mod queries;
 pub mod schema;
+mod setting;
 
 /// The SQL the store runs, each statement as its modules hold it: for the
 /// benchmarks, whose raw baselines run the very same statements on a plain
@@ -143,8 +144,12 @@ pub mod statements {
         pub use crate::queries::{
             BY_ID, BY_ID_OF_PARTNER, BY_LINK, DUE, DUE_AFTER, HISTORY, IDEMPOTENT_RESULT, IN_STATE,
             IN_STATE_OF_PARTNER, KEPT_COUNTS, KNOWN, LAPSING, OF_CUSTOMER, PAGE, PAYOUT_BATCH,
-            UNSWEPT_LAPSES, VERSION_OF,
+            PAYOUT_BATCHES, UNSWEPT_LAPSES, VERSION_OF,
         };
+    }
+    /// The settings (`setting.rs`).
+    pub mod setting {
+        pub use crate::setting::{PUT_ABSENT, PUT_ANY, PUT_EQUALS, SETTING};
     }
     /// The known rows and their figures (`known.rs`).
     pub mod known {
@@ -172,7 +177,8 @@ use mci_core::{
 };
 use mci_store::{
     Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
-    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use std::time::Duration;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
@@ -702,6 +708,33 @@ impl Store for PostgresStore {
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
         let id = id.as_uuid();
         self.single(async |c| queries::payout_batch(c, id).await)
+            .await
+    }
+
+    async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>, StoreError> {
+        // No batch has the nil id: a UUID v7's version bits are never 0.
+        let after = after.map_or_else(uuid::Uuid::nil, PayoutBatchId::as_uuid);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.single(async |c| queries::payout_batches(c, after, limit).await)
+            .await
+    }
+
+    async fn setting(&self, key: &SettingKey) -> Result<Option<SettingValue>, StoreError> {
+        self.single(async |c| setting::setting(c, key.as_str()).await)
+            .await
+    }
+
+    async fn put_setting(
+        &self,
+        key: &SettingKey,
+        value: &SettingValue,
+        condition: &SettingCondition,
+    ) -> Result<(), StoreError> {
+        self.single(async |c| setting::put(c, key, value, condition).await)
             .await
     }
 }

@@ -26,13 +26,14 @@ use crate::known::{
 };
 use crate::outbox::{ACKNOWLEDGE, PENDING, TAKE};
 use crate::queries::*;
+use crate::setting::{PUT_EQUALS, SETTING};
 use mci_pg_harness::Cluster;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 /// The tables of the store: none may be read with a `Seq Scan`.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "nominations",
     "events",
     "links",
@@ -45,6 +46,7 @@ const TABLES: [&str; 12] = [
     "known_figures",
     "known_engagements",
     "customer_locks",
+    "settings",
 ];
 
 /// A statement to explain: its name, its SQL, the values to run it with
@@ -132,6 +134,10 @@ const CASES: &[Case] = &[
         .sorting(Sorts::Bounded),
     case("idempotent result", IDEMPOTENT_RESULT, "'scope3', 'key7'", &["idempotency_pkey"]),
     case("payout batch", PAYOUT_BATCH, "'00000000-0000-0000-0002-000000000007'", &["payout_batches_pkey"]),
+    case("payout batches", PAYOUT_BATCHES, "'00000000-0000-0000-0000-000000000000', 50", &["payout_batches_pkey"]),
+    case("payout batches after a cursor", PAYOUT_BATCHES, "'00000000-0000-0000-0002-000000000fff', 50", &["payout_batches_pkey"]),
+    case("setting", SETTING, "'app.setting-7'", &["settings_pkey"]),
+    case("setting compared and set", PUT_EQUALS, "'app.setting-7', 'b', 'a'", &["settings_pkey"]),
     case("outbox take", TAKE, "1000000000000, 1000000060000, 50", &["outbox_pending", "outbox_pkey"])
         .sorting(Sorts::Bounded),
     case("outbox pending", PENDING, "", &["outbox_pending"]),
@@ -215,6 +221,9 @@ FROM generate_series(1, 40000) AS i;
 INSERT INTO payout_batches (id, doc)
 SELECT ('00000000-0000-0000-0002-' || lpad(to_hex(i), 12, '0'))::uuid, '{}'
 FROM generate_series(1, 20000) AS i;
+
+INSERT INTO settings (key, value)
+SELECT 'app.setting-' || i, repeat('v', i % 100) FROM generate_series(1, 20000) AS i;
 
 INSERT INTO tab_counts (partner, engagement, tab, n)
 SELECT 'q' || p, 'e' || e, t, 10 FROM generate_series(1, 2000) AS p,

@@ -117,6 +117,11 @@ pub const IDEMPOTENT_RESULT: &str =
 /// A payout batch.
 pub const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = $1";
 
+/// Up to $2 payout batches in id order after $1 (the nil UUID: from the
+/// first), a walk of the primary key.
+pub const PAYOUT_BATCHES: &str =
+    "SELECT doc FROM payout_batches WHERE id > $1 ORDER BY id LIMIT $2";
+
 /// A stored nomination read back, or why it cannot be, in words that hold
 /// none of the document ([`Unreadable::json_reason`]).
 fn readable(doc: &str) -> Result<Nomination, String> {
@@ -386,4 +391,20 @@ pub(crate) async fn payout_batch(
     };
     let doc: &str = row.try_get(0)?;
     Ok(Some(document(doc)?))
+}
+
+/// Up to `limit` payout batches in id order after `after`.
+pub(crate) async fn payout_batches(
+    client: &impl GenericClient,
+    after: Uuid,
+    limit: i64,
+) -> Result<Vec<PayoutBatch>, Failure> {
+    rows(client, PAYOUT_BATCHES, &[&after, &limit])
+        .await?
+        .iter()
+        .map(|row| {
+            let doc: &str = row.try_get(0)?;
+            Ok(document(doc)?)
+        })
+        .collect()
 }

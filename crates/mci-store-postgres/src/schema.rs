@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "every history a hash chain",
         sql: include_str!("migrations/0006_chained_histories.sql"),
     },
+    Migration {
+        version: 7,
+        name: "the settings of the embedding application",
+        sql: include_str!("migrations/0007_settings.sql"),
+    },
 ];
 
 /// The step that chains every history (R-LIST-4): its SQL changes nothing,
@@ -92,7 +97,7 @@ pub const MIGRATIONS: &[Migration] = &[
 const CHAINED: u32 = 6;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The table recording the steps applied, and holding the mark and the lock.
 pub const MIGRATIONS_TABLE: &str = "mci_schema_migrations";

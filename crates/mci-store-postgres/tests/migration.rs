@@ -1,6 +1,8 @@
 //! A database written at schema version 2 (before the counters, the known
 //! rows and the customer locks) is brought to the latest version with its
-//! nominations counted, standing and locked as the store keeps them.
+//! nominations counted, standing and locked as the store keeps them; one
+//! from before the chain has its histories chained; one from before the
+//! settings keeps its data and keeps settings after the step.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use chrono::TimeDelta;
@@ -136,6 +138,11 @@ fn r_list_4_a_database_from_before_the_chain_has_every_history_chained() {
         .iter()
         .map(|o| o.event.clone())
         .collect();
+    let chained = MIGRATIONS
+        .iter()
+        .find(|m| m.name == "every history a hash chain")
+        .expect("the chaining step")
+        .version;
     runtime.block_on(async {
         let store = PostgresStore::connect(url.as_str()).await.unwrap();
         for (outcome, d) in [&first, &sent, &reminded].into_iter().zip(0..) {
@@ -152,7 +159,8 @@ fn r_list_4_a_database_from_before_the_chain_has_every_history_chained() {
             &format!(
                 "UPDATE events SET doc = ((doc::jsonb - 'previous') - 'hash')::text;
                  UPDATE nominations SET doc = (doc::jsonb - 'last_hash')::text;
-                 DELETE FROM mci_schema_migrations WHERE version = {SCHEMA_VERSION};"
+                 DROP TABLE settings;
+                 DELETE FROM mci_schema_migrations WHERE version >= {chained};"
             ),
         )
         .unwrap();
@@ -190,4 +198,76 @@ fn r_list_4_a_database_from_before_the_chain_has_every_history_chained() {
             vec![again.event.head()]
         );
     });
+}
+
+/// A database at version 6, before the settings step, holding a
+/// nomination, is brought to the latest version with its nomination as it
+/// was; it has no setting yet, and a setting put then is read back by a
+/// handle connected afterwards. The table's checks refuse what the store
+/// could not read back, whoever writes it.
+#[test]
+fn a_database_from_before_the_settings_step_keeps_its_data_and_keeps_settings_after_it() {
+    use mci_store::{SettingCondition, SettingKey, SettingValue};
+
+    let Some(cluster) = Cluster::start_or_skip("a_database_from_before_the_settings_step") else {
+        return;
+    };
+    cluster.create_database("v6").unwrap();
+    let url = cluster.connection_string("v6");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let added = Scenario::added_by(&admin_of(2), &workshop().0, nomination_id(2));
+    let first = Outcome {
+        nomination: added.nomination.clone(),
+        event: added.events[0].clone(),
+        messages: added.messages.clone(),
+        guards: Vec::new(),
+    };
+    let step = MIGRATIONS
+        .iter()
+        .find(|m| m.name == "the settings of the embedding application")
+        .expect("the settings step")
+        .version;
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        store.commit(Commit::of(t0(), first.clone())).await.unwrap();
+    });
+    // As the crate left it before the step: no table, no record of it.
+    cluster
+        .psql(
+            "v6",
+            &format!(
+                "DROP TABLE settings; DELETE FROM mci_schema_migrations WHERE version >= {step};"
+            ),
+        )
+        .unwrap();
+    let key: SettingKey = "demo.clock".parse().unwrap();
+    let value = SettingValue::new("2026-04-01T09:00:00Z").unwrap();
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            store.history(added.nomination.id()).await.unwrap(),
+            vec![first.event.clone()]
+        );
+        assert_eq!(store.setting(&key).await.unwrap(), None);
+        store
+            .put_setting(&key, &value, &SettingCondition::Absent)
+            .await
+            .unwrap();
+    });
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        assert_eq!(store.setting(&key).await.unwrap(), Some(value.clone()));
+    });
+    for insert in [
+        "INSERT INTO settings VALUES ('', '1')",
+        "INSERT INTO settings VALUES (repeat('k', 65), '1')",
+        "INSERT INTO settings VALUES ('big', repeat('é', 2049))",
+    ] {
+        assert!(cluster.psql("v6", insert).is_err(), "{insert} was stored");
+    }
 }

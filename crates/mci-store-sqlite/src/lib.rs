@@ -181,6 +181,7 @@ mod outbox;
 mod queries;
 mod readers;
 pub mod schema;
+mod setting;
 mod threads;
 mod writer;
 
@@ -195,7 +196,8 @@ use mci_core::{
 use mci_store::observe::{SQLITE_READER_QUEUE_DEPTH, SQLITE_WRITER_QUEUE_DEPTH};
 use mci_store::{
     Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
-    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use readers::ReadJob;
 use rusqlite::Connection;
@@ -813,5 +815,37 @@ impl Store for SqliteStore {
         let id = id.as_uuid().into_bytes();
         self.read(move |conn| queries::payout_batch(conn, &id))
             .await
+    }
+
+    async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>, StoreError> {
+        let after = after.map_or_else(Vec::new, |id| id.as_uuid().as_bytes().to_vec());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| queries::payout_batches(conn, &after, limit))
+            .await
+    }
+
+    async fn setting(&self, key: &SettingKey) -> Result<Option<SettingValue>, StoreError> {
+        let key = key.as_str().to_owned();
+        self.read(move |conn| setting::setting(conn, &key)).await
+    }
+
+    async fn put_setting(
+        &self,
+        key: &SettingKey,
+        value: &SettingValue,
+        condition: &SettingCondition,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::PutSetting {
+            key: key.clone(),
+            value: value.clone(),
+            condition: condition.clone(),
+            reply,
+        };
+        self.write(job, answer).await
     }
 }

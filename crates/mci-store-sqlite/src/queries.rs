@@ -91,6 +91,11 @@ pub(crate) const IDEMPOTENT_RESULT: &str =
 /// A payout batch.
 pub(crate) const PAYOUT_BATCH: &str = "SELECT doc FROM payout_batches WHERE id = ?1";
 
+/// Up to ?2 payout batches in id order after ?1 (an empty blob: from the
+/// first), a walk of the primary key.
+pub(crate) const PAYOUT_BATCHES: &str =
+    "SELECT doc FROM payout_batches WHERE id > ?1 ORDER BY id LIMIT ?2";
+
 /// The one document `sql` finds, read back as `T`.
 fn one<T: serde::de::DeserializeOwned>(
     conn: &Connection,
@@ -418,6 +423,23 @@ pub(crate) fn payout_batch(
     one(conn, PAYOUT_BATCH, [id])
 }
 
+/// Up to `limit` payout batches in id order after `after` (from the first
+/// when empty).
+pub(crate) fn payout_batches(
+    conn: &Connection,
+    after: &[u8],
+    limit: i64,
+) -> Result<Vec<PayoutBatch>, StoreError> {
+    let docs: Vec<String> = conn
+        .prepare_cached(PAYOUT_BATCHES)
+        .and_then(|mut stmt| {
+            stmt.query_map(params![after, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()
+        })
+        .map_err(sqlite)?;
+    docs.iter().map(|doc| document(doc)).collect()
+}
+
 #[cfg(test)]
 pub(crate) mod plans {
     //! `EXPLAIN QUERY PLAN` of every query: each one walks an index, none
@@ -436,7 +458,7 @@ pub(crate) mod plans {
     ];
 
     /// Every other query of the store.
-    const OTHERS: [(&str, &str); 17] = [
+    const OTHERS: [(&str, &str); 19] = [
         ("by id", BY_ID),
         ("by id of partner", BY_ID_OF_PARTNER),
         ("by link", BY_LINK),
@@ -448,6 +470,8 @@ pub(crate) mod plans {
         ("history", HISTORY),
         ("idempotent result", IDEMPOTENT_RESULT),
         ("payout batch", PAYOUT_BATCH),
+        ("payout batches", PAYOUT_BATCHES),
+        ("setting", crate::setting::SETTING),
         ("outbox take", crate::outbox::TAKE),
         ("version of", crate::commit::VERSION_OF),
         ("guard: other consent", crate::commit::OTHER_CONSENT),

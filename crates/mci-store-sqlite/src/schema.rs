@@ -91,6 +91,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "every history a hash chain",
         sql: include_str!("migrations/0009_chained_histories.sql"),
     },
+    Migration {
+        version: 10,
+        name: "the settings of the embedding application",
+        sql: include_str!("migrations/0010_settings.sql"),
+    },
 ];
 
 /// The step that chains every history (R-LIST-4): its SQL changes nothing,
@@ -102,7 +107,7 @@ const CHAINED: u32 = 9;
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.

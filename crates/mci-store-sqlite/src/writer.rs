@@ -85,6 +85,14 @@ pub(crate) enum Job {
         ids: Vec<[u8; 16]>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Write a setting under its condition
+    /// ([`Store::put_setting`](mci_store::Store::put_setting)).
+    PutSetting {
+        key: mci_store::SettingKey,
+        value: mci_store::SettingValue,
+        condition: mci_store::SettingCondition,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Give known customers rows on an engagement
     /// ([`Store::seed_known`](mci_store::Store::seed_known)).
     SeedKnown {
@@ -186,6 +194,18 @@ impl Job {
                     split(in_savepoint(conn, shared, |c| outbox::acknowledge(c, &ids)));
                 (Done::Acknowledge(reply, result), broken)
             }
+            Job::PutSetting {
+                key,
+                value,
+                condition,
+                reply,
+            } => {
+                let (result, broken) = split(in_savepoint(conn, shared, |c| {
+                    crate::setting::put(c, &key, &value, &condition)
+                }));
+                // A unit answer sent after the COMMIT, as an acknowledgement's.
+                (Done::Acknowledge(reply, result), broken)
+            }
             Job::SeedKnown {
                 engagement,
                 now,
@@ -206,7 +226,9 @@ impl Job {
         match self {
             Job::Commit { reply, .. } => Done::Commit(reply, Err(unanswered())),
             Job::Take { reply, .. } => Done::Take(reply, Err(unanswered())),
-            Job::Acknowledge { reply, .. } => Done::Acknowledge(reply, Err(unanswered())),
+            Job::Acknowledge { reply, .. } | Job::PutSetting { reply, .. } => {
+                Done::Acknowledge(reply, Err(unanswered()))
+            }
             Job::SeedKnown { reply, .. } => Done::SeedKnown(reply, Err(unanswered())),
         }
     }

@@ -614,7 +614,8 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
         .unwrap();
         // And had none of the tables of the later versions.
         conn.execute_batch(
-            "DROP TABLE known_rows; DROP TABLE known_figures; DROP TABLE known_engagements;",
+            "DROP TABLE known_rows; DROP TABLE known_figures; DROP TABLE known_engagements; \
+             DROP TABLE settings;",
         )
         .unwrap();
         // Nor had it the column of a later step (R-CONSENT-10).
@@ -1137,4 +1138,81 @@ async fn r_list_4_a_file_from_before_the_chain_has_every_history_chained_after_t
         mci_core::verify_export(&export, &[]).unwrap(),
         vec![reminded.event.head()]
     );
+}
+
+/// A file from before the settings step, holding a nomination and a payout
+/// batch, opens under the current schema: it has no setting yet, a setting
+/// put then is read back after the file is opened again, its batch is
+/// listed (R-CLAIM-W-9), and the table's checks refuse what the store could
+/// not read back, whoever writes it.
+#[tokio::test]
+async fn a_file_from_before_the_settings_step_keeps_its_data_and_keeps_settings_after_it() {
+    use mci_core::{PayoutBatchId, PayoutCycle, payout_run};
+    use mci_store::{SettingCondition, SettingKey, SettingValue};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v9.sqlite");
+    let approved = Scenario::approved();
+    let now = t0() + TimeDelta::days(30);
+    let batch_id = PayoutBatchId::from_uuid(nomination_id(90).as_uuid()).unwrap();
+    let cycle = PayoutCycle::containing(t0(), PayoutCycle::DEFAULT_PERIOD, now).unwrap();
+    let (batch, _) = payout_run(
+        batch_id,
+        cycle,
+        now,
+        std::slice::from_ref(&approved.nomination),
+    )
+    .unwrap();
+    let before = MIGRATIONS
+        .iter()
+        .position(|m| m.name == "the settings of the embedding application")
+        .expect("the settings step") as u32;
+    {
+        let conn = at_version(&path, before);
+        insert_rows(&conn, &approved.nomination, &approved.events, &[], instant);
+        conn.execute(
+            "INSERT INTO payout_batches (id, doc) VALUES (?1, ?2)",
+            params![
+                batch_id.as_uuid().as_bytes().to_vec(),
+                serde_json::to_string(&batch).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+    let key: SettingKey = "demo.clock".parse().unwrap();
+    let value = SettingValue::new("2026-04-01T09:00:00Z").unwrap();
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        assert_eq!(
+            store.history(approved.nomination.id()).await.unwrap(),
+            approved.events
+        );
+        assert_eq!(
+            store.payout_batches(None, 10).await.unwrap(),
+            vec![batch.clone()]
+        );
+        assert_eq!(store.setting(&key).await.unwrap(), None);
+        store
+            .put_setting(&key, &value, &SettingCondition::Absent)
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.setting(&key).await.unwrap(), Some(value));
+    drop(store);
+
+    let conn = Connection::open(&path).unwrap();
+    for (key, value) in [
+        (String::new(), String::from("1")),
+        ("k".repeat(65), String::from("1")),
+        (String::from("big"), "é".repeat(2049)),
+    ] {
+        let refused = conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        );
+        assert!(refused.is_err(), "{key:?} stored");
+    }
 }

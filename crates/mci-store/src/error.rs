@@ -1,6 +1,6 @@
 //! The store's error.
 
-use crate::IdempotencyKey;
+use crate::{IdempotencyKey, SettingKey, SettingValue};
 use mci_core::{Guard, NominationId};
 
 /// What can go wrong in a store. Each variant is a case a caller acts on.
@@ -82,6 +82,18 @@ pub enum StoreError {
     /// one nomination): a caller error.
     #[error("invalid commit: {0}")]
     InvalidCommit(String),
+    /// A setting was not written because the key no longer holds what
+    /// the [`SettingCondition`](crate::SettingCondition) expected: another
+    /// writer changed it since it was read, or created it first. Read it
+    /// again (`found` is what it held when the write was refused) and
+    /// decide again.
+    #[error("setting {key} was changed since it was read: read it again and retry")]
+    SettingChanged {
+        /// The setting.
+        key: SettingKey,
+        /// What it held when the write was refused.
+        found: Option<SettingValue>,
+    },
     /// The backend failed for a while: a lock held by another process, a
     /// broken or busy connection, a transaction refused by concurrent ones
     /// on every try, a full disk. Nothing of the operation was written, and
@@ -100,11 +112,12 @@ impl StoreError {
     /// Whether reading again and deciding again may succeed at once: a
     /// conflict (R-REC-4), or a guard that failed only because the decision
     /// read too early ([`Guard::is_retryable`]: a rival appeared while an
-    /// acceptance was decided, R-CONSENT-10). This is what a caller that
+    /// acceptance was decided, R-CONSENT-10), or a setting changed since it
+    /// was read ([`StoreError::SettingChanged`]). This is what a caller that
     /// loads, decides and commits loops on.
     pub fn is_conflict(&self) -> bool {
         match self {
-            StoreError::Conflict { .. } => true,
+            StoreError::Conflict { .. } | StoreError::SettingChanged { .. } => true,
             StoreError::GuardViolated { guard } => guard.is_retryable(),
             _ => false,
         }

@@ -84,6 +84,23 @@
 //! keeps them few, since it writes the lapses that end standings and asks
 //! again the answers about to age out.
 //!
+//! # Settings
+//!
+//! Beside its nominations, an embedding application may keep a few small
+//! named values in the store ([`Store::setting`], [`Store::put_setting`]):
+//! what every server on one database must read the same and a restart
+//! must not lose, such as a demo clock's reading. A key is a
+//! [`SettingKey`] (lowercase letters, digits, `.`, `-`, `_`; at most 64),
+//! a value a [`SettingValue`] (text of at most 4 KiB), both validated when
+//! made. A put names its [`SettingCondition`]: any value, none yet, or
+//! exactly the value the caller read (compare-and-set). An adapter keeps
+//! one row per key and checks the condition and writes in one transaction
+//! (or one conditional statement): a write that reads, compares and
+//! writes apart would let two servers both win. The store never reads a
+//! value: a rule over a setting (a clock that only moves forward) is the
+//! caller's, decided from the value it read and kept by the
+//! compare-and-set.
+//!
 //! # The conformance suite
 //!
 //! Behind the `conformance` feature, `mci_store::conformance` holds one
@@ -118,7 +135,11 @@
 //!   message never returns, ids are stable (R-REC-2);
 //! - idempotency: one key, one write, the first result; the same key with
 //!   another fingerprint is refused and writes nothing (R-REC-5);
-//! - payout batches are stored with the payments they make (R-CLAIM-W-9);
+//! - payout batches are stored with the payments they make, and listed in
+//!   id order by keyset pages (R-CLAIM-W-9);
+//! - settings: absent until written, then read back; each condition
+//!   admits what it names and a refused put writes nothing, naming what
+//!   the key held; invalid keys and values cannot be made;
 //! - instants at the edges of the accepted range (R-INPUT): tabs, counts,
 //!   states, lapsing and due lists at 1970-01-01 and at deadlines in 2210
 //!   derived from the last microsecond of 2200, each at its instant and the
@@ -137,8 +158,10 @@
 //!   the live limit (R-ENG-5), no lost update (R-REC-4), one idempotency
 //!   key written once and refused to the rest as used or mismatched
 //!   (R-REC-5), an outbox shared without a message taken twice within its
-//!   lease and acknowledged through the other handle (R-REC-2), and what
-//!   one handle commits the other reads at once.
+//!   lease and acknowledged through the other handle (R-REC-2), what
+//!   one handle commits the other reads at once, a setting one handle
+//!   puts the other reads at once, and 64 compare-and-set increments of
+//!   one setting racing on both handles all land.
 //!
 //! # Example
 //!
@@ -170,6 +193,7 @@ pub mod conformance;
 mod error;
 pub mod observe;
 mod query;
+mod setting;
 
 pub use commit::{
     AnswerWrite, Commit, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, Write,
@@ -179,6 +203,7 @@ pub use query::{
     Due, DueCursor, KnownCounts, KnownEntry, KnownPage, KnownQuery, KnownToCheck, Leased, Page,
     PageQuery, StateQuery, TabCounts, Unreadable,
 };
+pub use setting::{SettingCondition, SettingKey, SettingValue};
 
 use async_trait::async_trait;
 use mci_core::{
@@ -422,6 +447,38 @@ pub trait Store: Send + Sync {
 
     /// A payout batch (R-CLAIM-W-9).
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError>;
+
+    /// Up to `limit` payout batches in id order after `after` (R-CLAIM-W-9):
+    /// a keyset page, one walk of the batches' primary key, each batch
+    /// once however many are written meanwhile. The service makes the ids
+    /// of payout runs UUID v7, so they come in the order the runs were
+    /// made; a reversal's id is derived from what it corrects, so it
+    /// sorts by that instead (read each batch's `created_at`).
+    async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>, StoreError>;
+
+    /// The value of setting `key`, `None` if it was never written: what an
+    /// embedding application keeps beside its nominations (a demo clock's
+    /// reading, say), the same for every handle on one database (see
+    /// [settings](crate#settings)).
+    async fn setting(&self, key: &SettingKey) -> Result<Option<SettingValue>, StoreError>;
+
+    /// Writes `value` to setting `key` if the key admits `condition`
+    /// ([`SettingCondition::admits`]), checked and written in one atomic
+    /// step, durable once answered as a commit is; else
+    /// [`StoreError::SettingChanged`] with what the key held, and nothing
+    /// is written. With [`SettingCondition::Equals`] of the value read,
+    /// two writers racing from one read never both win: the loser reads
+    /// again and decides again, so no change is lost.
+    async fn put_setting(
+        &self,
+        key: &SettingKey,
+        value: &SettingValue,
+        condition: &SettingCondition,
+    ) -> Result<(), StoreError>;
 }
 
 /// What the store keeps beside a nomination to answer queries by comparing

@@ -32,7 +32,8 @@
 
 use crate::{
     Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
-    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use async_trait::async_trait;
 use mci_core::{
@@ -92,7 +93,7 @@ pub const SQLITE_THREAD_FAILURES_TOTAL: &str = "mci_sqlite_thread_failures_total
 pub fn outcome_of<T>(result: &Result<T, StoreError>) -> &'static str {
     match result {
         Ok(_) => "ok",
-        Err(StoreError::Conflict { .. }) => "conflict",
+        Err(StoreError::Conflict { .. } | StoreError::SettingChanged { .. }) => "conflict",
         Err(StoreError::GuardViolated { .. }) => "guard",
         Err(StoreError::IdempotencyKeyUsed | StoreError::IdempotencyKeyMismatch { .. }) => {
             "idempotency"
@@ -489,5 +490,40 @@ impl Store for Observed {
         let span = op_span!(self, "payout_batch", batch = %id.as_uuid());
         self.observe("payout_batch", span, self.inner.payout_batch(id))
             .await
+    }
+
+    async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>, StoreError> {
+        let span = op_span!(self, "payout_batches", limit = limit);
+        self.observe(
+            "payout_batches",
+            span,
+            self.inner.payout_batches(after, limit),
+        )
+        .await
+    }
+
+    async fn setting(&self, key: &SettingKey) -> Result<Option<SettingValue>, StoreError> {
+        // The key names what the application keeps; the value is its own.
+        let span = op_span!(self, "setting", key = key.as_str());
+        self.observe("setting", span, self.inner.setting(key)).await
+    }
+
+    async fn put_setting(
+        &self,
+        key: &SettingKey,
+        value: &SettingValue,
+        condition: &SettingCondition,
+    ) -> Result<(), StoreError> {
+        let span = op_span!(self, "put_setting", key = key.as_str());
+        self.observe(
+            "put_setting",
+            span,
+            self.inner.put_setting(key, value, condition),
+        )
+        .await
     }
 }

@@ -444,6 +444,27 @@ impl Store for GatedStore {
     async fn payout_batch(&self, id: &PayoutBatchId) -> Result<Option<PayoutBatch>, StoreError> {
         self.inner.payout_batch(id).await
     }
+    async fn payout_batches(
+        &self,
+        after: Option<&PayoutBatchId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutBatch>, StoreError> {
+        self.inner.payout_batches(after, limit).await
+    }
+    async fn setting(
+        &self,
+        key: &mci_store::SettingKey,
+    ) -> Result<Option<mci_store::SettingValue>, StoreError> {
+        self.inner.setting(key).await
+    }
+    async fn put_setting(
+        &self,
+        key: &mci_store::SettingKey,
+        value: &mci_store::SettingValue,
+        condition: &mci_store::SettingCondition,
+    ) -> Result<(), StoreError> {
+        self.inner.put_setting(key, value, condition).await
+    }
 }
 
 fn window(from: Instant, to: Instant) -> AvailabilityWindow {

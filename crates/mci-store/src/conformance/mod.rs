@@ -55,6 +55,7 @@ mod outbox;
 mod pages;
 mod range;
 mod reads;
+mod settings;
 mod two_handles;
 
 pub use commits::*;
@@ -65,6 +66,7 @@ pub use outbox::*;
 pub use pages::*;
 pub use range::*;
 pub use reads::*;
+pub use settings::*;
 pub use two_handles::*;
 
 use crate::Store;
@@ -123,6 +125,9 @@ where
         reads_at_the_edges_of_the_instant_range,
         one_consent_per_customer_at_the_top_of_the_range,
         a_lease_past_2262_ends_to_the_microsecond,
+        settings_read_back_what_was_put,
+        settings_conditions_write_only_what_they_admit,
+        payout_batches_listed_in_id_order,
     );
     counts_at_a_lapse_before_and_after_its_sweep(factory().await, &|store| store).await;
     model_matches_reference(&factory).await;
@@ -155,5 +160,7 @@ where
         r_rec_5_two_handles_one_key_writes_once,
         r_rec_5_two_handles_one_key_bound_to_its_command,
         r_rec_2_two_handles_share_the_outbox,
+        two_handles_read_each_others_settings,
+        two_handles_compare_and_set_loses_no_change,
     );
 }

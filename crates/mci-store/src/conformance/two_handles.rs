@@ -1,6 +1,6 @@
 //! Two handles on one database: what several application servers sharing
 //! one database see (R-CONSENT-8, R-CONSENT-10, R-ADD-7, R-ENG-5, R-REC-1,
-//! R-REC-2, R-REC-4, R-REC-5).
+//! R-REC-2, R-REC-4, R-REC-5), and the settings they share.
 //!
 //! Each behaviour takes two handles `a` and `b` over one fresh, empty
 //! database (two connection pools of a server store, two opens of one
@@ -13,7 +13,10 @@
 
 use super::concurrency::race_n;
 use super::fixtures::*;
-use crate::{Commit, Fingerprint, IdempotencyKey, IdempotentResult, Leased, Store, StoreError};
+use crate::{
+    Commit, Fingerprint, IdempotencyKey, IdempotentResult, Leased, SettingCondition, SettingKey,
+    SettingValue, Store, StoreError,
+};
 use chrono::TimeDelta;
 use mci_core::*;
 use mci_testkit::{admin_of, comment, link, partner, token};
@@ -893,5 +896,97 @@ pub async fn r_rec_1_two_handles_read_each_others_commits(a: Arc<dyn Store>, b: 
             .map(|l| l.message.id)
             .collect();
         assert_eq!(taken, queued, "round {round}: the email is in the outbox");
+    }
+}
+
+/// What one handle puts as a setting the other reads at once, each way,
+/// and a compare-and-set made on one handle from a value read on the other
+/// lands; one made from a value the other handle has changed since is
+/// refused, naming what it holds.
+pub async fn two_handles_read_each_others_settings(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let pair = Pair::new(a, b);
+    let key = SettingKey::new("demo.clock").unwrap();
+    let value = |i: u32| SettingValue::new(format!("reading {i}")).unwrap();
+    for round in 0..8u32 {
+        let (writer, reader) = (pair.on(round), pair.other(round));
+        let condition = match round {
+            0 => SettingCondition::Absent,
+            _ => SettingCondition::Equals(reader.setting(&key).await.unwrap().unwrap()),
+        };
+        writer
+            .put_setting(&key, &value(round), &condition)
+            .await
+            .unwrap();
+        for (name, store) in pair.both() {
+            assert_eq!(
+                store.setting(&key).await.unwrap(),
+                Some(value(round)),
+                "round {round}: handle {name}"
+            );
+        }
+    }
+    let stale = SettingCondition::Equals(value(6));
+    let err = pair
+        .a
+        .put_setting(&key, &value(99), &stale)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::SettingChanged { found: Some(found), .. } if *found == value(7)),
+        "{err:?}"
+    );
+    assert_eq!(pair.b.setting(&key).await.unwrap(), Some(value(7)));
+}
+
+/// 64 tasks, 32 on each handle, each add one to a counter kept as a
+/// setting by compare-and-set (read, add one, put if still what was read,
+/// read again when refused): every increment lands, the counter ends at
+/// 64 on both handles, and no two tasks ever wrote from one reading
+/// (R-REC-4 for settings: no change is lost). This is what keeps a
+/// clock shared by several servers from moving back or losing a move.
+pub async fn two_handles_compare_and_set_loses_no_change(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let pair = Pair::new(a, b);
+    let key = SettingKey::new("demo.counter").unwrap();
+    pair.a
+        .put_setting(
+            &key,
+            &SettingValue::new("0").unwrap(),
+            &SettingCondition::Absent,
+        )
+        .await
+        .unwrap();
+    let from = race_n(RACERS, |i| {
+        let store = pair.on(i).clone();
+        let key = key.clone();
+        async move {
+            for _ in 0..64 * RACERS {
+                let read = store.setting(&key).await.unwrap().unwrap();
+                let n: u32 = read.as_str().parse().unwrap();
+                let next = SettingValue::new((n + 1).to_string()).unwrap();
+                match store
+                    .put_setting(&key, &next, &SettingCondition::Equals(read))
+                    .await
+                {
+                    Ok(()) => return n,
+                    Err(StoreError::SettingChanged { .. }) => tokio::task::yield_now().await,
+                    Err(err) => panic!("racer {i}: unexpected {err:?}"),
+                }
+            }
+            panic!("racer {i} never landed its increment")
+        }
+    })
+    .await;
+    let distinct: BTreeSet<u32> = from.iter().copied().collect();
+    assert_eq!(
+        distinct,
+        (0..RACERS).collect(),
+        "each reading was written from once"
+    );
+    for (name, store) in pair.both() {
+        assert_eq!(
+            store.setting(&key).await.unwrap().unwrap().as_str(),
+            RACERS.to_string(),
+            "handle {name}"
+        );
     }
 }

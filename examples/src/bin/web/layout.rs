@@ -268,20 +268,6 @@ impl Page {
         };
         Self::with_status(Some(&problem), Self::frame(&ctx, title, body))
     }
-
-    /// A page for a failure that is not the service's.
-    pub(crate) async fn failure(
-        app: &Arc<App>,
-        session: &Session,
-        error: &(dyn std::error::Error + Send + Sync + 'static),
-    ) -> Response {
-        let problem = Problem {
-            message: mci_examples::with_causes(error),
-            status: 500,
-            ..Problem::default()
-        };
-        Self::problem(app, session, "Something failed", problem).await
-    }
 }
 
 /// A text field of a form with its label, hint and any refusal naming it.

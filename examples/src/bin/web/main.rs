@@ -11,8 +11,9 @@
 //!
 //! Every page works without JavaScript: plain links and forms, each form
 //! going through the service. The demo clock moves only when told (the
-//! header's "+1 day" buttons) and is kept in a file next to the database,
-//! so a restart does not move time back.
+//! header's "+1 day" buttons) and is kept in the database, as a setting of
+//! the store, so a restart does not move time back and several servers on
+//! one database share it.
 
 mod add;
 mod customer;
@@ -29,7 +30,6 @@ use axum::routing::{get, post};
 use clap::Parser;
 use mci_examples::{Database, DemoError};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -47,10 +47,6 @@ struct Cli {
     /// The address to listen on (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// The file the demo clock and the payout batches are kept in: next to
-    /// a SQLite database by default, `mci-web.state` for PostgreSQL.
-    #[arg(long)]
-    state_file: Option<PathBuf>,
     /// Which walkthrough run's customers the tenant directory knows.
     #[arg(long, default_value_t = 1)]
     run: u32,
@@ -68,23 +64,12 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(cli: Cli) -> Result<(), DemoError> {
-    let (store, state_file): (Arc<dyn mci_store::Store>, Option<PathBuf>) = if cli.memory {
-        (
-            Arc::new(mci_store_memory::MemoryStore::new()),
-            cli.state_file,
-        )
+    let store: Arc<dyn mci_store::Store> = if cli.memory {
+        Arc::new(mci_store_memory::MemoryStore::new())
     } else {
-        let file = cli.state_file.or_else(|| match &cli.database {
-            Database::Sqlite(path) => {
-                let mut name = path.as_os_str().to_owned();
-                name.push(".web-state");
-                Some(PathBuf::from(name))
-            }
-            Database::Postgres(_) => Some(PathBuf::from("mci-web.state")),
-        });
-        (cli.database.open().await?, file)
+        cli.database.open().await?
     };
-    let app = state::App::start(store, state_file, cli.run).await?;
+    let app = state::App::start(store, cli.run).await?;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let address = listener.local_addr()?;
     println!(
@@ -139,6 +124,10 @@ fn router(app: Arc<state::App>) -> Router {
         .route("/partner", post(state::switch_partner))
         .layer(DefaultBodyLimit::max(
             usize::try_from(mci_core::DocumentRef::MAX_SIZE_BYTES).unwrap_or(usize::MAX) + 65_536,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            state::refresh_clock,
         ))
         .layer(axum::middleware::from_fn(hygiene::guard))
         .with_state(app)

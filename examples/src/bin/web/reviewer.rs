@@ -6,12 +6,12 @@ use crate::layout::{Page, Problem, when};
 use crate::partner::{ctx, or_problem};
 use crate::state::App;
 use crate::workshop::{comments, facts, proof_table};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::html;
-use mci_core::{Comment, InvalidValue, NominationId, State as NominationState};
+use mci_core::{Comment, InvalidValue, NominationId, PayoutBatchId, State as NominationState};
 use mci_engagements::Error;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -166,20 +166,42 @@ pub(crate) async fn decide(
     or_problem(&app, &session, "Claim", result).await
 }
 
-/// `GET /payouts`: the payout runs and their batches (R-CLAIM-W-9).
+/// How many payout batches a page of `/payouts` shows.
+const BATCHES_PER_PAGE: usize = 20;
+
+/// The query of `GET /payouts`: the batch the page starts after.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PayoutsQuery {
+    after: Option<String>,
+}
+
+/// `GET /payouts`: the payout runs and their batches, as the store lists
+/// them: in id order, by keyset pages (R-CLAIM-W-9).
 pub(crate) async fn payouts(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
+    Query(query): Query<PayoutsQuery>,
     uri: Uri,
 ) -> Response {
     let result = async {
         let ctx = ctx(&app, &session, &uri)?;
-        let mut batches = Vec::new();
-        for id in app.batches().iter().rev() {
-            if let Some(batch) = app.service.payout_batch(id).await? {
-                batches.push(batch);
-            }
-        }
+        let after = query
+            .after
+            .as_deref()
+            .map(|text| {
+                text.parse::<PayoutBatchId>()
+                    .map_err(|e| e.for_field("after"))
+            })
+            .transpose()?;
+        // One more than shown, to know whether a next page exists.
+        let mut batches = app
+            .service
+            .payout_batches(after.as_ref(), BATCHES_PER_PAGE + 1)
+            .await?;
+        let next = (batches.len() > BATCHES_PER_PAGE).then(|| {
+            batches.truncate(BATCHES_PER_PAGE);
+            batches.last().map(|b| b.id)
+        });
         let body = html! {
             form #run-payout method="post" action="/payouts" {
                 (ctx.csrf())
@@ -214,6 +236,9 @@ pub(crate) async fn payouts(
                     }
                 }
             }
+            @if let Some(Some(last)) = next {
+                p { a #next-batches href={ "/payouts?after=" (last) } { "Next batches →" } }
+            }
         };
         Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Payouts", body)))
     }
@@ -233,10 +258,7 @@ pub(crate) async fn run_payout(
     }
     .await;
     match run {
-        Ok(run) => match app.remember_batch(run.batch.id).await {
-            Ok(()) => Redirect::to("/payouts").into_response(),
-            Err(error) => Page::failure(&app, &session, &*error).await,
-        },
+        Ok(_) => Redirect::to("/payouts").into_response(),
         Err(error) => Page::problem(&app, &session, "Payouts", Problem::of(&error)).await,
     }
 }

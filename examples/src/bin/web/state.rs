@@ -1,22 +1,26 @@
 //! The application's state: the service over the store, the demo clock
-//! kept in a file next to the database (so a restart never moves time
-//! back), the payout batches run so far, and the mailbox of delivered
-//! messages.
+//! kept in the database (so a restart never moves time back, and every
+//! server on one database reads one clock), and the mailbox of delivered
+//! messages. The payout batches are read from the store.
 
 use crate::hygiene::{NOTICE_COOKIE, PARTNER_COOKIE, Session};
 use crate::layout::{Page, Problem};
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::{DateTime, TimeDelta, Utc};
-use mci_core::{Instant, PayoutBatchId};
-use mci_engagements::ports::ManualClock;
+use chrono::TimeDelta;
+use mci_core::Instant;
+use mci_engagements::ports::StoredClock;
+use mci_engagements::store::SettingKey;
 use mci_engagements::{Delivery, Incentives};
 use mci_examples::DemoError;
 use serde::Deserialize;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+/// The setting the demo clock's reading is kept as.
+const CLOCK_SETTING: &str = "mci-examples.web.clock";
 
 /// A delivered message, as the mailbox shows it.
 #[derive(Debug, Clone)]
@@ -31,101 +35,33 @@ pub(crate) struct Mail {
 pub(crate) struct App {
     /// The service.
     pub(crate) service: Incentives,
-    /// The demo clock the service reads.
-    clock: Arc<ManualClock>,
-    /// Where the clock and the payout batches are kept, if anywhere.
-    state_file: Option<PathBuf>,
-    /// The payout batches run, oldest first.
-    batches: Mutex<Vec<PayoutBatchId>>,
+    /// The demo clock the service reads, kept in the store.
+    clock: Arc<StoredClock>,
     /// The messages the mailbox has delivered, oldest first. Held in
     /// memory only: they carry working links (R-TOKEN-4).
     mail: Mutex<Vec<Mail>>,
 }
 
-/// What the state file holds: the clock's reading on its first line, then
-/// one payout batch id a line.
-fn parse_state(text: &str) -> Result<(Instant, Vec<PayoutBatchId>), DemoError> {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let now = match lines.next() {
-        Some(line) => DateTime::parse_from_rfc3339(line)?.with_timezone(&Utc),
-        None => mci_examples::epoch(),
-    };
-    let batches = lines
-        .map(|l| l.parse::<PayoutBatchId>().map_err(DemoError::from))
-        .collect::<Result<_, _>>()?;
-    Ok((now, batches))
-}
-
 impl App {
-    /// The application over `store`, its clock read back from
-    /// `state_file` (or at the demo's epoch when there is none yet).
+    /// The application over `store`, its clock read back from the store
+    /// (or at the demo's epoch when it was never moved).
     pub(crate) async fn start(
         store: Arc<dyn mci_store::Store>,
-        state_file: Option<PathBuf>,
         run: u32,
     ) -> Result<Self, DemoError> {
-        let (now, batches) = match &state_file {
-            Some(path) if path.exists() => {
-                let path = path.clone();
-                let text =
-                    tokio::task::spawn_blocking(move || std::fs::read_to_string(path)).await??;
-                parse_state(&text)?
-            }
-            _ => (mci_examples::epoch(), Vec::new()),
-        };
-        let clock = Arc::new(ManualClock::new(now));
+        let key: SettingKey = CLOCK_SETTING.parse()?;
+        let clock = Arc::new(StoredClock::open(store.clone(), key, mci_examples::epoch()).await?);
         let service = mci_examples::service(store, clock.clone(), run)?;
-        let app = App {
+        Ok(App {
             service,
             clock,
-            state_file,
-            batches: Mutex::new(batches),
             mail: Mutex::new(Vec::new()),
-        };
-        app.save().await?;
-        Ok(app)
+        })
     }
 
     /// The clock's reading.
     pub(crate) fn now(&self) -> Result<Instant, mci_engagements::Error> {
         self.service.now()
-    }
-
-    /// Writes the clock and the batches to the state file, through a
-    /// temporary file so that a crash leaves the old one whole.
-    async fn save(&self) -> Result<(), DemoError> {
-        let Some(path) = self.state_file.clone() else {
-            return Ok(());
-        };
-        let mut text = format!("{}\n", self.now()?.to_rfc3339());
-        for batch in self.batches() {
-            text.push_str(&format!("{batch}\n"));
-        }
-        tokio::task::spawn_blocking(move || {
-            let mut temporary = path.as_os_str().to_owned();
-            temporary.push(".tmp");
-            std::fs::write(&temporary, text)?;
-            std::fs::rename(&temporary, &path)
-        })
-        .await??;
-        Ok(())
-    }
-
-    /// The payout batches run, oldest first.
-    pub(crate) fn batches(&self) -> Vec<PayoutBatchId> {
-        self.batches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Remembers a payout batch.
-    pub(crate) async fn remember_batch(&self, batch: PayoutBatchId) -> Result<(), DemoError> {
-        self.batches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(batch);
-        self.save().await
     }
 
     /// Takes the pending messages from the outbox, keeps them in the
@@ -157,6 +93,23 @@ impl App {
     }
 }
 
+/// Reads the demo clock from the store before each request, so that a
+/// page and a form see where any server on the database moved it last
+/// (the clock only moves forward). A store that cannot be read answers
+/// 503, as a page would.
+pub(crate) async fn refresh_clock(
+    State(app): State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Err(error) = app.clock.refresh().await {
+        let status = StatusCode::from_u16(error.kind().http_status())
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return (status, format!("the demo clock cannot be read: {error}\n")).into_response();
+    }
+    next.run(request).await
+}
+
 /// Where a header form sends the browser back to: a page of this site,
 /// never a link page (its address holds a token) nor another site.
 fn back_to(back: Option<&str>) -> String {
@@ -181,7 +134,8 @@ pub(crate) struct ClockForm {
     back: Option<String>,
 }
 
-/// Moves the demo clock forward by whole days and keeps its reading.
+/// Moves the demo clock forward by whole days from its reading in the
+/// store, and keeps it there.
 pub(crate) async fn move_clock(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
@@ -196,11 +150,8 @@ pub(crate) async fn move_clock(
         )
         .await;
     }
-    if let Err(error) = app.clock.advance(TimeDelta::days(form.days)) {
-        return Page::problem(&app, &session, "Demo clock", Problem::of(&error.into())).await;
-    }
-    if let Err(error) = app.save().await {
-        return Page::failure(&app, &session, &*error).await;
+    if let Err(error) = app.clock.advance(TimeDelta::days(form.days)).await {
+        return Page::problem(&app, &session, "Demo clock", Problem::of(&error)).await;
     }
     Redirect::to(&back_to(form.back.as_deref())).into_response()
 }
@@ -266,16 +217,6 @@ pub(crate) async fn switch_partner(Form(form): Form<PartnerForm>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_state_file_keeps_the_clock_and_the_batches() {
-        let text = "2026-04-01T09:00:00+00:00\n";
-        let (now, batches) = parse_state(text).unwrap();
-        assert_eq!(now.to_rfc3339(), "2026-04-01T09:00:00+00:00");
-        assert!(batches.is_empty());
-        assert!(parse_state("yesterday\n").is_err());
-        assert_eq!(parse_state("").unwrap().0, mci_examples::epoch());
-    }
 
     #[test]
     fn a_header_form_goes_back_only_to_this_sites_pages() {
