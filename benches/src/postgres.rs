@@ -591,7 +591,8 @@ impl PostgresWorld {
 /// snapshot of two) and its known customers' counts (a snapshot of
 /// three), and derives the rows. The baseline runs the same six
 /// statements in the same transactions ([`RawPage`]) and decodes the
-/// page's documents. Both connections are driven by the world's runtime.
+/// page's documents. Both connections are driven by the world's runtime,
+/// and so are both sides' calls (`block_on` on the measuring thread).
 pub struct PostgresPage<'w> {
     world: &'w PostgresWorld,
     page: ServicePage,
@@ -643,9 +644,12 @@ impl<'w> PostgresPage<'w> {
         Ok(())
     }
 
-    /// `ops` Customers pages through the service.
+    /// `ops` Customers pages through the service, driven by the world's
+    /// runtime as the baseline's reads are: a current-thread runtime's
+    /// `block_on` waits on its I/O driver, woken through an eventfd at
+    /// every reply, the multi-threaded runtime's on a futex.
     pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
-        self.page.ours(ops)
+        self.page.ours_on(&self.world.rt, ops)
     }
 
     /// `EXPLAIN (ANALYZE, BUFFERS)` of each of the page's statements on
