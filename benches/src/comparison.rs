@@ -1152,8 +1152,12 @@ impl ServicePage {
     }
 
     fn pages(&self, ops: u64) -> Result<Duration, BoxError> {
+        self.pages_on(&self.rt, ops)
+    }
+
+    fn pages_on(&self, rt: &Runtime, ops: u64) -> Result<Duration, BoxError> {
         let start = Instant::now();
-        self.rt.block_on(async {
+        rt.block_on(async {
             for _ in 0..ops {
                 black_box(self.page().await?);
             }
@@ -1173,6 +1177,14 @@ impl ServicePage {
     pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
         self.clock.set(world::now());
         self.pages(ops)
+    }
+
+    /// [`ServicePage::ours`], the calls driven by `rt` instead of the
+    /// comparison's own runtime: where a baseline's calls run on `rt`, so
+    /// that both sides wait for the server the same way.
+    pub fn ours_on(&mut self, rt: &Runtime, ops: u64) -> Result<Duration, BoxError> {
+        self.clock.set(world::now());
+        self.pages_on(rt, ops)
     }
 
     /// `ops` pages of the same tab from the store itself.

@@ -136,7 +136,7 @@ impl PgServer {
         let show = |setting: &str| self.cluster.psql(&name, &format!("SHOW {setting}"));
         Ok(format!(
             "{} PostgreSQL {}: fsync {}, synchronous_commit {}, full_page_writes {}, \
-             shared_buffers {}",
+             shared_buffers {}, work_mem {}",
             if self.cluster.is_external() {
                 format!("the server {URL_VAR} names,")
             } else {
@@ -147,6 +147,7 @@ impl PgServer {
             show("synchronous_commit")?,
             show("full_page_writes")?,
             show("shared_buffers")?,
+            show("work_mem")?,
         ))
     }
 }
@@ -519,10 +520,10 @@ impl PostgresAccept {
     }
 }
 
-/// A world of nominations in a PostgreSQL database: written with `COPY`
-/// ([`raw_pg::load_world`]) as the store would hold it once swept at
-/// [`world::now`], then given its known rows through the store
-/// ([`world::know`]).
+/// A world of nominations in a PostgreSQL database, with its known rows,
+/// written with `COPY` ([`raw_pg::load_world`]) as the store would hold it
+/// once swept at [`world::now`] and given its known rows and answers by
+/// [`world::know`].
 pub struct PostgresWorld {
     rt: Runtime,
     url: String,
@@ -530,12 +531,12 @@ pub struct PostgresWorld {
     pub nominations: usize,
     /// How many of them the sweep woke.
     pub swept: usize,
-    /// What [`world::know`] wrote.
+    /// The known rows and answers, as [`world::know`] would count them.
     pub known: world::Known,
+    /// How many rows the tables got.
+    pub rows: u64,
     /// How long the rows took to load, with `ANALYZE`.
     pub loaded_in: Duration,
-    /// How long the known rows took.
-    pub known_in: Duration,
     /// The database's size in bytes.
     pub bytes: u64,
 }
@@ -547,12 +548,8 @@ impl PostgresWorld {
         let rt = multi_thread()?;
         let url = raw_database(&rt, server, "world")?;
         let start = Instant::now();
-        let loaded = rt.block_on(raw_pg::load_world(&url, spec))?;
+        let loaded = rt.block_on(raw_pg::load_world(&url, spec, which))?;
         let loaded_in = start.elapsed();
-        let start = Instant::now();
-        let store = rt.block_on(PostgresStore::connect(url.as_str()))?;
-        let known = rt.block_on(world::know(&store, which))?;
-        let known_in = start.elapsed();
         let client = rt.block_on(raw_pg::raw_client(&url))?;
         let bytes: i64 = rt
             .block_on(client.query_one("SELECT pg_database_size(current_database())", &[]))?
@@ -562,9 +559,9 @@ impl PostgresWorld {
             url,
             nominations: loaded.nominations,
             swept: loaded.swept,
-            known,
+            known: loaded.known,
+            rows: loaded.rows,
             loaded_in,
-            known_in,
             bytes: u64::try_from(bytes).unwrap_or_default(),
         })
     }
@@ -594,7 +591,8 @@ impl PostgresWorld {
 /// snapshot of two) and its known customers' counts (a snapshot of
 /// three), and derives the rows. The baseline runs the same six
 /// statements in the same transactions ([`RawPage`]) and decodes the
-/// page's documents. Both connections are driven by the world's runtime.
+/// page's documents. Both connections are driven by the world's runtime,
+/// and so are both sides' calls (`block_on` on the measuring thread).
 pub struct PostgresPage<'w> {
     world: &'w PostgresWorld,
     page: ServicePage,
@@ -646,9 +644,18 @@ impl<'w> PostgresPage<'w> {
         Ok(())
     }
 
-    /// `ops` Customers pages through the service.
+    /// `ops` Customers pages through the service, driven by the world's
+    /// runtime as the baseline's reads are: a current-thread runtime's
+    /// `block_on` waits on its I/O driver, woken through an eventfd at
+    /// every reply, the multi-threaded runtime's on a futex.
     pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
-        self.page.ours(ops)
+        self.page.ours_on(&self.world.rt, ops)
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of each of the page's statements on
+    /// the raw connection, and how it planned them ([`RawPage::explain`]).
+    pub fn explain(&mut self) -> Result<Vec<(String, String)>, BoxError> {
+        self.world.rt.block_on(self.raw.explain())
     }
 
     /// `ops` pages and counts from the raw connection.

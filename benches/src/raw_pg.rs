@@ -24,14 +24,16 @@
 //! each side sends, from the server's log, and every table they leave.
 //!
 //! [`load_world`] writes a whole world with `COPY` (binary), the rows a
-//! store would hold once the world's commits and a sweep at
-//! [`world::now`] had run; [`RawPage`] reads the first page of a tab and
-//! its counts with the adapter's statements.
+//! store would hold once the world's commits, a sweep at [`world::now`]
+//! and [`world::know`] had run, into the columns of the adapter's insert
+//! statements, each row's values in one list that the raw insert and the
+//! `COPY` both send; [`RawPage`] reads the first page of a tab and its
+//! counts with the adapter's statements.
 
 use crate::BoxError;
-use crate::world::{self, WorldSpec};
+use crate::world::{self, KnownFor, WorldSpec};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use mci_core::{Nomination, Tab};
+use mci_core::{KnownCustomer, Nomination, PartnerId, Tab, known_placement};
 use mci_store::{Derived, Write};
 use mci_store_postgres::columns;
 use mci_store_postgres::statements::{commit as sql, known, queries};
@@ -189,16 +191,122 @@ impl Row {
 /// until.
 type Standing = (bool, bool, bool, bool, Option<i64>);
 
-/// An outbox message as the adapter writes it: id, availability, document.
-type OutboxRow = (Uuid, i64, String);
+/// An event as the adapter writes it.
+#[derive(Debug, Clone)]
+struct EventRow {
+    nomination: Uuid,
+    version: i64,
+    doc: String,
+}
+
+impl EventRow {
+    /// The values of the columns of `sql::INSERT_EVENT`, in its order (and
+    /// the COPY's).
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 3] {
+        [&self.nomination, &self.version, &self.doc]
+    }
+}
+
+/// An outbox message as the adapter writes it.
+#[derive(Debug, Clone)]
+struct MessageRow {
+    id: Uuid,
+    nomination: Uuid,
+    doc: String,
+    available_at: i64,
+}
+
+impl MessageRow {
+    fn of(nomination: Uuid, message: &mci_core::Message) -> Result<Self, BoxError> {
+        Ok(Self {
+            id: message.id.as_uuid(),
+            nomination,
+            doc: serde_json::to_string(message)?,
+            available_at: columns::instant(message.queued_at),
+        })
+    }
+
+    /// The values of the columns of `sql::INSERT_MESSAGE`, in its order
+    /// (and the COPY's).
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 4] {
+        [&self.id, &self.nomination, &self.doc, &self.available_at]
+    }
+}
+
+/// A partner's known customer as the adapter writes it: the customer's
+/// order key and the nomination it is known through.
+#[derive(Debug, Clone)]
+struct KnownCustomerRow {
+    partner: String,
+    customer: Vec<u8>,
+    through: Uuid,
+}
+
+impl KnownCustomerRow {
+    /// The known customer a consented `row` makes.
+    fn of(row: &Row) -> Self {
+        Self {
+            partner: row.partner.clone(),
+            customer: row.customer_order.clone(),
+            through: row.id,
+        }
+    }
+
+    /// The values of the columns of `sql::INSERT_KNOWN`, in its order (and
+    /// the COPY's).
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 3] {
+        [&self.partner, &self.customer, &self.through]
+    }
+}
+
+/// A known row as the adapter keeps it (`known::PUT_ROW`).
+#[derive(Debug, Clone)]
+struct KnownRow {
+    partner: String,
+    engagement: String,
+    customer: Vec<u8>,
+    tab: i16,
+    checked: bool,
+    changes_at: Option<i64>,
+    checked_at: Option<i64>,
+    doc: String,
+}
+
+impl KnownRow {
+    /// The values of the columns of `known::PUT_ROW`, in its order (and the
+    /// COPY's).
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 8] {
+        [
+            &self.partner,
+            &self.engagement,
+            &self.customer,
+            &self.tab,
+            &self.checked,
+            &self.changes_at,
+            &self.checked_at,
+            &self.doc,
+        ]
+    }
+}
+
+/// A known row's document as the adapter writes it: the known customer,
+/// the kept answer and the placement, in that order.
+#[derive(serde::Serialize)]
+struct KeptDoc<'a> {
+    known: &'a mci_core::KnownCustomer,
+    answer: Option<&'a mci_core::KeptAnswer>,
+    placement: &'a mci_core::KnownPlacement,
+}
 
 /// One write encoded as the adapter encodes it.
 #[derive(Debug, Clone)]
 pub struct Encoded {
     row: Row,
     expected_version: i64,
-    event: String,
-    messages: Vec<OutboxRow>,
+    event: EventRow,
+    messages: Vec<MessageRow>,
+    /// The known customer the row makes, once consented.
+    known: Option<KnownCustomerRow>,
     /// What each guard counts among: engagement, customer, partner.
     guards: Vec<(String, String, String)>,
 }
@@ -209,11 +317,7 @@ impl Encoded {
         let row = Row::of(&write.nomination)?;
         let mut messages = Vec::with_capacity(write.messages.len());
         for message in &write.messages {
-            messages.push((
-                message.id.as_uuid(),
-                columns::instant(message.queued_at),
-                serde_json::to_string(message)?,
-            ));
+            messages.push(MessageRow::of(row.id, message)?);
         }
         let mut guards = Vec::with_capacity(write.guards.len());
         for guard in &write.guards {
@@ -235,8 +339,13 @@ impl Encoded {
         }
         Ok(Self {
             expected_version: i64::try_from(write.expected_version)?,
-            event: serde_json::to_string(&write.event)?,
+            event: EventRow {
+                nomination: row.id,
+                version: row.version,
+                doc: serde_json::to_string(&write.event)?,
+            },
             messages,
+            known: row.consented.then(|| KnownCustomerRow::of(&row)),
             guards,
             row,
         })
@@ -412,24 +521,18 @@ pub async fn put_commit(
         if written != 1 {
             return Err(format!("{written} rows written for nomination {}", r.id).into());
         }
-        exec(&tx, sql::INSERT_EVENT, &[&r.id, &r.version, &write.event]).await?;
+        exec(&tx, sql::INSERT_EVENT, &write.event.insert_params()).await?;
         if write.expected_version != 0 {
             exec(&tx, sql::DELETE_LINKS, &[&r.id]).await?;
         }
         if !r.links.is_empty() {
             exec(&tx, sql::INSERT_LINKS, &[&r.links, &r.id]).await?;
         }
-        for (id, available_at, doc) in &write.messages {
-            exec(&tx, sql::INSERT_MESSAGE, &[id, &r.id, doc, available_at]).await?;
+        for message in &write.messages {
+            exec(&tx, sql::INSERT_MESSAGE, &message.insert_params()).await?;
         }
-        if r.consented
-            && exec(
-                &tx,
-                sql::INSERT_KNOWN,
-                &[&r.partner, &r.customer_order, &r.id],
-            )
-            .await?
-                == 1
+        if let Some(known) = &write.known
+            && exec(&tx, sql::INSERT_KNOWN, &known.insert_params()).await? == 1
         {
             newly_known += 1;
         }
@@ -503,11 +606,48 @@ pub struct RawRead {
 /// `Store::known_counts` run for the service's Customers page.
 pub struct RawPage {
     client: Object,
+    params: PageParams,
+}
+
+/// What the page's statements are asked.
+struct PageParams {
     partner: String,
     engagement: String,
     tab: i16,
+    /// The first page's cursor: before every id.
+    after: Uuid,
     now: i64,
     limit: i64,
+}
+
+/// One of the page's statements with its parameters.
+type Asked<'a> = (&'static str, Vec<&'a (dyn ToSql + Sync)>);
+
+impl PageParams {
+    /// The statements [`RawPage::read`] runs, in its order: the page, the
+    /// kept tab counts, the unswept lapses, the known figures, the changed
+    /// known rows, the oldest kept answer.
+    fn statements(&self) -> [Asked<'_>; 6] {
+        let (partner, engagement, now) = (&self.partner, &self.engagement, &self.now);
+        [
+            (
+                queries::PAGE,
+                vec![
+                    partner,
+                    engagement,
+                    &self.tab,
+                    &self.after,
+                    now,
+                    &self.limit,
+                ],
+            ),
+            (queries::KEPT_COUNTS, vec![partner, engagement]),
+            (queries::UNSWEPT_LAPSES, vec![partner, engagement, now]),
+            (known::FIGURES, vec![partner, engagement]),
+            (known::CHANGED, vec![partner, engagement, now]),
+            (known::OLDEST_KEPT, vec![partner, engagement, now]),
+        ]
+    }
 }
 
 impl RawPage {
@@ -515,62 +655,52 @@ impl RawPage {
     pub fn new(client: Object, query: &mci_store::PageQuery) -> Result<Self, BoxError> {
         Ok(Self {
             client,
-            partner: query.partner.as_str().to_owned(),
-            engagement: query.engagement.as_str().to_owned(),
-            tab: tab_code(Some(query.tab)),
-            now: columns::bound(query.now),
-            limit: i64::try_from(query.limit)?,
+            params: PageParams {
+                partner: query.partner.as_str().to_owned(),
+                engagement: query.engagement.as_str().to_owned(),
+                tab: tab_code(Some(query.tab)),
+                after: Uuid::nil(),
+                now: columns::bound(query.now),
+                limit: i64::try_from(query.limit)?,
+            },
         })
     }
 
     /// Reads the page and its counts once.
     pub async fn read(&mut self) -> Result<RawRead, BoxError> {
-        let (partner, engagement, now) = (&self.partner, &self.engagement, &self.now);
-        let found = query(
-            &self.client,
-            queries::PAGE,
-            &[
-                partner,
-                engagement,
-                &self.tab,
-                &Uuid::nil(),
-                now,
-                &self.limit,
-            ],
-        )
-        .await?;
+        let [
+            page,
+            kept_counts,
+            unswept,
+            known_figures,
+            known_changed,
+            oldest_kept,
+        ] = self.params.statements();
+        let found = query(&self.client, page.0, &page.1).await?;
         let mut rows = Vec::with_capacity(found.len());
         for row in &found {
             rows.push(serde_json::from_str(row.try_get::<_, &str>(1)?)?);
         }
         let tx = snapshot(&mut self.client).await?;
         let mut kept = Vec::new();
-        for row in query(&tx, queries::KEPT_COUNTS, &[partner, engagement]).await? {
+        for row in query(&tx, kept_counts.0, &kept_counts.1).await? {
             kept.push((row.try_get(0)?, row.try_get(1)?));
         }
         let mut lapses = Vec::new();
-        for row in query(&tx, queries::UNSWEPT_LAPSES, &[partner, engagement, now]).await? {
+        for row in query(&tx, unswept.0, &unswept.1).await? {
             lapses.push((row.try_get(0)?, row.try_get(1)?));
         }
         tx.commit().await?;
         let tx = snapshot(&mut self.client).await?;
-        let figures = match query(&tx, known::FIGURES, &[partner, engagement])
-            .await?
-            .first()
-        {
+        let figures = match query(&tx, known_figures.0, &known_figures.1).await?.first() {
             Some(row) => Some([row.try_get(0)?, row.try_get(1)?, row.try_get(2)?]),
             None => None,
         };
-        let changed = query(&tx, known::CHANGED, &[partner, engagement, now])
-            .await?
-            .len();
+        let changed = query(&tx, known_changed.0, &known_changed.1).await?.len();
         if changed > 0 {
             return Err("the baseline places no known row again: read a swept world".into());
         }
-        let oldest = match query(&tx, known::OLDEST_KEPT, &[partner, engagement, now])
-            .await?
-            .first()
-        {
+        let oldest = match query(&tx, oldest_kept.0, &oldest_kept.1).await?.first() {
             Some(row) => Some(row.try_get(0)?),
             None => None,
         };
@@ -583,6 +713,45 @@ impl RawPage {
             changed,
             oldest,
         })
+    }
+
+    /// What the server does for each statement [`RawPage::read`] runs:
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of it with its parameters (the plan
+    /// for those values), each as `(statement, plan)`; then, from the
+    /// connection's prepared statements, how many times each of the
+    /// read's was planned for its values and how many times it ran a
+    /// generic plan (PostgreSQL may switch to one after five runs).
+    pub async fn explain(&mut self) -> Result<Vec<(String, String)>, BoxError> {
+        let mut out = Vec::new();
+        for (statement, params) in self.params.statements() {
+            let plan = self
+                .client
+                .query(&format!("EXPLAIN (ANALYZE, BUFFERS) {statement}"), &params)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<Vec<_>, _>>()?
+                .join("\n");
+            out.push((statement.to_owned(), plan));
+        }
+        let texts: Vec<&str> = self.params.statements().map(|(s, _)| s).to_vec();
+        for row in self
+            .client
+            .query(
+                "SELECT statement, custom_plans, generic_plans FROM pg_prepared_statements \
+                 WHERE statement = ANY($1) ORDER BY statement",
+                &[&texts],
+            )
+            .await?
+        {
+            let (statement, custom, generic): (String, i64, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            out.push((
+                statement,
+                format!("prepared: {custom} custom plans, {generic} generic plans"),
+            ));
+        }
+        Ok(out)
     }
 }
 
@@ -604,34 +773,67 @@ pub struct Loaded {
     pub nominations: usize,
     /// How many of them the sweep at [`world::now`] woke (written woken).
     pub swept: usize,
+    /// The known rows and their answers, counted as [`world::know`] counts
+    /// what it writes.
+    pub known: world::Known,
     /// How many rows all the tables got.
     pub rows: u64,
 }
 
-/// The rows of some chunks of the world, ready for `COPY`.
+/// The rows of some chunks of the world, or of some of its known rows,
+/// ready for `COPY`.
 #[derive(Debug, Default)]
 struct Batch {
     nominations: Vec<Row>,
-    events: Vec<(Uuid, i64, String)>,
+    events: Vec<EventRow>,
     links: Vec<(Vec<u8>, Uuid)>,
-    outbox: Vec<(Uuid, Uuid, String, i64)>,
-    known: Vec<(String, Vec<u8>, Uuid)>,
+    outbox: Vec<MessageRow>,
+    known_customers: Vec<KnownCustomerRow>,
+    known_rows: Vec<KnownRow>,
     nominations_made: usize,
     swept: usize,
+    known: world::Known,
 }
 
 /// How many chunks of the world one round of `COPY`s takes.
 const CHUNKS_PER_COPY: usize = 20;
 
+/// How many known rows one round of `COPY`s takes.
+const KNOWN_ROWS_PER_COPY: usize = CHUNKS_PER_COPY * world::COMMIT_WRITES;
+
+/// The standings of the nominations of each (engagement, customer) that
+/// gets known rows, every partner's: what places a known row.
+type Standings = HashMap<(String, String), Vec<(PartnerId, mci_core::Standing)>>;
+
+/// A row's standing as the adapter reads it back from its standing
+/// columns.
+fn standing_of(row: &Row) -> Result<mci_core::Standing, BoxError> {
+    Ok(mci_core::Standing {
+        live: row.live,
+        holds_consent: row.holds_consent,
+        completed: row.completed,
+        asking: row.asking,
+        until: row.standing_until.map(columns::instant_at).transpose()?,
+    })
+}
+
 /// Makes the batches of the world of `spec`: each chunk's writes in
 /// order, then the sweep's at [`world::now`] of its due nominations, as
-/// the rows they leave.
+/// the rows they leave; then the known rows of the engagements of `which`.
 fn batches(
     spec: &WorldSpec,
+    which: KnownFor,
     send: tokio::sync::mpsc::Sender<Result<Batch, BoxError>>,
 ) -> Result<(), BoxError> {
     let now = world::now();
+    let catalog = world::catalog()?;
+    let seeded = which.engagements(&catalog);
+    let seeded_ids: HashSet<&str> = seeded.iter().map(|e| e.id().as_str()).collect();
     let mut known: HashSet<(String, Vec<u8>)> = HashSet::new();
+    // The known customers in the order they became known: partner, order
+    // key, customer and the nomination it is known through.
+    let mut knowns: Vec<(PartnerId, Vec<u8>, KnownCustomer)> = Vec::new();
+    let mut standings = Standings::new();
     let mut batch = Batch::default();
     let mut chunks = 0;
     for chunk in world::chunks(spec)? {
@@ -655,21 +857,24 @@ fn batches(
         let mut last: HashMap<Uuid, Row> = HashMap::with_capacity(chunk.nominations.len());
         for write in &writes {
             let row = Row::of(&write.nomination)?;
-            batch
-                .events
-                .push((row.id, row.version, serde_json::to_string(&write.event)?));
+            batch.events.push(EventRow {
+                nomination: row.id,
+                version: row.version,
+                doc: serde_json::to_string(&write.event)?,
+            });
             for message in &write.messages {
-                batch.outbox.push((
-                    message.id.as_uuid(),
-                    row.id,
-                    serde_json::to_string(message)?,
-                    columns::instant(message.queued_at),
-                ));
+                batch.outbox.push(MessageRow::of(row.id, message)?);
             }
             if row.consented && known.insert((row.partner.clone(), row.customer_order.clone())) {
-                batch
-                    .known
-                    .push((row.partner.clone(), row.customer_order.clone(), row.id));
+                batch.known_customers.push(KnownCustomerRow::of(&row));
+                knowns.push((
+                    write.nomination.partner().clone(),
+                    row.customer_order.clone(),
+                    KnownCustomer {
+                        customer: write.nomination.customer().clone(),
+                        through: *write.nomination.id(),
+                    },
+                ));
             }
             last.insert(row.id, row);
         }
@@ -678,6 +883,12 @@ fn batches(
         for row in &rows {
             for hash in &row.links {
                 batch.links.push((hash.clone(), row.id));
+            }
+            if seeded_ids.contains(row.engagement.as_str()) {
+                standings
+                    .entry((row.engagement.clone(), row.customer.clone()))
+                    .or_default()
+                    .push((row.partner.parse()?, standing_of(row)?));
             }
         }
         batch.nominations_made += rows.len();
@@ -690,24 +901,67 @@ fn batches(
             }
         }
     }
+    batch.known.big_partner = knowns
+        .iter()
+        .filter(|(partner, _, _)| partner.as_str() == world::BIG_PARTNER)
+        .count();
+    for engagement in seeded {
+        for (partner, customer, known) in &knowns {
+            let key = (
+                engagement.id().as_str().to_owned(),
+                known.customer.id().to_string(),
+            );
+            let of_customer = standings.get(&key).map_or(&[][..], Vec::as_slice);
+            let (answer, ineligible) = world::kept_answer(engagement, partner, &known.customer);
+            let placement = known_placement(partner, Some(&answer), of_customer, now);
+            let doc = serde_json::to_string(&KeptDoc {
+                known,
+                answer: Some(&answer),
+                placement: &placement,
+            })?;
+            batch.known_rows.push(KnownRow {
+                partner: partner.as_str().to_owned(),
+                engagement: key.0,
+                customer: customer.clone(),
+                tab: tab_code(placement.tab),
+                checked: placement.checked,
+                changes_at: placement.changes_at.map(columns::instant),
+                checked_at: Some(columns::instant(answer.checked_at)),
+                doc,
+            });
+            batch.known.answered += 1;
+            batch.known.ineligible += usize::from(ineligible);
+            if batch.known_rows.len() == KNOWN_ROWS_PER_COPY {
+                let full = std::mem::take(&mut batch);
+                if send.blocking_send(Ok(full)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
     let _ = send.blocking_send(Ok(batch));
     Ok(())
 }
 
 /// Writes the world of `spec` into the database `url` names (given the
 /// store's schema by [`create`]), as the rows a store holds once the
-/// world's commits ([`world::chunks`]) and a sweep at [`world::now`] have
-/// run: every nomination at its last version, woken by the sweep when it
-/// was due, its events, its live links, its outbox messages, the known
-/// customers (each through the first consented nomination, in commit
-/// order), then the customer locks and the tab counters derived from the
-/// nominations, and `ANALYZE`.
+/// world's commits ([`world::chunks`]), a sweep at [`world::now`] and
+/// [`world::know`] for `which` have run: every nomination at its last
+/// version, woken by the sweep when it was due, its events, its live links,
+/// its outbox messages, the known customers (each through the first
+/// consented nomination, in commit order), every known customer's row on
+/// each engagement of `which` with its [`world::kept_answer`], placed at
+/// [`world::now`] by [`known_placement`] from the standings of the
+/// nominations of its engagement and customer, then the customer locks,
+/// the tab counters and the known figures derived from those rows, the
+/// engagements' seeding done, and `ANALYZE`.
 ///
-/// Rows go in with binary `COPY`, twenty chunks at a time, from a thread
-/// that makes them while the server writes the previous ones. The
-/// outbox's `seq` is given in that order, not the order a store's commits
-/// would give it; nothing the benchmarks read depends on it.
-pub async fn load_world(url: &str, spec: &WorldSpec) -> Result<Loaded, BoxError> {
+/// Rows go in with binary `COPY` into the columns of the adapter's insert
+/// statement of each table ([`copy_into`]), twenty chunks at a time, from
+/// a thread that makes them while the server writes the previous ones.
+/// The outbox's `seq` is given in that order, not the order a store's
+/// commits would give it; nothing the benchmarks read depends on it.
+pub async fn load_world(url: &str, spec: &WorldSpec, which: KnownFor) -> Result<Loaded, BoxError> {
     let mut client = raw_client(url).await?;
     let (send, mut receive) = tokio::sync::mpsc::channel(2);
     let spec = *spec;
@@ -715,7 +969,7 @@ pub async fn load_world(url: &str, spec: &WorldSpec) -> Result<Loaded, BoxError>
     // an error it sends, or panics, which leaves the world short.
     std::thread::spawn(move || {
         let failed = send.clone();
-        if let Err(error) = batches(&spec, send) {
+        if let Err(error) = batches(&spec, which, send) {
             let _ = failed.blocking_send(Err(error));
         }
     });
@@ -725,6 +979,9 @@ pub async fn load_world(url: &str, spec: &WorldSpec) -> Result<Loaded, BoxError>
         let batch = batch?;
         loaded.nominations += batch.nominations_made;
         loaded.swept += batch.swept;
+        loaded.known.answered += batch.known.answered;
+        loaded.known.ineligible += batch.known.ineligible;
+        loaded.known.big_partner += batch.known.big_partner;
         loaded.rows += copy_batch(&tx, &batch).await?;
     }
     if loaded.nominations != spec.nominations {
@@ -734,12 +991,22 @@ pub async fn load_world(url: &str, spec: &WorldSpec) -> Result<Loaded, BoxError>
         )
         .into());
     }
+    let seeded: Vec<String> = which
+        .engagements(&world::catalog()?)
+        .iter()
+        .map(|e| e.id().as_str().to_owned())
+        .collect();
+    // Every nomination's (engagement, customer), and every known
+    // customer's on each engagement seeded, as the seeding and the kept
+    // answers lock them.
     loaded.rows += tx
         .execute(
             "INSERT INTO customer_locks (engagement, customer) \
-             SELECT DISTINCT engagement, customer FROM nominations \
+             SELECT engagement, customer FROM nominations \
+             UNION SELECT s.e, n.customer FROM unnest($1::text[]) AS s (e) \
+             CROSS JOIN known_customers AS k JOIN nominations AS n ON n.id = k.through \
              ON CONFLICT (engagement, customer) DO NOTHING",
-            &[],
+            &[&seeded],
         )
         .await?;
     loaded.rows += tx
@@ -750,9 +1017,85 @@ pub async fn load_world(url: &str, spec: &WorldSpec) -> Result<Loaded, BoxError>
             &[],
         )
         .await?;
+    // What each row adds: an Eligible row to eligible, and to not checked
+    // unless checked; an Ineligible one to ineligible; a hidden one
+    // nothing. A partner's engagement none of whose rows ever added
+    // anything has no figures.
+    let (eligible, ineligible) = (
+        tab_code(Some(Tab::Eligible)),
+        tab_code(Some(Tab::Ineligible)),
+    );
+    loaded.rows += tx
+        .execute(
+            "INSERT INTO known_figures (partner, engagement, eligible, not_checked, ineligible) \
+             SELECT partner, engagement, count(*) FILTER (WHERE tab = $1), \
+             count(*) FILTER (WHERE tab = $1 AND NOT checked), count(*) FILTER (WHERE tab = $2) \
+             FROM known_rows GROUP BY partner, engagement \
+             HAVING count(*) FILTER (WHERE tab IN ($1, $2)) > 0",
+            &[&eligible, &ineligible],
+        )
+        .await?;
+    // Seeded to the end: the last known customer in (partner, customer)
+    // order given its row.
+    loaded.rows += tx
+        .execute(
+            "INSERT INTO known_engagements (engagement, after_partner, after_customer, done) \
+             SELECT s.e, k.partner, k.customer, true FROM unnest($1::text[]) AS s (e) \
+             LEFT JOIN (SELECT partner, customer FROM known_customers \
+             ORDER BY partner DESC, customer DESC LIMIT 1) AS k ON true",
+            &[&seeded],
+        )
+        .await?;
     tx.commit().await?;
     client.batch_execute("ANALYZE").await?;
     Ok(loaded)
+}
+
+/// The table and the column list the adapter's statement `insert`
+/// (`INSERT INTO t (c, ...) ...`) names.
+fn insert_columns(insert: &str) -> Result<(&str, &str), BoxError> {
+    insert
+        .strip_prefix("INSERT INTO ")
+        .and_then(|rest| rest.split_once(" ("))
+        .and_then(|(table, rest)| Some((table, rest.split_once(')')?.0)))
+        .ok_or_else(|| format!("no table and columns in {insert:?}").into())
+}
+
+/// `COPY`s `rows` (binary) into the table and columns the adapter's
+/// statement `insert` names, in its order: each row's values are
+/// `params` of it, the list the raw insert of the row sends, and the
+/// columns' types are the server's. How many rows.
+async fn copy_into<R, const N: usize>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    insert: &str,
+    rows: &[R],
+    params: impl Fn(&R) -> [&(dyn ToSql + Sync); N],
+) -> Result<u64, BoxError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let (table, columns) = insert_columns(insert)?;
+    let named = columns.split(',').count();
+    if named != N {
+        return Err(format!("{named} columns in {insert:?}, {N} values a row").into());
+    }
+    let types: Vec<Type> = tx
+        .prepare(&format!("SELECT {columns} FROM {table}"))
+        .await?
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    let sink = tx
+        .copy_in(&format!(
+            "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
+        ))
+        .await?;
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+    for row in rows {
+        writer.as_mut().write(&params(row)).await?;
+    }
+    Ok(writer.finish().await?)
 }
 
 /// `COPY`s the rows of `batch`; how many.
@@ -760,86 +1103,66 @@ async fn copy_batch(
     tx: &deadpool_postgres::Transaction<'_>,
     batch: &Batch,
 ) -> Result<u64, BoxError> {
-    let mut rows = 0;
-    let sink = tx
-        .copy_in(
-            "COPY nominations (id, partner, engagement, customer, state, version, tab, \
-             lapse_at, tab_after, wake_at, live, holds_consent, completed, asking, \
-             standing_until, doc) FROM STDIN (FORMAT binary)",
+    Ok(copy_into(
+        tx,
+        sql::INSERT_NOMINATION,
+        &batch.nominations,
+        Row::insert_params,
+    )
+    .await?
+        + copy_into(
+            tx,
+            sql::INSERT_EVENT,
+            &batch.events,
+            EventRow::insert_params,
         )
-        .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
-        sink,
-        &[
-            Type::UUID,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT8,
-            Type::INT2,
-            Type::INT8,
-            Type::INT2,
-            Type::INT8,
-            Type::BOOL,
-            Type::BOOL,
-            Type::BOOL,
-            Type::BOOL,
-            Type::INT8,
-            Type::TEXT,
-        ],
-    ));
-    for r in &batch.nominations {
-        writer.as_mut().write(&r.insert_params()).await?;
-    }
-    rows += writer.finish().await?;
+        .await?
+        + copy_into(tx, sql::INSERT_LINKS, &batch.links, |(hash, id)| [hash, id]).await?
+        + copy_into(
+            tx,
+            sql::INSERT_MESSAGE,
+            &batch.outbox,
+            MessageRow::insert_params,
+        )
+        .await?
+        + copy_into(
+            tx,
+            sql::INSERT_KNOWN,
+            &batch.known_customers,
+            KnownCustomerRow::insert_params,
+        )
+        .await?
+        + copy_into(
+            tx,
+            known::PUT_ROW,
+            &batch.known_rows,
+            KnownRow::insert_params,
+        )
+        .await?)
+}
 
-    let sink = tx
-        .copy_in("COPY events (nomination, version, doc) FROM STDIN (FORMAT binary)")
-        .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
-        sink,
-        &[Type::UUID, Type::INT8, Type::TEXT]
-    ));
-    for (id, version, doc) in &batch.events {
-        writer.as_mut().write(&[id, version, doc]).await?;
-    }
-    rows += writer.finish().await?;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    let sink = tx
-        .copy_in("COPY links (hash, nomination) FROM STDIN (FORMAT binary)")
-        .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::UUID]));
-    for (hash, id) in &batch.links {
-        writer.as_mut().write(&[hash, id]).await?;
+    #[test]
+    fn the_copies_name_the_columns_of_the_adapters_inserts() {
+        let (table, columns) = insert_columns(sql::INSERT_NOMINATION).unwrap();
+        assert_eq!(table, "nominations");
+        assert!(columns.starts_with("id, partner, engagement, customer, state,"));
+        assert!(columns.ends_with("standing_until, doc"));
+        assert_eq!(
+            insert_columns(sql::INSERT_LINKS).unwrap(),
+            ("links", "hash, nomination")
+        );
+        assert_eq!(
+            insert_columns(known::PUT_ROW)
+                .unwrap()
+                .1
+                .split(", ")
+                .count(),
+            8
+        );
+        assert!(insert_columns("SELECT 1").is_err());
     }
-    rows += writer.finish().await?;
-
-    let sink = tx
-        .copy_in("COPY outbox (id, nomination, doc, available_at) FROM STDIN (FORMAT binary)")
-        .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
-        sink,
-        &[Type::UUID, Type::UUID, Type::TEXT, Type::INT8]
-    ));
-    for (id, nomination, doc, available_at) in &batch.outbox {
-        writer
-            .as_mut()
-            .write(&[id, nomination, doc, available_at])
-            .await?;
-    }
-    rows += writer.finish().await?;
-
-    let sink = tx
-        .copy_in("COPY known_customers (partner, customer, through) FROM STDIN (FORMAT binary)")
-        .await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
-        sink,
-        &[Type::TEXT, Type::BYTEA, Type::UUID]
-    ));
-    for (partner, customer, through) in &batch.known {
-        writer.as_mut().write(&[partner, customer, through]).await?;
-    }
-    rows += writer.finish().await?;
-    Ok(rows)
 }

@@ -733,28 +733,63 @@ pub enum KnownFor {
     BigEngagement,
 }
 
+impl KnownFor {
+    /// The engagements of `catalog` ([`catalog`]) that get known rows.
+    pub fn engagements(self, catalog: &[Engagement]) -> &[Engagement] {
+        match self {
+            Self::Catalog => catalog,
+            Self::BigEngagement => &catalog[..catalog.len().min(1)],
+        }
+    }
+}
+
+/// The answer of the eligibility port [`know`] keeps for `partner`'s known
+/// `customer` on `engagement` at [`now`], drawn from their names: given
+/// within the last [`eligibility_refresh`](mci_engagements::Settings) (so
+/// the sweep would not ask again at [`now`]), trusted for the service's
+/// default [`eligibility_trust`](mci_engagements::Settings), made by
+/// [`KeptAnswer::new`](mci_core::KeptAnswer::new) as the service makes
+/// them; one in ten says the customer does not meet the criteria (then
+/// `true`).
+pub fn kept_answer(
+    engagement: &Engagement,
+    partner: &PartnerId,
+    customer: &Customer,
+) -> (mci_core::KeptAnswer, bool) {
+    let settings = mci_engagements::Settings::default();
+    let at = now();
+    let spread = settings.eligibility_refresh.num_minutes().max(1);
+    let draw = hash(&format!("{partner}/{}/{}", engagement.id(), customer.id()));
+    // Within (at - refresh, at]: none is due to be asked again.
+    let checked_at = at - TimeDelta::minutes(((draw >> 32) % spread as u64) as i64);
+    let ineligible = draw.is_multiple_of(10);
+    let standing = if ineligible {
+        CustomerStanding::Ineligible("below the size threshold".into())
+    } else {
+        CustomerStanding::Eligible
+    };
+    let answer = mci_core::KeptAnswer::new(
+        engagement,
+        customer.id_type(),
+        &standing,
+        checked_at,
+        checked_at + settings.eligibility_trust,
+    );
+    (answer, ineligible)
+}
+
 /// Gives the known customers of `store`'s world their rows and answers, as
 /// a service whose sweep keeps up leaves them at [`now`] (R-PAGE-9), in
 /// bulk: [`Store::seed_known`] for the engagements of `which`, then
 /// commits of [`KNOWN_BATCH`] answers of the eligibility port for every row
-/// without one, each made by [`KeptAnswer::new`](mci_core::KeptAnswer::new)
-/// as the service makes them. The answers were given over the last
-/// [`eligibility_refresh`](mci_engagements::Settings) (so the sweep would not ask again
-/// at [`now`]) and are trusted for the service's default
-/// [`eligibility_trust`](mci_engagements::Settings); one in ten says the customer does
-/// not meet the criteria.
+/// without one, each [`kept_answer`].
 pub async fn know(store: &dyn Store, which: KnownFor) -> Result<Known, BoxError> {
     let catalog = catalog()?;
     let settings = mci_engagements::Settings::default();
     let at = now();
-    let seeded = match which {
-        KnownFor::Catalog => &catalog[..],
-        KnownFor::BigEngagement => &catalog[..1],
-    };
-    for engagement in seeded {
+    for engagement in which.engagements(&catalog) {
         while !store.seed_known(engagement.id(), at, KNOWN_BATCH).await? {}
     }
-    let spread = settings.eligibility_refresh.num_minutes().max(1);
     let older_than = at - settings.eligibility_refresh;
     let mut known = Known::default();
     loop {
@@ -768,27 +803,13 @@ pub async fn know(store: &dyn Store, which: KnownFor) -> Result<Known, BoxError>
                 .iter()
                 .find(|e| *e.id() == row.engagement)
                 .ok_or("a known row of an engagement not in the catalog")?;
-            let customer = *row.known.customer.id();
-            let draw = hash(&format!("{}/{}/{customer}", row.partner, row.engagement));
-            // Within (at - refresh, at]: none is due to be asked again.
-            let checked_at = at - TimeDelta::minutes(((draw >> 32) % spread as u64) as i64);
-            let standing = if draw.is_multiple_of(10) {
-                known.ineligible += 1;
-                mci_core::CustomerStanding::Ineligible("below the size threshold".into())
-            } else {
-                mci_core::CustomerStanding::Eligible
-            };
+            let (answer, ineligible) = kept_answer(engagement, &row.partner, &row.known.customer);
+            known.ineligible += usize::from(ineligible);
             commit.answers.push(AnswerWrite {
                 partner: row.partner,
                 engagement: row.engagement,
-                customer,
-                answer: mci_core::KeptAnswer::new(
-                    engagement,
-                    row.known.customer.id_type(),
-                    &standing,
-                    checked_at,
-                    checked_at + settings.eligibility_trust,
-                ),
+                customer: *row.known.customer.id(),
+                answer,
             });
         }
         known.answered += commit.answers.len();

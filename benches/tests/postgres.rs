@@ -62,6 +62,10 @@ async fn tables(url: &str) -> BTreeMap<&'static str, Vec<String>> {
             "known_figures",
             "SELECT * FROM known_figures ORDER BY partner, engagement",
         ),
+        (
+            "known_engagements",
+            "SELECT * FROM known_engagements ORDER BY engagement",
+        ),
     ] {
         let rows = client
             .query(
@@ -189,7 +193,8 @@ fn the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave() {
     assert_eq!(report.lapsed + report.reminded, filled.due);
     drop(service);
 
-    // With COPY, swept as the loader wakes it.
+    // With COPY, swept as the loader wakes it, with the known rows and
+    // answers `world::know` gives the store's world below.
     let copied = PostgresWorld::build(&server, &SPEC, KnownFor::BigEngagement).unwrap();
     assert_eq!(copied.nominations, SPEC.nominations);
     assert_eq!(copied.swept, filled.due);
@@ -212,5 +217,15 @@ fn the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave() {
     assert_eq!(from_store.read().unwrap(), from_copy.read().unwrap());
     let mut page = PostgresPage::new(&copied).unwrap();
     page.ours(2).unwrap();
-    page.baseline(2).unwrap();
+    page.baseline(7).unwrap();
+    // The server's account of each of the page's six statements, and of
+    // how the raw connection planned them in the eight reads so far.
+    let plans = page.explain().unwrap();
+    assert_eq!(plans.len(), 12, "{plans:?}");
+    for (statement, plan) in &plans[..6] {
+        assert!(plan.contains("Execution Time"), "{statement}: {plan}");
+    }
+    for (statement, counts) in &plans[6..] {
+        assert!(counts.starts_with("prepared: "), "{statement}: {counts}");
+    }
 }

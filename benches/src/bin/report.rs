@@ -22,8 +22,11 @@
 //! `full_page_writes` on; where PostgreSQL is not installed they are
 //! skipped with one line saying why (and `MCI_REQUIRE_POSTGRES=1` makes
 //! that a failure). Their world is written with `COPY` as the store holds
-//! it once swept; `--pg-nominations N` sizes it (the `--nominations`
-//! figure by default).
+//! it once swept and given its known rows and answers (`raw_pg::load_world`);
+//! `--pg-nominations N` sizes it (the `--nominations` figure by default).
+//! After the page comparison the report prints, on standard error,
+//! `EXPLAIN (ANALYZE, BUFFERS)` of the page's statements and how the raw
+//! connection planned them.
 //!
 //! The large world is built with 10% of it due: the sweep comparison
 //! sweeps copies of it. The page comparisons in the table read it once the
@@ -524,13 +527,13 @@ fn postgres(
         progress(
             started,
             &format!(
-                "  {} nominations ({} woken by the sweep) copied in {:.1} s with ANALYZE; \
-                 known rows in {:.1} s: {}; database {:.2} GB",
+                "  {} nominations ({} woken by the sweep) and their known rows ({}) copied \
+                 in {:.1} s with ANALYZE, {} rows in all; database {:.2} GB",
                 world.nominations,
                 world.swept,
-                world.loaded_in.as_secs_f64(),
-                world.known_in.as_secs_f64(),
                 known_figures(&world.known),
+                world.loaded_in.as_secs_f64(),
+                world.rows,
                 world.bytes as f64 / 1e9
             ),
         );
@@ -540,6 +543,10 @@ fn postgres(
         );
         let mut page = PostgresPage::new(&world)?;
         let (ours, baseline) = compare(plan, 1, &mut page, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        // What the server does for the page: the reasons of its figure.
+        for (statement, plan) in page.explain()? {
+            eprintln!("  {statement}\n    {}", plan.replace('\n', "\n    "));
+        }
         drop(page);
         lines.push((
             120,
