@@ -102,6 +102,10 @@ struct Row {
     completed: bool,
     asking: bool,
     standing_until: Option<i64>,
+    created_at: i64,
+    changed_at: i64,
+    state_after: Option<String>,
+    reviewable: bool,
     consented: bool,
     links: Vec<Vec<u8>>,
     doc: String,
@@ -111,7 +115,7 @@ impl Row {
     /// The values of the columns an insert of the nomination names, in the
     /// order of the adapter's insert statement (and of the COPY into the
     /// same columns).
-    fn insert_params(&self) -> [&(dyn ToSql + Sync); 16] {
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 20] {
         [
             &self.id,
             &self.partner,
@@ -129,6 +133,10 @@ impl Row {
             &self.asking,
             &self.standing_until,
             &self.doc,
+            &self.created_at,
+            &self.changed_at,
+            &self.state_after,
+            &self.reviewable,
         ]
     }
 }
@@ -166,6 +174,16 @@ impl Row {
             completed: standing.completed,
             asking: standing.asking,
             standing_until: standing.until.map(columns::instant),
+            created_at: columns::instant(nomination.claims_placement().created_at),
+            changed_at: columns::instant(nomination.claims_placement().changed_at),
+            state_after: match nomination.claims_placement().state_after_lapse {
+                Some(after) => match serde_json::to_value(after)? {
+                    serde_json::Value::String(name) => Some(name),
+                    other => return Err(format!("a state serialised as {other}").into()),
+                },
+                None => None,
+            },
+            reviewable: nomination.claims_placement().reviewable,
             consented: nomination.consented_at().is_some(),
             links: nomination
                 .links()
@@ -514,6 +532,9 @@ pub async fn put_commit(
                     &r.standing_until,
                     &r.doc,
                     &write.expected_version,
+                    &r.changed_at,
+                    &r.state_after,
+                    &r.reviewable,
                 ],
             )
             .await?
@@ -1150,7 +1171,10 @@ mod tests {
         let (table, columns) = insert_columns(sql::INSERT_NOMINATION).unwrap();
         assert_eq!(table, "nominations");
         assert!(columns.starts_with("id, partner, engagement, customer, state,"));
-        assert!(columns.ends_with("standing_until, doc"));
+        assert!(
+            columns
+                .ends_with("standing_until, doc, created_at, changed_at, state_after, reviewable")
+        );
         assert_eq!(
             insert_columns(sql::INSERT_LINKS).unwrap(),
             ("links", "hash, nomination")

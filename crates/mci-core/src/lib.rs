@@ -84,6 +84,7 @@ mod actor;
 mod add;
 mod chain;
 mod claim;
+mod claims;
 mod consent;
 mod customer;
 mod document;
@@ -118,6 +119,7 @@ pub use chain::{
     ChainBreak, ExportLine, Head, chain_stored_history, event_hash, verify_export, with_last_hash,
 };
 pub use claim::{ClaimComment, ClaimRecord, DocumentKind, Survey, SurveyKind, SurveyStatus};
+pub use claims::{ClaimsOrder, ClaimsPlacement, ClaimsSearch, ClaimsSearchInput};
 pub use consent::{Acceptance, ConsentInvitation, ContactsUpdate, SendConsent};
 pub use customer::{
     Contact, Contacts, Customer, CustomerId, CustomerIdInput, DirectoryFinding, DirectoryQuestion,

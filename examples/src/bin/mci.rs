@@ -6,19 +6,24 @@
 //! ```text
 //! cargo run -p mci-examples --bin mci -- --help
 //! cargo run -p mci-examples --bin mci -- page ai-workshop --tab eligible
+//! cargo run -p mci-examples --bin mci -- claims --state awaiting_consent --order changed
 //! cargo run -p mci-examples --bin mci -- --database postgres://mci@db.internal/mci engagements
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use mci_core::{ChainBreak, ExportLine, Head, verify_export};
+use mci_core::{ClaimsOrder, ClaimsSearchInput, State};
 use mci_core::{
     Comment, Contact, Contacts, ContactsUpdate, CustomerIdInput, DocumentKind, DocumentRef,
     EngagementId, Hours, InvalidValue, LinkToken, NominationId, PartnerUser, PayoutBatchId,
     Refusal, SendConsent, Sha256Digest, SurveyKind, Tab,
 };
 use mci_engagements::ports::ManualClock;
-use mci_engagements::{AddCustomer, ClaimCustomer, Error, ErrorKind, Incentives, PageCursor};
+use mci_engagements::{
+    AddCustomer, ClaimCustomer, ClaimsPageCursor, ClaimsRequest, Error, ErrorKind, Incentives,
+    PageCursor,
+};
 use mci_examples::{
     Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
 };
@@ -92,6 +97,51 @@ enum Command {
         /// Continue where the last page ended: the cursor it printed.
         #[arg(long)]
         cursor: Option<PageCursor>,
+    },
+    /// The Claims page: the partner's nominations of every engagement,
+    /// newest first, or with --reviewer every partner's submitted claims
+    /// (R-LIST-1). A search looks at --scan rows a call and prints the
+    /// cursor to go on with.
+    Claims {
+        /// Only this engagement's.
+        #[arg(long)]
+        engagement: Option<EngagementId>,
+        /// Only those in this state now, e.g. awaiting_consent or submitted.
+        #[arg(long, value_parser = state_arg)]
+        state: Option<State>,
+        /// Newest first by creation or by last change.
+        #[arg(long, default_value = "created")]
+        order: ClaimsOrder,
+        /// Search: the friendly name starts with this (any case).
+        #[arg(long)]
+        name_prefix: Option<String>,
+        /// Search: the customer id (tenant:…, tpid:…, subscription:…, msx:…).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Search: the email domain of the customer or its contacts.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Search: the partner's location.
+        #[arg(long)]
+        location: Option<String>,
+        /// Search: created at or after this instant (RFC 3339).
+        #[arg(long)]
+        created_from: Option<DateTime<Utc>>,
+        /// Search: created before this instant (RFC 3339).
+        #[arg(long)]
+        created_before: Option<DateTime<Utc>>,
+        /// Search: the most rows one call looks at.
+        #[arg(long)]
+        scan: Option<usize>,
+        /// Rows per page.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Continue where the last page ended: the cursor it printed.
+        #[arg(long)]
+        cursor: Option<ClaimsPageCursor>,
+        /// The reviewer's page: every partner's submitted claims.
+        #[arg(long)]
+        reviewer: bool,
     },
     /// Adds a customer to one or more engagements, all or none (R-ADD).
     Add {
@@ -528,6 +578,68 @@ async fn execute(
                 println!("more: --cursor {next}");
             }
         }
+        Command::Claims {
+            engagement,
+            state,
+            order,
+            name_prefix,
+            customer,
+            domain,
+            location,
+            created_from,
+            created_before,
+            scan,
+            limit,
+            cursor,
+            reviewer: for_reviewer,
+        } => {
+            let search = ClaimsSearchInput {
+                name_prefix,
+                customer,
+                email_domain: domain,
+                location,
+                created_from,
+                created_before,
+                scan,
+            };
+            let searching = search != ClaimsSearchInput::default();
+            let request = ClaimsRequest {
+                engagement,
+                state,
+                order,
+                search: searching.then_some(search),
+                cursor,
+                limit,
+            };
+            let page = if for_reviewer {
+                service.reviewer_claims(&request).await?
+            } else {
+                service.claims(user, &request).await?
+            };
+            let counts: Vec<String> = page
+                .counts
+                .iter()
+                .map(|(state, n)| format!("{n} {state}"))
+                .collect();
+            println!(
+                "claims by {order}, newest first: {}",
+                if counts.is_empty() {
+                    String::from("none")
+                } else {
+                    counts.join(", ")
+                }
+            );
+            print!("{}", mci_examples::claims_table(&page));
+            if searching {
+                println!("looked at {} rows", page.scanned);
+            }
+            for id in &page.unreadable {
+                println!("  unreadable: {id}");
+            }
+            if let Some(next) = page.next {
+                println!("more: --cursor {next}");
+            }
+        }
         Command::Add {
             name,
             email,
@@ -816,6 +928,14 @@ fn flag<T: std::str::FromStr<Err = InvalidValue>>(value: &str, flag: &str) -> Re
         .map_err(|e| Failure::Service(e.for_field(flag).into()))
 }
 
+/// A state as the tool takes it: its serialised name (`awaiting_consent`),
+/// or with spaces or dashes for underscores.
+fn state_arg(value: &str) -> Result<State, String> {
+    let name = value.trim().replace([' ', '-'], "_");
+    serde_json::from_value(serde_json::Value::String(name))
+        .map_err(|_| format!("{value:?} is no state (e.g. awaiting_consent, submitted)"))
+}
+
 /// The flag a field of the service's forms is given by, for the fields a
 /// refusal can name after the command line parsed.
 fn flag_of(field: &str) -> &str {
@@ -830,6 +950,14 @@ fn flag_of(field: &str) -> &str {
         "msx_opportunity_id" => "--msx",
         "engagements" => "--engagement",
         "clock" | "now" => "--now",
+        "cursor" => "--cursor",
+        "search.name_prefix" => "--name-prefix",
+        "search.customer" => "--customer",
+        "search.email_domain" => "--domain",
+        "search.location" => "--location",
+        "search.created_from" => "--created-from",
+        "search.created_before" => "--created-before",
+        "search.scan" => "--scan",
         other => other,
     }
 }
