@@ -91,6 +91,7 @@ mod eligibility;
 mod email;
 mod engagement;
 mod event;
+mod export;
 mod guard;
 mod hours;
 mod id;
@@ -115,7 +116,8 @@ pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
 };
 pub use chain::{
-    ChainBreak, ExportLine, Head, chain_stored_history, event_hash, verify_export, with_last_hash,
+    ChainBreak, ExportLine, Head, chain_stored_history, event_hash, history_export, verify_export,
+    with_last_hash,
 };
 pub use claim::{ClaimComment, ClaimRecord, DocumentKind, Survey, SurveyKind, SurveyStatus};
 pub use consent::{Acceptance, ConsentInvitation, ContactsUpdate, SendConsent};
@@ -134,6 +136,7 @@ pub use engagement::{
     Need, PayModel, ProofItem, ProofRequirement, RuleVersion, RulesBuilder, Timelines,
 };
 pub use event::{Event, EventKind};
+pub use export::{ClaimRow, spreadsheet_text, spreadsheet_value};
 pub use guard::{Guard, Standing};
 pub use hours::*;
 pub use id::*;
