@@ -84,6 +84,7 @@ mod actor;
 mod add;
 mod chain;
 mod claim;
+mod claims;
 mod consent;
 mod customer;
 mod document;
@@ -120,6 +121,7 @@ pub use chain::{
     with_last_hash,
 };
 pub use claim::{ClaimComment, ClaimRecord, DocumentKind, Survey, SurveyKind, SurveyStatus};
+pub use claims::{ClaimsOrder, ClaimsPlacement, ClaimsSearch, ClaimsSearchInput};
 pub use consent::{Acceptance, ConsentInvitation, ContactsUpdate, SendConsent};
 pub use customer::{
     Contact, Contacts, Customer, CustomerId, CustomerIdInput, DirectoryFinding, DirectoryQuestion,

@@ -112,6 +112,48 @@ pub(crate) struct Index {
     partner_state: Map<(PartnerNo, State), BTreeSet<NominationId>>,
     /// partner → customer → the first consented nomination.
     known: Map<PartnerNo, BTreeMap<CustomerId, NominationId>>,
+    /// The lists of the Claims page (R-LIST-1), one per (scope,
+    /// engagement or any, stored state or any), each by created instant,
+    /// by changed instant and (the rows with a lapse, under the state
+    /// after it) by lapse instant. The set of a (scope, engagement or any,
+    /// state) shelf by created instant is also the counter of that state.
+    claims: Map<ClaimsShelf, ClaimsLists>,
+}
+
+/// A list of the Claims page: the scope (a partner, or `None` for the
+/// reviewer), the engagement or any, the state or any.
+type ClaimsShelf = (Option<PartnerNo>, Option<EngagementNo>, Option<State>);
+
+/// The rows of one shelf of the Claims page, by each of its keys.
+#[derive(Debug, Default)]
+pub(crate) struct ClaimsLists {
+    /// Stored here, by created instant.
+    pub(crate) created: BTreeSet<(Instant, NominationId)>,
+    /// Stored here, by changed instant.
+    pub(crate) changed: BTreeSet<(Instant, NominationId)>,
+    /// With a lapse into this shelf's state (or any), by lapse instant.
+    pub(crate) lapse: BTreeSet<(Instant, NominationId)>,
+}
+
+impl ClaimsLists {
+    fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.changed.is_empty() && self.lapse.is_empty()
+    }
+}
+
+/// The shelves a row with this scope, engagement and state is on: its own
+/// and the "any" ones.
+fn claims_shelves(
+    scope: Option<PartnerNo>,
+    engagement: EngagementNo,
+    state: State,
+) -> [ClaimsShelf; 4] {
+    [
+        (scope, None, None),
+        (scope, Some(engagement), None),
+        (scope, None, Some(state)),
+        (scope, Some(engagement), Some(state)),
+    ]
 }
 
 fn put<K: Hash + Eq>(map: &mut Map<K, BTreeSet<NominationId>>, key: K, id: NominationId) {
@@ -215,6 +257,76 @@ impl Index {
                 .entry(*n.customer().id())
                 .or_insert(id);
         }
+        self.claims_rows(n, partner, engagement, true);
+    }
+
+    /// Puts (`put`) or takes a row on or off the lists of the Claims page.
+    fn claims_rows(
+        &mut self,
+        n: &Nomination,
+        partner: PartnerNo,
+        engagement: EngagementNo,
+        put: bool,
+    ) {
+        let id = *n.id();
+        let placement = n.claims_placement();
+        let scopes = [Some(Some(partner)), placement.reviewable.then_some(None)];
+        for scope in scopes.into_iter().flatten() {
+            for shelf in claims_shelves(scope, engagement, placement.state) {
+                let lists = self.claims.entry(shelf).or_default();
+                if put {
+                    lists.created.insert((placement.created_at, id));
+                    lists.changed.insert((placement.changed_at, id));
+                } else {
+                    lists.created.remove(&(placement.created_at, id));
+                    lists.changed.remove(&(placement.changed_at, id));
+                }
+            }
+            if let (Some(lapse), Some(after)) = (placement.lapse_at, placement.state_after_lapse) {
+                for shelf in claims_shelves(scope, engagement, after) {
+                    // The "any state" shelves are the stored state's too.
+                    let lists = self.claims.entry(shelf).or_default();
+                    if put {
+                        lists.lapse.insert((lapse, id));
+                    } else {
+                        lists.lapse.remove(&(lapse, id));
+                    }
+                }
+            }
+            if !put {
+                let shelves = claims_shelves(scope, engagement, placement.state).into_iter();
+                let after = placement
+                    .state_after_lapse
+                    .map(|after| claims_shelves(scope, engagement, after))
+                    .into_iter()
+                    .flatten();
+                for shelf in shelves.chain(after) {
+                    if self.claims.get(&shelf).is_some_and(ClaimsLists::is_empty) {
+                        self.claims.remove(&shelf);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The lists of a shelf of the Claims page: `partner`'s (or the
+    /// reviewer's, for `None`), of `engagement` or any, of `state` or any.
+    /// `None` when the shelf holds nothing.
+    pub(crate) fn claims_lists(
+        &self,
+        partner: Option<&PartnerId>,
+        engagement: Option<&EngagementId>,
+        state: Option<State>,
+    ) -> Option<&ClaimsLists> {
+        let scope = match partner {
+            Some(partner) => Some(self.find_partner(partner)?),
+            None => None,
+        };
+        let engagement = match engagement {
+            Some(engagement) => Some(EngagementNo(self.engagements.find(engagement)?)),
+            None => None,
+        };
+        self.claims.get(&(scope, engagement, state))
     }
 
     /// Removes a row's entries, except its place among the known customers,
@@ -263,6 +375,7 @@ impl Index {
         }
         take(&mut self.state, &n.state(), id);
         take(&mut self.partner_state, &(partner, n.state()), id);
+        self.claims_rows(n, partner, engagement, false);
     }
 
     pub(crate) fn in_tab<'a>(

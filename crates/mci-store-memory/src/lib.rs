@@ -40,13 +40,14 @@ use async_trait::async_trait;
 use index::{Index, Indexed, Map};
 use known::KnownRows;
 use mci_core::{
-    CustomerId, EngagementId, Event, Instant, KnownCustomer, MessageId, Nomination, NominationId,
-    PartnerId, PayoutBatch, PayoutBatchId, Standing, Tab, TokenHash,
+    ClaimsOrder, CustomerId, EngagementId, Event, Instant, KnownCustomer, MessageId, Nomination,
+    NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, State, Tab, TokenHash,
 };
 use mci_store::{
-    Commit, Derived, Due, DueCursor, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult,
-    KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery, Store,
-    StoreError, TabCounts, Write, check_guard,
+    ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Derived, Due,
+    DueCursor, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage,
+    KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    Write, check_guard,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -429,6 +430,93 @@ impl Inner {
         counts
     }
 
+    /// The first rows of the walk of a Claims page (R-LIST-1), at most its
+    /// walk limit: the rows stored on the query's shelf, newest first after
+    /// the cursor (passing over those lapsed at `now` where a lapse changes
+    /// a row's state or order), merged with the lapses not yet swept onto
+    /// the shelf, each at its key at `now`.
+    fn claims(&self, query: &ClaimsQuery) -> ClaimsPage {
+        let lists = self.index.claims_lists(
+            query.scope.partner(),
+            query.engagement.as_ref(),
+            query.state,
+        );
+        let Some(lists) = lists else {
+            return ClaimsPage::scanned(query, []);
+        };
+        let now = query.now;
+        let upper = query.after.map(|c| (c.at, c.id));
+        // In the created order with no state, a lapse changes nothing.
+        let lapses_count = query.state.is_some() || query.order == ClaimsOrder::Changed;
+        let set = match query.order {
+            ClaimsOrder::Created => &lists.created,
+            ClaimsOrder::Changed => &lists.changed,
+        };
+        let range = match upper {
+            Some(upper) => set.range(..upper),
+            None => set.range(..),
+        };
+        let stored = range
+            .rev()
+            .copied()
+            .filter(|(_, id)| !lapses_count || !self.lapsed(id, now));
+        let mut lapsed: Vec<(Instant, NominationId)> = Vec::new();
+        if lapses_count {
+            for (lapse, id) in lists.lapse.iter().take_while(|(at, _)| *at <= now) {
+                let key = match query.order {
+                    ClaimsOrder::Created => match self.row(id) {
+                        Some(row) => row.nomination.created_at(),
+                        None => continue,
+                    },
+                    ClaimsOrder::Changed => *lapse,
+                };
+                if upper.is_none_or(|upper| (key, *id) < upper) {
+                    lapsed.push((key, *id));
+                }
+            }
+            lapsed.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        let walked = merge_descending(stored, lapsed.into_iter(), query.walk_limit());
+        // A row in memory always reads back.
+        let found = walked.into_iter().filter_map(|(at, id)| {
+            let row = self.row(&id)?;
+            Some((ClaimsCursor { at, id }, Ok(row.nomination.clone())))
+        });
+        ClaimsPage::scanned(query, found.collect::<Vec<_>>())
+    }
+
+    /// The counts of each state of a Claims page at `now` (R-LIST-1): the
+    /// length of each state's shelf, corrected by the lapses not yet swept,
+    /// each counted in the state it lapses into.
+    fn claim_counts(
+        &self,
+        scope: &ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> ClaimCounts {
+        let partner = scope.partner();
+        let mut counts = ClaimCounts::default();
+        for state in State::ALL {
+            if let Some(lists) = self.index.claims_lists(partner, engagement, Some(state)) {
+                counts.add(
+                    state,
+                    u64::try_from(lists.created.len()).unwrap_or(u64::MAX),
+                );
+            }
+        }
+        if let Some(any) = self.index.claims_lists(partner, engagement, None) {
+            for (_, id) in any.lapse.iter().take_while(|(at, _)| *at <= now) {
+                if let Some(row) = self.row(id) {
+                    let placement = row.nomination.claims_placement();
+                    if let Some(after) = placement.state_after_lapse {
+                        counts.lapse(placement.state, after);
+                    }
+                }
+            }
+        }
+        counts
+    }
+
     /// The ids in `tab` at `now` after `after`, in id order, at most `limit`:
     /// the rows stored in the tab that have not lapsed, merged with the rows
     /// that lapsed into it and were not yet swept.
@@ -532,6 +620,31 @@ fn merge_sorted(
     out
 }
 
+/// The first `limit` keys of two descending streams, merged, greatest
+/// first.
+fn merge_descending(
+    a: impl Iterator<Item = (Instant, NominationId)>,
+    b: impl Iterator<Item = (Instant, NominationId)>,
+    limit: usize,
+) -> Vec<(Instant, NominationId)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut out = Vec::with_capacity(limit.min(1024));
+    while out.len() < limit {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x >= y => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => None,
+        };
+        match next {
+            Some(key) => out.push(key),
+            None => break,
+        }
+    }
+    out
+}
+
 /// Sets the outbox's gauges as a take at `now` finds `pending`, the
 /// messages not yet acknowledged by the instant they are available from:
 /// how many, and how long the one available the longest has waited (0
@@ -628,6 +741,19 @@ impl Store for MemoryStore {
         now: Instant,
     ) -> Result<TabCounts, StoreError> {
         Ok(self.lock()?.count(partner, engagement, now))
+    }
+
+    async fn claims(&self, query: &ClaimsQuery) -> Result<ClaimsPage, StoreError> {
+        Ok(self.lock()?.claims(query))
+    }
+
+    async fn claim_counts(
+        &self,
+        scope: &ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> Result<ClaimCounts, StoreError> {
+        Ok(self.lock()?.claim_counts(scope, engagement, now))
     }
 
     async fn known_customers(

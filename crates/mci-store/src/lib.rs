@@ -56,6 +56,39 @@
 //!   ever consented ([`Nomination::consented_at`](mci_core::Nomination::consented_at)),
 //!   each once, by [`CustomerId`] order.
 //!
+//! # The Claims page
+//!
+//! The Claims page (R-LIST-1, [`Store::claims`], [`Store::claim_counts`])
+//! lists a scope's nominations across engagements: one partner's
+//! ([`ClaimsScope::Partner`], every state, hidden ones included), or every
+//! partner's submitted claims for the reviewer ([`ClaimsScope::Reviewer`]).
+//! An adapter keeps beside each nomination its
+//! [`ClaimsPlacement`](mci_core::ClaimsPlacement) (stored state, lapse
+//! instant, state after the lapse, created and changed instants, and
+//! whether it is reviewable) and answers every list as an index walk in
+//! `(sort instant, id)` order, newest first, after the cursor:
+//!
+//! - [`ClaimsOrder::Created`](mci_core::ClaimsOrder::Created), no state:
+//!   one walk of the scope's (engagement's) rows by `(created_at, id)`;
+//! - [`ClaimsOrder::Changed`](mci_core::ClaimsOrder::Changed), no state:
+//!   the walk by `(changed_at, id)` of the rows not lapsed at `now`, merged
+//!   with the walk by `(lapse_at, id)` of the rows with `lapse_at <= now`
+//!   (a lapse not yet swept is a change at its deadline);
+//! - state `S`: the walk of the rows stored in `S` and not lapsed at `now`,
+//!   merged with the rows whose `state_after_lapse = S` and `lapse_at <=
+//!   now`, as tabs are; in the created order the second part is sorted,
+//!   and costs as many rows as there are unswept lapses into `S`.
+//!
+//! Every combination of scope, engagement (given or not), state (given
+//! or not) and order has its own index, so each is an index walk whose
+//! cost grows with the page, plus the lapses the sweep has not written
+//! yet; none walks a scope's other rows. A search is a bounded scan on top
+//! of that walk: at most [`ClaimsSearch::scan`](mci_core::ClaimsSearch::scan)
+//! rows looked at per call, each tested with
+//! [`ClaimsSearch::matches`](mci_core::ClaimsSearch::matches), and a cursor
+//! after the last row looked at ([`ClaimsPage::scanned`] builds the page
+//! from the walk's first rows).
+//!
 //! # Known customers
 //!
 //! A partner's Customers page lists, besides its nominations, the customers
@@ -113,6 +146,16 @@
 //!   after, and after the store is opened again (R-PAGE-9);
 //! - links: a nomination is found by the hash of a live link, not by a
 //!   voided one (R-TOKEN-2);
+//! - the Claims page (R-LIST-1, `r_list_1_...`): both orders newest first,
+//!   every combination of scope, engagement, state and order walked in
+//!   pages equal to what the rows' states at `now` give, before the sweep
+//!   writes their lapses and after; counts equal to walks; the reviewer's
+//!   page over several partners; no partner sees another's rows (R-ROLE-2);
+//!   a search's pages find what a full filter would, each looking at no
+//!   more than its bound; keyset pages without gaps or repeats while rows
+//!   are written; unreadable rows named and passed over
+//!   (`r_list_1_unreadable_rows_are_listed_and_passed_over`, for adapters
+//!   that can hold them);
 //! - the sweep's due query, history order, known customers, states;
 //! - outbox: at least once, an expired lease delivers again, an acknowledged
 //!   message never returns, ids are stable (R-REC-2);
@@ -176,8 +219,9 @@ pub use commit::{
 };
 pub use error::StoreError;
 pub use query::{
-    Due, DueCursor, KnownCounts, KnownEntry, KnownPage, KnownQuery, KnownToCheck, Leased, Page,
-    PageQuery, StateQuery, TabCounts, Unreadable,
+    ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery, ClaimsScope, Due, DueCursor, KnownCounts,
+    KnownEntry, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery,
+    TabCounts, Unreadable,
 };
 
 use async_trait::async_trait;
@@ -307,6 +351,35 @@ pub trait Store: Send + Sync {
         engagement: &EngagementId,
         now: Instant,
     ) -> Result<TabCounts, StoreError>;
+
+    /// One page of the Claims page at `query.now` (R-LIST-1): the
+    /// nominations of `query.scope` (of `query.engagement`, in
+    /// `query.state` at `now`, when given), newest first in `query.order`,
+    /// after `query.after`, narrowed by `query.search`; see
+    /// [`ClaimsQuery`] and [the Claims page](crate#the-claims-page). A row
+    /// that cannot be read back is counted as looked at, listed in
+    /// [`ClaimsPage::unreadable`], and the cursor goes past it
+    /// ([`ClaimsPage::scanned`]). Another partner's nominations never show
+    /// on a partner's page (R-ROLE-2).
+    async fn claims(&self, query: &ClaimsQuery) -> Result<ClaimsPage, StoreError>;
+
+    /// How many of `scope`'s nominations (of `engagement`, when given) are
+    /// in each state at `now` (R-LIST-1): what walking the pages of each
+    /// state at `now` finds. Bounded as [`Store::count`] is (R-PAGE-9): an
+    /// adapter keeps a counter per (partner, engagement, stored state),
+    /// changed in the same transaction as each write, and corrects the
+    /// counters at read time by the rows of the scope whose `lapse_at <=
+    /// now` (they count in the state their lapse leads to,
+    /// [`ClaimCounts::lapse`]), found by an index on the scope's lapse
+    /// instants. The reviewer's counts add the counters of every partner:
+    /// they cost as many counters as there are partners and engagements
+    /// with submitted claims, never as many as there are claims.
+    async fn claim_counts(
+        &self,
+        scope: &ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> Result<ClaimCounts, StoreError>;
 
     /// The customers that consented to `partner` for any engagement, one
     /// entry per customer in [`CustomerId`] order after `after` (R-CLAIM-1).

@@ -31,8 +31,9 @@
 //! ```
 
 use crate::{
-    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
-    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Due, DueCursor, IdempotencyKey,
+    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
+    StateQuery, Store, StoreError, TabCounts,
 };
 use async_trait::async_trait;
 use mci_core::{
@@ -313,6 +314,41 @@ impl Store for Observed {
         );
         self.observe("count", span, self.inner.count(partner, engagement, now))
             .await
+    }
+
+    async fn claims(&self, query: &ClaimsQuery) -> Result<ClaimsPage, StoreError> {
+        // The search is not recorded: it may hold a customer or a domain
+        // (R-TOKEN-5).
+        let span = op_span!(
+            self,
+            "claims",
+            partner = query.scope.partner().map(|p| p.as_str()),
+            engagement = query.engagement.as_ref().map(|e| e.as_str()),
+            order = %query.order,
+            searched = query.search.is_some(),
+            limit = query.limit
+        );
+        self.observe("claims", span, self.inner.claims(query)).await
+    }
+
+    async fn claim_counts(
+        &self,
+        scope: &ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> Result<ClaimCounts, StoreError> {
+        let span = op_span!(
+            self,
+            "claim_counts",
+            partner = scope.partner().map(|p| p.as_str()),
+            engagement = engagement.map(|e| e.as_str())
+        );
+        self.observe(
+            "claim_counts",
+            span,
+            self.inner.claim_counts(scope, engagement, now),
+        )
+        .await
     }
 
     async fn known_customers(

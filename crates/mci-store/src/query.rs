@@ -1,8 +1,8 @@
 //! Query and answer types of the store.
 
 use mci_core::{
-    CustomerId, EngagementId, Instant, KeptAnswer, KnownCustomer, KnownPlacement, Message,
-    Nomination, NominationId, PartnerId, State, Tab,
+    ClaimsOrder, ClaimsSearch, CustomerId, EngagementId, Instant, KeptAnswer, KnownCustomer,
+    KnownPlacement, Message, Nomination, NominationId, PartnerId, State, Tab,
 };
 
 /// One page of one tab (R-PAGE-1).
@@ -342,4 +342,265 @@ pub struct KnownToCheck {
     pub known: KnownCustomer,
     /// When its answer was last given, `None` if never.
     pub checked_at: Option<Instant>,
+}
+
+/// Whose Claims page (R-LIST-1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClaimsScope {
+    /// One partner's nominations, of every engagement, in every state
+    /// (R-ROLE-2: never another partner's).
+    Partner(PartnerId),
+    /// Every partner's submitted claims: the nominations whose
+    /// [`ClaimsPlacement::reviewable`](mci_core::ClaimsPlacement::reviewable)
+    /// holds.
+    Reviewer,
+}
+
+impl ClaimsScope {
+    /// The partner, for a partner's page.
+    pub fn partner(&self) -> Option<&PartnerId> {
+        match self {
+            ClaimsScope::Partner(partner) => Some(partner),
+            ClaimsScope::Reviewer => None,
+        }
+    }
+
+    /// Whether `nomination` is in this scope.
+    pub fn holds(&self, nomination: &Nomination) -> bool {
+        match self {
+            ClaimsScope::Partner(partner) => nomination.partner() == partner,
+            ClaimsScope::Reviewer => nomination.claims_placement().reviewable,
+        }
+    }
+}
+
+/// Where a walk of the Claims page goes on: after this sort instant and
+/// id, newest first, in `(sort instant, id)` descending order (R-LIST-1).
+/// The sort instant is [`ClaimsPlacement::sort_key`](mci_core::ClaimsPlacement::sort_key)
+/// of the last row looked at, at the `now` of the page that gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClaimsCursor {
+    /// The sort instant of the last row looked at.
+    pub at: Instant,
+    /// Its id.
+    pub id: NominationId,
+}
+
+impl ClaimsCursor {
+    /// Whether the row keyed `(at, id)` comes after this cursor: older, or
+    /// as old with a smaller id.
+    pub fn precedes(&self, at: Instant, id: &NominationId) -> bool {
+        (at, *id) < (self.at, self.id)
+    }
+}
+
+/// One page of the Claims page (R-LIST-1).
+///
+/// Without a search, the page is the first `limit` rows of the list after
+/// `after`: one index walk (merged, for a state filter or the
+/// [`ClaimsOrder::Changed`] order, with the walk of the lapses the sweep
+/// has not written yet). With a search, the store looks at no more than
+/// [`ClaimsSearch::scan`] rows of that walk and answers those that match
+/// ([`ClaimsSearch::matches`]), at most `limit`, with a cursor after the
+/// last row looked at: a search never walks everything, and walking its
+/// pages finds what filtering the whole list would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimsQuery {
+    /// Whose page.
+    pub scope: ClaimsScope,
+    /// Only this engagement's nominations.
+    pub engagement: Option<EngagementId>,
+    /// Only the nominations in this state at `now`
+    /// ([`ClaimsPlacement::state_at`](mci_core::ClaimsPlacement::state_at)).
+    pub state: Option<State>,
+    /// The order, newest first.
+    pub order: ClaimsOrder,
+    /// The instant the page is read at.
+    pub now: Instant,
+    /// The keyset cursor: where the previous page stopped.
+    pub after: Option<ClaimsCursor>,
+    /// The most rows answered.
+    pub limit: usize,
+    /// The search narrowing the list, if any.
+    pub search: Option<ClaimsSearch>,
+}
+
+impl ClaimsQuery {
+    /// A query of the first page of `scope`'s list at `now`, in `order`,
+    /// with no filter and no search.
+    pub fn new(scope: ClaimsScope, order: ClaimsOrder, now: Instant, limit: usize) -> Self {
+        Self {
+            scope,
+            engagement: None,
+            state: None,
+            order,
+            now,
+            after: None,
+            limit,
+            search: None,
+        }
+    }
+
+    /// How many rows of the walk a store reads for this query: `limit`
+    /// without a search, [`ClaimsSearch::scan`] with one.
+    pub fn walk_limit(&self) -> usize {
+        match &self.search {
+            Some(search) => search.scan(),
+            None => self.limit,
+        }
+    }
+
+    /// Whether a row with this placement and id is on the list the query
+    /// walks (scope aside): in the engagement and the state at `now`, and
+    /// after the cursor. For adapters and models that check a row in Rust.
+    pub fn admits(&self, nomination: &Nomination) -> bool {
+        let placement = nomination.claims_placement();
+        self.scope.holds(nomination)
+            && self
+                .engagement
+                .as_ref()
+                .is_none_or(|e| nomination.engagement() == e)
+            && self
+                .state
+                .is_none_or(|state| placement.state_at(self.now) == state)
+            && self.after.is_none_or(|after| {
+                after.precedes(placement.sort_key(self.order, self.now), nomination.id())
+            })
+    }
+
+    /// The cursor of a row with this placement in this query's order.
+    pub fn cursor_of(&self, nomination: &Nomination) -> ClaimsCursor {
+        ClaimsCursor {
+            at: nomination.claims_placement().sort_key(self.order, self.now),
+            id: *nomination.id(),
+        }
+    }
+}
+
+/// A page of the Claims page, newest first (R-LIST-1).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClaimsPage {
+    /// The rows, in the query's order.
+    pub rows: Vec<Nomination>,
+    /// The rows looked at that could not be read back: passed over, named.
+    pub unreadable: Vec<Unreadable>,
+    /// Where the next page starts, `None` when the walk reached the end of
+    /// the list.
+    pub next: Option<ClaimsCursor>,
+    /// How many rows of the walk the store looked at: at most `limit`
+    /// without a search, at most [`ClaimsSearch::scan`] with one.
+    pub scanned: usize,
+}
+
+impl ClaimsPage {
+    /// The page `query` answers from the first rows of its walk after its
+    /// cursor, in order, each read back or not: at most
+    /// [`ClaimsQuery::walk_limit`] of them (more are not looked at). A
+    /// walk that gave fewer reached the end of the list. Rows stop at
+    /// `limit`; a search keeps only the rows it matches. The next cursor is
+    /// after the last row looked at, readable or not, unless the walk
+    /// reached the end.
+    pub fn scanned(
+        query: &ClaimsQuery,
+        walked: impl IntoIterator<Item = (ClaimsCursor, Result<Nomination, String>)>,
+    ) -> Self {
+        let walk_limit = query.walk_limit();
+        let mut page = ClaimsPage::default();
+        if query.limit == 0 || walk_limit == 0 {
+            return page;
+        }
+        let mut last = None;
+        let mut stopped = false;
+        for (cursor, row) in walked {
+            if page.scanned >= walk_limit {
+                stopped = true;
+                break;
+            }
+            page.scanned += 1;
+            last = Some(cursor);
+            match row {
+                Ok(nomination) => {
+                    if query.search.as_ref().is_none_or(|s| s.matches(&nomination)) {
+                        page.rows.push(nomination);
+                    }
+                }
+                Err(reason) => page.unreadable.push(Unreadable {
+                    id: cursor.id,
+                    reason,
+                }),
+            }
+            if page.rows.len() >= query.limit {
+                stopped = true;
+                break;
+            }
+        }
+        if stopped || page.scanned >= walk_limit {
+            page.next = last;
+        }
+        page
+    }
+}
+
+/// How many of a scope's nominations are in each state at an instant
+/// (R-LIST-1): what walking the pages of each state at that instant would
+/// find. Two counts are equal when every state's count is; a state counted
+/// zero is not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClaimCounts {
+    counts: std::collections::BTreeMap<State, u64>,
+}
+
+impl ClaimCounts {
+    /// The count of `state`.
+    pub fn get(&self, state: State) -> u64 {
+        self.counts.get(&state).copied().unwrap_or(0)
+    }
+
+    /// Every state with a count above zero, in [`State`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (State, u64)> + '_ {
+        self.counts.iter().map(|(s, n)| (*s, *n))
+    }
+
+    /// The count of every state.
+    pub fn total(&self) -> u64 {
+        self.counts.values().fold(0, |a, n| a.saturating_add(*n))
+    }
+
+    /// Adds `n` to the count of `state`: for an adapter summing the counts
+    /// it keeps.
+    pub fn add(&mut self, state: State, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let count = self.counts.entry(state).or_default();
+        *count = count.saturating_add(n);
+    }
+
+    /// Moves one nomination from the state it is stored in to the state its
+    /// lapse leads to: for an adapter correcting its kept counts by a lapse
+    /// the sweep has not written yet. A count never goes below zero.
+    ///
+    /// ```
+    /// use mci_core::State;
+    /// use mci_store::ClaimCounts;
+    ///
+    /// let mut counts = ClaimCounts::default();
+    /// counts.add(State::AwaitingConsent, 2);
+    /// counts.lapse(State::AwaitingConsent, State::ConsentExpired);
+    /// assert_eq!(counts.get(State::AwaitingConsent), 1);
+    /// assert_eq!(counts.get(State::ConsentExpired), 1);
+    /// assert_eq!(counts.total(), 2);
+    /// ```
+    pub fn lapse(&mut self, from: State, to: State) {
+        if from == to {
+            return;
+        }
+        if let Some(count) = self.counts.get_mut(&from) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.counts.remove(&from);
+            }
+        }
+        self.add(to, 1);
+    }
 }

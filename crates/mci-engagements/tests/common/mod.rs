@@ -358,6 +358,20 @@ impl Store for GatedStore {
     ) -> Result<TabCounts, StoreError> {
         self.inner.count(partner, engagement, now).await
     }
+    async fn claims(
+        &self,
+        query: &mci_store::ClaimsQuery,
+    ) -> Result<mci_store::ClaimsPage, StoreError> {
+        self.inner.claims(query).await
+    }
+    async fn claim_counts(
+        &self,
+        scope: &mci_store::ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> Result<mci_store::ClaimCounts, StoreError> {
+        self.inner.claim_counts(scope, engagement, now).await
+    }
     async fn known_customers(
         &self,
         partner: &PartnerId,

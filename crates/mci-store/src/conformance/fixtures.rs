@@ -248,3 +248,40 @@ pub(crate) async fn sweep(store: &Arc<dyn Store>, now: Instant) -> usize {
 pub(crate) fn as_write(outcome: Outcome) -> Write {
     outcome.into()
 }
+
+/// `n`, consented at `at` and its claim submitted an hour later with every
+/// proof item, through tokens `t`, `t + 80` and `t + 160`: a claim on the
+/// reviewer's Claims page (R-LIST-1).
+pub(crate) async fn submitted(
+    store: &Arc<dyn Store>,
+    n: &Nomination,
+    at: Instant,
+    t: u8,
+) -> Nomination {
+    let user = admin_of(partner_number(n));
+    let mut n = consented(store, n, at, t).await;
+    let proving = at + TimeDelta::minutes(30);
+    for kind in [DocumentKind::ProofOfExecution, DocumentKind::Invoice] {
+        n = write(
+            store,
+            n.attach_document(proving, &user, kind, mci_testkit::document("proof.pdf"))
+                .unwrap(),
+        )
+        .await;
+    }
+    for (survey, t) in [
+        (SurveyKind::Partner, t.wrapping_add(80)),
+        (SurveyKind::Customer, t.wrapping_add(160)),
+    ] {
+        n = write(
+            store,
+            n.send_survey(proving, &user, survey, &link(t)).unwrap(),
+        )
+        .await;
+        let Step::Changed(done) = n.complete_survey(proving, &token(t)).unwrap() else {
+            panic!("a first completion changes the claim");
+        };
+        n = write(store, *done).await;
+    }
+    write(store, n.submit(at + TimeDelta::hours(1), &user).unwrap()).await
+}

@@ -46,6 +46,7 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod claims;
 mod commits;
 mod concurrency;
 mod fixtures;
@@ -57,6 +58,7 @@ mod range;
 mod reads;
 mod two_handles;
 
+pub use claims::*;
 pub use commits::*;
 pub use concurrency::*;
 pub use known::*;
@@ -115,6 +117,13 @@ where
         keyset_walk_sees_every_row_once_while_inserting,
         counts_agree_with_walks,
         page_before_and_after_sweep_agree,
+        r_list_1_orders_by_created_and_changed,
+        r_list_1_state_filter_at_now_includes_unswept_lapses,
+        r_list_1_counts_equal_walking_the_pages,
+        r_list_1_reviewer_scope_over_several_partners,
+        r_list_1_a_partner_never_sees_another_partners_rows,
+        r_list_1_search_with_continuation_finds_what_a_full_filter_would,
+        r_list_1_keyset_pages_without_gaps_or_repeats_under_writes,
         outbox_at_least_once,
         outbox_ids_are_stable,
         idempotency_key_writes_once,
