@@ -101,6 +101,7 @@ mod call;
 mod command;
 mod customer;
 mod error;
+mod export;
 pub mod observability;
 mod page;
 mod partner;
@@ -112,6 +113,7 @@ mod system;
 pub use call::Call;
 pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, ErrorKind, Result};
+pub use export::{ClaimsCsv, ClaimsExport, ExportError, ExportSummary};
 pub use mci_core::MessageKind;
 pub use page::{
     ActionNeeded, CustomerRow, CustomersPage, Due, EngagementSummary, Overview, OverviewFilter,
