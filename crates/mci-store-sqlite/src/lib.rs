@@ -172,6 +172,7 @@
 #![warn(missing_docs)]
 
 mod checkpoint;
+mod claims;
 pub mod columns;
 mod commit;
 mod error;
@@ -194,8 +195,9 @@ use mci_core::{
 };
 use mci_store::observe::{SQLITE_READER_QUEUE_DEPTH, SQLITE_WRITER_QUEUE_DEPTH};
 use mci_store::{
-    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
-    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Due, DueCursor, IdempotencyKey,
+    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
+    StateQuery, Store, StoreError, TabCounts,
 };
 use readers::ReadJob;
 use rusqlite::Connection;
@@ -646,6 +648,28 @@ impl Store for SqliteStore {
         let now = columns::bound(now);
         self.read(move |conn| {
             readers::in_snapshot(conn, |c| queries::counts(c, &partner, &engagement, now))
+        })
+        .await
+    }
+
+    async fn claims(&self, query: &ClaimsQuery) -> Result<ClaimsPage, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| claims::page(conn, &query)).await
+    }
+
+    async fn claim_counts(
+        &self,
+        scope: &ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> Result<ClaimCounts, StoreError> {
+        let scope = scope.clone();
+        let engagement = engagement.map(|e| e.as_str().to_owned());
+        let now = columns::bound(now);
+        self.read(move |conn| {
+            readers::in_snapshot(conn, |c| {
+                claims::counts(c, &scope, engagement.as_deref(), now)
+            })
         })
         .await
     }

@@ -177,7 +177,7 @@ fn page_of(rows: Vec<(Vec<u8>, String)>, limit: usize) -> Result<Page, StoreErro
 /// none of the document ([`Unreadable::json_reason`]): a page or a due
 /// batch passes the row over and names it, a single read answers
 /// [`StoreError::Unreadable`].
-fn readable(doc: &str) -> Result<Nomination, String> {
+pub(crate) fn readable(doc: &str) -> Result<Nomination, String> {
     serde_json::from_str(doc).map_err(|e| Unreadable::json_reason(&e))
 }
 

@@ -91,7 +91,17 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "every history a hash chain",
         sql: include_str!("migrations/0009_chained_histories.sql"),
     },
+    Migration {
+        version: 10,
+        name: "the Claims page",
+        sql: include_str!("migrations/0010_claims_page.sql"),
+    },
 ];
+
+/// The step that keeps the Claims page's values beside each nomination
+/// (R-LIST-1): [`fill_claims_columns`] fills them from the documents in the
+/// same transaction.
+const CLAIMS_PAGE: u32 = 10;
 
 /// The step that chains every history (R-LIST-4): its SQL changes nothing,
 /// [`chain_histories`] rewrites the documents in the same transaction.
@@ -102,7 +112,7 @@ const CHAINED: u32 = 9;
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.
@@ -321,6 +331,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<u32, OpenError> {
         if step.version == CHAINED {
             chain_histories(&tx).map_err(failed)?;
         }
+        if step.version == CLAIMS_PAGE {
+            fill_claims_columns(&tx).map_err(failed)?;
+        }
         tx.pragma_update(None, "user_version", step.version)
             .map_err(failed)?;
         tx.commit().map_err(failed)?;
@@ -365,6 +378,45 @@ fn chain_histories(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             update_event.execute(rusqlite::params![&id, version, json])?;
         }
         update_nomination.execute(rusqlite::params![&id, doc])?;
+    }
+    Ok(())
+}
+
+/// Fills the Claims page's columns of every nomination written before the
+/// store kept them (R-LIST-1), from its document, with the values the core
+/// derives ([`mci_core::Nomination::claims_placement`]). One row at a time,
+/// so memory stays bounded whatever the file holds. A row whose document
+/// does not read back keeps the defaults: reading it already fails as
+/// unreadable, and a page passes it over.
+fn fill_claims_columns(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let ids: Vec<Vec<u8>> = tx
+        .prepare("SELECT id FROM nominations ORDER BY id")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut read = tx.prepare("SELECT doc FROM nominations WHERE id = ?1")?;
+    let mut update = tx.prepare(
+        "UPDATE nominations SET created_at = ?2, changed_at = ?3, state_after = ?4, \
+         reviewable = ?5 WHERE id = ?1",
+    )?;
+    let encoding = |e: mci_store::StoreError| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+    for id in ids {
+        let doc: String = read.query_row([&id], |row| row.get(0))?;
+        let Ok(nomination) = serde_json::from_str::<mci_core::Nomination>(&doc) else {
+            continue;
+        };
+        let placement = nomination.claims_placement();
+        let state_after = placement
+            .state_after_lapse
+            .map(crate::columns::state)
+            .transpose()
+            .map_err(encoding)?;
+        update.execute(rusqlite::params![
+            &id,
+            crate::columns::instant(placement.created_at),
+            crate::columns::instant(placement.changed_at),
+            state_after,
+            placement.reviewable,
+        ])?;
     }
     Ok(())
 }

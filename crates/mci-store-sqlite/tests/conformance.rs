@@ -84,3 +84,38 @@ async fn r_time_4_sqlite_passes_over_rows_it_cannot_read() {
     };
     mci_store::conformance::unreadable_rows_are_passed_over(store, &corrupt).await;
 }
+
+/// The Claims page names the rows it cannot read back and passes over
+/// them, in its lists and its searches (R-LIST-1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_list_1_sqlite_passes_over_rows_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unreadable-claims.sqlite");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let corrupt = |id: &mci_core::NominationId| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let key = id.as_uuid().into_bytes();
+        conn.execute(
+            "UPDATE nominations \
+             SET doc = json_set(doc, '$.version', json_extract(doc, '$.friendly_name')) \
+             WHERE id = ?1",
+            [key],
+        )
+        .unwrap();
+        let (name, doc): (String, String) = conn
+            .query_row(
+                "SELECT json_extract(doc, '$.friendly_name'), doc FROM nominations WHERE id = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let decoded = serde_json::from_str::<mci_core::Nomination>(&doc);
+        let words = decoded.unwrap_err().to_string();
+        assert!(
+            words.contains(&name),
+            "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
+        );
+    };
+    mci_store::conformance::r_list_1_unreadable_rows_are_listed_and_passed_over(store, &corrupt)
+        .await;
+}

@@ -7,11 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::TimeDelta;
+use mci_core::ClaimsOrder;
 use mci_core::Instant;
 use mci_core::{Candidate, EngagementKind, Event, Message, Nomination, SendConsent, Tab, nominate};
 use mci_store::{
-    Commit, Fingerprint, IdempotencyKey, IdempotentResult, KnownCounts, KnownQuery, PageQuery,
-    Store, StoreError, Write,
+    ClaimsQuery, ClaimsScope, Commit, Fingerprint, IdempotencyKey, IdempotentResult, KnownCounts,
+    KnownQuery, PageQuery, Store, StoreError, Write,
 };
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
@@ -536,6 +537,31 @@ async fn r_rec_5_a_key_recorded_before_fingerprints_is_answered_as_used() {
 /// Takes out of a file of the current version what step 6 made (the kept
 /// counts, their triggers and the lapse index), so that it is what
 /// version 5 made of it.
+/// Takes a file of the current version back to before step 10 (the
+/// Claims page): no counters, no indexes, no columns of it.
+fn undo_step_10(conn: &Connection) {
+    assert_eq!(MIGRATIONS[9].version, 10);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'claim%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for index in indexes {
+        conn.execute_batch(&format!("DROP INDEX {index}")).unwrap();
+    }
+    conn.execute_batch(
+        "DROP TRIGGER claim_counts_insert; DROP TRIGGER claim_counts_update;
+         DROP TRIGGER claim_counts_delete; DROP TABLE claim_counts;
+         ALTER TABLE nominations DROP COLUMN created_at;
+         ALTER TABLE nominations DROP COLUMN changed_at;
+         ALTER TABLE nominations DROP COLUMN state_after;
+         ALTER TABLE nominations DROP COLUMN reviewable;",
+    )
+    .unwrap();
+}
+
 fn undo_step_6(conn: &Connection) {
     assert_eq!(MIGRATIONS[5].version, 6);
     conn.execute_batch(
@@ -617,7 +643,8 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
             "DROP TABLE known_rows; DROP TABLE known_figures; DROP TABLE known_engagements;",
         )
         .unwrap();
-        // Nor had it the column of a later step (R-CONSENT-10).
+        // Nor had it the columns of later steps (R-CONSENT-10, R-LIST-1).
+        undo_step_10(&conn);
         conn.execute_batch("ALTER TABLE nominations DROP COLUMN asking")
             .unwrap();
         undo_step_6(&conn);
@@ -1137,4 +1164,123 @@ async fn r_list_4_a_file_from_before_the_chain_has_every_history_chained_after_t
         mci_core::verify_export(&export, &[]).unwrap(),
         vec![reminded.event.head()]
     );
+}
+
+/// The lists of the Claims page `all` gives for `query`: the rows it
+/// admits, newest first.
+fn claims_expected(all: &[Nomination], query: &ClaimsQuery) -> Vec<mci_core::NominationId> {
+    let mut rows: Vec<_> = all
+        .iter()
+        .filter(|n| query.admits(n))
+        .map(|n| (query.cursor_of(n).at, *n.id()))
+        .collect();
+    rows.sort_by(|a, b| b.cmp(a));
+    rows.into_iter().map(|(_, id)| id).collect()
+}
+
+/// A file of schema version 9 opens with every row on the Claims page:
+/// the step fills each row's columns from its document and the counters
+/// from the rows, so lists and counts are what the rows' states give, at
+/// any instant, lapses not yet swept included; a write after the upgrade
+/// counts too (R-LIST-1).
+#[tokio::test]
+async fn r_list_1_a_version_9_file_lists_and_counts_its_claims_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v9.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    let scenarios = [
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(11)),
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(12))
+            .wait_days(1)
+            .consent_given(),
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(13))
+            .wait_days(2)
+            .consent_given()
+            .prove_everything()
+            .submit(),
+        Scenario::added_by(&admin_of(2), &workshop, nomination_id(14))
+            .consent_given()
+            .prove_everything()
+            .submit(),
+    ];
+    let claims_page = MIGRATIONS
+        .iter()
+        .position(|m| m.name == "the Claims page")
+        .expect("the Claims page's step") as u32;
+    {
+        let conn = at_version(&path, claims_page);
+        for s in &scenarios {
+            insert_rows(&conn, &s.nomination, &s.events, &[], instant);
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let all: Vec<Nomination> = scenarios.iter().map(|s| s.nomination.clone()).collect();
+    let scopes = [
+        ClaimsScope::Partner(partner(1)),
+        ClaimsScope::Partner(partner(2)),
+        ClaimsScope::Reviewer,
+    ];
+    // Before the first lapse, at it (the one waiting for consent lapses,
+    // unswept), and when every claim window has closed.
+    let lapse = scenarios[0].nomination.deadline().unwrap().at;
+    for now in [
+        t0() + TimeDelta::days(3),
+        lapse,
+        t0() + TimeDelta::days(400),
+    ] {
+        for scope in &scopes {
+            for order in ClaimsOrder::ALL {
+                let query = ClaimsQuery::new(scope.clone(), order, now, 10);
+                let page = store.claims(&query).await.unwrap();
+                let listed: Vec<_> = page.rows.iter().map(|n| *n.id()).collect();
+                assert_eq!(
+                    listed,
+                    claims_expected(&all, &query),
+                    "{scope:?} {order} at {now}"
+                );
+            }
+            let counts = store.claim_counts(scope, None, now).await.unwrap();
+            for state in mci_core::State::ALL {
+                let query = ClaimsQuery {
+                    state: Some(state),
+                    ..ClaimsQuery::new(scope.clone(), ClaimsOrder::Created, now, 10)
+                };
+                assert_eq!(
+                    counts.get(state),
+                    claims_expected(&all, &query).len() as u64,
+                    "{state} of {scope:?} at {now}"
+                );
+            }
+        }
+    }
+    let counts = store
+        .claim_counts(
+            &ClaimsScope::Reviewer,
+            Some(workshop.id()),
+            t0() + TimeDelta::days(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.get(mci_core::State::Submitted), 2);
+    // A write after the upgrade moves the counters.
+    let cancelled = scenarios[1]
+        .nomination
+        .cancel(t0() + TimeDelta::days(3), &admin_of(1))
+        .unwrap();
+    store
+        .commit(Commit::of(t0() + TimeDelta::days(3), cancelled))
+        .await
+        .unwrap();
+    let counts = store
+        .claim_counts(
+            &ClaimsScope::Partner(partner(1)),
+            None,
+            t0() + TimeDelta::days(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.get(mci_core::State::Consented), 0);
+    assert_eq!(counts.get(mci_core::State::Cancelled), 1);
+    assert_eq!(counts.total(), 3);
 }
