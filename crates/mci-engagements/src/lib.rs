@@ -98,6 +98,7 @@
 #![warn(missing_docs)]
 
 mod call;
+mod claims;
 mod command;
 mod customer;
 mod error;
@@ -111,10 +112,12 @@ mod service;
 mod system;
 
 pub use call::Call;
+pub use claims::{ClaimRow, ClaimsPage, ClaimsPageCursor, ClaimsRequest};
 pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, ErrorKind, Result};
 pub use export::{ClaimsCsv, ClaimsExport, ExportError, ExportSummary};
 pub use mci_core::MessageKind;
+pub use mci_store::{ClaimCounts, ClaimsScope};
 pub use page::{
     ActionNeeded, CustomerRow, CustomersPage, Due, EngagementSummary, Overview, OverviewFilter,
     PageCounts, PageCursor,

@@ -617,3 +617,38 @@ async fn refusals_answer_their_json_with_the_fields_they_name() {
         .collect();
     insta::assert_snapshot!("refusals", json(&refusals));
 }
+
+#[tokio::test]
+async fn r_list_1_a_claims_page_answers_its_json_with_its_cursor_as_a_string() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    w.submitted_subscription(&a, 1, &w.workshop).await;
+    w.advance(chrono::TimeDelta::hours(1));
+    w.add_subscription(&a, 2, &w.assessment).await;
+    let request: mci_engagements::ClaimsRequest = serde_json::from_str(
+        r#"{"order": "changed", "limit": 1,
+            "search": {"email_domain": "customer1.example", "scan": 5}}"#,
+    )
+    .unwrap();
+    insta::assert_snapshot!("claims_request", json(&request));
+    round_trips(&request);
+    let first = w.service.claims(&a, &request).await.unwrap();
+    let cursor = first.next.unwrap().to_string();
+    let named = [(cursor.clone(), "<cursor>")];
+    insta::assert_snapshot!("claims_page_first", json_naming(&first, &named));
+    let next = mci_engagements::ClaimsRequest {
+        cursor: Some(cursor.parse().unwrap()),
+        ..request
+    };
+    let second = w.service.claims(&a, &next).await.unwrap();
+    insta::assert_snapshot!("claims_page_second", json(&second));
+    insta::assert_snapshot!(
+        "reviewer_claims_page",
+        json(
+            &w.service
+                .reviewer_claims(&mci_engagements::ClaimsRequest::default())
+                .await
+                .unwrap()
+        )
+    );
+}

@@ -545,7 +545,19 @@ impl ClaimsPage {
 /// (R-LIST-1): what walking the pages of each state at that instant would
 /// find. Two counts are equal when every state's count is; a state counted
 /// zero is not kept.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Its JSON form is an object of the states counted above zero:
+///
+/// ```
+/// use mci_core::State;
+/// use mci_store::ClaimCounts;
+///
+/// let mut counts = ClaimCounts::default();
+/// counts.add(State::Submitted, 2);
+/// assert_eq!(serde_json::to_value(&counts).unwrap(), serde_json::json!({"submitted": 2}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(transparent)]
 pub struct ClaimCounts {
     counts: std::collections::BTreeMap<State, u64>,
 }
