@@ -1,10 +1,10 @@
 //! What a row of the Claims export holds (R-LIST-2).
 //!
-//! One [`ClaimRow`] per nomination: its claim id, engagement, customer,
+//! One [`ClaimsCsvRow`] per nomination: its claim id, engagement, customer,
 //! location, friendly name, state, the instant of each step, the deadline
 //! open and the payout, as the nomination stands at the instant its rows
-//! are read ([`Nomination::at`]). [`ClaimRow::cells`] gives the row as
-//! text cells under [`ClaimRow::HEADER`]: instants in RFC 3339 UTC
+//! are read ([`Nomination::at`]). [`ClaimsCsvRow::cells`] gives the row as
+//! text cells under [`ClaimsCsvRow::HEADER`]: instants in RFC 3339 UTC
 //! (`2026-03-02T09:00:00Z`, with as many fraction digits as the instant
 //! needs, at most six), amounts as integer minor units in one cell and
 //! their ISO 4217 currency in the next, states and deadlines by their
@@ -31,13 +31,13 @@
 //! number, and must stay one.
 //!
 //! ```
-//! use mci_core::{ClaimRow, spreadsheet_value};
+//! use mci_core::{ClaimsCsvRow, spreadsheet_value};
 //! use mci_testkit::Scenario;
 //!
 //! let approved = Scenario::approved();
-//! let row = ClaimRow::of(&approved.nomination, approved.now);
+//! let row = ClaimsCsvRow::of(&approved.nomination, approved.now);
 //! let cells = row.cells();
-//! let column = |name: &str| ClaimRow::HEADER.iter().position(|h| *h == name).unwrap();
+//! let column = |name: &str| ClaimsCsvRow::HEADER.iter().position(|h| *h == name).unwrap();
 //! assert_eq!(cells[column("state")], "approved");
 //! assert_eq!(cells[column("payout_minor")], "750000");
 //! assert_eq!(cells[column("payout_currency")], "EUR");
@@ -62,7 +62,7 @@ use std::borrow::Cow;
 /// at the instant the row was read. See [the module](self) for its cells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ClaimRow {
+pub struct ClaimsCsvRow {
     /// The claim's id: the nomination's.
     pub claim_id: NominationId,
     /// The engagement.
@@ -120,8 +120,8 @@ pub struct ClaimRow {
     pub paid_in: Option<PayoutBatchId>,
 }
 
-impl ClaimRow {
-    /// The header row: the names of [`ClaimRow::cells`], in order.
+impl ClaimsCsvRow {
+    /// The header row: the names of [`ClaimsCsvRow::cells`], in order.
     pub const HEADER: [&'static str; 26] = [
         "claim_id",
         "engagement",
@@ -154,15 +154,17 @@ impl ClaimRow {
     /// The row of `nomination` as it stands at `now`: a deadline that has
     /// passed reads as lapsed whether or not the sweep has written it
     /// (R-TIME-4).
-    pub fn of(nomination: &Nomination, now: Instant) -> ClaimRow {
-        let n = nomination.at(now);
+    pub fn of(nomination: &Nomination, now: Instant) -> ClaimsCsvRow {
+        // As `Nomination::at`, without a copy of a nomination that stands.
+        let lapsed = nomination.due_lapse(now).and_then(|_| nomination.lapse());
+        let n = lapsed.as_ref().map_or(nomination, |l| &l.nomination);
         let claim: &ClaimRecord = n.claim();
         let deadline = n.deadline();
         let (payout, payout_approved) = match claim.payout {
             Some(approved) => (Some(approved), true),
             None => (n.proposed_payout(), false),
         };
-        ClaimRow {
+        ClaimsCsvRow {
             claim_id: *n.id(),
             engagement: n.engagement().clone(),
             customer: *n.customer().id(),
@@ -191,7 +193,7 @@ impl ClaimRow {
         }
     }
 
-    /// The row's cells, in the order of [`ClaimRow::HEADER`]; the friendly
+    /// The row's cells, in the order of [`ClaimsCsvRow::HEADER`]; the friendly
     /// name guarded against formula injection ([`spreadsheet_text`]).
     pub fn cells(&self) -> [Cow<'_, str>; 26] {
         let instant = |at: Option<Instant>| -> Cow<'_, str> {

@@ -138,7 +138,7 @@ pub use engagement::{
     Need, PayModel, ProofItem, ProofRequirement, RuleVersion, RulesBuilder, Timelines,
 };
 pub use event::{Event, EventKind};
-pub use export::{ClaimRow, spreadsheet_text, spreadsheet_value};
+pub use export::{ClaimsCsvRow, spreadsheet_text, spreadsheet_value};
 pub use guard::{Guard, Standing};
 pub use hours::*;
 pub use id::*;

@@ -3,12 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::DateTime;
-use mci_core::{ClaimRow, State, spreadsheet_text, spreadsheet_value};
+use mci_core::{ClaimsCsvRow, State, spreadsheet_text, spreadsheet_value};
 use mci_testkit::Scenario;
 use proptest::prelude::*;
 
 fn column(name: &str) -> usize {
-    ClaimRow::HEADER
+    ClaimsCsvRow::HEADER
         .iter()
         .position(|h| *h == name)
         .unwrap_or_else(|| panic!("no column {name}"))
@@ -17,9 +17,9 @@ fn column(name: &str) -> usize {
 #[test]
 fn r_list_2_every_state_gives_a_full_row_of_rfc_3339_instants_and_minor_units() {
     for (name, scenario) in Scenario::in_every_state() {
-        let row = ClaimRow::of(&scenario.nomination, scenario.now);
+        let row = ClaimsCsvRow::of(&scenario.nomination, scenario.now);
         let cells = row.cells();
-        assert_eq!(cells.len(), ClaimRow::HEADER.len());
+        assert_eq!(cells.len(), ClaimsCsvRow::HEADER.len());
         assert_eq!(
             cells[column("claim_id")],
             scenario.nomination.id().to_string()
@@ -29,7 +29,7 @@ fn r_list_2_every_state_gives_a_full_row_of_rfc_3339_instants_and_minor_units() 
             serde_json::to_value(row.state).unwrap().as_str().unwrap(),
             "{name}"
         );
-        for (header, cell) in ClaimRow::HEADER.iter().zip(&cells) {
+        for (header, cell) in ClaimsCsvRow::HEADER.iter().zip(&cells) {
             if header.ends_with("_at") && !cell.is_empty() {
                 assert!(cell.ends_with('Z'), "{name} {header}: {cell}");
                 DateTime::parse_from_rfc3339(cell)
@@ -56,7 +56,7 @@ fn r_list_2_every_state_gives_a_full_row_of_rfc_3339_instants_and_minor_units() 
 fn r_list_2_a_row_reads_its_nomination_as_it_stands_at_the_instant_read() {
     let added = Scenario::added();
     let deadline = added.nomination.deadline().unwrap();
-    let before = ClaimRow::of(
+    let before = ClaimsCsvRow::of(
         &added.nomination,
         deadline.at - chrono::TimeDelta::microseconds(1),
     );
@@ -64,7 +64,7 @@ fn r_list_2_a_row_reads_its_nomination_as_it_stands_at_the_instant_read() {
     assert_eq!(before.deadline_at, Some(deadline.at));
     assert_eq!(before.lapsed_at, None);
     // At its deadline, lapsed, whether or not the sweep wrote it (R-TIME-4).
-    let at = ClaimRow::of(&added.nomination, deadline.at);
+    let at = ClaimsCsvRow::of(&added.nomination, deadline.at);
     assert_eq!(at.state, State::ConsentExpired);
     assert_eq!(at.lapsed_at, Some(deadline.at));
     assert_eq!(at.deadline, None);
@@ -74,11 +74,11 @@ fn r_list_2_a_row_reads_its_nomination_as_it_stands_at_the_instant_read() {
 #[test]
 fn r_list_2_the_payout_is_the_approved_amount_once_approved() {
     let approved = Scenario::approved();
-    let row = ClaimRow::of(&approved.nomination, approved.now);
+    let row = ClaimsCsvRow::of(&approved.nomination, approved.now);
     assert!(row.payout_approved);
     assert_eq!(row.payout, approved.nomination.claim().payout);
     let added = Scenario::added();
-    let row = ClaimRow::of(&added.nomination, added.now);
+    let row = ClaimsCsvRow::of(&added.nomination, added.now);
     assert!(!row.payout_approved);
     assert_eq!(row.payout, added.nomination.proposed_payout());
     assert_eq!(row.cells()[column("payout_approved")], "false");

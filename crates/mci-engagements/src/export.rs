@@ -20,16 +20,16 @@
 //!
 //! # CSV
 //!
-//! RFC 4180: UTF-8, a header row ([`ClaimRow::HEADER`]), CRLF line ends,
+//! RFC 4180: UTF-8, a header row ([`ClaimsCsvRow::HEADER`]), CRLF line ends,
 //! a field quoted when it holds a comma, a quote, CR or LF, its quotes
 //! doubled. The bytes are written by the `csv` crate ([`ClaimsCsv`]), the
 //! writer of the Rust ecosystem that reads and writes RFC 4180 and is
 //! tested against it, rather than by quoting of our own. The cells are
-//! the core's ([`ClaimRow::cells`]), with the friendly name guarded
+//! the core's ([`ClaimsCsvRow::cells`]), with the friendly name guarded
 //! against formula injection ([`spreadsheet_text`](mci_core::spreadsheet_text)).
 //!
 //! ```
-//! use mci_engagements::{ClaimRow, ClaimsCsv};
+//! use mci_engagements::{ClaimsCsv, ClaimsCsvRow};
 //! use mci_testkit::Scenario;
 //!
 //! let approved = Scenario::approved();
@@ -37,38 +37,21 @@
 //! let header = csv.header().unwrap().to_vec();
 //! assert!(header.starts_with(b"claim_id,engagement,customer,"));
 //! assert!(header.ends_with(b"\r\n"));
-//! let row = csv.rows([ClaimRow::of(&approved.nomination, approved.now)]).unwrap();
+//! let row = csv.rows([ClaimsCsvRow::of(&approved.nomination, approved.now)]).unwrap();
 //! assert!(row.ends_with(b"\r\n"));
 //! ```
 
 use crate::call::Call;
+use crate::claims::ClaimsRequest;
 use crate::error::Error;
 use crate::observability::{self, call_span, traced};
 use crate::service::Incentives;
 use mci_core::{
-    ClaimRow, ClaimsOrder, ClaimsSearch, EngagementId, Event, Instant, Nomination, NominationId,
-    PartnerUser, State, history_export,
+    ClaimsCsvRow, ClaimsOrder, ClaimsSearch, EngagementId, Event, Instant, Nomination,
+    NominationId, PartnerUser, State, history_export,
 };
 use mci_store::{ClaimsCursor, ClaimsPage, ClaimsQuery, ClaimsScope};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-
-/// Which of a partner's nominations a Claims export holds, and in which
-/// order (R-LIST-2): the Claims page's list (R-LIST-1) without its pages.
-/// The default is every nomination, newest first by creation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClaimsExport {
-    /// Only this engagement's nominations.
-    pub engagement: Option<EngagementId>,
-    /// Only the nominations in this state at the instant each chunk is
-    /// read.
-    pub state: Option<State>,
-    /// Newest first by creation (every row exactly once under concurrent
-    /// writes) or by last change; see [the module](self).
-    pub order: ClaimsOrder,
-    /// A search narrowing the list: its bounded scans follow one another
-    /// until the list ends.
-    pub search: Option<ClaimsSearch>,
-}
 
 /// What an export wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,7 +89,7 @@ impl From<std::io::Error> for ExportError {
 }
 
 /// The CSV writer of Claims exports (R-LIST-2): RFC 4180 bytes of
-/// [`ClaimRow`]s, a chunk at a time, into a buffer it reuses; the caller
+/// [`ClaimsCsvRow`]s, a chunk at a time, into a buffer it reuses; the caller
 /// writes each chunk's bytes where they go.
 #[derive(Debug)]
 pub struct ClaimsCsv {
@@ -135,13 +118,13 @@ impl ClaimsCsv {
 
     /// The header row's bytes.
     pub fn header(&mut self) -> Result<&[u8], std::io::Error> {
-        self.write(|writer| writer.write_record(ClaimRow::HEADER))
+        self.write(|writer| writer.write_record(ClaimsCsvRow::HEADER))
     }
 
     /// The bytes of `rows`, one record each.
     pub fn rows(
         &mut self,
-        rows: impl IntoIterator<Item = ClaimRow>,
+        rows: impl IntoIterator<Item = ClaimsCsvRow>,
     ) -> Result<&[u8], std::io::Error> {
         self.write(|writer| {
             for row in rows {
@@ -166,31 +149,36 @@ impl ClaimsCsv {
 }
 
 impl Incentives {
-    /// Writes the partner's Claims page list of `export` to `out` as CSV
-    /// (R-LIST-2), in keyset chunks of
-    /// [`Settings::export_chunk`](crate::Settings) rows: one store read
-    /// per chunk, each row as its nomination stands at the instant its
-    /// chunk was read ([`ClaimRow::of`]). See [the module](self) for what
-    /// holds under concurrent writes. Flushes `out` at the end.
+    /// Writes the partner's Claims page list that `request` asks for (its
+    /// engagement, state, order and search, R-LIST-1) to `out` as CSV
+    /// (R-LIST-2), the whole list from its start: the page's `cursor` and
+    /// `limit` do not apply, the export reading
+    /// [`Settings::export_chunk`](crate::Settings) rows at a time, one
+    /// store read per chunk, each row as its nomination stands at the
+    /// instant its chunk was read ([`ClaimsCsvRow::of`]). See [the
+    /// module](self) for what holds under concurrent writes. A refused
+    /// request (an unknown engagement, a search a rule refuses) writes
+    /// nothing. Flushes `out` at the end.
     pub async fn export_claims<W: AsyncWrite + Unpin + Send>(
         &self,
         call: impl Into<Call<PartnerUser>>,
-        export: &ClaimsExport,
+        request: &ClaimsRequest,
         out: &mut W,
     ) -> Result<ExportSummary, ExportError> {
-        let user = self.exporter(call.into(), export.engagement.as_ref())?;
+        let user = self.exporter(call.into(), request.engagement.as_ref())?;
+        let export = Export::of(request)?;
         let mut csv = ClaimsCsv::new();
         out.write_all(csv.header()?).await?;
         let mut summary = ExportSummary::default();
         let mut after = None;
         loop {
-            let (page, now) = self.export_chunk(&user, export, after).await?;
+            let (page, now) = self.export_chunk(&user, &export, after).await?;
             summary.chunks += 1;
             summary.rows += page.rows.len() as u64;
             summary
                 .unreadable
                 .extend(page.unreadable.iter().map(|u| u.id));
-            let bytes = csv.rows(page.rows.iter().map(|n| ClaimRow::of(n, now)))?;
+            let bytes = csv.rows(page.rows.iter().map(|n| ClaimsCsvRow::of(n, now)))?;
             out.write_all(bytes).await?;
             match page.next {
                 Some(next) => after = Some(next),
@@ -215,7 +203,7 @@ impl Incentives {
         out: &mut W,
     ) -> Result<ExportSummary, ExportError> {
         let user = self.exporter(call.into(), None)?;
-        let every = ClaimsExport::default();
+        let every = Export::of(&ClaimsRequest::default())?;
         let mut summary = ExportSummary::default();
         let mut after = None;
         loop {
@@ -265,7 +253,7 @@ impl Incentives {
     async fn export_chunk(
         &self,
         user: &PartnerUser,
-        export: &ClaimsExport,
+        export: &Export,
         after: Option<ClaimsCursor>,
     ) -> Result<(ClaimsPage, Instant), Error> {
         traced("export_chunk", call_span!("export_chunk"), async move {
@@ -284,6 +272,26 @@ impl Incentives {
             Ok((self.store.claims(&query).await?, now))
         })
         .await
+    }
+}
+
+/// What an export walks: the list of a [`ClaimsRequest`], its search
+/// checked (R-INPUT).
+struct Export {
+    engagement: Option<EngagementId>,
+    state: Option<State>,
+    order: ClaimsOrder,
+    search: Option<ClaimsSearch>,
+}
+
+impl Export {
+    fn of(request: &ClaimsRequest) -> Result<Export, Error> {
+        Ok(Export {
+            engagement: request.engagement.clone(),
+            state: request.state,
+            order: request.order,
+            search: request.search.clone().map(ClaimsSearch::new).transpose()?,
+        })
     }
 }
 

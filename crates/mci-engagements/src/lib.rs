@@ -115,7 +115,7 @@ pub use call::Call;
 pub use claims::{ClaimRow, ClaimsPage, ClaimsPageCursor, ClaimsRequest};
 pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, ErrorKind, Result};
-pub use export::{ClaimsCsv, ClaimsExport, ExportError, ExportSummary};
+pub use export::{ClaimsCsv, ExportError, ExportSummary};
 pub use mci_core::MessageKind;
 pub use mci_store::{ClaimCounts, ClaimsScope};
 pub use page::{

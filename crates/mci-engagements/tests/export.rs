@@ -8,8 +8,8 @@
 mod common;
 
 use common::*;
-use mci_core::{ClaimRow, Refusal, State, verify_export};
-use mci_engagements::{ClaimsExport, Error, ExportError, Settings};
+use mci_core::{ClaimsCsvRow, Refusal, State, verify_export};
+use mci_engagements::{ClaimsRequest, Error, ExportError, Settings};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -62,7 +62,7 @@ async fn r_list_2_each_chunk_is_one_read_written_before_the_next() {
     let mut out = Writes::default();
     let summary = w
         .service
-        .export_claims(&admin(PARTNER_A), &ClaimsExport::default(), &mut out)
+        .export_claims(&admin(PARTNER_A), &ClaimsRequest::default(), &mut out)
         .await
         .unwrap();
     assert_eq!(summary.rows, 23);
@@ -72,7 +72,7 @@ async fn r_list_2_each_chunk_is_one_read_written_before_the_next() {
     assert_eq!(out.writes.len(), 6);
     let rows_in = |bytes: &[u8]| bytes.windows(2).filter(|w| w == b"\r\n").count();
     assert_eq!(rows_in(&out.writes[0]), 1);
-    assert!(out.writes[0].starts_with(ClaimRow::HEADER[0].as_bytes()));
+    assert!(out.writes[0].starts_with(ClaimsCsvRow::HEADER[0].as_bytes()));
     let per_chunk: Vec<usize> = out.writes[1..].iter().map(|w| rows_in(w)).collect();
     assert_eq!(per_chunk, [5, 5, 5, 5, 3]);
 }
@@ -83,7 +83,7 @@ async fn r_list_2_a_walk_that_ends_on_a_full_chunk_reads_once_more_and_writes_no
     let mut out = Writes::default();
     let summary = w
         .service
-        .export_claims(&admin(PARTNER_A), &ClaimsExport::default(), &mut out)
+        .export_claims(&admin(PARTNER_A), &ClaimsRequest::default(), &mut out)
         .await
         .unwrap();
     assert_eq!((summary.rows, summary.chunks), (10, 3));
@@ -105,7 +105,7 @@ async fn r_list_2_a_failed_writer_stops_the_export_and_changes_nothing() {
     };
     let error = w
         .service
-        .export_claims(&admin(PARTNER_A), &ClaimsExport::default(), &mut out)
+        .export_claims(&admin(PARTNER_A), &ClaimsRequest::default(), &mut out)
         .await
         .unwrap_err();
     assert!(matches!(&error, ExportError::Write(e) if e.kind() == std::io::ErrorKind::BrokenPipe));
@@ -119,7 +119,7 @@ async fn r_role_1_a_role_that_may_not_act_exports_nothing() {
         w.service
             .export_claims(
                 &account_admin(PARTNER_A),
-                &ClaimsExport::default(),
+                &ClaimsRequest::default(),
                 &mut Writes::default(),
             )
             .await
@@ -145,9 +145,9 @@ async fn r_role_1_a_role_that_may_not_act_exports_nothing() {
 async fn r_list_2_the_state_filter_reads_lapses_the_sweep_has_not_written() {
     let w = world_of(4).await;
     w.advance_days(30);
-    let expired = ClaimsExport {
+    let expired = ClaimsRequest {
         state: Some(State::ConsentExpired),
-        ..ClaimsExport::default()
+        ..ClaimsRequest::default()
     };
     let mut out = Vec::new();
     let summary = w
@@ -186,4 +186,51 @@ async fn r_list_4_the_partner_history_export_is_each_history_and_its_head() {
         })
         .collect();
     assert_eq!(kinds, ["event", "head"].repeat(7));
+}
+
+#[tokio::test]
+async fn r_list_2_a_refused_search_or_engagement_writes_nothing() {
+    let w = world_of(2).await;
+    let bad_search = ClaimsRequest {
+        search: Some(mci_core::ClaimsSearchInput {
+            email_domain: Some("not a domain".into()),
+            ..Default::default()
+        }),
+        ..ClaimsRequest::default()
+    };
+    let unknown = ClaimsRequest {
+        engagement: Some("no-such-engagement".parse().unwrap()),
+        ..ClaimsRequest::default()
+    };
+    for request in [bad_search, unknown] {
+        let mut out = Writes::default();
+        let refused = w
+            .service
+            .export_claims(&admin(PARTNER_A), &request, &mut out)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, ExportError::Service(_)), "{refused:?}");
+        assert!(out.writes.is_empty(), "not even the header");
+    }
+}
+
+#[tokio::test]
+async fn r_list_2_a_search_goes_on_from_scan_to_scan_to_the_end_of_the_list() {
+    let w = world_of(12).await;
+    let search = ClaimsRequest {
+        search: Some(mci_core::ClaimsSearchInput {
+            name_prefix: Some(PARTNER_A.to_owned()),
+            scan: Some(3),
+            ..Default::default()
+        }),
+        ..ClaimsRequest::default()
+    };
+    let mut out = Vec::new();
+    let summary = w
+        .service
+        .export_claims(&admin(PARTNER_A), &search, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows, 12);
+    assert!(summary.chunks >= 4, "bounded scans of 3: {summary:?}");
 }

@@ -2,7 +2,7 @@
 //! reader, to the cells of every row, whatever the friendly names hold.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mci_engagements::{ClaimRow, ClaimsCsv, FriendlyName, Nomination, spreadsheet_value};
+use mci_engagements::{ClaimsCsv, ClaimsCsvRow, FriendlyName, Nomination, spreadsheet_value};
 use mci_testkit::Scenario;
 use proptest::prelude::*;
 
@@ -49,9 +49,9 @@ proptest! {
         names in proptest::collection::vec(names(), 1..6),
     ) {
         let (_, scenario) = &SCENARIOS[state % SCENARIOS.len()];
-        let rows: Vec<ClaimRow> = names
+        let rows: Vec<ClaimsCsvRow> = names
             .iter()
-            .map(|name| ClaimRow::of(&named(&scenario.nomination, name), scenario.now))
+            .map(|name| ClaimsCsvRow::of(&named(&scenario.nomination, name), scenario.now))
             .collect();
         let mut csv = ClaimsCsv::new();
         let mut bytes = csv.header().unwrap().to_vec();
@@ -59,8 +59,8 @@ proptest! {
         prop_assert!(std::str::from_utf8(&bytes).is_ok(), "UTF-8");
         let read = records(&bytes);
         prop_assert_eq!(read.len(), rows.len() + 1);
-        prop_assert_eq!(&read[0], &ClaimRow::HEADER.map(String::from).to_vec());
-        let name_at = ClaimRow::HEADER.iter().position(|h| *h == "friendly_name").unwrap();
+        prop_assert_eq!(&read[0], &ClaimsCsvRow::HEADER.map(String::from).to_vec());
+        let name_at = ClaimsCsvRow::HEADER.iter().position(|h| *h == "friendly_name").unwrap();
         for ((row, record), name) in rows.iter().zip(&read[1..]).zip(&names) {
             let cells: Vec<String> = row.cells().iter().map(|c| c.to_string()).collect();
             prop_assert_eq!(record, &cells);
@@ -77,7 +77,7 @@ fn r_list_2_lines_end_in_crlf_and_fields_are_quoted_only_when_they_must_be() {
     let formula: FriendlyName = "=HYPERLINK(\"http://evil.example\",\"x\")".parse().unwrap();
     let mut csv = ClaimsCsv::new();
     let rows = [&plain, &quoted, &formula]
-        .map(|name| ClaimRow::of(&named(&scenario.nomination, name), scenario.now));
+        .map(|name| ClaimsCsvRow::of(&named(&scenario.nomination, name), scenario.now));
     let text = String::from_utf8(csv.rows(rows).unwrap().to_vec()).unwrap();
     let lines: Vec<&str> = text.split_terminator("\r\n").collect();
     assert_eq!(lines.len(), 3, "{text:?}");
