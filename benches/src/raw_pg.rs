@@ -100,6 +100,10 @@ struct Row {
     completed: bool,
     asking: bool,
     standing_until: Option<i64>,
+    created_at: i64,
+    changed_at: i64,
+    state_after: Option<String>,
+    reviewable: bool,
     consented: bool,
     links: Vec<Vec<u8>>,
     doc: String,
@@ -109,7 +113,7 @@ impl Row {
     /// The values of the columns an insert of the nomination names, in the
     /// order of the adapter's insert statement (and of the COPY into the
     /// same columns).
-    fn insert_params(&self) -> [&(dyn ToSql + Sync); 16] {
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 20] {
         [
             &self.id,
             &self.partner,
@@ -127,6 +131,10 @@ impl Row {
             &self.asking,
             &self.standing_until,
             &self.doc,
+            &self.created_at,
+            &self.changed_at,
+            &self.state_after,
+            &self.reviewable,
         ]
     }
 }
@@ -164,6 +172,16 @@ impl Row {
             completed: standing.completed,
             asking: standing.asking,
             standing_until: standing.until.map(columns::instant),
+            created_at: columns::instant(nomination.claims_placement().created_at),
+            changed_at: columns::instant(nomination.claims_placement().changed_at),
+            state_after: match nomination.claims_placement().state_after_lapse {
+                Some(after) => match serde_json::to_value(after)? {
+                    serde_json::Value::String(name) => Some(name),
+                    other => return Err(format!("a state serialised as {other}").into()),
+                },
+                None => None,
+            },
+            reviewable: nomination.claims_placement().reviewable,
             consented: nomination.consented_at().is_some(),
             links: nomination
                 .links()
@@ -405,6 +423,9 @@ pub async fn put_commit(
                     &r.standing_until,
                     &r.doc,
                     &write.expected_version,
+                    &r.changed_at,
+                    &r.state_after,
+                    &r.reviewable,
                 ],
             )
             .await?
@@ -765,7 +786,8 @@ async fn copy_batch(
         .copy_in(
             "COPY nominations (id, partner, engagement, customer, state, version, tab, \
              lapse_at, tab_after, wake_at, live, holds_consent, completed, asking, \
-             standing_until, doc) FROM STDIN (FORMAT binary)",
+             standing_until, doc, created_at, changed_at, state_after, reviewable) \
+             FROM STDIN (FORMAT binary)",
         )
         .await?;
     let mut writer = std::pin::pin!(BinaryCopyInWriter::new(
@@ -787,6 +809,10 @@ async fn copy_batch(
             Type::BOOL,
             Type::INT8,
             Type::TEXT,
+            Type::INT8,
+            Type::INT8,
+            Type::TEXT,
+            Type::BOOL,
         ],
     ));
     for r in &batch.nominations {

@@ -100,6 +100,12 @@ pub(crate) fn state(state: State) -> Result<String, StoreError> {
     }
 }
 
+/// A state read back from its stored name.
+pub(crate) fn state_of(name: &str) -> Result<State, StoreError> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|_| BackendError::Encoding(format!("{name:?} is no state")).into())
+}
+
 /// A tab as stored: [`Tab::code`].
 pub(crate) fn tab(tab: Option<Tab>) -> i16 {
     i16::from(Tab::code(tab))
@@ -141,6 +147,10 @@ pub(crate) struct NominationRow {
     pub(crate) completed: bool,
     pub(crate) asking: bool,
     pub(crate) standing_until: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) changed_at: i64,
+    pub(crate) state_after: Option<String>,
+    pub(crate) reviewable: bool,
     pub(crate) consented: bool,
     pub(crate) links: Vec<Vec<u8>>,
     pub(crate) doc: String,
@@ -153,7 +163,12 @@ impl NominationRow {
             placement,
             standing,
         } = Derived::of(nomination);
+        let claims = nomination.claims_placement();
         Ok(Self {
+            created_at: instant(claims.created_at),
+            changed_at: instant(claims.changed_at),
+            state_after: claims.state_after_lapse.map(state).transpose()?,
+            reviewable: claims.reviewable,
             id: id(nomination.id()),
             partner: nomination.partner().as_str().to_owned(),
             engagement: nomination.engagement().as_str().to_owned(),

@@ -29,7 +29,8 @@
 //!    schema (23505 on it is the consent guard);
 //! 5. the known rows, placed again ([`crate::known`]);
 //! 6. the payout batch and the idempotency record;
-//! 7. last, the counters (`tab_counts`, then `known_figures`), each in key
+//! 7. last, the counters (`tab_counts`, `claim_counts`, then
+//!    `known_figures`), each in key
 //!    order, so that commits that move several partners' counters, as an
 //!    acceptance and its losers do (R-CONSENT-10), lock them in one order,
 //!    and hold them only until the commit that follows at once.
@@ -163,7 +164,7 @@ pub const LOCK_CUSTOMERS: &str = "INSERT INTO customer_locks (engagement, custom
 /// The stored rows of the writes: version, what a write may not change,
 /// standing, and the tab counted.
 pub const STORED: &str = "SELECT id, version, partner, engagement, customer, \
-     live, holds_consent, completed, asking, standing_until, tab \
+     live, holds_consent, completed, asking, standing_until, tab, state \
      FROM nominations WHERE id = ANY($1::uuid[])";
 
 /// What the guards count among the other nominations of (engagement,
@@ -182,15 +183,17 @@ pub const GUARD_COUNTS: &str = "SELECT \
 /// A new nomination row.
 pub const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
-      live, holds_consent, completed, asking, standing_until, doc) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+      live, holds_consent, completed, asking, standing_until, doc, created_at, changed_at, \
+      state_after, reviewable) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+      $19, $20)";
 
 /// A nomination's partner, engagement and customer never change, so an
 /// update leaves those columns.
 pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = $2, version = $3, tab = $4, lapse_at = $5, tab_after = $6, wake_at = $7, \
      live = $8, holds_consent = $9, completed = $10, asking = $11, standing_until = $12, \
-     doc = $13 \
+     doc = $13, changed_at = $15, state_after = $16, reviewable = $17 \
      WHERE id = $1 AND version = $14";
 
 /// The event of a write.
@@ -223,12 +226,19 @@ pub const MOVE_TAB_COUNTS: &str = "INSERT INTO tab_counts (partner, engagement, 
          AS m (p, e, t, d) ORDER BY p, e, t \
      ON CONFLICT (partner, engagement, tab) DO UPDATE SET n = tab_counts.n + excluded.n";
 
+/// Moves the counters of the Claims page's states, in key order.
+pub const MOVE_CLAIM_COUNTS: &str = "INSERT INTO claim_counts (partner, engagement, state, n) \
+     SELECT p, e, s, d FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
+         AS m (p, e, s, d) ORDER BY p, e, s \
+     ON CONFLICT (partner, engagement, state) DO UPDATE SET n = claim_counts.n + excluded.n";
+
 /// A stored nomination's row, as the checks read it.
 struct Stored {
     version: u64,
     identity: (String, String, String),
     standing: (bool, bool, bool, bool, Option<i64>),
     tab: i16,
+    state: String,
 }
 
 /// The stored rows of the writes, by id.
@@ -253,6 +263,7 @@ async fn stored(
                     row.try_get(9)?,
                 ),
                 tab: row.try_get(10)?,
+                state: row.try_get(11)?,
             },
         );
     }
@@ -375,6 +386,10 @@ async fn write_row(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<(), Fa
                 &r.asking,
                 &r.standing_until,
                 &r.doc,
+                &r.created_at,
+                &r.changed_at,
+                &r.state_after,
+                &r.reviewable,
             ],
         )
         .await
@@ -397,6 +412,9 @@ async fn write_row(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<(), Fa
                 &r.standing_until,
                 &r.doc,
                 &write.expected_version,
+                &r.changed_at,
+                &r.state_after,
+                &r.reviewable,
             ],
         )
         .await
@@ -459,6 +477,29 @@ async fn move_tab_counts(
     Ok(())
 }
 
+/// Moves the counters of the Claims page's states by `moves`, in key
+/// order (R-LIST-1).
+async fn move_claim_counts(
+    tx: &Transaction<'_>,
+    moves: &BTreeMap<(String, String, String), i64>,
+) -> Result<(), Failure> {
+    let moves: Vec<_> = moves.iter().filter(|(_, n)| **n != 0).collect();
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let partners: Vec<&str> = moves.iter().map(|((p, _, _), _)| p.as_str()).collect();
+    let engagements: Vec<&str> = moves.iter().map(|((_, e, _), _)| e.as_str()).collect();
+    let states: Vec<&str> = moves.iter().map(|((_, _, s), _)| s.as_str()).collect();
+    let steps: Vec<i64> = moves.iter().map(|(_, n)| **n).collect();
+    exec(
+        tx,
+        MOVE_CLAIM_COUNTS,
+        &[&partners, &engagements, &states, &steps],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Locks the customer rows of `keys`, in key order.
 pub(crate) async fn lock_customers(
     tx: &Transaction<'_>,
@@ -501,6 +542,7 @@ pub(crate) async fn apply(tx: &Transaction<'_>, commit: &Prepared) -> Result<(),
     let found = stored(tx, commit).await?;
     let mut restand: Vec<&NominationRow> = Vec::new();
     let mut tab_moves: BTreeMap<(String, String, i16), i64> = BTreeMap::new();
+    let mut state_moves: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     for write in &commit.writes {
         let row = &write.row;
         let stored = found.get(&row.id);
@@ -547,6 +589,17 @@ pub(crate) async fn apply(tx: &Transaction<'_>, commit: &Prepared) -> Result<(),
         if row.tab != 0 {
             *tab_moves.entry(key(row.tab)).or_default() += 1;
         }
+        let key = |state: &str| {
+            (
+                row.partner.clone(),
+                row.engagement.clone(),
+                state.to_owned(),
+            )
+        };
+        if let Some(stored) = stored {
+            *state_moves.entry(key(&stored.state)).or_default() -= 1;
+        }
+        *state_moves.entry(key(&row.state)).or_default() += 1;
     }
     let mut figures = Figures::default();
     let mut newly_known = Vec::new();
@@ -607,6 +660,7 @@ pub(crate) async fn apply(tx: &Transaction<'_>, commit: &Prepared) -> Result<(),
         .await?;
     }
     move_tab_counts(tx, &tab_moves).await?;
+    move_claim_counts(tx, &state_moves).await?;
     figures.apply(tx).await?;
     Ok(())
 }

@@ -113,6 +113,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod claims;
 pub mod columns;
 mod commit;
 mod db;
@@ -135,7 +136,7 @@ pub mod statements {
         pub use crate::commit::{
             BATCH_EXISTS, DELETE_LINKS, GUARD_COUNTS, INSERT_BATCH, INSERT_EVENT, INSERT_KEY,
             INSERT_KNOWN, INSERT_LINKS, INSERT_MESSAGE, INSERT_NOMINATION, KEY_USED,
-            LOCK_CUSTOMERS, MOVE_TAB_COUNTS, STORED, UPDATE_NOMINATION,
+            LOCK_CUSTOMERS, MOVE_CLAIM_COUNTS, MOVE_TAB_COUNTS, STORED, UPDATE_NOMINATION,
         };
     }
     /// The reads (`queries.rs`).
@@ -171,8 +172,9 @@ use mci_core::{
     NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    Commit, Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
-    KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Due, DueCursor, IdempotencyKey,
+    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
+    StateQuery, Store, StoreError, TabCounts,
 };
 use std::time::Duration;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
@@ -533,6 +535,26 @@ impl Store for PostgresStore {
         let (partner, engagement, now) =
             (partner.as_str(), engagement.as_str(), columns::bound(now));
         self.snapshot(async |tx| queries::counts(tx, partner, engagement, now).await)
+            .await
+    }
+
+    async fn claims(&self, query: &ClaimsQuery) -> Result<ClaimsPage, StoreError> {
+        self.snapshot(async |tx| {
+            tx.batch_execute(claims::PAGE_SETTINGS).await?;
+            claims::page(tx, query).await
+        })
+        .await
+    }
+
+    async fn claim_counts(
+        &self,
+        scope: &ClaimsScope,
+        engagement: Option<&EngagementId>,
+        now: Instant,
+    ) -> Result<ClaimCounts, StoreError> {
+        let engagement = engagement.map(EngagementId::as_str);
+        let now = columns::bound(now);
+        self.snapshot(async |tx| claims::counts(tx, scope, engagement, now).await)
             .await
     }
 

@@ -139,7 +139,7 @@ const CASES: &[Case] = &[
         .also(&["outbox_pending"]),
     case("stored rows", STORED, "ARRAY['00000000-0000-0000-0000-000000000007', '00000000-0000-0000-0000-000000000008']::uuid[]", &["nominations_pkey"]),
     case("guard counts", GUARD_COUNTS, "'e1', 'tpid:7', '00000000-0000-0000-0000-000000000007', 1000000000000, 'p7'", &["nominations_customer"]),
-    case("update of a nomination", UPDATE_NOMINATION, "'00000000-0000-0000-0000-000000000007', 'consented', 2, 1, NULL, NULL, NULL, true, true, false, false, NULL, '{}', 1", &["nominations_pkey"]),
+    case("update of a nomination", UPDATE_NOMINATION, "'00000000-0000-0000-0000-000000000007', 'consented', 2, 1, NULL, NULL, NULL, true, true, false, false, NULL, '{}', 1, 0, NULL, false", &["nominations_pkey"]),
     case("links replaced", DELETE_LINKS, "'00000000-0000-0000-0000-000000000008'", &["links_nomination"]),
     case("key used", KEY_USED, "'scope3', 'key7'", &["idempotency_pkey"]),
     case("batch exists", BATCH_EXISTS, "'00000000-0000-0000-0002-000000000007'", &["payout_batches_pkey"]),
@@ -492,5 +492,191 @@ fn r_page_9_every_read_walks_its_index_in_order_on_analysed_tables() {
                 .count();
             assert_eq!(walks, 2, "{mode}:\n{outline}");
         }
+    });
+}
+
+/// The columns of the Claims page for the rows of [`FILL`], as the core
+/// would derive them (R-LIST-1): created in id order a second apart, last
+/// changed a few seconds after, the recent claims submitted (and the paid
+/// and approved ones) on the reviewer's page, the lapses into the states
+/// they lead to; and the counters of every state.
+const FILL_CLAIMS: &str = "
+WITH n AS (SELECT id, row_number() OVER (ORDER BY id) AS i FROM nominations)
+UPDATE nominations AS m SET
+    created_at = 1000000000000 - (60001 - n.i) * 1000000,
+    changed_at = 1000000000000 - (60001 - n.i) * 1000000 + (n.i % 7) * 1000000,
+    state_after = CASE WHEN m.lapse_at IS NULL THEN NULL
+        WHEN m.state = 'submitted' THEN 'post_submission_expired'
+        WHEN m.state = 'consented' THEN 'not_submitted_expired'
+        ELSE 'consent_expired' END,
+    reviewable = m.state IN ('submitted', 'paid', 'approved')
+FROM n WHERE m.id = n.id;
+
+INSERT INTO claim_counts (partner, engagement, state, n)
+SELECT 'q' || p, 'e' || e, s, 10 FROM generate_series(1, 2000) AS p,
+    generate_series(0, 2) AS e, unnest(ARRAY['consented', 'submitted', 'paid']) AS s;
+INSERT INTO claim_counts (partner, engagement, state, n)
+SELECT partner, engagement, state, count(*) FROM nominations
+GROUP BY partner, engagement, state;
+";
+
+/// The values of a Claims page statement's parameters, in their order.
+fn claims_values(shape: &crate::claims::Shape, params: &[crate::claims::Param]) -> String {
+    use crate::claims::Param;
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Partner => "'p3'".to_owned(),
+            Param::Engagement => "'e1'".to_owned(),
+            Param::State if shape.reviewer => "'submitted'".to_owned(),
+            Param::State => "'consented'".to_owned(),
+            Param::Now => "1000000000000".to_owned(),
+            Param::At => "999990000000".to_owned(),
+            Param::Id => "'00000000-0000-0000-0000-00000000e000'".to_owned(),
+            Param::Limit => "50".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[test]
+fn r_list_1_every_claims_list_and_count_walks_its_index_on_analysed_tables() {
+    use crate::claims::*;
+    let Some(cluster) = Cluster::start_or_skip(
+        "r_list_1_every_claims_list_and_count_walks_its_index_on_analysed_tables",
+    ) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = filled(&cluster).await;
+        client.batch_execute(FILL_CLAIMS).await.unwrap();
+        client.batch_execute("VACUUM ANALYZE").await.unwrap();
+        // As the store reads a Claims page (crate::claims::page).
+        let session = crate::claims::PAGE_SETTINGS.replace("SET LOCAL", "SET");
+        client.batch_execute(&session).await.unwrap();
+        let mut cases = Vec::new();
+        for shape in Shape::all() {
+            let (sql, params) = shape.sql();
+            // Leaked: a case holds its text for the whole test.
+            let name: &'static str = Box::leak(format!("{shape:?}").into_boxed_str());
+            let sql: &'static str = Box::leak(sql.into_boxed_str());
+            let values: &'static str = Box::leak(claims_values(&shape, &params).into_boxed_str());
+            let index: &'static str = Box::leak(shape.index().into_boxed_str());
+            let indexes: &'static [&'static str] = Box::leak(Box::new([index]));
+            let mut case = case(name, sql, values, indexes);
+            if shape.lapses_count() {
+                // The lapsed arm ranges `lapse_at <= now` over a lapse
+                // index of its scope: its own, or another that holds the
+                // scope's lapses, sorted (they are the lapses the sweep
+                // has not written yet).
+                let lapse: &'static str = Box::leak(shape.lapse_index().into_boxed_str());
+                let also: &'static [&'static str] = if shape.reviewer {
+                    Box::leak(Box::new([
+                        lapse,
+                        "claims_reviewer_lapse",
+                        "claims_reviewer_engagement_lapse",
+                        "claims_reviewer_state_lapse",
+                        "claims_reviewer_engagement_state_lapse",
+                    ]))
+                } else {
+                    Box::leak(Box::new([
+                        lapse,
+                        "nominations_lapsing",
+                        "nominations_lapse",
+                        "nominations_lapse_into",
+                        "claims_state_lapse",
+                        "claims_engagement_state_lapse",
+                    ]))
+                };
+                case = case.also(also).sorting(Sorts::LapsedArm);
+            }
+            cases.push(case);
+        }
+        let counts: [(&str, &'static str, &str, &[&str]); 8] = [
+            (
+                "partner counts",
+                PARTNER_COUNTS,
+                "'p3'",
+                &["claim_counts_pkey"],
+            ),
+            (
+                "partner engagement counts",
+                PARTNER_ENGAGEMENT_COUNTS,
+                "'p3', 'e1'",
+                &["claim_counts_pkey"],
+            ),
+            (
+                "state counts",
+                STATE_COUNTS,
+                "'submitted'",
+                &["claim_counts_state"],
+            ),
+            (
+                "state engagement counts",
+                STATE_ENGAGEMENT_COUNTS,
+                "'submitted', 'e1'",
+                &["claim_counts_state"],
+            ),
+            ("partner lapses", PARTNER_LAPSES, "'p3', 1000000000000", &[]),
+            (
+                "partner engagement lapses",
+                PARTNER_ENGAGEMENT_LAPSES,
+                "'p3', 'e1', 1000000000000",
+                &[],
+            ),
+            (
+                "reviewer lapses",
+                REVIEWER_LAPSES,
+                "1000000000000",
+                &["claims_reviewer_lapse"],
+            ),
+            (
+                "reviewer engagement lapses",
+                REVIEWER_ENGAGEMENT_LAPSES,
+                "'e1', 1000000000000",
+                &["claims_reviewer_engagement_lapse"],
+            ),
+        ];
+        // The lapses of one partner's engagement: any of its lapse
+        // indexes bounds them by the lapses not yet swept.
+        let lapse_indexes: &'static [&'static str] = &[
+            "nominations_lapse",
+            "nominations_lapsing",
+            "nominations_lapse_into",
+        ];
+        for (name, sql, values, indexes) in counts {
+            let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            let values: &'static str = Box::leak(values.to_owned().into_boxed_str());
+            let indexes: &'static [&'static str] = Box::leak(indexes.to_vec().into_boxed_slice());
+            let mut case = case(name, sql, values, indexes);
+            if indexes.is_empty() {
+                case = case.also(lapse_indexes);
+            }
+            cases.push(case);
+        }
+        let mut wrong = Vec::new();
+        for case in &cases {
+            for mode in MODES {
+                let (plan, outline) = explain(&client, case, mode).await;
+                let faults = faults(case, &plan);
+                if !faults.is_empty() {
+                    wrong.push(format!(
+                        "{} ({mode}): {}\n{outline}",
+                        case.name,
+                        faults.join("; ")
+                    ));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} plans wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     });
 }

@@ -85,14 +85,24 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "every history a hash chain",
         sql: include_str!("migrations/0006_chained_histories.sql"),
     },
+    Migration {
+        version: 7,
+        name: "the Claims page",
+        sql: include_str!("migrations/0007_claims_page.sql"),
+    },
 ];
+
+/// The step that keeps the Claims page's values beside each nomination
+/// (R-LIST-1): [`fill_claims_columns`] fills them from the documents in the
+/// same transaction.
+const CLAIMS_PAGE: u32 = 7;
 
 /// The step that chains every history (R-LIST-4): its SQL changes nothing,
 /// [`chain_histories`] rewrites the documents in the same transaction.
 const CHAINED: u32 = 6;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The table recording the steps applied, and holding the mark and the lock.
 pub const MIGRATIONS_TABLE: &str = "mci_schema_migrations";
@@ -420,6 +430,9 @@ async fn apply_next(client: &mut tokio_postgres::Client, found: &Found) -> Resul
     if step.version == CHAINED {
         chain_histories(&tx).await.map_err(failed)?;
     }
+    if step.version == CLAIMS_PAGE {
+        fill_claims_columns(&tx).await.map_err(failed)?;
+    }
     let version = i32::try_from(step.version).unwrap_or(i32::MAX);
     tx.execute(
         "INSERT INTO mci_schema_migrations (version, name) VALUES ($1, $2)",
@@ -483,6 +496,58 @@ async fn chain_histories(
             tx.execute(&update_event, &[&id, &version, &json]).await?;
         }
         tx.execute(&update_nomination, &[&id, &doc]).await?;
+    }
+    Ok(())
+}
+
+/// Fills the Claims page's columns of every nomination written before the
+/// store kept them (R-LIST-1), from its document, with the values the core
+/// derives ([`mci_core::Nomination::claims_placement`]). One row at a time,
+/// so memory stays bounded whatever the database holds. A row whose
+/// document does not read back keeps the defaults: reading it already fails
+/// as unreadable, and a page passes it over.
+async fn fill_claims_columns(
+    tx: &tokio_postgres::Transaction<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<uuid::Uuid> = tx
+        .query("SELECT id FROM nominations ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let read = tx
+        .prepare("SELECT doc FROM nominations WHERE id = $1")
+        .await?;
+    let update = tx
+        .prepare(
+            "UPDATE nominations SET created_at = $2, changed_at = $3, state_after = $4, \
+             reviewable = $5 WHERE id = $1",
+        )
+        .await?;
+    for id in ids {
+        let doc: String = tx.query_one(&read, &[&id]).await?.get(0);
+        let Ok(nomination) = serde_json::from_str::<mci_core::Nomination>(&doc) else {
+            continue;
+        };
+        let placement = nomination.claims_placement();
+        let Ok(state_after) = placement
+            .state_after_lapse
+            .map(crate::columns::state)
+            .transpose()
+        else {
+            continue;
+        };
+        tx.execute(
+            &update,
+            &[
+                &id,
+                &crate::columns::instant(placement.created_at),
+                &crate::columns::instant(placement.changed_at),
+                &state_after,
+                &placement.reviewable,
+            ],
+        )
+        .await?;
     }
     Ok(())
 }

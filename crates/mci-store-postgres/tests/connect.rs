@@ -91,8 +91,9 @@ fn a_new_database_is_migrated_once_and_reconnecting_changes_nothing() {
             .unwrap();
         assert_eq!(
             tables,
-            "customer_locks events idempotency known_customers known_engagements known_figures \
-             known_rows links mci_schema_migrations nominations outbox payout_batches tab_counts"
+            "claim_counts customer_locks events idempotency known_customers known_engagements \
+             known_figures known_rows links mci_schema_migrations nominations outbox \
+             payout_batches tab_counts"
         );
         let catalog_before = catalog(&cluster, "mci");
         drop(store);

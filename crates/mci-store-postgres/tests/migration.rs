@@ -100,6 +100,15 @@ fn r_page_9_a_database_at_version_2_gets_its_counters_standings_and_locks() {
     );
 }
 
+/// The step of the chain (R-LIST-4).
+const CHAINED: u32 = 6;
+
+/// Takes a database back to before the Claims page's step (R-LIST-1):
+/// dropping its columns drops the indexes on them.
+const UNDO_CLAIMS_PAGE: &str = "DROP TABLE claim_counts;
+     ALTER TABLE nominations DROP COLUMN created_at, DROP COLUMN changed_at,
+         DROP COLUMN state_after, DROP COLUMN reviewable;";
+
 /// R-LIST-4: histories written before the chain (their documents without
 /// `previous`, `hash` and `last_hash`) are chained by the step, exactly as
 /// the domain chains them, and a change after it chains on.
@@ -152,7 +161,8 @@ fn r_list_4_a_database_from_before_the_chain_has_every_history_chained() {
             &format!(
                 "UPDATE events SET doc = ((doc::jsonb - 'previous') - 'hash')::text;
                  UPDATE nominations SET doc = (doc::jsonb - 'last_hash')::text;
-                 DELETE FROM mci_schema_migrations WHERE version = {SCHEMA_VERSION};"
+                 {UNDO_CLAIMS_PAGE}
+                 DELETE FROM mci_schema_migrations WHERE version >= {CHAINED};"
             ),
         )
         .unwrap();
@@ -189,5 +199,137 @@ fn r_list_4_a_database_from_before_the_chain_has_every_history_chained() {
             verify_export(&export, &[]).unwrap(),
             vec![again.event.head()]
         );
+    });
+}
+
+/// R-LIST-1: a database from before the Claims page's step gets, for every
+/// nomination, the columns the core derives and the counters of its
+/// states, so that every list and count is what the rows' states give, a
+/// lapse not yet swept included; and a write after the step counts.
+#[test]
+fn r_list_1_a_database_from_before_the_claims_page_lists_and_counts_every_nomination() {
+    use mci_core::{ClaimsOrder, State};
+    use mci_store::{ClaimsQuery, ClaimsScope};
+    let Some(cluster) = Cluster::start_or_skip("a_database_from_before_the_claims_page") else {
+        return;
+    };
+    cluster.create_database("v6").unwrap();
+    let url = cluster.connection_string("v6");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let engagement = workshop().0;
+    let scenarios = [
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(11)),
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(12))
+            .wait_days(1)
+            .consent_given(),
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(13))
+            .wait_days(2)
+            .consent_given()
+            .prove_everything()
+            .submit(),
+        Scenario::added_by(&admin_of(2), &engagement, nomination_id(14))
+            .consent_given()
+            .prove_everything()
+            .submit(),
+    ];
+    runtime.block_on(async {
+        PostgresStore::connect(url.as_str()).await.unwrap();
+    });
+    // The rows as the crate wrote them before the step.
+    let micros = |at: Option<mci_core::Instant>| {
+        at.map_or("NULL".to_owned(), |at| at.timestamp_micros().to_string())
+    };
+    let mut insert = format!(
+        "{UNDO_CLAIMS_PAGE} DELETE FROM mci_schema_migrations WHERE version = {SCHEMA_VERSION};"
+    );
+    for s in &scenarios {
+        let n = &s.nomination;
+        let (placement, standing) = (n.placement(), n.standing());
+        let state = serde_json::to_value(n.state()).unwrap();
+        insert.push_str(&format!(
+            "INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+                 lapse_at, tab_after, wake_at, live, holds_consent, completed, asking,
+                 standing_until, doc)
+             VALUES ('{}', '{}', '{}', '{}', '{}', {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, $doc${}$doc$);",
+            n.id().as_uuid(),
+            n.partner().as_str(),
+            n.engagement().as_str(),
+            n.customer().id(),
+            state.as_str().unwrap(),
+            n.version(),
+            Tab::code(placement.tab),
+            micros(placement.lapse_at),
+            placement
+                .lapse_at
+                .map_or("NULL".to_owned(), |_| Tab::code(placement.tab_after_lapse).to_string()),
+            micros(placement.wake_at),
+            standing.live,
+            standing.holds_consent,
+            standing.completed,
+            standing.asking,
+            micros(standing.until),
+            serde_json::to_string(n).unwrap(),
+        ));
+    }
+    cluster.psql("v6", &insert).unwrap();
+    let all: Vec<_> = scenarios.iter().map(|s| s.nomination.clone()).collect();
+    let expected = |query: &ClaimsQuery| {
+        let mut rows: Vec<_> = all
+            .iter()
+            .filter(|n| query.admits(n))
+            .map(|n| (query.cursor_of(n).at, *n.id()))
+            .collect();
+        rows.sort_by(|a, b| b.cmp(a));
+        rows.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    };
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+        let scopes = [
+            ClaimsScope::Partner(mci_testkit::partner(1)),
+            ClaimsScope::Partner(mci_testkit::partner(2)),
+            ClaimsScope::Reviewer,
+        ];
+        let lapse = scenarios[0].nomination.deadline().unwrap().at;
+        for now in [
+            t0() + TimeDelta::days(3),
+            lapse,
+            t0() + TimeDelta::days(400),
+        ] {
+            for scope in &scopes {
+                for order in ClaimsOrder::ALL {
+                    let query = ClaimsQuery::new(scope.clone(), order, now, 10);
+                    let page = store.claims(&query).await.unwrap();
+                    let listed: Vec<_> = page.rows.iter().map(|n| *n.id()).collect();
+                    assert_eq!(listed, expected(&query), "{scope:?} {order} at {now}");
+                }
+                let counts = store.claim_counts(scope, None, now).await.unwrap();
+                for state in State::ALL {
+                    let query = ClaimsQuery {
+                        state: Some(state),
+                        ..ClaimsQuery::new(scope.clone(), ClaimsOrder::Created, now, 10)
+                    };
+                    assert_eq!(
+                        counts.get(state),
+                        expected(&query).len() as u64,
+                        "{state} of {scope:?} at {now}"
+                    );
+                }
+            }
+        }
+        let now = t0() + TimeDelta::days(3);
+        let cancelled = scenarios[1].nomination.cancel(now, &admin_of(1)).unwrap();
+        store.commit(Commit::of(now, cancelled)).await.unwrap();
+        let counts = store
+            .claim_counts(&ClaimsScope::Partner(mci_testkit::partner(1)), None, now)
+            .await
+            .unwrap();
+        assert_eq!(counts.get(State::Consented), 0);
+        assert_eq!(counts.get(State::Cancelled), 1);
+        assert_eq!(counts.total(), 3);
     });
 }
