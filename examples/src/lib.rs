@@ -334,6 +334,44 @@ pub fn page_table(page: &CustomersPage) -> String {
     )
 }
 
+/// A page of the Claims page as a table (R-LIST-1): one row per
+/// nomination, newest first, with its claim id.
+pub fn claims_table(page: &mci_engagements::ClaimsPage) -> String {
+    let rows: Vec<Vec<String>> = page
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.nomination.to_string(),
+                r.engagement.to_string(),
+                r.friendly_name.to_string(),
+                r.state.to_string(),
+                r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                r.changed_at.format("%Y-%m-%d %H:%M").to_string(),
+                match (r.days_left, r.deadline) {
+                    (Some(days), Some(what)) => format!("{days} days {what}"),
+                    _ => String::from("-"),
+                },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::from("  (no rows)\n");
+    }
+    table(
+        &[
+            "claim id",
+            "engagement",
+            "name",
+            "state",
+            "created",
+            "changed",
+            "days left",
+        ],
+        &rows,
+    )
+}
+
 fn join<T: std::fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
         return String::from("-");

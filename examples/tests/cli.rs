@@ -420,7 +420,7 @@ fn r_list_2_and_4_the_partner_exports_its_claims_as_csv_and_every_history_for_ve
     let asked = std::fs::read_to_string(&file).unwrap();
     assert_eq!(asked.split_terminator("\r\n").count(), 2, "{asked}");
     let bad_state = tool.fails(later, &["export", "--state", "pending"], 2);
-    assert!(bad_state.contains("not a state"), "{bad_state}");
+    assert!(bad_state.contains("is no state"), "{bad_state}");
     tool.fails(later, &["export", "--engagement", "no-such-engagement"], 4);
 
     // R-LIST-4: every history of the partner, each with its head, verified
@@ -451,4 +451,93 @@ fn r_list_2_and_4_the_partner_exports_its_claims_as_csv_and_every_history_for_ve
     );
     tool.fails(later, &["history", "--all"], 2);
     tool.fails(later, &["history"], 2);
+}
+
+/// R-LIST-1: the tool's Claims page lists the partner's nominations of
+/// every engagement newest first, filters them by state, searches them a
+/// few rows at a time with a cursor to go on, and names a refused search
+/// flag; the reviewer's page holds none until a claim is submitted.
+#[test]
+fn r_list_1_the_claims_page_through_the_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = Tool {
+        dir: dir.path(),
+        db: String::from("claims.sqlite"),
+    };
+    let at = "2026-03-03T09:00:00Z";
+    tool.ok(at, &["--create", "engagements"]);
+    let mut ids = Vec::new();
+    for (name, email) in [
+        ("Contoso readiness", "it@contoso.example"),
+        ("Tailspin pilot", "it@tailspin.example"),
+    ] {
+        let added = tool.ok(
+            at,
+            &[
+                "add",
+                "--name",
+                name,
+                "--email",
+                email,
+                "--engagement",
+                "ai-workshop",
+            ],
+        );
+        ids.push(added_id(&added));
+    }
+    let page = tool.ok(at, &["claims"]);
+    assert!(page.contains("2 customer claimed"), "{page}");
+    let contoso = page.find("Contoso readiness").unwrap();
+    let tailspin = page.find("Tailspin pilot").unwrap();
+    assert!(tailspin < contoso, "newest first: {page}");
+    for id in &ids {
+        assert!(page.contains(id.as_str()), "{page}");
+    }
+    // Consent asked for the first an hour later: it changed last, and its
+    // state shows.
+    let later = "2026-03-03T10:00:00Z";
+    tool.ok(later, &["send-consent", &ids[0]]);
+    let changed = tool.ok(later, &["claims", "--order", "changed"]);
+    assert!(
+        changed.find("Contoso readiness").unwrap() < changed.find("Tailspin pilot").unwrap(),
+        "{changed}"
+    );
+    let waiting = tool.ok(at, &["claims", "--state", "awaiting consent"]);
+    assert!(waiting.contains("Contoso readiness"), "{waiting}");
+    assert!(!waiting.contains("Tailspin pilot"), "{waiting}");
+    // A search by domain, one row looked at a call: the first call looks
+    // at Tailspin's and goes on with a cursor that finds Contoso's.
+    let first = tool.ok(
+        at,
+        &["claims", "--domain", "contoso.example", "--scan", "1"],
+    );
+    assert!(first.contains("(no rows)"), "{first}");
+    assert!(first.contains("looked at 1 rows"), "{first}");
+    let cursor = first
+        .lines()
+        .find_map(|line| line.strip_prefix("more: --cursor "))
+        .unwrap()
+        .to_owned();
+    let next = tool.ok(
+        at,
+        &[
+            "claims",
+            "--domain",
+            "contoso.example",
+            "--scan",
+            "1",
+            "--cursor",
+            &cursor,
+        ],
+    );
+    assert!(next.contains("Contoso readiness"), "{next}");
+    // A refused search value names its flag; exit code 2.
+    let refused = tool.fails(at, &["claims", "--domain", "not a domain"], 2);
+    assert!(refused.starts_with("error: --domain "), "{refused}");
+    let refused = tool.fails(at, &["claims", "--cursor", "AAAA"], 2);
+    assert!(refused.contains("--cursor"), "{refused}");
+    // Nothing submitted yet: the reviewer's page is empty.
+    let reviewer = tool.ok(at, &["claims", "--reviewer"]);
+    assert!(reviewer.contains("none"), "{reviewer}");
+    assert!(reviewer.contains("(no rows)"), "{reviewer}");
 }

@@ -742,6 +742,104 @@ async fn r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step(adapter: A
     }
 }
 
+/// R-LIST-1 through the service: the Claims page of two partners on two
+/// engagements, walked in pages in both orders, filtered by the state at
+/// the clock's now before and after the sweep writes a lapse, counted,
+/// searched with a bounded scan; the reviewer's page of submitted claims;
+/// a partner never sees another's (R-ROLE-2).
+async fn r_list_1_the_claims_page_lists_filters_counts_and_searches(adapter: Adapter) {
+    use mci_engagements::{ClaimsPage, ClaimsRequest};
+    let w = world(adapter).await;
+    let mut mine = Vec::new();
+    for customer in 1..=5 {
+        let engagement = if customer % 2 == 0 {
+            "assessment"
+        } else {
+            "workshop"
+        };
+        mine.push(*w.add(1, customer, &[engagement]).await[0].id());
+        w.clock.advance(TimeDelta::minutes(1)).unwrap();
+    }
+    let theirs = *w.add(2, 1, &["workshop"]).await[0].id();
+    let submitted = w.approved_claim(3, 9).await;
+    let all_pages = |request: ClaimsRequest, user: Option<PartnerUser>| {
+        let service = w.service.clone();
+        async move {
+            let mut request = request;
+            let mut rows = Vec::new();
+            loop {
+                let page: ClaimsPage = match &user {
+                    Some(user) => service.claims(user, &request).await.unwrap(),
+                    None => service.reviewer_claims(&request).await.unwrap(),
+                };
+                rows.extend(page.rows.iter().map(|r| r.nomination));
+                match page.next {
+                    Some(next) => request.cursor = Some(next),
+                    None => return rows,
+                }
+            }
+        }
+    };
+    let newest_first: Vec<NominationId> = mine.iter().rev().copied().collect();
+    let created = ClaimsRequest {
+        limit: 2,
+        ..ClaimsRequest::default()
+    };
+    assert_eq!(
+        all_pages(created.clone(), Some(admin(1))).await,
+        newest_first
+    );
+    assert!(
+        !all_pages(created.clone(), Some(admin(1)))
+            .await
+            .contains(&theirs)
+    );
+    // The first changes last: it moves to the top of the changed order.
+    w.ask_consent(1, &mine[0]).await;
+    let changed = ClaimsRequest {
+        order: ClaimsOrder::Changed,
+        ..created.clone()
+    };
+    assert_eq!(all_pages(changed, Some(admin(1))).await[0], mine[0]);
+    // Past the consent window, before and after the sweep.
+    w.clock.advance(TimeDelta::days(31)).unwrap();
+    let expired = ClaimsRequest {
+        state: Some(State::ConsentExpired),
+        engagement: Some("workshop".parse().unwrap()),
+        ..created.clone()
+    };
+    let before = all_pages(expired.clone(), Some(admin(1))).await;
+    let workshop_ones: Vec<NominationId> = newest_first
+        .iter()
+        .copied()
+        .filter(|id| mine.iter().position(|m| m == id).unwrap() % 2 == 0)
+        .collect();
+    assert_eq!(before, workshop_ones);
+    let counts = w.service.claim_counts(&admin(1), None).await.unwrap();
+    assert_eq!(counts.get(State::ConsentExpired), 5);
+    w.service.sweep().await.unwrap();
+    assert_eq!(all_pages(expired, Some(admin(1))).await, before);
+    assert_eq!(
+        w.service.claim_counts(&admin(1), None).await.unwrap(),
+        counts
+    );
+    // A search by the customer's domain, three rows looked at a call.
+    let search = ClaimsRequest {
+        search: Some(ClaimsSearchInput {
+            email_domain: Some("customer3.example".into()),
+            scan: Some(3),
+            ..ClaimsSearchInput::default()
+        }),
+        ..created.clone()
+    };
+    assert_eq!(all_pages(search, Some(admin(1))).await, vec![mine[2]]);
+    // The reviewer's page: partner 3's approved claim, and nobody else's.
+    assert_eq!(all_pages(created, None).await, vec![submitted]);
+    let reviewer_counts = w.service.reviewer_claim_counts(None).await.unwrap();
+    assert_eq!(reviewer_counts.get(State::Approved), 1);
+    assert_eq!(reviewer_counts.total(), 1);
+}
+
 /// One test per story, on the store `$kind` (an [`AdapterKind`]).
 macro_rules! tests_on {
     ($kind:ident: $($story:ident),* $(,)?) => {
@@ -769,6 +867,7 @@ macro_rules! every_store {
             r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step,
             r_rec_5_a_retried_add_writes_once,
             r_rec_5_a_key_used_for_one_command_is_refused_for_another,
+            r_list_1_the_claims_page_lists_filters_counts_and_searches,
         );
         exports_on!($kind);
     };

@@ -5,6 +5,7 @@
 use crate::call::Call;
 use crate::error::Result;
 use crate::observability::{self, call_span, traced};
+use crate::page::CursorText;
 use crate::service::Incentives;
 use mci_core::{
     ClaimsOrder, ClaimsSearch, ClaimsSearchInput, CustomerId, DeadlineKind, EngagementId,
@@ -45,10 +46,12 @@ pub struct ClaimsPageCursor {
 impl ClaimsPageCursor {
     /// The version of the binary form written.
     const VERSION: u8 = 1;
-    /// The bytes of the checksum that ends the binary form.
-    const CHECKSUM: usize = 4;
-    /// The longest string read.
-    const MAX_CHARS: usize = 128;
+    /// Its text form.
+    const TEXT: CursorText = CursorText {
+        label: b"mci claims cursor",
+        name: "claims page cursor",
+        max_chars: 128,
+    };
 
     /// The cursor after the row keyed `(at, id)` in `order`.
     pub fn new(order: ClaimsOrder, at: Instant, id: NominationId) -> Self {
@@ -68,7 +71,8 @@ impl ClaimsPageCursor {
         }
     }
 
-    fn to_bytes(self) -> Vec<u8> {
+    /// The binary form: version, order, instant, id.
+    fn to_body(self) -> Vec<u8> {
         let mut bytes = vec![
             Self::VERSION,
             match self.order {
@@ -78,28 +82,10 @@ impl ClaimsPageCursor {
         ];
         bytes.extend_from_slice(&self.at.timestamp_micros().to_be_bytes());
         bytes.extend_from_slice(self.id.as_uuid().as_bytes());
-        let checksum = Self::checksum(&bytes);
-        bytes.extend_from_slice(&checksum);
         bytes
     }
 
-    fn checksum(body: &[u8]) -> [u8; Self::CHECKSUM] {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(b"mci claims cursor")
-            .chain_update(body)
-            .finalize();
-        let mut checksum = [0; Self::CHECKSUM];
-        checksum.copy_from_slice(&digest[..Self::CHECKSUM]);
-        checksum
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self, &'static str> {
-        let split = bytes.len().checked_sub(Self::CHECKSUM).ok_or("too short")?;
-        let (body, checksum) = bytes.split_at(split);
-        if Self::checksum(body) != checksum {
-            return Err("changed since it was given");
-        }
+    fn from_body(body: &[u8]) -> Result<Self, &'static str> {
         let [Self::VERSION, order, rest @ ..] = body else {
             return Err("of an unknown version");
         };
@@ -121,8 +107,7 @@ impl ClaimsPageCursor {
 impl std::fmt::Display for ClaimsPageCursor {
     /// The base64url form, without padding, of the binary form.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use base64::Engine;
-        f.write_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()))
+        f.write_str(&Self::TEXT.encode(self.to_body()))
     }
 }
 
@@ -132,29 +117,8 @@ impl std::str::FromStr for ClaimsPageCursor {
     /// Reads a cursor a page gave; anything else is refused under the
     /// field `cursor`, with words that do not quote the input.
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        use base64::Engine;
-        let refused = |what: &str| {
-            InvalidValue::new(
-                "cursor",
-                Problem::Syntax(format!("not a claims page cursor: {what}")),
-            )
-        };
-        if s.is_empty() {
-            return Err(InvalidValue::new("cursor", Problem::Empty));
-        }
-        if s.len() > Self::MAX_CHARS {
-            return Err(InvalidValue::new(
-                "cursor",
-                Problem::TooLong {
-                    max: Self::MAX_CHARS,
-                    actual: s.len(),
-                },
-            ));
-        }
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| refused("not base64url without padding"))?;
-        Self::from_bytes(&bytes).map_err(refused)
+        let body = Self::TEXT.decode(s)?;
+        Self::from_body(&body).map_err(|what| Self::TEXT.refused(what))
     }
 }
 

@@ -54,14 +54,93 @@ enum Position {
     KnownCustomer(Option<CustomerId>),
 }
 
+/// The text form the service's cursors share: a versioned binary body
+/// sealed with a checksum under a label of its own, in base64url without
+/// padding. A string that is not one, or one changed since it was given,
+/// is refused naming the field `cursor` (R-INPUT), in words that do not
+/// quote it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CursorText {
+    /// What the checksum is taken under: one label per kind of cursor, so
+    /// that one kind never reads as another.
+    pub(crate) label: &'static [u8],
+    /// What the refusals call it ("page cursor").
+    pub(crate) name: &'static str,
+    /// The longest string read: far above any cursor written, so that a
+    /// long string is refused before it is decoded.
+    pub(crate) max_chars: usize,
+}
+
+impl CursorText {
+    /// The bytes of the checksum that ends the binary form.
+    const CHECKSUM: usize = 4;
+
+    fn checksum(&self, body: &[u8]) -> [u8; Self::CHECKSUM] {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(self.label)
+            .chain_update(body)
+            .finalize();
+        let mut checksum = [0; Self::CHECKSUM];
+        checksum.copy_from_slice(&digest[..Self::CHECKSUM]);
+        checksum
+    }
+
+    /// The text of `body`, sealed.
+    pub(crate) fn encode(&self, mut body: Vec<u8>) -> String {
+        use base64::Engine;
+        let checksum = self.checksum(&body);
+        body.extend_from_slice(&checksum);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body)
+    }
+
+    /// The refusal of a string that is no cursor, saying `what` is wrong.
+    pub(crate) fn refused(&self, what: &str) -> InvalidValue {
+        InvalidValue::new(
+            "cursor",
+            Problem::Syntax(format!("not a {}: {what}", self.name)),
+        )
+    }
+
+    /// The body a cursor's text holds, once its checksum is found right.
+    pub(crate) fn decode(&self, s: &str) -> Result<Vec<u8>, InvalidValue> {
+        use base64::Engine;
+        if s.is_empty() {
+            return Err(InvalidValue::new("cursor", Problem::Empty));
+        }
+        if s.len() > self.max_chars {
+            return Err(InvalidValue::new(
+                "cursor",
+                Problem::TooLong {
+                    max: self.max_chars,
+                    actual: s.len(),
+                },
+            ));
+        }
+        let mut bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| self.refused("not base64url without padding"))?;
+        let split = bytes
+            .len()
+            .checked_sub(Self::CHECKSUM)
+            .ok_or_else(|| self.refused("too short"))?;
+        let checksum = bytes.split_off(split);
+        if self.checksum(&bytes) != checksum.as_slice() {
+            return Err(self.refused("changed since it was given"));
+        }
+        Ok(bytes)
+    }
+}
+
 impl PageCursor {
     /// The version of the binary form written.
     const VERSION: u8 = 1;
-    /// The bytes of the checksum that ends the binary form.
-    const CHECKSUM: usize = 4;
-    /// The longest string read: far above any cursor written, so that a
-    /// long string is refused before it is decoded.
-    const MAX_CHARS: usize = 256;
+    /// Its text form.
+    const TEXT: CursorText = CursorText {
+        label: b"mci page cursor",
+        name: "page cursor",
+        max_chars: 256,
+    };
 
     /// The cursor of the page after nomination `id`: the nominations after
     /// it, then the known customers.
@@ -84,8 +163,8 @@ impl PageCursor {
         }
     }
 
-    /// The binary form: version, kind, position, checksum.
-    fn to_bytes(&self) -> Vec<u8> {
+    /// The binary form: version, kind, position.
+    fn to_body(&self) -> Vec<u8> {
         let mut bytes = vec![Self::VERSION];
         match &self.0 {
             Position::Nomination(id) => {
@@ -98,28 +177,10 @@ impl PageCursor {
                 bytes.extend_from_slice(customer.to_string().as_bytes());
             }
         }
-        let checksum = Self::checksum(&bytes);
-        bytes.extend_from_slice(&checksum);
         bytes
     }
 
-    fn checksum(body: &[u8]) -> [u8; Self::CHECKSUM] {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(b"mci page cursor")
-            .chain_update(body)
-            .finalize();
-        let mut checksum = [0; Self::CHECKSUM];
-        checksum.copy_from_slice(&digest[..Self::CHECKSUM]);
-        checksum
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self, &'static str> {
-        let split = bytes.len().checked_sub(Self::CHECKSUM).ok_or("too short")?;
-        let (body, checksum) = bytes.split_at(split);
-        if Self::checksum(body) != checksum {
-            return Err("changed since it was given");
-        }
+    fn from_body(body: &[u8]) -> Result<Self, &'static str> {
         let position = match body {
             [Self::VERSION, 0, id @ ..] => {
                 let id = uuid::Uuid::from_slice(id).map_err(|_| "not a nomination id")?;
@@ -142,8 +203,7 @@ impl PageCursor {
 impl std::fmt::Display for PageCursor {
     /// The base64url form, without padding, of the binary form.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use base64::Engine;
-        f.write_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()))
+        f.write_str(&Self::TEXT.encode(self.to_body()))
     }
 }
 
@@ -153,29 +213,8 @@ impl std::str::FromStr for PageCursor {
     /// Reads a cursor a page gave; anything else is refused under the
     /// field `cursor`, with words that do not quote the input.
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        use base64::Engine;
-        let refused = |what: &str| {
-            InvalidValue::new(
-                "cursor",
-                Problem::Syntax(format!("not a page cursor: {what}")),
-            )
-        };
-        if s.is_empty() {
-            return Err(InvalidValue::new("cursor", Problem::Empty));
-        }
-        if s.len() > Self::MAX_CHARS {
-            return Err(InvalidValue::new(
-                "cursor",
-                Problem::TooLong {
-                    max: Self::MAX_CHARS,
-                    actual: s.len(),
-                },
-            ));
-        }
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| refused("not base64url without padding"))?;
-        Self::from_bytes(&bytes).map_err(refused)
+        let body = Self::TEXT.decode(s)?;
+        Self::from_body(&body).map_err(|what| Self::TEXT.refused(what))
     }
 }
 

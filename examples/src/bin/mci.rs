@@ -6,12 +6,14 @@
 //! ```text
 //! cargo run -p mci-examples --bin mci -- --help
 //! cargo run -p mci-examples --bin mci -- page ai-workshop --tab eligible
+//! cargo run -p mci-examples --bin mci -- claims --state awaiting_consent --order changed
 //! cargo run -p mci-examples --bin mci -- --database postgres://mci@db.internal/mci engagements
 //! ```
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use mci_core::{ChainBreak, ClaimsOrder, ExportLine, Head, State, history_export, verify_export};
+use mci_core::{ChainBreak, ExportLine, Head, history_export, verify_export};
+use mci_core::{ClaimsOrder, ClaimsSearchInput, State};
 use mci_core::{
     Comment, Contact, Contacts, ContactsUpdate, CustomerIdInput, DocumentKind, DocumentRef,
     EngagementId, Hours, InvalidValue, LinkToken, NominationId, PartnerUser, PayoutBatchId,
@@ -19,8 +21,8 @@ use mci_core::{
 };
 use mci_engagements::ports::ManualClock;
 use mci_engagements::{
-    AddCustomer, ClaimCustomer, ClaimsRequest, Error, ErrorKind, ExportError, ExportSummary,
-    Incentives, PageCursor,
+    AddCustomer, ClaimCustomer, ClaimsPageCursor, ClaimsRequest, Error, ErrorKind, ExportError,
+    ExportSummary, Incentives, PageCursor,
 };
 use mci_examples::{
     Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
@@ -95,6 +97,51 @@ enum Command {
         /// Continue where the last page ended: the cursor it printed.
         #[arg(long)]
         cursor: Option<PageCursor>,
+    },
+    /// The Claims page: the partner's nominations of every engagement,
+    /// newest first, or with --reviewer every partner's submitted claims
+    /// (R-LIST-1). A search looks at --scan rows a call and prints the
+    /// cursor to go on with.
+    Claims {
+        /// Only this engagement's.
+        #[arg(long)]
+        engagement: Option<EngagementId>,
+        /// Only those in this state now, e.g. awaiting_consent or submitted.
+        #[arg(long, value_parser = state_arg)]
+        state: Option<State>,
+        /// Newest first by creation or by last change.
+        #[arg(long, default_value = "created")]
+        order: ClaimsOrder,
+        /// Search: the friendly name starts with this (any case).
+        #[arg(long)]
+        name_prefix: Option<String>,
+        /// Search: the customer id (tenant:…, tpid:…, subscription:…, msx:…).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Search: the email domain of the customer or its contacts.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Search: the partner's location.
+        #[arg(long)]
+        location: Option<String>,
+        /// Search: created at or after this instant (RFC 3339).
+        #[arg(long)]
+        created_from: Option<DateTime<Utc>>,
+        /// Search: created before this instant (RFC 3339).
+        #[arg(long)]
+        created_before: Option<DateTime<Utc>>,
+        /// Search: the most rows one call looks at.
+        #[arg(long)]
+        scan: Option<usize>,
+        /// Rows per page.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Continue where the last page ended: the cursor it printed.
+        #[arg(long)]
+        cursor: Option<ClaimsPageCursor>,
+        /// The reviewer's page: every partner's submitted claims.
+        #[arg(long)]
+        reviewer: bool,
     },
     /// Adds a customer to one or more engagements, all or none (R-ADD).
     Add {
@@ -253,13 +300,14 @@ enum Command {
         /// Only this engagement's claims.
         #[arg(long)]
         engagement: Option<EngagementId>,
-        /// Only the claims in this state, by its name (e.g. consented,
-        /// awaiting_consent, paid).
-        #[arg(long)]
-        state: Option<StateArg>,
-        /// Newest first by creation, or by last change.
-        #[arg(long, value_enum, default_value = "created")]
-        order: OrderArg,
+        /// Only the claims in this state now, e.g. consented or
+        /// awaiting_consent.
+        #[arg(long, value_parser = state_arg)]
+        state: Option<State>,
+        /// Newest first by creation (every claim once, even while it
+        /// changes), or by last change.
+        #[arg(long, default_value = "created")]
+        order: ClaimsOrder,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -341,38 +389,6 @@ enum Review {
         /// The claim's nomination.
         nomination: NominationId,
     },
-}
-
-/// The order of an export.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OrderArg {
-    /// Newest first by creation: every claim exactly once, even while it
-    /// changes.
-    Created,
-    /// Newest first by last change.
-    Changed,
-}
-
-/// A state by its name: `awaiting_consent`, or `awaiting consent`.
-#[derive(Debug, Clone, Copy)]
-struct StateArg(State);
-
-impl std::str::FromStr for StateArg {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let name = text.trim().replace([' ', '-'], "_").to_lowercase();
-        serde_json::from_value(serde_json::Value::String(name))
-            .map(StateArg)
-            .map_err(|_| {
-                let names: Vec<String> = State::ALL
-                    .iter()
-                    .filter_map(|s| serde_json::to_value(s).ok())
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect();
-                format!("not a state; one of {}", names.join(", "))
-            })
-    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -587,6 +603,68 @@ async fn execute(
                 if let mci_engagements::CustomerRow::Nomination(r) = row {
                     println!("  {} = {}", r.friendly_name, r.nomination);
                 }
+            }
+            if let Some(next) = page.next {
+                println!("more: --cursor {next}");
+            }
+        }
+        Command::Claims {
+            engagement,
+            state,
+            order,
+            name_prefix,
+            customer,
+            domain,
+            location,
+            created_from,
+            created_before,
+            scan,
+            limit,
+            cursor,
+            reviewer: for_reviewer,
+        } => {
+            let search = ClaimsSearchInput {
+                name_prefix,
+                customer,
+                email_domain: domain,
+                location,
+                created_from,
+                created_before,
+                scan,
+            };
+            let searching = search != ClaimsSearchInput::default();
+            let request = ClaimsRequest {
+                engagement,
+                state,
+                order,
+                search: searching.then_some(search),
+                cursor,
+                limit,
+            };
+            let page = if for_reviewer {
+                service.reviewer_claims(&request).await?
+            } else {
+                service.claims(user, &request).await?
+            };
+            let counts: Vec<String> = page
+                .counts
+                .iter()
+                .map(|(state, n)| format!("{n} {state}"))
+                .collect();
+            println!(
+                "claims by {order}, newest first: {}",
+                if counts.is_empty() {
+                    String::from("none")
+                } else {
+                    counts.join(", ")
+                }
+            );
+            print!("{}", mci_examples::claims_table(&page));
+            if searching {
+                println!("looked at {} rows", page.scanned);
+            }
+            for id in &page.unreadable {
+                println!("  unreadable: {id}");
             }
             if let Some(next) = page.next {
                 println!("more: --cursor {next}");
@@ -854,11 +932,8 @@ async fn execute(
         } => {
             let export = ClaimsRequest {
                 engagement,
-                state: state.map(|s| s.0),
-                order: match order {
-                    OrderArg::Created => ClaimsOrder::Created,
-                    OrderArg::Changed => ClaimsOrder::Changed,
-                },
+                state,
+                order,
                 ..ClaimsRequest::default()
             };
             let mut out = Output::open(output.as_deref()).await?;
@@ -909,6 +984,14 @@ fn flag<T: std::str::FromStr<Err = InvalidValue>>(value: &str, flag: &str) -> Re
         .map_err(|e| Failure::Service(e.for_field(flag).into()))
 }
 
+/// A state as the tool takes it: its serialised name (`awaiting_consent`),
+/// or with spaces or dashes for underscores.
+fn state_arg(value: &str) -> Result<State, String> {
+    let name = value.trim().replace([' ', '-'], "_");
+    serde_json::from_value(serde_json::Value::String(name))
+        .map_err(|_| format!("{value:?} is no state (e.g. awaiting_consent, submitted)"))
+}
+
 /// The flag a field of the service's forms is given by, for the fields a
 /// refusal can name after the command line parsed.
 fn flag_of(field: &str) -> &str {
@@ -923,6 +1006,14 @@ fn flag_of(field: &str) -> &str {
         "msx_opportunity_id" => "--msx",
         "engagements" => "--engagement",
         "clock" | "now" => "--now",
+        "cursor" => "--cursor",
+        "search.name_prefix" => "--name-prefix",
+        "search.customer" => "--customer",
+        "search.email_domain" => "--domain",
+        "search.location" => "--location",
+        "search.created_from" => "--created-from",
+        "search.created_before" => "--created-before",
+        "search.scan" => "--scan",
         other => other,
     }
 }
