@@ -33,6 +33,7 @@ use mci_benches::comparison::{
     CALLERS, MemoryAdd, MemoryPage, MemoryWorld, ServicePage, SqliteAccept, SqliteAdd, SqlitePage,
     SqliteSweep, SqliteWorld, build_worlds,
 };
+use mci_benches::export::{ExportWorld, Side};
 use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
 use mci_benches::world::{KnownFor, WorldSpec};
 use std::sync::{Mutex, OnceLock};
@@ -414,6 +415,50 @@ fn customers_page(c: &mut Criterion) {
     group.finish();
 }
 
+/// (n) SQLite: the Claims export of one partner's claims, a whole world of
+/// them, as CSV, against the raw keyset walk with the same CSV writer; in
+/// rows per second. The report measures the same at 1M with each side in a
+/// child process of its own, and its peak memory.
+fn sqlite_export(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_export");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    let world = export_world();
+    group.throughput(Throughput::Elements(world.nominations() as u64));
+    for (name, side) in [
+        ("ours: Incentives::export_claims", Side::Ours),
+        ("baseline: raw keyset walk, same CSV writer", Side::Baseline),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| {
+                        mci_benches::export::run(world.path(), side)
+                            .unwrap()
+                            .elapsed
+                    })
+                    .sum()
+            });
+        });
+    }
+    group.finish();
+}
+
+/// The world of the export group: `MCI_BENCH_EXPORT_NOMINATIONS`
+/// nominations of one partner (100,000 by default: a sample reads them
+/// all).
+fn export_world() -> &'static ExportWorld {
+    EXPORT_WORLD.get_or_init(|| {
+        let n = std::env::var("MCI_BENCH_EXPORT_NOMINATIONS")
+            .ok()
+            .and_then(|n| n.replace('_', "").parse().ok())
+            .unwrap_or(100_000);
+        ExportWorld::build(n).unwrap()
+    })
+}
+
+static EXPORT_WORLD: OnceLock<ExportWorld> = OnceLock::new();
+
 criterion_group! {
     name = comparisons;
     config = Criterion::default()
@@ -421,8 +466,8 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     targets = memory_add, memory_page, sqlite_add, sqlite_accept, sqlite_page,
-        sqlite_page_scale, sqlite_sweep, customers_page, postgres_add, postgres_accept,
-        postgres_customers_page
+        sqlite_page_scale, sqlite_sweep, customers_page, sqlite_export, postgres_add,
+        postgres_accept, postgres_customers_page
 }
 /// Removes the files of the worlds built: statics are never dropped, so
 /// their temporary directories would outlive the process.
@@ -438,6 +483,9 @@ fn remove_worlds() {
         if let Some(dir) = world.get().and_then(|w| w.path().parent()) {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+    if let Some(dir) = EXPORT_WORLD.get().and_then(|w| w.path().parent()) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

@@ -326,6 +326,16 @@ pub fn build_worlds(
     memory: bool,
     sqlite: bool,
 ) -> Result<(Option<MemoryWorld>, Option<SqliteWorld>), BoxError> {
+    build_worlds_of(spec, world::Owners::Spread, memory, sqlite)
+}
+
+/// [`build_worlds`], with the nominations of `owners`.
+pub fn build_worlds_of(
+    spec: &WorldSpec,
+    owners: world::Owners,
+    memory: bool,
+    sqlite: bool,
+) -> Result<(Option<MemoryWorld>, Option<SqliteWorld>), BoxError> {
     let file = if sqlite {
         let dir = tempfile::Builder::new()
             .prefix("mci-bench-world")
@@ -362,7 +372,7 @@ pub fn build_worlds(
         let mut filled = world::Filled::default();
         let mut load = Vec::new();
         let mut loaded = 0;
-        for chunk in world::chunks(spec)? {
+        for chunk in world::chunks_of(spec, owners)? {
             let chunk = chunk?;
             filled.nominations += chunk.nominations.len();
             filled.due += chunk.due;

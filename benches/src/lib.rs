@@ -17,6 +17,8 @@
 //! - [`comparison`]: the comparisons, each a fixture with an `ours` and a
 //!   `baseline` side;
 //! - [`postgres`]: the PostgreSQL comparisons and the server they run on;
+//! - [`export`]: the Claims export on SQLite against a raw walk with the
+//!   same CSV writer, and its peak memory, measured in child processes;
 //! - [`measure`]: interleaved rounds, medians, and the markdown table.
 //!
 //! `cargo bench -p mci-benches` runs every comparison with criterion;
@@ -35,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod comparison;
+pub mod export;
 pub mod measure;
 pub mod plain;
 pub mod postgres;

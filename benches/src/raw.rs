@@ -39,16 +39,18 @@ use std::time::Duration;
 pub mod sql {
     /// `commit.rs`: a new nomination row.
     pub const INSERT_NOMINATION: &str = "INSERT INTO nominations \
-     (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
-      live, holds_consent, completed, asking, standing_until, doc) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+     (id, partner, engagement, customer, created_at, state, version, tab, lapse_at, tab_after, \
+      wake_at, live, holds_consent, completed, asking, standing_until, changed_at, state_after, \
+      reviewable, doc) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+      ?19, ?20)";
 
     /// `commit.rs`: a nomination row at its expected version, rewritten.
     pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
      live = ?8, holds_consent = ?9, completed = ?10, asking = ?11, standing_until = ?12, \
-     doc = ?13 \
-     WHERE id = ?1 AND version = ?14";
+     changed_at = ?13, state_after = ?14, reviewable = ?15, doc = ?16 \
+     WHERE id = ?1 AND version = ?17";
 
     /// `commit.rs`: the event of a write.
     pub const INSERT_EVENT: &str =
@@ -115,6 +117,10 @@ struct Row {
     completed: bool,
     asking: bool,
     standing_until: Option<i64>,
+    created_at: i64,
+    changed_at: i64,
+    state_after: Option<String>,
+    reviewable: bool,
     consented: bool,
     links: Vec<[u8; 32]>,
     doc: String,
@@ -130,11 +136,17 @@ impl Row {
             placement,
             standing,
         } = Derived::of(nomination);
-        let state = match serde_json::to_value(nomination.state())? {
-            serde_json::Value::String(name) => name,
-            other => return Err(format!("a state serialised as {other}").into()),
+        let state_name = |state: mci_core::State| match serde_json::to_value(state) {
+            Ok(serde_json::Value::String(name)) => Ok(name),
+            other => Err(format!("a state serialised as {other:?}")),
         };
+        let state = state_name(nomination.state())?;
+        let claims = nomination.claims_placement();
         Ok(Self {
+            created_at: instant(claims.created_at),
+            changed_at: instant(claims.changed_at),
+            state_after: claims.state_after_lapse.map(state_name).transpose()?,
+            reviewable: claims.reviewable,
             id: nomination.id().as_uuid().into_bytes(),
             partner: nomination.partner().as_str().to_owned(),
             engagement: nomination.engagement().as_str().to_owned(),
@@ -201,7 +213,7 @@ fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
     let row = &write.row;
     // The columns an update rewrites, bound by both statements after the
     // ones a nomination keeps.
-    let changing: [&dyn ToSql; 12] = [
+    let changing: [&dyn ToSql; 15] = [
         &row.state,
         &row.version,
         &row.tab,
@@ -213,10 +225,19 @@ fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
         &row.completed,
         &row.asking,
         &row.standing_until,
+        &row.changed_at,
+        &row.state_after,
+        &row.reviewable,
         &row.doc,
     ];
     let changed = if write.expected_version == 0 {
-        let kept: [&dyn ToSql; 4] = [&row.id, &row.partner, &row.engagement, &row.customer];
+        let kept: [&dyn ToSql; 5] = [
+            &row.id,
+            &row.partner,
+            &row.engagement,
+            &row.customer,
+            &row.created_at,
+        ];
         conn.prepare_cached(sql::INSERT_NOMINATION)?
             .execute(params_from_iter(kept.into_iter().chain(changing)))?
     } else {

@@ -403,10 +403,30 @@ pub struct Chunk {
     pub due: usize,
 }
 
+/// Whose nominations a world holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Owners {
+    /// The thousand partners, as [`pick_partner`] spreads them.
+    #[default]
+    Spread,
+    /// [`BIG_PARTNER`]'s alone: the world of the export benchmark, whose
+    /// one partner's claims are every nomination (R-LIST-2).
+    BigPartner,
+}
+
 /// The chunks of the world of `spec`, made lazily: only one chunk's
 /// nominations are held at a time.
 pub fn chunks(spec: &WorldSpec) -> Result<impl Iterator<Item = Result<Chunk, BoxError>>, BoxError> {
+    chunks_of(spec, Owners::Spread)
+}
+
+/// [`chunks`], with the nominations of `owners`.
+pub fn chunks_of(
+    spec: &WorldSpec,
+    owners: Owners,
+) -> Result<impl Iterator<Item = Result<Chunk, BoxError>>, BoxError> {
     let mut maker = Maker::new(spec)?;
+    maker.owners = owners;
     let mut left = spec.nominations;
     Ok(std::iter::from_fn(move || {
         if left == 0 {
@@ -427,6 +447,8 @@ struct Maker {
     /// engagement is customer `k` of the others, so customers have
     /// nominations for several engagements, each by its own partner.
     next_customer: Vec<u64>,
+    /// Whose nominations they are.
+    owners: Owners,
 }
 
 impl Maker {
@@ -438,12 +460,16 @@ impl Maker {
             next_customer: vec![1; catalog.len()],
             catalog,
             partners,
+            owners: Owners::Spread,
         })
     }
 
     fn plan(&mut self) -> Plan {
         let engagement = pick_engagement(&mut self.rng);
-        let partner = pick_partner(&mut self.rng, engagement);
+        let partner = match self.owners {
+            Owners::Spread => pick_partner(&mut self.rng, engagement),
+            Owners::BigPartner => 0,
+        };
         let customer = self.next_customer[engagement];
         self.next_customer[engagement] += 1;
         let first_submit = f64::from(

@@ -347,6 +347,112 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     tool.fails("2026-05-04T09:00:00Z", &["verify", "missing.jsonl"], 2);
 }
 
+#[test]
+fn r_list_2_and_4_the_partner_exports_its_claims_as_csv_and_every_history_for_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = Tool {
+        dir: dir.path(),
+        db: String::from("export.sqlite"),
+    };
+    let now = "2026-03-03T09:00:00Z";
+    tool.ok(now, &["--create", "engagements"]);
+    let mut ids = Vec::new();
+    for (name, email) in [
+        ("Contoso AI", "it@contoso.example"),
+        ("=1+2, \"Woodgrove\"", "it@woodgrove.example"),
+        ("Tailspin Zürich", "it@tailspin.example"),
+    ] {
+        let out = tool.ok(
+            now,
+            &[
+                "add",
+                "--name",
+                name,
+                "--email",
+                email,
+                "--engagement",
+                "ai-workshop",
+            ],
+        );
+        ids.push(added_id(&out));
+    }
+    tool.ok("2026-03-03T10:00:00Z", &["send-consent", &ids[2]]);
+
+    // R-LIST-2: CSV on standard output, a header and a row per claim.
+    let later = "2026-03-04T09:00:00Z";
+    let csv = tool.ok(later, &["export"]);
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[0].starts_with("claim_id,engagement,customer,location,friendly_name,state,"),
+        "{}",
+        lines[0]
+    );
+    for id in &ids {
+        let rows = lines.iter().filter(|l| l.starts_with(id.as_str())).count();
+        assert_eq!(rows, 1, "{csv}");
+    }
+    assert!(csv.contains(",Tailspin Zürich,awaiting_consent,"), "{csv}");
+    // A name a spreadsheet would run is written as text, quoted for its
+    // comma and quotes.
+    assert!(
+        csv.contains(",\"'=1+2, \"\"Woodgrove\"\"\",customer_claimed,"),
+        "{csv}"
+    );
+
+    // Filtered and to a file; what was written is said on standard error.
+    let file = dir.path().join("asked.csv");
+    let out = tool.run(
+        later,
+        &[
+            "export",
+            "--state",
+            "awaiting consent",
+            "--order",
+            "changed",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 rows written to"));
+    let asked = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(asked.split_terminator("\r\n").count(), 2, "{asked}");
+    let bad_state = tool.fails(later, &["export", "--state", "pending"], 2);
+    assert!(bad_state.contains("is no state"), "{bad_state}");
+    tool.fails(later, &["export", "--engagement", "no-such-engagement"], 4);
+
+    // R-LIST-4: every history of the partner, each with its head, verified
+    // offline; a change to the second nomination's history is named.
+    let all = tool.ok(later, &["history", "--export", "--all"]);
+    let histories = dir.path().join("histories.jsonl");
+    std::fs::write(&histories, &all).unwrap();
+    let verified = tool.ok(later, &["verify", histories.to_str().unwrap()]);
+    assert!(
+        verified.ends_with("verified: 3 histories, 0 heads kept\n"),
+        "{verified}"
+    );
+    let forged: Vec<String> = all
+        .lines()
+        .map(|line| {
+            if line.starts_with("{\"event\"") && line.contains(&ids[1]) {
+                line.replacen(":00:00Z", ":00:01Z", 1)
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(&histories, forged.join("\n")).unwrap();
+    let broken = tool.fails(later, &["verify", histories.to_str().unwrap()], 3);
+    assert!(
+        broken.contains(&format!("event 1 of nomination {} was changed", ids[1])),
+        "{broken}"
+    );
+    tool.fails(later, &["history", "--all"], 2);
+    tool.fails(later, &["history"], 2);
+}
+
 /// R-LIST-1: the tool's Claims page lists the partner's nominations of
 /// every engagement newest first, filters them by state, searches them a
 /// few rows at a time with a cursor to go on, and names a refused search

@@ -13,7 +13,7 @@ use mci_engagements::ports::{
     HmacLinkKey, InMemoryPartnerDirectory, InMemoryTenantDirectory, ManualClock,
     PermissiveEligibility, SeededLinkIds,
 };
-use mci_engagements::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
+use mci_engagements::{AddCustomer, ClaimsRequest, CustomerRow, Error, Incentives, MessageKind};
 use mci_store::Store;
 use mci_testkit::{engagement, t0};
 use shared_cluster::Database;
@@ -869,6 +869,19 @@ macro_rules! every_store {
             r_rec_5_a_key_used_for_one_command_is_refused_for_another,
             r_list_1_the_claims_page_lists_filters_counts_and_searches,
         );
+        exports_on!($kind);
+    };
+}
+
+/// The stories of the exports (R-LIST-2, R-LIST-4), on every store.
+macro_rules! exports_on {
+    ($kind:ident) => {
+        tests_on!(
+            $kind: r_list_2_an_export_holds_every_row_once_under_concurrent_writes,
+            r_list_2_a_row_changed_during_the_export_appears_as_its_chunk_read_it,
+            r_list_2_the_export_has_its_header_and_quotes_what_it_must,
+            r_list_4_a_partner_history_export_verifies_against_every_head_the_service_gave,
+        );
     };
 }
 
@@ -879,6 +892,7 @@ macro_rules! every_database {
         tests_on!(
             $kind: r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row,
             r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones,
+            r_list_2_an_export_passes_over_an_unreadable_row_and_names_it,
         );
     };
 }
@@ -989,4 +1003,368 @@ async fn r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones(adapter
             Err(Error::Refused(Refusal::NotFound))
         ));
     }
+}
+
+/// A world whose exports read `chunk` rows at a time.
+async fn world_exporting(adapter: Adapter, chunk: usize) -> World {
+    world_with(
+        adapter,
+        mci_engagements::Settings {
+            export_chunk: chunk,
+            ..mci_engagements::Settings::default()
+        },
+    )
+    .await
+}
+
+/// The records of a CSV export, header first, as the `csv` crate reads
+/// RFC 4180.
+fn csv_records(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The column `name` of the Claims export.
+fn csv_column(name: &str) -> usize {
+    ClaimsCsvRow::HEADER
+        .iter()
+        .position(|h| *h == name)
+        .unwrap()
+}
+
+/// Partner `p` adds `customers` to `engagements`, a minute apart: the
+/// order of creation is the order of the calls.
+async fn added_in_turn(
+    w: &World,
+    p: u32,
+    customers: std::ops::RangeInclusive<u32>,
+    engagements: &[&str],
+) -> Vec<Nomination> {
+    let mut added = Vec::new();
+    for c in customers {
+        w.clock.advance(TimeDelta::minutes(1)).unwrap();
+        added.extend(w.add(p, c, engagements).await);
+    }
+    added
+}
+
+/// An export of partner 1's claims in `order` that runs while `changes`
+/// are made: the export writes into a pipe too small for one chunk, and a
+/// change is made after each read of it, so that the changes fall between
+/// the export's chunks. The export's bytes and summary.
+async fn export_while(
+    w: &World,
+    order: ClaimsOrder,
+    changes: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>>,
+) -> (Vec<u8>, mci_engagements::ExportSummary) {
+    use tokio::io::AsyncReadExt;
+    let (mut reader, mut writer) = tokio::io::duplex(256);
+    let service = w.service.clone();
+    let export = tokio::spawn(async move {
+        let export = ClaimsRequest {
+            order,
+            ..ClaimsRequest::default()
+        };
+        service.export_claims(&admin(1), &export, &mut writer).await
+    });
+    let mut bytes = Vec::new();
+    let mut changes = changes.into_iter();
+    let mut buffer = [0u8; 256];
+    loop {
+        let read = reader.read(&mut buffer).await.unwrap();
+        if read == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buffer[..read]);
+        if let Some(change) = changes.next() {
+            change.await;
+        }
+    }
+    assert!(
+        changes.next().is_none(),
+        "every change ran during the export"
+    );
+    (bytes, export.await.unwrap().unwrap())
+}
+
+async fn r_list_2_an_export_holds_every_row_once_under_concurrent_writes(adapter: Adapter) {
+    let w = world_exporting(adapter, 7).await;
+    let before = added_in_turn(&w, 1, 1..=20, &["workshop", "assessment"]).await;
+    let others = w.add(2, 40, &["workshop"]).await;
+    for order in ClaimsOrder::ALL {
+        // Consent asked for on every third nomination of the walk, and
+        // new nominations added, while the export runs.
+        let asked: Vec<NominationId> = before
+            .iter()
+            .map(|n| *n.id())
+            .filter(|id| {
+                let turn = before.iter().position(|n| n.id() == id).unwrap();
+                turn % 3 == usize::from(order == ClaimsOrder::Changed)
+            })
+            .collect();
+        let mut changes: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+            Vec::new();
+        for id in asked.clone() {
+            let service = w.service.clone();
+            changes.push(Box::pin(async move {
+                service
+                    .send_consent(&admin(1), &id, SendConsent::default())
+                    .await
+                    .unwrap();
+            }));
+        }
+        let first_new = if order == ClaimsOrder::Created {
+            21
+        } else {
+            31
+        };
+        for c in first_new..first_new + 5 {
+            let service = w.service.clone();
+            changes.insert(
+                changes.len() / 2,
+                Box::pin(async move {
+                    service
+                        .add_customer(&admin(1), &form(c, &["workshop"]))
+                        .await
+                        .unwrap();
+                }),
+            );
+        }
+        let (bytes, summary) = export_while(&w, order, changes).await;
+        let records = csv_records(&bytes);
+        assert_eq!(records[0], ClaimsCsvRow::HEADER.map(String::from).to_vec());
+        let ids: Vec<NominationId> = records[1..]
+            .iter()
+            .map(|r| r[csv_column("claim_id")].parse().unwrap())
+            .collect();
+        assert_eq!(summary.rows as usize, ids.len());
+        assert!(summary.chunks >= 6, "{summary:?}");
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{order}: no row twice");
+        assert!(
+            others.iter().all(|n| !unique.contains(n.id())),
+            "{order}: no other partner's row (R-ROLE-2)"
+        );
+        for n in &before {
+            let changed_during = asked.contains(n.id());
+            if order == ClaimsOrder::Created || !changed_during {
+                assert!(
+                    unique.contains(n.id()),
+                    "{order}: {} was there when the export began",
+                    n.id()
+                );
+            }
+        }
+        // Each row is a state its nomination was in.
+        for record in &records[1..] {
+            let state = &record[csv_column("state")];
+            let version = &record[csv_column("version")];
+            assert!(
+                matches!(
+                    (state.as_str(), version.as_str()),
+                    ("customer_claimed", "1")
+                        | ("awaiting_consent", "2")
+                        | ("awaiting_consent", "3")
+                ),
+                "{order}: {state} at version {version}"
+            );
+        }
+    }
+}
+
+async fn r_list_2_a_row_changed_during_the_export_appears_as_its_chunk_read_it(adapter: Adapter) {
+    use tokio::io::AsyncReadExt;
+    let w = world_exporting(adapter, 2).await;
+    // Newest first: 6 and 5 in the first chunk, 2 and 1 in the last.
+    let added = added_in_turn(&w, 1, 1..=6, &["workshop"]).await;
+    let (first_chunk, last_chunk) = (*added[5].id(), *added[0].id());
+    let header = mci_engagements::ClaimsCsv::new().header().unwrap().len();
+    let (mut reader, mut writer) = tokio::io::duplex(64);
+    let service = w.service.clone();
+    let export = tokio::spawn(async move {
+        service
+            .export_claims(&admin(1), &ClaimsRequest::default(), &mut writer)
+            .await
+    });
+    // The header and part of the first chunk's rows: that chunk was read,
+    // and its bytes do not fit in the pipe, so the export waits there.
+    let mut bytes = vec![0u8; header + 100];
+    reader.read_exact(&mut bytes).await.unwrap();
+    for id in [first_chunk, last_chunk] {
+        w.service
+            .send_consent(&admin(1), &id, SendConsent::default())
+            .await
+            .unwrap();
+    }
+    reader.read_to_end(&mut bytes).await.unwrap();
+    let summary = export.await.unwrap().unwrap();
+    assert_eq!(
+        (summary.rows, summary.chunks),
+        (6, 4),
+        "three full, then the end"
+    );
+    let records = csv_records(&bytes);
+    let row = |id: NominationId| {
+        records
+            .iter()
+            .find(|r| r[csv_column("claim_id")] == id.to_string())
+            .unwrap()
+            .clone()
+    };
+    // The first chunk's row as it was read, before the change ...
+    let early = row(first_chunk);
+    assert_eq!(early[csv_column("state")], "customer_claimed");
+    assert_eq!(early[csv_column("version")], "1");
+    assert_eq!(early[csv_column("consent_requested_at")], "");
+    // ... and the last chunk's as it was when its chunk was read, after.
+    let late = row(last_chunk);
+    assert_eq!(late[csv_column("state")], "awaiting_consent");
+    assert_eq!(late[csv_column("version")], "2");
+    assert!(late[csv_column("consent_requested_at")].ends_with('Z'));
+}
+
+async fn r_list_2_the_export_has_its_header_and_quotes_what_it_must(adapter: Adapter) {
+    let w = world(adapter).await;
+    let name = "=HYPERLINK(\"http://evil.example\"), Zürich 北京";
+    let mut add = form(3, &["workshop"]);
+    add.friendly_name = name.parse().unwrap();
+    let n = w
+        .service
+        .add_customer(&admin(1), &add)
+        .await
+        .unwrap()
+        .nominations
+        .remove(0);
+    let id = w.approved_claim(1, 4).await;
+    let mut bytes = Vec::new();
+    let summary = w
+        .service
+        .export_claims(&admin(1), &ClaimsRequest::default(), &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows, 2);
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.starts_with("claim_id,engagement,customer,location,friendly_name,state,"));
+    assert!(text.ends_with("\r\n"));
+    assert!(
+        text.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\"), Zürich 北京\","),
+        "{text}"
+    );
+    let records = csv_records(&bytes);
+    let named = records
+        .iter()
+        .find(|r| r[csv_column("claim_id")] == n.id().to_string())
+        .unwrap();
+    assert_eq!(spreadsheet_value(&named[csv_column("friendly_name")]), name);
+    let approved = records
+        .iter()
+        .find(|r| r[csv_column("claim_id")] == id.to_string())
+        .unwrap();
+    assert_eq!(approved[csv_column("state")], "approved");
+    assert_eq!(approved[csv_column("payout_minor")], "750000");
+    assert_eq!(approved[csv_column("payout_currency")], "EUR");
+    assert_eq!(approved[csv_column("payout_approved")], "true");
+    // One engagement, one state: the list the Claims page filters.
+    let only = ClaimsRequest {
+        state: Some(State::Approved),
+        ..ClaimsRequest::default()
+    };
+    let mut bytes = Vec::new();
+    w.service
+        .export_claims(&admin(1), &only, &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(csv_records(&bytes).len(), 2);
+    let unknown = ClaimsRequest {
+        engagement: Some("no-such-engagement".parse().unwrap()),
+        ..ClaimsRequest::default()
+    };
+    assert!(matches!(
+        w.service
+            .export_claims(&admin(1), &unknown, &mut Vec::new())
+            .await,
+        Err(mci_engagements::ExportError::Service(
+            Error::UnknownEngagement(_)
+        ))
+    ));
+}
+
+async fn r_list_4_a_partner_history_export_verifies_against_every_head_the_service_gave(
+    adapter: Adapter,
+) {
+    let w = world_exporting(adapter, 2).await;
+    let approved = w.approved_claim(1, 1).await;
+    let mut ids = vec![approved];
+    for n in added_in_turn(&w, 1, 2..=5, &["workshop"]).await {
+        if ids.len() % 2 == 0 {
+            w.ask_consent(1, n.id()).await;
+        }
+        ids.push(*n.id());
+    }
+    let others = w.add(2, 9, &["workshop"]).await;
+    // Past the consent window, before any sweep: those lapses are due,
+    // not written; the export ends each history with its lapse.
+    w.clock.advance(TimeDelta::days(31)).unwrap();
+    let mut kept = Vec::new();
+    for id in &ids {
+        let n = w.service.nomination(&admin(1), id).await.unwrap();
+        kept.push(n.head().unwrap());
+    }
+    let mut bytes = Vec::new();
+    let summary = w
+        .service
+        .export_histories(&admin(1), &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows, ids.len() as u64);
+    assert!(summary.chunks >= 3, "{summary:?}");
+    let export = String::from_utf8(bytes).unwrap();
+    let heads = verify_export(&export, &kept).unwrap();
+    let verified: std::collections::BTreeSet<_> = heads.iter().map(|h| h.nomination).collect();
+    assert_eq!(verified, ids.iter().copied().collect());
+    assert!(!verified.contains(others[0].id()), "R-ROLE-2");
+    for head in &kept {
+        assert!(heads.contains(head), "{head:?}: the head the service gave");
+    }
+    // After the sweep writes the lapses, the same heads.
+    w.service.sweep().await.unwrap();
+    let mut bytes = Vec::new();
+    w.service
+        .export_histories(&admin(1), &mut bytes)
+        .await
+        .unwrap();
+    let swept = verify_export(&String::from_utf8(bytes).unwrap(), &kept).unwrap();
+    assert_eq!(swept.len(), heads.len());
+    for head in &swept {
+        assert!(heads.contains(head), "{head:?}: the lapse the sweep wrote");
+    }
+}
+
+async fn r_list_2_an_export_passes_over_an_unreadable_row_and_names_it(adapter: Adapter) {
+    let w = world_exporting(adapter, 2).await;
+    let added = added_in_turn(&w, 1, 1..=5, &["workshop"]).await;
+    let bad = *added[2].id();
+    w.corrupt(&bad, Corruption::NotJson).await;
+    let mut bytes = Vec::new();
+    let summary = w
+        .service
+        .export_claims(&admin(1), &ClaimsRequest::default(), &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(summary.rows, 4);
+    assert_eq!(summary.unreadable, [bad]);
+    let records = csv_records(&bytes);
+    assert_eq!(records.len(), 5);
+    assert!(records.iter().all(|r| r[0] != bad.to_string()));
+    let mut bytes = Vec::new();
+    let summary = w
+        .service
+        .export_histories(&admin(1), &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!((summary.rows, summary.unreadable), (4, vec![bad]));
 }

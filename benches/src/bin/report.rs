@@ -13,7 +13,10 @@
 //! the sweep, which share the large worlds), `memory-customers` and
 //! `sqlite-customers` (the service's Customers page over each store, which
 //! need the worlds too and build them when `worlds` is not asked for), and
-//! `postgres-add`, `postgres-accept` and `postgres-customers`. The
+//! `postgres-add`, `postgres-accept` and `postgres-customers`, and
+//! `sqlite-export` (the Claims export of one partner's claims, a world of
+//! its own, each side run in a child process that reports its peak
+//! memory). The
 //! table goes to standard output; progress, fixture sizes, the wall time
 //! and the asides below go to standard error.
 //!
@@ -51,6 +54,7 @@ use mci_benches::comparison::{
     CALLERS, MemoryAdd, MemoryPage, ServicePage, SqliteAccept, SqliteAdd, SqlitePage, SqliteSweep,
     SqliteWorld, build_worlds, know_file,
 };
+use mci_benches::export;
 use mci_benches::measure::{Goal, Line, Measure, Timing, interleaved, median, table, time};
 use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
 use mci_benches::world::{BIG_PARTNER, Known, KnownFor, PAGE, WorldSpec};
@@ -66,7 +70,7 @@ const SMALL: usize = 10_000;
 const KNOWN_FOR: KnownFor = KnownFor::BigEngagement;
 
 /// The parts `--only` takes.
-const PARTS: [&str; 9] = [
+const PARTS: [&str; 10] = [
     "memory-add",
     "sqlite-add",
     "accept",
@@ -76,6 +80,7 @@ const PARTS: [&str; 9] = [
     "postgres-add",
     "postgres-accept",
     "postgres-customers",
+    "sqlite-export",
 ];
 
 /// How long a report runs each side of a comparison.
@@ -189,6 +194,13 @@ fn progress(started: Instant, what: &str) {
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == export::CHILD_FLAG) {
+        // One side of the export comparison, in a process of its own.
+        let side = export::Side::named(args.get(i + 1).ok_or("which side")?)?;
+        let path = args.get(i + 2).ok_or("which file")?;
+        println!("{}", export::run(std::path::Path::new(path), side)?.line());
+        return Ok(());
+    }
     let plan = if args.iter().any(|a| a == "--quick") {
         QUICK
     } else {
@@ -444,6 +456,10 @@ fn main() -> Result<(), BoxError> {
         }
     }
 
+    if wanted("sqlite-export") {
+        sqlite_export(&plan, started, nominations, &mut lines)?;
+    }
+
     let pg_parts = ["postgres-add", "postgres-accept", "postgres-customers"];
     if pg_parts.iter().any(|p| wanted(p)) {
         postgres(&plan, started, &wanted, pg_nominations, &mut lines)?;
@@ -566,6 +582,77 @@ fn postgres(
 }
 
 /// `n` as the table names sizes: 1M, 10k, 2500.
+/// (n) The Claims export of one partner's claims at `nominations` and at
+/// the small size, each side in a child process of its own: rows per
+/// second in the table, with both sides' peak resident sets.
+fn sqlite_export(
+    plan: &Plan,
+    started: Instant,
+    nominations: usize,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<(), BoxError> {
+    let large = human(nominations);
+    progress(
+        started,
+        &format!("SQLite: building the {large} and 10k export worlds (one partner's claims)"),
+    );
+    let world = export::ExportWorld::build(nominations)?;
+    let small = export::ExportWorld::build(SMALL)?;
+    let program = std::env::current_exe()?;
+    let mut runs: [Vec<export::ExportRun>; 2] = [Vec::new(), Vec::new()];
+    let side = |runs: &mut Vec<export::ExportRun>, which, path: &std::path::Path| {
+        let run = export::in_child(&program, path, which)?;
+        runs.push(run);
+        Ok::<_, BoxError>(Timing {
+            ops: run.rows,
+            elapsed: run.elapsed,
+        })
+    };
+    let [ours_runs, baseline_runs] = &mut runs;
+    // Each round reads a whole world, as a sweep round does.
+    let (ours, baseline) = interleaved(
+        plan.sweep_rounds,
+        || side(ours_runs, export::Side::Ours, world.path()),
+        || side(baseline_runs, export::Side::Baseline, world.path()),
+    )?;
+    for run in runs.iter().flatten() {
+        if run.rows != nominations as u64 || run.bytes != runs[0][0].bytes {
+            return Err(format!("an export wrote {run:?}, not the world's rows").into());
+        }
+    }
+    let peak = |runs: &[export::ExportRun]| runs.iter().map(|r| r.peak_kib).max().unwrap_or(0);
+    let small_ours = export::in_child(&program, small.path(), export::Side::Ours)?;
+    let small_baseline = export::in_child(&program, small.path(), export::Side::Baseline)?;
+    let mib = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
+    progress(
+        started,
+        &format!(
+            "  export peak resident set: at {large} ours {}, baseline {}; at 10k ours {}, baseline {}",
+            mib(peak(&runs[0])),
+            mib(peak(&runs[1])),
+            mib(small_ours.peak_kib),
+            mib(small_baseline.peak_kib),
+        ),
+    );
+    lines.push((
+        90,
+        Line {
+            comparison: format!(
+                "SQLite: export {large} claims of one partner as CSV, rows/s (peak memory ours {}, baseline {}; at 10k {} and {})",
+                mib(peak(&runs[0])),
+                mib(peak(&runs[1])),
+                mib(small_ours.peak_kib),
+                mib(small_baseline.peak_kib),
+            ),
+            measure: Measure::Throughput,
+            ours,
+            baseline,
+            goal: Goal::AtLeast(0.7),
+        },
+    ));
+    Ok(())
+}
+
 fn human(n: usize) -> String {
     match n {
         n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),

@@ -153,6 +153,32 @@ impl ExportLine {
     }
 }
 
+/// The history export of one nomination (R-LIST-4): every event of
+/// `history` as a line, in the order given, then the head of the last one.
+/// An export of many nominations is theirs one after another, each with
+/// its head; [`verify_export`] checks both. Empty for an empty history.
+///
+/// ```
+/// use mci_core::{history_export, verify_export};
+/// use mci_testkit::Scenario;
+///
+/// let history = Scenario::approved().events;
+/// let export = history_export(&history);
+/// assert_eq!(export.lines().count(), history.len() + 1);
+/// assert!(export.lines().last().unwrap().starts_with(r#"{"head":"#));
+/// assert_eq!(verify_export(&export, &[]).unwrap(), [history.last().unwrap().head()]);
+/// ```
+pub fn history_export(history: &[Event]) -> String {
+    let mut export = String::new();
+    for event in history {
+        export.push_str(&ExportLine::Event(event.clone()).to_json_line());
+    }
+    if let Some(last) = history.last() {
+        export.push_str(&ExportLine::Head(last.head()).to_json_line());
+    }
+    export
+}
+
 /// What [`verify_export`] found wrong, naming the first event or head at
 /// fault and the line of the export it is on (from 1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

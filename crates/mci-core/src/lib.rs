@@ -92,6 +92,7 @@ mod eligibility;
 mod email;
 mod engagement;
 mod event;
+mod export;
 mod guard;
 mod hours;
 mod id;
@@ -116,7 +117,8 @@ pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
 };
 pub use chain::{
-    ChainBreak, ExportLine, Head, chain_stored_history, event_hash, verify_export, with_last_hash,
+    ChainBreak, ExportLine, Head, chain_stored_history, event_hash, history_export, verify_export,
+    with_last_hash,
 };
 pub use claim::{ClaimComment, ClaimRecord, DocumentKind, Survey, SurveyKind, SurveyStatus};
 pub use claims::{ClaimsOrder, ClaimsPlacement, ClaimsSearch, ClaimsSearchInput};
@@ -136,6 +138,7 @@ pub use engagement::{
     Need, PayModel, ProofItem, ProofRequirement, RuleVersion, RulesBuilder, Timelines,
 };
 pub use event::{Event, EventKind};
+pub use export::{ClaimsCsvRow, spreadsheet_text, spreadsheet_value};
 pub use guard::{Guard, Standing};
 pub use hours::*;
 pub use id::*;

@@ -380,3 +380,145 @@ fn r_list_4_a_history_stored_before_chaining_is_chained_as_the_domain_chains_it(
         None
     );
 }
+
+/// `count` nominations of one partner, each with its own history: what a
+/// partner-wide export holds (R-LIST-4).
+fn partner_histories(count: u64) -> Vec<Vec<Event>> {
+    let user = mci_testkit::admin();
+    let workshop = mci_testkit::workshop().0;
+    (1..=count)
+        .map(|n| {
+            let scenario =
+                Scenario::added_by(&user, &workshop, mci_testkit::nomination_id(100 + n));
+            // Histories of different lengths, so that no two breaks share a line.
+            match n % 3 {
+                0 => scenario.events,
+                1 => scenario.consent_given().events,
+                _ => scenario.consent_given().prove_everything().submit().events,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn r_list_4_a_partner_export_of_many_nominations_verifies_with_each_head() {
+    let histories = partner_histories(6);
+    let export: String = histories
+        .iter()
+        .map(|h| mci_core::history_export(h))
+        .collect();
+    let heads = verify_export(&export, &[]).unwrap();
+    let expected: Vec<Head> = histories.iter().map(|h| h.last().unwrap().head()).collect();
+    assert_eq!(
+        heads, expected,
+        "every nomination's head, in the export's order"
+    );
+    // Against every head the partner kept of every change: still verified.
+    let kept: Vec<Head> = histories.iter().flatten().map(Event::head).collect();
+    assert_eq!(verify_export(&export, &kept).unwrap(), expected);
+}
+
+#[test]
+fn r_list_4_the_first_break_of_a_partner_export_is_named_by_nomination_and_event() {
+    let histories = partner_histories(5);
+    let mut lines: Vec<Value> = Vec::new();
+    for history in &histories {
+        lines.extend(lines_of(history));
+        let head = history.last().unwrap().head();
+        lines.push(serde_json::to_value(ExportLine::Head(head)).unwrap());
+    }
+    let line_of = |nomination: usize, version: usize| {
+        histories[..nomination]
+            .iter()
+            .map(|h| h.len() + 1)
+            .sum::<usize>()
+            + version
+    };
+    // Two forgeries, in the fourth nomination and then in the second: the
+    // one on the earlier line is named, with its nomination and event.
+    let (late, early) = ((3, 2), (1, 3));
+    for (nomination, version) in [late, early] {
+        let line = line_of(nomination, version) - 1;
+        lines[line]["event"]["at"] = Value::from("2020-01-01T00:00:00Z");
+    }
+    let broken = verify_export(&export_of(&lines), &[]).unwrap_err();
+    let id = histories[early.0][0].nomination;
+    assert_eq!(
+        broken,
+        ChainBreak::Changed {
+            line: line_of(early.0, early.1),
+            nomination: id,
+            version: early.1 as u64,
+        }
+    );
+    let text = broken.to_string();
+    assert!(
+        text.contains(&id.to_string()) && text.contains("event 3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn r_list_4_a_nomination_left_out_of_a_partner_export_is_found_against_its_kept_head() {
+    let histories = partner_histories(4);
+    let kept: Vec<Head> = histories.iter().map(|h| h.last().unwrap().head()).collect();
+    // The third nomination's events and head are gone: the rest is a valid
+    // export on its own ...
+    let export: String = histories
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .map(|(_, h)| mci_core::history_export(h))
+        .collect();
+    assert_eq!(verify_export(&export, &[]).unwrap().len(), 3);
+    // ... but the head the partner kept of it finds it missing, by name.
+    let broken = verify_export(&export, &kept).unwrap_err();
+    assert_eq!(
+        broken,
+        ChainBreak::TailCut {
+            head: kept[2],
+            found: 0
+        }
+    );
+    assert!(broken.to_string().contains(&kept[2].nomination.to_string()));
+}
+
+#[test]
+fn r_list_4_a_head_of_a_partner_export_that_does_not_match_its_chain_is_found() {
+    let histories = partner_histories(3);
+    let export: String = histories
+        .iter()
+        .map(|h| mci_core::history_export(h))
+        .collect();
+    let head = histories[1].last().unwrap().head();
+    let line = serde_json::to_string(&ExportLine::Head(head)).unwrap();
+    // A head claiming one event more than the export holds.
+    let longer = Head {
+        version: head.version + 1,
+        ..head
+    };
+    let forged = export.replace(
+        &line,
+        &serde_json::to_string(&ExportLine::Head(longer)).unwrap(),
+    );
+    assert_eq!(
+        verify_export(&forged, &[]),
+        Err(ChainBreak::TailCut {
+            head: longer,
+            found: head.version
+        })
+    );
+    // A head naming another hash.
+    let other = Head {
+        hash: histories[0][0].hash,
+        ..head
+    };
+    let forged = export.replace(
+        &line,
+        &serde_json::to_string(&ExportLine::Head(other)).unwrap(),
+    );
+    assert_eq!(
+        verify_export(&forged, &[]),
+        Err(ChainBreak::Rewritten { head: other })
+    );
+}

@@ -103,6 +103,7 @@ mod clock;
 mod command;
 mod customer;
 mod error;
+mod export;
 pub mod observability;
 mod page;
 mod partner;
@@ -115,6 +116,7 @@ pub use call::Call;
 pub use claims::{ClaimRow, ClaimsPage, ClaimsPageCursor, ClaimsRequest};
 pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, ErrorKind, Result};
+pub use export::{ClaimsCsv, ExportError, ExportSummary};
 pub use mci_core::MessageKind;
 pub use mci_store::{ClaimCounts, ClaimsScope};
 pub use page::{

@@ -422,14 +422,12 @@ impl Incentives {
         traced("history", call_span!("history", id), async move {
             let user = self.partner_user(&call.into())?;
             let nomination = self.load(&Target::Partner(user.partner(), id)).await?;
-            let mut events = self.store.history(id).await?;
-            if let Some(lapse) = nomination
-                .due_lapse(self.now()?)
-                .and_then(|_| nomination.lapse())
-            {
-                events.push(lapse.event);
-            }
-            Ok(events)
+            let events = self.store.history(id).await?;
+            Ok(crate::export::with_due_lapse(
+                &nomination,
+                events,
+                self.now()?,
+            ))
         })
         .await
     }

@@ -49,6 +49,9 @@ pub struct Settings {
     /// The most answers one sweep asks for, so that a sweep stays short
     /// when many are due (the next sweep goes on). Default 8192.
     pub eligibility_per_sweep: usize,
+    /// How many rows an export reads and writes at a time, one store read
+    /// each (R-LIST-2): what bounds its memory. Default 1000.
+    pub export_chunk: usize,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             eligibility_refresh: TimeDelta::hours(12),
             eligibility_batch: 256,
             eligibility_per_sweep: 8192,
+            export_chunk: 1000,
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use mci_core::{ChainBreak, ExportLine, Head, verify_export};
+use mci_core::{ChainBreak, ExportLine, Head, history_export, verify_export};
 use mci_core::{ClaimsOrder, ClaimsSearchInput, State};
 use mci_core::{
     Comment, Contact, Contacts, ContactsUpdate, CustomerIdInput, DocumentKind, DocumentRef,
@@ -21,8 +21,8 @@ use mci_core::{
 };
 use mci_engagements::ports::ManualClock;
 use mci_engagements::{
-    AddCustomer, ClaimCustomer, ClaimsPageCursor, ClaimsRequest, Error, ErrorKind, Incentives,
-    PageCursor,
+    AddCustomer, ClaimCustomer, ClaimsPageCursor, ClaimsRequest, Error, ErrorKind, ExportError,
+    ExportSummary, Incentives, PageCursor,
 };
 use mci_examples::{
     Database, DemoError, DemoPartner, admin, explain, message_line, page_table, partners, reviewer,
@@ -291,14 +291,44 @@ enum Command {
         #[arg(long)]
         deliver: bool,
     },
+    /// The partner's claims as CSV (RFC 4180, a header row, instants in
+    /// RFC 3339 UTC, amounts in minor units beside their currency), read
+    /// in chunks so that any number of rows fits in bounded memory
+    /// (R-LIST-2). Friendly names that a spreadsheet would run as a
+    /// formula start with an apostrophe.
+    Export {
+        /// Only this engagement's claims.
+        #[arg(long)]
+        engagement: Option<EngagementId>,
+        /// Only the claims in this state now, e.g. consented or
+        /// awaiting_consent.
+        #[arg(long, value_parser = state_arg)]
+        state: Option<State>,
+        /// Newest first by creation (every claim once, even while it
+        /// changes), or by last change.
+        #[arg(long, default_value = "created")]
+        order: ClaimsOrder,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// A nomination's history (R-REC-1); with --export, as JSON Lines of
-    /// its events and its head, for `verify` (R-LIST-4).
+    /// its events and its head, for `verify` (R-LIST-4); with --export
+    /// --all, the histories of all the partner's nominations, each with
+    /// its head.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["nomination", "all"])))]
     History {
         /// The nomination.
-        nomination: NominationId,
+        nomination: Option<NominationId>,
         /// Print the history export instead of the table.
         #[arg(long)]
         export: bool,
+        /// Export every nomination of the partner (with --export).
+        #[arg(long, requires = "export")]
+        all: bool,
+        /// Write the export to this file instead of standard output.
+        #[arg(long, short, requires = "export")]
+        output: Option<PathBuf>,
     },
     /// Checks a history export offline: every event's hash and link, and
     /// the heads kept (R-LIST-4). Needs no database.
@@ -894,26 +924,52 @@ async fn execute(
                 println!("{} pending", messages.len());
             }
         }
+        Command::Export {
+            engagement,
+            state,
+            order,
+            output,
+        } => {
+            let export = ClaimsRequest {
+                engagement,
+                state,
+                order,
+                ..ClaimsRequest::default()
+            };
+            let mut out = Output::open(output.as_deref()).await?;
+            let summary = service.export_claims(user, &export, &mut out.writer).await;
+            out.finish(summary).await?;
+        }
         Command::History {
-            nomination,
+            nomination: Some(nomination),
             export: false,
+            ..
         } => {
             for event in service.history(user, &nomination).await? {
                 println!("{}", mci_examples::event_line(&event));
             }
         }
         Command::History {
-            nomination,
+            nomination: Some(nomination),
             export: true,
+            output,
+            ..
         } => {
             let events = service.history(user, &nomination).await?;
-            let head = events.last().map(mci_core::Event::head);
-            for event in events {
-                print!("{}", ExportLine::Event(event).to_json_line());
-            }
-            if let Some(head) = head {
-                print!("{}", ExportLine::Head(head).to_json_line());
-            }
+            let mut out = Output::open(output.as_deref()).await?;
+            let written = out.write(history_export(&events).as_bytes()).await;
+            out.finish(written.map(|()| ExportSummary::default()))
+                .await?;
+        }
+        Command::History {
+            all: true, output, ..
+        } => {
+            let mut out = Output::open(output.as_deref()).await?;
+            let summary = service.export_histories(user, &mut out.writer).await;
+            out.finish(summary).await?;
+        }
+        Command::History { .. } => {
+            unreachable!("clap requires a nomination or --all, and --export with --all")
         }
         Command::Verify { .. } => unreachable!("verify runs without a database"),
     }
@@ -1032,6 +1088,62 @@ async fn verify(file: &Path, heads: Option<&Path>) -> Result<(), Failure> {
             Ok(())
         }
         Err(broken) => Err(Failure::Broken(broken)),
+    }
+}
+
+/// Where an export goes: a file, or standard output.
+struct Output {
+    writer: tokio::io::BufWriter<Box<dyn tokio::io::AsyncWrite + Unpin + Send>>,
+    path: Option<PathBuf>,
+}
+
+impl Output {
+    async fn open(path: Option<&Path>) -> Result<Output, Failure> {
+        let target: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match path {
+            Some(path) => Box::new(
+                tokio::fs::File::create(path)
+                    .await
+                    .map_err(|e| Failure::Usage(format!("--output {}: {e}", path.display())))?,
+            ),
+            None => Box::new(tokio::io::stdout()),
+        };
+        Ok(Output {
+            writer: tokio::io::BufWriter::new(target),
+            path: path.map(Path::to_path_buf),
+        })
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
+        use tokio::io::AsyncWriteExt;
+        self.writer.write_all(bytes).await?;
+        Ok(self.writer.flush().await?)
+    }
+
+    /// Reports how the export ended: on standard error, so that standard
+    /// output holds the export alone.
+    async fn finish(self, summary: Result<ExportSummary, ExportError>) -> Result<(), Failure> {
+        let summary = match summary {
+            Ok(summary) => summary,
+            Err(ExportError::Service(error)) => return Err(Failure::Service(error)),
+            Err(error) => {
+                let to = match &self.path {
+                    Some(path) => path.display().to_string(),
+                    None => String::from("standard output"),
+                };
+                return Err(Failure::Other(
+                    format!("{to}: {}", mci_examples::with_causes(&error)).into(),
+                ));
+            }
+        };
+        for id in &summary.unreadable {
+            eprintln!(
+                "warning: nomination {id} is stored but cannot be read back; it is not in the export"
+            );
+        }
+        if let Some(path) = &self.path {
+            eprintln!("{} rows written to {}", summary.rows, path.display());
+        }
+        Ok(())
     }
 }
 
