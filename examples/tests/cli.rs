@@ -66,6 +66,22 @@ impl Tool<'_> {
 }
 
 /// The nomination id an `add` printed.
+/// The hash a reviewer's decision cites with `--seen`: the head that
+/// `review show` and every decision print (R-LIST-4).
+fn seen_in(out: &str) -> String {
+    out.lines()
+        .find_map(|line| line.strip_prefix("head: version ")?.split(", seen ").nth(1))
+        .unwrap_or_else(|| panic!("no head in {out}"))
+        .to_owned()
+}
+
+impl Tool<'_> {
+    /// The claim's head as `review show` prints it at `now`.
+    fn seen(&self, now: &str, id: &str) -> String {
+        seen_in(&self.ok(now, &["review", "show", id]))
+    }
+}
+
 fn added_id(out: &str) -> String {
     out.rsplit(": ").next().unwrap().trim().to_owned()
 }
@@ -231,10 +247,35 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     tool.ok(&day(13, 10), &["submit", &id]);
     let queue = tool.ok(&day(14, 9), &["review", "queue"]);
     assert!(queue.contains(&id), "{queue}");
-    tool.ok(&day(14, 9), &["review", "start", &id]);
+    let seen = tool.seen(&day(14, 9), &id);
+    let started = tool.ok(&day(14, 9), &["review", "start", &id, "--seen", &seen]);
+    // R-LIST-4: a decision cites the head it saw; the one before is stale.
+    let stale = tool.fails(
+        &day(14, 10),
+        &[
+            "review",
+            "ask",
+            &id,
+            "Attendee list, please",
+            "--seen",
+            &seen,
+        ],
+        3,
+    );
+    assert!(
+        stale.contains("R-LIST-4") && stale.contains("seen"),
+        "{stale}"
+    );
     tool.ok(
         &day(14, 10),
-        &["review", "ask", &id, "Attendee list, please"],
+        &[
+            "review",
+            "ask",
+            &id,
+            "Attendee list, please",
+            "--seen",
+            &seen_in(&started),
+        ],
     );
     let answered = tool.ok(
         &day(15, 9),
@@ -246,7 +287,8 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
         ],
     );
     assert!(answered.contains("submitted"), "{answered}");
-    tool.ok(&day(16, 9), &["review", "start", &id]);
+    let seen = tool.seen(&day(16, 9), &id);
+    tool.ok(&day(16, 9), &["review", "start", &id, "--seen", &seen]);
     let shown = tool.ok(&day(16, 9), &["review", "show", &id]);
     assert!(
         shown.contains("proof.pdf (application/pdf, 24 bytes"),
@@ -258,15 +300,29 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     );
 
     // R-CLAIM-W-8: rejected, disputed once, then approved and paid.
-    tool.ok(&day(16, 10), &["review", "reject", &id, "No attendee list"]);
+    tool.ok(
+        &day(16, 10),
+        &[
+            "review",
+            "reject",
+            &id,
+            "No attendee list",
+            "--seen",
+            &seen_in(&shown),
+        ],
+    );
     tool.ok(
         &day(17, 9),
         &["dispute", &id, "The list is page 3 of the report"],
     );
     let twice = tool.fails(&day(17, 10), &["dispute", &id, "Again"], 3);
     assert!(twice.contains("R-CLAIM-W-8"), "{twice}");
-    tool.ok(&day(18, 9), &["review", "start", &id]);
-    tool.ok(&day(18, 10), &["review", "approve", &id]);
+    let seen = tool.seen(&day(18, 9), &id);
+    let started = tool.ok(&day(18, 9), &["review", "start", &id, "--seen", &seen]);
+    tool.ok(
+        &day(18, 10),
+        &["review", "approve", &id, "--seen", &seen_in(&started)],
+    );
 
     // R-CLAIM-W-9: the payout batch, shown, and a payment reversed by a
     // new batch.
@@ -282,7 +338,11 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
         shown.contains(&id) && shown.contains("7500.00 EUR"),
         "{shown}"
     );
-    let reversed = tool.ok("2026-05-02T09:00:00Z", &["review", "reverse", &batch, &id]);
+    let seen = tool.seen("2026-05-02T09:00:00Z", &id);
+    let reversed = tool.ok(
+        "2026-05-02T09:00:00Z",
+        &["review", "reverse", &batch, &id, "--seen", &seen],
+    );
     assert!(
         reversed.contains(&id) && reversed.contains("Reversal"),
         "{reversed}"

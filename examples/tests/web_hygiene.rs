@@ -284,6 +284,48 @@ fn submitted(client: &mut Client) -> String {
     nomination
 }
 
+/// The head the review page at `review` shows in its decision forms'
+/// hidden `seen` field (R-LIST-4).
+fn seen_on(client: &mut Client, review: &str) -> String {
+    let page = client.get(review);
+    let at = page
+        .body
+        .find("name=\"seen\" value=\"")
+        .unwrap_or_else(|| panic!("no seen field: {}", page.body));
+    page.body[at + 19..at + 83].to_owned()
+}
+
+#[test]
+fn r_list_4_a_decision_cites_the_head_its_page_showed_and_a_stale_one_is_refused() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let nomination = submitted(&mut client);
+    let review = format!("/review/{nomination}");
+    let page = client.get(&review);
+    assert!(page.body.contains("id=\"head\""), "{}", page.body);
+    let read = seen_on(&mut client, &review);
+    // Without the head, the decision is refused beside nothing it could fix.
+    let missing = client.post(&format!("{review}/start"), &[]);
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    assert_eq!(state_of(&mut client, &nomination), "submitted");
+    // The partner comments after the reviewer read the claim.
+    let commented = client.post(
+        &format!("/nominations/{nomination}/comment"),
+        &[("text", "The agenda is on page 2")],
+    );
+    assert_eq!(commented.status, 303, "{}", commented.body);
+    let stale = client.post(&format!("{review}/start"), &[("seen", &read)]);
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("R-LIST-4"), "{}", stale.body);
+    assert_eq!(state_of(&mut client, &nomination), "submitted");
+    // The page shows the head it has now, and that one is accepted.
+    let fresh = seen_on(&mut client, &review);
+    assert_ne!(fresh, read);
+    let started = client.post(&format!("{review}/start"), &[("seen", &fresh)]);
+    assert_eq!(started.status, 303, "{}", started.body);
+    assert_eq!(state_of(&mut client, &nomination), "under review");
+}
+
 #[test]
 fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
     let app = WebApp::in_memory();
@@ -292,9 +334,19 @@ fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
     let queue = client.get("/review");
     assert!(queue.body.contains(&nomination), "{}", queue.body);
     let review = format!("/review/{nomination}");
-    assert_eq!(client.post(&format!("{review}/start"), &[]).status, 303);
+    let seen = seen_on(&mut client, &review);
+    assert_eq!(
+        client
+            .post(&format!("{review}/start"), &[("seen", &seen)])
+            .status,
+        303
+    );
+    let seen = seen_on(&mut client, &review);
     // No reason: refused beside the reason's field, nothing changes.
-    let refused = client.post(&format!("{review}/reject"), &[("text", "")]);
+    let refused = client.post(
+        &format!("{review}/reject"),
+        &[("text", ""), ("seen", &seen)],
+    );
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
         refused.body.contains("data-field=\"reject\""),
@@ -304,7 +356,7 @@ fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
     assert_eq!(state_of(&mut client, &nomination), "under review");
     let rejected = client.post(
         &format!("{review}/reject"),
-        &[("text", "The invoice is not signed")],
+        &[("text", "The invoice is not signed"), ("seen", &seen)],
     );
     assert_eq!(rejected.status, 303, "{}", rejected.body);
     let page = client.get(&format!("/nominations/{nomination}"));

@@ -245,9 +245,22 @@ impl World {
         }
         self.service.submit(&user, &id).await.unwrap();
         let reviewer = mci_testkit::reviewer();
-        self.service.start_review(&reviewer, &id).await.unwrap();
-        self.service.approve(&reviewer, &id).await.unwrap();
+        self.service
+            .start_review(&reviewer, &id, self.seen(&id).await)
+            .await
+            .unwrap();
+        self.service
+            .approve(&reviewer, &id, self.seen(&id).await)
+            .await
+            .unwrap();
         id
+    }
+
+    /// The hash of `id`'s last event as the reviewer reads it now: what a
+    /// reviewer's decision cites (R-LIST-4).
+    async fn seen(&self, id: &NominationId) -> mci_core::Sha256Digest {
+        let claim = self.service.claim_for_review(id).await.unwrap();
+        claim.head().expect("a chained history").hash
     }
 
     /// Breaks the stored row of `id` behind the store's back, as a bad disk

@@ -17,7 +17,7 @@ use crate::service::Incentives;
 use mci_core::{
     Comment, ContactsUpdate, DocumentKind, DocumentRef, EngagementId, Event, Nomination,
     NominationId, NominationReview, PartnerUser, PayoutBatch, PayoutBatchId, ReviewerId,
-    SendConsent, SurveyKind, Tab,
+    SendConsent, Sha256Digest, SurveyKind, Tab,
 };
 use mci_store::Page;
 use serde::{Deserialize, Serialize};
@@ -183,6 +183,7 @@ pub enum PartnerAnswer {
 /// let command: ReviewerCommand = serde_json::from_str(r#"{
 ///     "command": "reject",
 ///     "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///     "seen": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 ///     "reason": "The invoice does not name the customer."
 /// }"#).unwrap();
 /// assert!(matches!(command, ReviewerCommand::Reject { .. }));
@@ -208,11 +209,15 @@ pub enum ReviewerCommand {
     StartReview {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
     },
     /// [`Incentives::request_partner_action`] (R-CLAIM-W-7).
     RequestPartnerAction {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
         /// What the partner is asked for.
         note: Comment,
     },
@@ -220,11 +225,15 @@ pub enum ReviewerCommand {
     Approve {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
     },
     /// [`Incentives::reject`] (R-CLAIM-W-7, R-CLAIM-W-8).
     Reject {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
         /// Why.
         reason: Comment,
     },
@@ -244,6 +253,9 @@ pub enum ReviewerCommand {
         batch: PayoutBatchId,
         /// The claim.
         nomination: NominationId,
+        /// The hash of the claim's last event as the reviewer read it
+        /// (R-LIST-4).
+        seen: Sha256Digest,
     },
 }
 
@@ -383,23 +395,37 @@ impl Incentives {
             C::ClaimForReview { nomination } => {
                 A::Nomination(Box::new(self.claim_for_review(&nomination).await?))
             }
-            C::StartReview { nomination } => {
-                A::Nomination(Box::new(self.start_review(call, &nomination).await?))
+            C::StartReview { nomination, seen } => {
+                A::Nomination(Box::new(self.start_review(call, &nomination, seen).await?))
             }
-            C::RequestPartnerAction { nomination, note } => A::Nomination(Box::new(
-                self.request_partner_action(call, &nomination, note).await?,
+            C::RequestPartnerAction {
+                nomination,
+                seen,
+                note,
+            } => A::Nomination(Box::new(
+                self.request_partner_action(call, &nomination, seen, note)
+                    .await?,
             )),
-            C::Approve { nomination } => {
-                A::Nomination(Box::new(self.approve(call, &nomination).await?))
+            C::Approve { nomination, seen } => {
+                A::Nomination(Box::new(self.approve(call, &nomination, seen).await?))
             }
-            C::Reject { nomination, reason } => {
-                A::Nomination(Box::new(self.reject(call, &nomination, reason).await?))
-            }
+            C::Reject {
+                nomination,
+                seen,
+                reason,
+            } => A::Nomination(Box::new(
+                self.reject(call, &nomination, seen, reason).await?,
+            )),
             C::RunPayout { limit } => A::PayoutRun(self.run_payout(call, limit).await?),
             C::PayoutBatch { batch } => A::PayoutBatch(self.payout_batch(&batch).await?),
-            C::ReversePayment { batch, nomination } => {
-                A::PayoutBatch(Some(self.reverse_payment(call, &batch, &nomination).await?))
-            }
+            C::ReversePayment {
+                batch,
+                nomination,
+                seen,
+            } => A::PayoutBatch(Some(
+                self.reverse_payment(call, &batch, &nomination, seen)
+                    .await?,
+            )),
         })
     }
 }

@@ -148,16 +148,27 @@ async fn r_rec_5_a_reviewer_command_replays_across_execute_review_and_its_method
     let a = admin(PARTNER_A);
     let id = w.submitted_subscription(&a, 1, &w.workshop).await;
     let call = Call::new(reviewer()).idempotency_key("review-1");
-    let first = w.service.start_review(call.clone(), &id).await.unwrap();
+    let seen = w.seen(&id).await;
+    let first = w
+        .service
+        .start_review(call.clone(), &id, seen)
+        .await
+        .unwrap();
     let answer = w
-        .unchanged(
-            w.service
-                .execute_review(call, ReviewerCommand::StartReview { nomination: id }),
-        )
+        .unchanged(w.service.execute_review(
+            call,
+            ReviewerCommand::StartReview {
+                nomination: id,
+                seen,
+            },
+        ))
         .await;
     assert_eq!(answer, ReviewerAnswer::Nomination(Box::new(first)));
 
-    w.service.approve(reviewer(), &id).await.unwrap();
+    w.service
+        .approve(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     let call = Call::new(reviewer()).idempotency_key("payout-1");
     let ReviewerAnswer::PayoutRun(run) = w
         .service
@@ -367,6 +378,7 @@ async fn r_claim_w_9_a_reversal_through_execute_review_answers_its_batch() {
     let command = ReviewerCommand::ReversePayment {
         batch: run.batch.id,
         nomination: id,
+        seen: w.seen(&id).await,
     };
     let ReviewerAnswer::PayoutBatch(Some(reversal)) = w
         .service
