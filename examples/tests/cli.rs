@@ -406,3 +406,38 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     assert!(cut.contains("was cut at version"), "{cut}");
     tool.fails("2026-05-04T09:00:00Z", &["verify", "missing.jsonl"], 2);
 }
+
+#[test]
+fn r_list_5_an_add_under_another_identifier_of_a_nominated_customer_warns_and_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = Tool {
+        dir: dir.path(),
+        db: String::from("new.sqlite"),
+    };
+    let now = "2026-03-03T09:00:00Z";
+    tool.ok(now, &["--create", "engagements"]);
+    let add = |name: &str, id: &[&str]| {
+        let mut args = vec![
+            "add",
+            "--name",
+            name,
+            "--email",
+            "it@woodgrove.example",
+            "--engagement",
+            "ai-workshop",
+        ];
+        args.extend_from_slice(id);
+        tool.ok(now, &args)
+    };
+    let by_tenant = add("Woodgrove AI", &[]);
+    assert!(!by_tenant.contains("warning"), "{by_tenant}");
+    // Woodgrove's TPID, under which its tenant is: added, with a warning.
+    let by_tpid = add("Woodgrove group AI", &["--tpid", "5551001"]);
+    assert!(by_tpid.contains("added Woodgrove group AI"), "{by_tpid}");
+    assert!(
+        by_tpid
+            .contains("warning: ai-workshop: the tenant directory links this customer to tenant:")
+            && by_tpid.contains("(R-LIST-5)"),
+        "{by_tpid}"
+    );
+}

@@ -543,3 +543,31 @@ fn r_consent_4_new_contacts_void_the_sent_link_and_a_half_given_contact_is_refus
     assert_eq!(late.status, 404, "{}", late.body);
     assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
 }
+
+#[test]
+fn r_list_5_the_review_step_warns_of_a_customer_nominated_under_another_identifier() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    client.get("/");
+    let by = |id_type: &'static str, id_value: &'static str| {
+        vec![
+            ("friendly_name", "Woodgrove AI"),
+            ("location", "1000001"),
+            ("email", "cio@woodgrove.example"),
+            ("id_type", id_type),
+            ("id_value", id_value),
+            ("engagements", "ai-workshop"),
+        ]
+    };
+    let review = client.post("/add/review", &by("email", ""));
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(!review.body.contains("id=\"warnings\""), "{}", review.body);
+    let added = client.post("/add", &by("email", ""));
+    assert_eq!(added.status, 303, "{}", added.body);
+    // Woodgrove's TPID, which its tenant is under: warned of, still addable.
+    let review = client.post("/add/review", &by("tpid", "5551001"));
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(review.body.contains("id=\"warnings\""), "{}", review.body);
+    assert!(review.body.contains("R-LIST-5"), "{}", review.body);
+    assert!(review.body.contains("id=\"add\""), "{}", review.body);
+}

@@ -79,6 +79,11 @@ fn tenant(n: u32) -> TenantId {
     format!("00000000-0000-4000-8000-{n:012}").parse().unwrap()
 }
 
+/// The TPID grouping the tenants of customers 1 and 2.
+fn group_tpid() -> Tpid {
+    "9001".parse().unwrap()
+}
+
 async fn world(adapter: Adapter) -> World {
     world_with(adapter, mci_engagements::Settings::default()).await
 }
@@ -106,6 +111,8 @@ async fn world_with(adapter: Adapter, settings: mci_engagements::Settings) -> Wo
     for n in 1..=40 {
         tenants = tenants.tenant(tenant(n), [format!("customer{n}.example").parse().unwrap()]);
     }
+    // Customers 1 and 2 are two tenants of one organisation (R-LIST-5).
+    tenants = tenants.tpid(group_tpid(), [tenant(1), tenant(2)]);
     let mut partners = InMemoryPartnerDirectory::builder();
     for p in 1..=3 {
         partners = partners.enrolled(format!("p{p}").parse().unwrap(), "1234567".parse().unwrap());
@@ -538,6 +545,64 @@ async fn r_rec_5_a_retried_add_writes_once(adapter: Adapter) {
     assert_eq!(w.content().await, before);
 }
 
+async fn r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused(adapter: Adapter) {
+    let w = world(adapter).await;
+    let tenant_1 = w.add(1, 1, &["workshop"]).await.remove(0);
+    // Partner 1 now asks for the TPID customer 1's tenant is under.
+    let by_tpid = AddCustomer {
+        customer_id: CustomerIdInput::Tpid(group_tpid()),
+        ..form(1, &["workshop", "assessment"])
+    };
+    let warned = vec![AddWarning::NominatedUnderAnotherId {
+        engagement: "workshop".parse().unwrap(),
+        customer: *tenant_1.customer().id(),
+    }];
+    let before = w.content().await;
+    let review = w.service.review_add(&admin(1), &by_tpid).await.unwrap();
+    assert_eq!(review.warnings, warned);
+    assert_eq!(review.choosable.len(), 2, "a warning, not a refusal");
+    assert_eq!(w.content().await, before, "the review step writes nothing");
+    // Another partner's nomination of the tenant is no concern of this
+    // partner's, and is not told (R-ROLE-3).
+    let other = w.service.review_add(&admin(2), &by_tpid).await.unwrap();
+    assert!(other.warnings.is_empty(), "{:?}", other.warnings);
+
+    let added = w.service.add_customer(&admin(1), &by_tpid).await.unwrap();
+    assert_eq!(added.nominations.len(), 2);
+    assert_eq!(added.warnings, warned);
+    // The other way round: the second tenant under the TPID, now
+    // nominated for both engagements under the TPID.
+    let tenant_2 = w
+        .service
+        .add_customer(&admin(1), &form(2, &["workshop"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        tenant_2.warnings,
+        vec![AddWarning::NominatedUnderAnotherId {
+            engagement: "workshop".parse().unwrap(),
+            customer: CustomerId::Tpid(group_tpid()),
+        }]
+    );
+    // A customer the directory links to nothing the partner nominated.
+    let alone = w
+        .service
+        .add_customer(&admin(1), &form(3, &["workshop"]))
+        .await;
+    assert!(alone.unwrap().warnings.is_empty());
+    // Once the first tenant's nomination is cancelled, it is no double;
+    // the second tenant's still is.
+    w.service.cancel(&admin(1), tenant_1.id()).await.unwrap();
+    let review = w.service.review_add(&admin(1), &by_tpid).await.unwrap();
+    assert_eq!(
+        review.warnings,
+        vec![AddWarning::NominatedUnderAnotherId {
+            engagement: "workshop".parse().unwrap(),
+            customer: *tenant_2.nominations[0].customer().id(),
+        }]
+    );
+}
+
 /// Every file in `dir` (the database, its WAL and its shared memory), read
 /// whole: live rows, old row versions in WAL frames, and freed pages alike.
 fn files_in(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
@@ -782,6 +847,7 @@ macro_rules! every_store {
             r_page_9_counts_agree_with_a_walk_of_every_tab_at_every_step,
             r_rec_5_a_retried_add_writes_once,
             r_rec_5_a_key_used_for_one_command_is_refused_for_another,
+            r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused,
         );
     };
 }

@@ -457,6 +457,37 @@ async fn r_add_9_an_add_answers_its_nominations_json() {
 }
 
 #[tokio::test]
+async fn r_list_5_the_review_step_and_the_add_answer_their_warnings_json() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    w.add(
+        &a,
+        "cio@contoso.example",
+        CustomerIdInput::EmailOnly,
+        &w.workshop,
+    )
+    .await;
+    // The same organisation under its TPID.
+    let form = w.form(
+        &a,
+        "cio@contoso.example",
+        CustomerIdInput::Tpid(tpid(CONTOSO_TPID)),
+        &[&w.workshop],
+    );
+    let review = w.service.review_add(&a, &form).await.unwrap();
+    insta::assert_snapshot!("review_warnings", json(&review.warnings));
+    let added = w.service.add_customer(&a, &form).await.unwrap();
+    assert_eq!(added.warnings, review.warnings);
+    insta::assert_snapshot!("added_warnings", json(&added.warnings));
+    round_trips(&added);
+    // An answer kept before warnings reads back with none.
+    let mut old = serde_json::to_value(&added).unwrap();
+    old.as_object_mut().unwrap().remove("warnings");
+    let old: mci_engagements::Added = serde_json::from_value(old).unwrap();
+    assert!(old.warnings.is_empty());
+}
+
+#[tokio::test]
 async fn r_consent_2_a_nomination_asking_for_consent_answers_its_json_and_its_invitation() {
     let w = World::new();
     let a = admin(PARTNER_A);

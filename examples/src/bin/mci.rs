@@ -588,13 +588,18 @@ async fn execute(
                     .map(|h| Hours::new(h).map_err(|e| e.for_field("--hours")))
                     .transpose()?,
             };
-            for n in service.add_customer(user, &form).await?.nominations {
+            let added = service.add_customer(user, &form).await?;
+            for n in &added.nominations {
                 println!(
                     "added {} to {}: {}",
                     n.friendly_name(),
                     n.engagement(),
                     n.id()
                 );
+            }
+            // Added all the same: a warning, not a refusal (R-LIST-5).
+            for warning in &added.warnings {
+                println!("warning: {warning}");
             }
         }
         Command::Claim {

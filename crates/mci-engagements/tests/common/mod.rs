@@ -241,6 +241,15 @@ impl TenantDirectory for CountingTenants {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.tpid_owns(tpid, domain).await
     }
+
+    /// Not counted: the count is of the look-ups that resolve a customer
+    /// (R-ADD-3, R-CLAIM-2), and this one only warns (R-LIST-5).
+    async fn linked_ids(
+        &self,
+        customer: &mci_core::CustomerId,
+    ) -> Result<Vec<mci_core::CustomerId>, PortError> {
+        self.inner.linked_ids(customer).await
+    }
 }
 
 /// Where the gate of a [`GatedStore`] holds a call.

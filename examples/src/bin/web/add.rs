@@ -383,6 +383,17 @@ pub(crate) async fn add_review(
             @if !fields.mismatch_reason.trim().is_empty() {
                 p { "Mismatch reason: " (fields.mismatch_reason) }
             }
+            // Warned of, not refused: the partner may still add (R-LIST-5).
+            @if !review.warnings.is_empty() {
+                div #warnings.warning role="note" {
+                    p { strong { "Check before adding:" } }
+                    ul {
+                        @for warning in &review.warnings {
+                            li { (warning) }
+                        }
+                    }
+                }
+            }
             table #review {
                 thead { tr { th { "Engagement" } th { "Consent needed by" } th { "Claim to submit" } th { "Review complete" } th { "Proposed payout" } } }
                 tbody {
