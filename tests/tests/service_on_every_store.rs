@@ -15,7 +15,7 @@ use mci_engagements::ports::{
 };
 use mci_engagements::{AddCustomer, CustomerRow, Error, Incentives, MessageKind};
 use mci_store::Store;
-use mci_testkit::{engagement, t0};
+use mci_testkit::{comment, engagement, t0};
 use shared_cluster::Database;
 use std::sync::Arc;
 
@@ -229,6 +229,22 @@ impl World {
     /// two days later, the partner completes and submits the claim, and
     /// the reviewer approves it.
     async fn approved_claim(&self, p: u32, customer: u32) -> NominationId {
+        let id = self.submitted_claim(p, customer).await;
+        let reviewer = mci_testkit::reviewer();
+        self.service
+            .start_review(&reviewer, &id, self.seen(&id).await)
+            .await
+            .unwrap();
+        self.service
+            .approve(&reviewer, &id, self.seen(&id).await)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Partner `p` adds `customer` to the workshop, the customer consents
+    /// two days later, and the partner completes and submits the claim.
+    async fn submitted_claim(&self, p: u32, customer: u32) -> NominationId {
         let n = self.add(p, customer, &["workshop"]).await.remove(0);
         let id = *n.id();
         let token = self.ask_consent(p, &id).await;
@@ -251,15 +267,6 @@ impl World {
             self.service.complete_survey(&token).await.unwrap();
         }
         self.service.submit(&user, &id).await.unwrap();
-        let reviewer = mci_testkit::reviewer();
-        self.service
-            .start_review(&reviewer, &id, self.seen(&id).await)
-            .await
-            .unwrap();
-        self.service
-            .approve(&reviewer, &id, self.seen(&id).await)
-            .await
-            .unwrap();
         id
     }
 
@@ -603,6 +610,128 @@ async fn r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused(ad
     );
 }
 
+async fn r_list_3_attention_required_lists_what_needs_the_partner_now(adapter: Adapter) {
+    let w = world(adapter).await;
+    let reviewer = mci_testkit::reviewer();
+    // Partner 1: one customer claimed, one awaiting consent, ...
+    let claimed = w.add(1, 10, &["workshop"]).await.remove(0);
+    let asked = w.add(1, 11, &["workshop"]).await.remove(0);
+    w.ask_consent(1, asked.id()).await;
+    // ... one lost to partner 2's accepted consent (R-CONSENT-10), ...
+    let rival = w.add(2, 14, &["workshop"]).await.remove(0);
+    let lost = w.add(1, 14, &["workshop"]).await.remove(0);
+    let token = w.ask_consent(2, rival.id()).await;
+    w.service.accept_consent(&token).await.unwrap();
+    // ... one the reviewer asked more of, and one rejected.
+    let more = w.submitted_claim(1, 12).await;
+    w.service
+        .start_review(&reviewer, &more, w.seen(&more).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(&reviewer, &more, w.seen(&more).await, comment("agenda?"))
+        .await
+        .unwrap();
+    let rejected = w.submitted_claim(1, 13).await;
+    w.service
+        .start_review(&reviewer, &rejected, w.seen(&rejected).await)
+        .await
+        .unwrap();
+    w.service
+        .reject(&reviewer, &rejected, w.seen(&rejected).await, comment("no"))
+        .await
+        .unwrap();
+
+    let what = |list: &mci_engagements::Attention| -> Vec<(NominationId, AttentionReason, Action)> {
+        list.entries
+            .iter()
+            .map(|e| (e.nomination, e.reason, e.action))
+            .collect()
+    };
+    // The consents are weeks from their deadlines: not yet.
+    let now = w.service.attention(&admin(1), 10).await.unwrap();
+    assert!(!now.more);
+    assert_eq!(
+        what(&now),
+        vec![
+            (
+                *lost.id(),
+                AttentionReason::ConsentedToAnotherPartner,
+                Action::Cancel
+            ),
+            (rejected, AttentionReason::Disputable, Action::Dispute),
+            (
+                more,
+                AttentionReason::ReviewerAskedForMore,
+                Action::AnswerReviewer
+            ),
+        ]
+    );
+    for entry in &now.entries {
+        let n = w
+            .service
+            .nomination(&admin(1), &entry.nomination)
+            .await
+            .unwrap();
+        assert_eq!(Some(entry.deadline), n.deadline());
+    }
+    // Another partner sees only its own: nothing needs partner 2.
+    assert!(
+        w.service
+            .attention(&admin(2), 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+
+    // Six days before the consent deadlines, both consents are due too,
+    // soonest first; the lost one ends with its consent deadline.
+    w.clock.set(t0() + TimeDelta::days(24));
+    let soon = w.service.attention(&admin(1), 10).await.unwrap();
+    assert_eq!(
+        what(&soon)[..3],
+        [
+            (
+                *claimed.id(),
+                AttentionReason::ConsentDue,
+                Action::SendConsentEmail
+            ),
+            (
+                *asked.id(),
+                AttentionReason::ConsentDue,
+                Action::ResendConsentEmail
+            ),
+            (
+                *lost.id(),
+                AttentionReason::ConsentedToAnotherPartner,
+                Action::Cancel
+            ),
+        ]
+    );
+    assert_eq!(soon.entries.len(), 5);
+    // Bounded: a limit of 2 gives the two soonest and says there is more.
+    let two = w.service.attention(&admin(1), 2).await.unwrap();
+    assert_eq!(two.entries, soon.entries[..2]);
+    assert!(two.more);
+    // Past the deadlines, whether swept or not, the lapsed need nothing.
+    w.clock.set(t0() + TimeDelta::days(31));
+    let lapsed = w.service.attention(&admin(1), 10).await.unwrap();
+    assert_eq!(
+        what(&lapsed),
+        vec![
+            (rejected, AttentionReason::Disputable, Action::Dispute),
+            (
+                more,
+                AttentionReason::ReviewerAskedForMore,
+                Action::AnswerReviewer
+            ),
+        ]
+    );
+    w.service.sweep().await.unwrap();
+    assert_eq!(w.service.attention(&admin(1), 10).await.unwrap(), lapsed);
+}
+
 /// Every file in `dir` (the database, its WAL and its shared memory), read
 /// whole: live rows, old row versions in WAL frames, and freed pages alike.
 fn files_in(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
@@ -848,6 +977,7 @@ macro_rules! every_store {
             r_rec_5_a_retried_add_writes_once,
             r_rec_5_a_key_used_for_one_command_is_refused_for_another,
             r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused,
+            r_list_3_attention_required_lists_what_needs_the_partner_now,
         );
     };
 }

@@ -82,6 +82,7 @@
 
 mod actor;
 mod add;
+mod attention;
 mod chain;
 mod claim;
 mod consent;
@@ -115,6 +116,7 @@ pub use actor::{Actor, PartnerUser, Role};
 pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
 };
+pub use attention::{ATTENTION_WINDOW, AttentionEntry, AttentionReason, attention_list};
 pub use chain::{
     ChainBreak, ExportLine, Head, chain_stored_history, event_hash, verify_export, with_last_hash,
 };

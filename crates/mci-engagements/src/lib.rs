@@ -97,6 +97,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attention;
 mod call;
 mod command;
 mod customer;
@@ -109,6 +110,7 @@ mod reviewer;
 mod service;
 mod system;
 
+pub use attention::Attention;
 pub use call::Call;
 pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};
 pub use error::{Error, ErrorKind, Result};

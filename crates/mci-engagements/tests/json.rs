@@ -690,3 +690,26 @@ async fn refusals_answer_their_json_with_the_fields_they_name() {
         .collect();
     insta::assert_snapshot!("refusals", json(&refusals));
 }
+
+#[tokio::test]
+async fn r_list_3_attention_required_answers_its_json() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.submitted_subscription(&a, 1, &w.workshop).await;
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(
+            reviewer(),
+            &id,
+            w.seen(&id).await,
+            comment("Attach the agenda."),
+        )
+        .await
+        .unwrap();
+    let attention = w.service.attention(&a, 20).await.unwrap();
+    insta::assert_snapshot!("attention", json(&attention));
+    round_trips(&attention);
+}
