@@ -277,6 +277,15 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
             &seen_in(&started),
         ],
     );
+    // R-LIST-3: the reviewer's request needs the partner, shown with its
+    // deadline and action.
+    let attention = tool.ok(&day(14, 11), &["attention"]);
+    assert!(
+        attention.contains(&format!(
+            "{id} Contoso AI (ai-workshop): the reviewer asked for more information, by "
+        )) && attention.contains(": answer the reviewer"),
+        "{attention}"
+    );
     let answered = tool.ok(
         &day(15, 9),
         &[

@@ -571,3 +571,54 @@ fn r_list_5_the_review_step_warns_of_a_customer_nominated_under_another_identifi
     assert!(review.body.contains("R-LIST-5"), "{}", review.body);
     assert!(review.body.contains("id=\"add\""), "{}", review.body);
 }
+
+#[test]
+fn r_list_3_the_header_counts_what_needs_the_partner_and_its_page_lists_it() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let nomination = submitted(&mut client);
+    let before = client.get("/attention");
+    assert_eq!(before.status, 200, "{}", before.body);
+    assert!(before.body.contains("id=\"attention\""), "{}", before.body);
+    assert!(
+        !before
+            .body
+            .contains(&format!("/nominations/{nomination}\">answer")),
+        "{}",
+        before.body
+    );
+    // The reviewer asks for more: the claim needs the partner now.
+    let review = format!("/review/{nomination}");
+    let seen = seen_on(&mut client, &review);
+    let started = client.post(&format!("{review}/start"), &[("seen", &seen)]);
+    assert_eq!(started.status, 303, "{}", started.body);
+    let seen = seen_on(&mut client, &review);
+    let asked = client.post(
+        &format!("{review}/ask"),
+        &[("text", "Attach the agenda"), ("seen", &seen)],
+    );
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let after = client.get("/attention");
+    assert!(
+        after.body.contains(&format!(
+            "<a href=\"/nominations/{nomination}\">answer the reviewer</a>"
+        )),
+        "{}",
+        after.body
+    );
+    assert!(
+        after
+            .body
+            .contains("the reviewer asked for more information"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("days left"), "{}", after.body);
+    let count = |body: &str| {
+        let at = body.find("<span class=\"count\">").map(|at| at + 20)?;
+        body[at..].split('<').next().map(str::to_owned)
+    };
+    let before_count: usize = count(&before.body).unwrap().parse().unwrap();
+    let after_count: usize = count(&after.body).unwrap().parse().unwrap();
+    assert_eq!(after_count, before_count + 1, "{}", after.body);
+}

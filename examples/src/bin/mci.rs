@@ -233,6 +233,13 @@ enum Command {
         #[command(subcommand)]
         action: Review,
     },
+    /// What needs the partner now, soonest deadline first, each with its
+    /// action (R-LIST-3).
+    Attention {
+        /// The most entries shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Persists due lapses and queues due reminders (R-TIME-4, R-REC-6).
     Sweep,
     /// Shows the pending emails; with --deliver, marks them delivered.
@@ -789,6 +796,26 @@ async fn execute(
                 print!("{}", mci_examples::batch_lines(&reversal));
             }
         },
+        Command::Attention { limit } => {
+            let attention = service.attention(user, limit).await?;
+            if attention.entries.is_empty() {
+                println!("nothing needs attention");
+            }
+            for e in &attention.entries {
+                println!(
+                    "{} {} ({}): {}, by {}: {}",
+                    e.nomination,
+                    e.friendly_name,
+                    e.engagement,
+                    e.reason,
+                    e.deadline.at.format("%Y-%m-%d %H:%M UTC"),
+                    e.action
+                );
+            }
+            if attention.more {
+                println!("more need attention than the {limit} shown");
+            }
+        }
         Command::Sweep => {
             let report = service.sweep().await?;
             println!(

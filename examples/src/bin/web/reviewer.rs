@@ -23,7 +23,7 @@ pub(crate) async fn queue(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let page = app.service.review_queue(None, 100).await?;
         let body = html! {
             @if page.rows.is_empty() {
@@ -60,7 +60,7 @@ async fn claim_page(
 ) -> Result<Response, Error> {
     let ctx = crate::layout::Ctx {
         path: format!("/review/{id}"),
-        ..ctx(app, session, uri)?
+        ..ctx(app, session, uri).await?
     };
     let n = app.service.claim_for_review(id).await?;
     let state = n.state();
@@ -196,7 +196,7 @@ pub(crate) async fn payouts(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let mut batches = Vec::new();
         for id in app.batches().iter().rev() {
             if let Some(batch) = app.service.payout_batch(id).await? {
