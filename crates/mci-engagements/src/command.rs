@@ -8,6 +8,7 @@
 //!
 //! See [`Incentives::execute`].
 
+use crate::attention::Attention;
 use crate::call::Call;
 use crate::error::Result;
 use crate::page::{CustomersPage, Overview, OverviewFilter, PageCursor};
@@ -87,6 +88,11 @@ pub enum PartnerCommand {
         /// The filters; none when left out.
         #[serde(default)]
         filter: OverviewFilter,
+    },
+    /// [`Incentives::attention`] (R-LIST-3).
+    Attention {
+        /// The most entries.
+        limit: usize,
     },
     /// [`Incentives::send_consent`] (R-CONSENT-2, R-CONSENT-4).
     SendConsent {
@@ -172,6 +178,8 @@ pub enum PartnerAnswer {
     CustomersPage(CustomersPage),
     /// The engagements overview.
     Overview(Overview),
+    /// What needs the partner now (R-LIST-3).
+    Attention(Attention),
 }
 
 /// A call of a reviewer, as data: each variant is the service method of
@@ -343,6 +351,7 @@ impl Incentives {
                     .await?,
             ),
             C::Overview { filter } => A::Overview(self.overview(call, &filter).await?),
+            C::Attention { limit } => A::Attention(self.attention(call, limit).await?),
             C::SendConsent { nomination, input } => {
                 A::Nomination(Box::new(self.send_consent(call, &nomination, input).await?))
             }

@@ -435,3 +435,17 @@ fn r_rec_5_the_inputs_keep_the_canonical_form_stored_keys_are_bound_to() {
         Fingerprint::of("add_customer", None, &form).unwrap()
     );
 }
+
+#[tokio::test]
+async fn r_list_3_attention_through_execute_is_the_methods() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    w.submitted_subscription(&a, 1, &w.workshop).await;
+    let answer = w
+        .service
+        .execute(&a, PartnerCommand::Attention { limit: 5 })
+        .await
+        .unwrap();
+    let direct = w.service.attention(&a, 5).await.unwrap();
+    assert_eq!(answer, PartnerAnswer::Attention(direct));
+}

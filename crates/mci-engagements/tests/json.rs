@@ -248,6 +248,7 @@ fn every_partner_and_reviewer_command_reads_back_from_its_json() {
         PartnerCommand::Overview {
             filter: OverviewFilter::default(),
         },
+        PartnerCommand::Attention { limit: 20 },
         PartnerCommand::SendConsent {
             nomination: id,
             input: SendConsent::default(),
