@@ -459,7 +459,7 @@ pub async fn put_commit(
         exec(&tx, sql::LOCK_CUSTOMERS, &[&engagements, &customers]).await?;
     }
     let ids: Vec<Uuid> = writes.iter().map(|w| w.row.id).collect();
-    let mut stored: HashMap<Uuid, (i16, Standing)> = HashMap::new();
+    let mut stored: HashMap<Uuid, (i16, Standing, String)> = HashMap::new();
     for row in query(&tx, sql::STORED, &[&ids]).await? {
         stored.insert(
             row.try_get(0)?,
@@ -472,22 +472,32 @@ pub async fn put_commit(
                     row.try_get(8)?,
                     row.try_get(9)?,
                 ),
+                row.try_get(11)?,
             ),
         );
     }
     let mut restand: Vec<&Row> = Vec::new();
     let mut moves: BTreeMap<(&str, &str, i16), i64> = BTreeMap::new();
+    let mut state_moves: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
     for write in writes {
         let row = &write.row;
         let before = stored.get(&row.id);
-        if before.is_none_or(|(_, standing)| *standing != row.standing())
+        if before.is_none_or(|(_, standing, _)| *standing != row.standing())
             && !restand
                 .iter()
                 .any(|r| (&r.engagement, &r.customer) == (&row.engagement, &row.customer))
         {
             restand.push(row);
         }
-        if let Some((tab, _)) = before
+        if let Some((_, _, state)) = before {
+            *state_moves
+                .entry((&row.partner, &row.engagement, state))
+                .or_default() -= 1;
+        }
+        *state_moves
+            .entry((&row.partner, &row.engagement, &row.state))
+            .or_default() += 1;
+        if let Some((tab, _, _)) = before
             && *tab != 0
         {
             *moves
@@ -593,6 +603,19 @@ pub async fn put_commit(
             &tx,
             sql::MOVE_TAB_COUNTS,
             &[&partners, &engagements, &tabs, &steps],
+        )
+        .await?;
+    }
+    let state_moves: Vec<_> = state_moves.into_iter().filter(|(_, n)| *n != 0).collect();
+    if !state_moves.is_empty() {
+        let partners: Vec<&str> = state_moves.iter().map(|((p, _, _), _)| *p).collect();
+        let engagements: Vec<&str> = state_moves.iter().map(|((_, e, _), _)| *e).collect();
+        let states: Vec<&str> = state_moves.iter().map(|((_, _, s), _)| *s).collect();
+        let steps: Vec<i64> = state_moves.iter().map(|(_, n)| *n).collect();
+        exec(
+            &tx,
+            sql::MOVE_CLAIM_COUNTS,
+            &[&partners, &engagements, &states, &steps],
         )
         .await?;
     }
@@ -1035,6 +1058,14 @@ pub async fn load_world(url: &str, spec: &WorldSpec, which: KnownFor) -> Result<
             "INSERT INTO tab_counts (partner, engagement, tab, n) \
              SELECT partner, engagement, tab, count(*) FROM nominations WHERE tab <> 0 \
              GROUP BY partner, engagement, tab",
+            &[],
+        )
+        .await?;
+    loaded.rows += tx
+        .execute(
+            "INSERT INTO claim_counts (partner, engagement, state, n) \
+             SELECT partner, engagement, state, count(*) FROM nominations \
+             GROUP BY partner, engagement, state",
             &[],
         )
         .await?;

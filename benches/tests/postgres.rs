@@ -55,6 +55,10 @@ async fn tables(url: &str) -> BTreeMap<&'static str, Vec<String>> {
             "SELECT * FROM tab_counts WHERE n <> 0 ORDER BY partner, engagement, tab",
         ),
         (
+            "claim_counts",
+            "SELECT * FROM claim_counts WHERE n <> 0 ORDER BY partner, engagement, state",
+        ),
+        (
             "known_rows",
             "SELECT * FROM known_rows ORDER BY partner, engagement, customer",
         ),

@@ -431,6 +431,8 @@ async fn run(story: &mut Story) {
     story.open("/review").await;
     story.shot("review-queue").await;
     story.click("#queue a").await;
+    // Each decision cites the head the page shows (R-LIST-4).
+    assert!(story.text("#head").await.contains("version"));
     story.click("#start").await;
     story.shot("review-claim").await;
     story.click("#approve").await;

@@ -66,6 +66,22 @@ impl Tool<'_> {
 }
 
 /// The nomination id an `add` printed.
+/// The hash a reviewer's decision cites with `--seen`: the head that
+/// `review show` and every decision print (R-LIST-4).
+fn seen_in(out: &str) -> String {
+    out.lines()
+        .find_map(|line| line.strip_prefix("head: version ")?.split(", seen ").nth(1))
+        .unwrap_or_else(|| panic!("no head in {out}"))
+        .to_owned()
+}
+
+impl Tool<'_> {
+    /// The claim's head as `review show` prints it at `now`.
+    fn seen(&self, now: &str, id: &str) -> String {
+        seen_in(&self.ok(now, &["review", "show", id]))
+    }
+}
+
 fn added_id(out: &str) -> String {
     out.rsplit(": ").next().unwrap().trim().to_owned()
 }
@@ -231,10 +247,44 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     tool.ok(&day(13, 10), &["submit", &id]);
     let queue = tool.ok(&day(14, 9), &["review", "queue"]);
     assert!(queue.contains(&id), "{queue}");
-    tool.ok(&day(14, 9), &["review", "start", &id]);
+    let seen = tool.seen(&day(14, 9), &id);
+    let started = tool.ok(&day(14, 9), &["review", "start", &id, "--seen", &seen]);
+    // R-LIST-4: a decision cites the head it saw; the one before is stale.
+    let stale = tool.fails(
+        &day(14, 10),
+        &[
+            "review",
+            "ask",
+            &id,
+            "Attendee list, please",
+            "--seen",
+            &seen,
+        ],
+        3,
+    );
+    assert!(
+        stale.contains("R-LIST-4") && stale.contains("seen"),
+        "{stale}"
+    );
     tool.ok(
         &day(14, 10),
-        &["review", "ask", &id, "Attendee list, please"],
+        &[
+            "review",
+            "ask",
+            &id,
+            "Attendee list, please",
+            "--seen",
+            &seen_in(&started),
+        ],
+    );
+    // R-LIST-3: the reviewer's request needs the partner, shown with its
+    // deadline and action.
+    let attention = tool.ok(&day(14, 11), &["attention"]);
+    assert!(
+        attention.contains(&format!(
+            "{id} Contoso AI (ai-workshop): the reviewer asked for more information, by "
+        )) && attention.contains(": answer the reviewer"),
+        "{attention}"
     );
     let answered = tool.ok(
         &day(15, 9),
@@ -246,7 +296,8 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
         ],
     );
     assert!(answered.contains("submitted"), "{answered}");
-    tool.ok(&day(16, 9), &["review", "start", &id]);
+    let seen = tool.seen(&day(16, 9), &id);
+    tool.ok(&day(16, 9), &["review", "start", &id, "--seen", &seen]);
     let shown = tool.ok(&day(16, 9), &["review", "show", &id]);
     assert!(
         shown.contains("proof.pdf (application/pdf, 24 bytes"),
@@ -258,15 +309,29 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
     );
 
     // R-CLAIM-W-8: rejected, disputed once, then approved and paid.
-    tool.ok(&day(16, 10), &["review", "reject", &id, "No attendee list"]);
+    tool.ok(
+        &day(16, 10),
+        &[
+            "review",
+            "reject",
+            &id,
+            "No attendee list",
+            "--seen",
+            &seen_in(&shown),
+        ],
+    );
     tool.ok(
         &day(17, 9),
         &["dispute", &id, "The list is page 3 of the report"],
     );
     let twice = tool.fails(&day(17, 10), &["dispute", &id, "Again"], 3);
     assert!(twice.contains("R-CLAIM-W-8"), "{twice}");
-    tool.ok(&day(18, 9), &["review", "start", &id]);
-    tool.ok(&day(18, 10), &["review", "approve", &id]);
+    let seen = tool.seen(&day(18, 9), &id);
+    let started = tool.ok(&day(18, 9), &["review", "start", &id, "--seen", &seen]);
+    tool.ok(
+        &day(18, 10),
+        &["review", "approve", &id, "--seen", &seen_in(&started)],
+    );
 
     // R-CLAIM-W-9: the payout batch, shown, and a payment reversed by a
     // new batch.
@@ -282,7 +347,11 @@ fn a_workshop_claim_from_add_to_reversal_through_the_tool_on_a_file_it_creates()
         shown.contains(&id) && shown.contains("7500.00 EUR"),
         "{shown}"
     );
-    let reversed = tool.ok("2026-05-02T09:00:00Z", &["review", "reverse", &batch, &id]);
+    let seen = tool.seen("2026-05-02T09:00:00Z", &id);
+    let reversed = tool.ok(
+        "2026-05-02T09:00:00Z",
+        &["review", "reverse", &batch, &id, "--seen", &seen],
+    );
     assert!(
         reversed.contains(&id) && reversed.contains("Reversal"),
         "{reversed}"
@@ -467,12 +536,17 @@ fn r_list_1_the_claims_page_through_the_tool() {
     let at = "2026-03-03T09:00:00Z";
     tool.ok(at, &["--create", "engagements"]);
     let mut ids = Vec::new();
-    for (name, email) in [
-        ("Contoso readiness", "it@contoso.example"),
-        ("Tailspin pilot", "it@tailspin.example"),
+    // A minute apart: ids made in one millisecond need not sort by order made.
+    for (name, email, added_at) in [
+        ("Contoso readiness", "it@contoso.example", at),
+        (
+            "Tailspin pilot",
+            "it@tailspin.example",
+            "2026-03-03T09:01:00Z",
+        ),
     ] {
         let added = tool.ok(
-            at,
+            added_at,
             &[
                 "add",
                 "--name",
@@ -485,6 +559,7 @@ fn r_list_1_the_claims_page_through_the_tool() {
         );
         ids.push(added_id(&added));
     }
+    let at = "2026-03-03T09:01:00Z";
     let page = tool.ok(at, &["claims"]);
     assert!(page.contains("2 customer claimed"), "{page}");
     let contoso = page.find("Contoso readiness").unwrap();
@@ -540,4 +615,39 @@ fn r_list_1_the_claims_page_through_the_tool() {
     let reviewer = tool.ok(at, &["claims", "--reviewer"]);
     assert!(reviewer.contains("none"), "{reviewer}");
     assert!(reviewer.contains("(no rows)"), "{reviewer}");
+}
+
+#[test]
+fn r_list_5_an_add_under_another_identifier_of_a_nominated_customer_warns_and_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = Tool {
+        dir: dir.path(),
+        db: String::from("new.sqlite"),
+    };
+    let now = "2026-03-03T09:00:00Z";
+    tool.ok(now, &["--create", "engagements"]);
+    let add = |name: &str, id: &[&str]| {
+        let mut args = vec![
+            "add",
+            "--name",
+            name,
+            "--email",
+            "it@woodgrove.example",
+            "--engagement",
+            "ai-workshop",
+        ];
+        args.extend_from_slice(id);
+        tool.ok(now, &args)
+    };
+    let by_tenant = add("Woodgrove AI", &[]);
+    assert!(!by_tenant.contains("warning"), "{by_tenant}");
+    // Woodgrove's TPID, under which its tenant is: added, with a warning.
+    let by_tpid = add("Woodgrove group AI", &["--tpid", "5551001"]);
+    assert!(by_tpid.contains("added Woodgrove group AI"), "{by_tpid}");
+    assert!(
+        by_tpid
+            .contains("warning: ai-workshop: the tenant directory links this customer to tenant:")
+            && by_tpid.contains("(R-LIST-5)"),
+        "{by_tpid}"
+    );
 }

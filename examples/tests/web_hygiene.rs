@@ -363,6 +363,48 @@ fn submitted(client: &mut Client) -> String {
     nomination
 }
 
+/// The head the review page at `review` shows in its decision forms'
+/// hidden `seen` field (R-LIST-4).
+fn seen_on(client: &mut Client, review: &str) -> String {
+    let page = client.get(review);
+    let at = page
+        .body
+        .find("name=\"seen\" value=\"")
+        .unwrap_or_else(|| panic!("no seen field: {}", page.body));
+    page.body[at + 19..at + 83].to_owned()
+}
+
+#[test]
+fn r_list_4_a_decision_cites_the_head_its_page_showed_and_a_stale_one_is_refused() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let nomination = submitted(&mut client);
+    let review = format!("/review/{nomination}");
+    let page = client.get(&review);
+    assert!(page.body.contains("id=\"head\""), "{}", page.body);
+    let read = seen_on(&mut client, &review);
+    // Without the head, the decision is refused beside nothing it could fix.
+    let missing = client.post(&format!("{review}/start"), &[]);
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    assert_eq!(state_of(&mut client, &nomination), "submitted");
+    // The partner comments after the reviewer read the claim.
+    let commented = client.post(
+        &format!("/nominations/{nomination}/comment"),
+        &[("text", "The agenda is on page 2")],
+    );
+    assert_eq!(commented.status, 303, "{}", commented.body);
+    let stale = client.post(&format!("{review}/start"), &[("seen", &read)]);
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("R-LIST-4"), "{}", stale.body);
+    assert_eq!(state_of(&mut client, &nomination), "submitted");
+    // The page shows the head it has now, and that one is accepted.
+    let fresh = seen_on(&mut client, &review);
+    assert_ne!(fresh, read);
+    let started = client.post(&format!("{review}/start"), &[("seen", &fresh)]);
+    assert_eq!(started.status, 303, "{}", started.body);
+    assert_eq!(state_of(&mut client, &nomination), "under review");
+}
+
 #[test]
 fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
     let app = WebApp::in_memory();
@@ -371,9 +413,19 @@ fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
     let queue = client.get("/review");
     assert!(queue.body.contains(&nomination), "{}", queue.body);
     let review = format!("/review/{nomination}");
-    assert_eq!(client.post(&format!("{review}/start"), &[]).status, 303);
+    let seen = seen_on(&mut client, &review);
+    assert_eq!(
+        client
+            .post(&format!("{review}/start"), &[("seen", &seen)])
+            .status,
+        303
+    );
+    let seen = seen_on(&mut client, &review);
     // No reason: refused beside the reason's field, nothing changes.
-    let refused = client.post(&format!("{review}/reject"), &[("text", "")]);
+    let refused = client.post(
+        &format!("{review}/reject"),
+        &[("text", ""), ("seen", &seen)],
+    );
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
         refused.body.contains("data-field=\"reject\""),
@@ -383,7 +435,7 @@ fn r_claim_w_8_a_rejection_needs_a_reason_and_the_partner_disputes_it() {
     assert_eq!(state_of(&mut client, &nomination), "under review");
     let rejected = client.post(
         &format!("{review}/reject"),
-        &[("text", "The invoice is not signed")],
+        &[("text", "The invoice is not signed"), ("seen", &seen)],
     );
     assert_eq!(rejected.status, 303, "{}", rejected.body);
     let page = client.get(&format!("/nominations/{nomination}"));
@@ -569,4 +621,83 @@ fn r_consent_4_new_contacts_void_the_sent_link_and_a_half_given_contact_is_refus
     let late = client.post("/consent", &[("token", &token), ("answer", "accept")]);
     assert_eq!(late.status, 404, "{}", late.body);
     assert_eq!(state_of(&mut client, &nomination), "awaiting consent");
+}
+
+#[test]
+fn r_list_5_the_review_step_warns_of_a_customer_nominated_under_another_identifier() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    client.get("/");
+    let by = |id_type: &'static str, id_value: &'static str| {
+        vec![
+            ("friendly_name", "Woodgrove AI"),
+            ("location", "1000001"),
+            ("email", "cio@woodgrove.example"),
+            ("id_type", id_type),
+            ("id_value", id_value),
+            ("engagements", "ai-workshop"),
+        ]
+    };
+    let review = client.post("/add/review", &by("email", ""));
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(!review.body.contains("id=\"warnings\""), "{}", review.body);
+    let added = client.post("/add", &by("email", ""));
+    assert_eq!(added.status, 303, "{}", added.body);
+    // Woodgrove's TPID, which its tenant is under: warned of, still addable.
+    let review = client.post("/add/review", &by("tpid", "5551001"));
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(review.body.contains("id=\"warnings\""), "{}", review.body);
+    assert!(review.body.contains("R-LIST-5"), "{}", review.body);
+    assert!(review.body.contains("id=\"add\""), "{}", review.body);
+}
+
+#[test]
+fn r_list_3_the_header_counts_what_needs_the_partner_and_its_page_lists_it() {
+    let app = WebApp::in_memory();
+    let mut client = Client::new(&app);
+    let nomination = submitted(&mut client);
+    let before = client.get("/attention");
+    assert_eq!(before.status, 200, "{}", before.body);
+    assert!(before.body.contains("id=\"attention\""), "{}", before.body);
+    assert!(
+        !before
+            .body
+            .contains(&format!("/nominations/{nomination}\">answer")),
+        "{}",
+        before.body
+    );
+    // The reviewer asks for more: the claim needs the partner now.
+    let review = format!("/review/{nomination}");
+    let seen = seen_on(&mut client, &review);
+    let started = client.post(&format!("{review}/start"), &[("seen", &seen)]);
+    assert_eq!(started.status, 303, "{}", started.body);
+    let seen = seen_on(&mut client, &review);
+    let asked = client.post(
+        &format!("{review}/ask"),
+        &[("text", "Attach the agenda"), ("seen", &seen)],
+    );
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let after = client.get("/attention");
+    assert!(
+        after.body.contains(&format!(
+            "<a href=\"/nominations/{nomination}\">answer the reviewer</a>"
+        )),
+        "{}",
+        after.body
+    );
+    assert!(
+        after
+            .body
+            .contains("the reviewer asked for more information"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("days left"), "{}", after.body);
+    let count = |body: &str| {
+        let at = body.find("<span class=\"count\">").map(|at| at + 20)?;
+        body[at..].split('<').next().map(str::to_owned)
+    };
+    let before_count: usize = count(&before.body).unwrap().parse().unwrap();
+    let after_count: usize = count(&after.body).unwrap().parse().unwrap();
+    assert_eq!(after_count, before_count + 1, "{}", after.body);
 }

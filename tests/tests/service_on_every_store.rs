@@ -15,7 +15,7 @@ use mci_engagements::ports::{
 };
 use mci_engagements::{AddCustomer, ClaimsRequest, CustomerRow, Error, Incentives, MessageKind};
 use mci_store::Store;
-use mci_testkit::{engagement, t0};
+use mci_testkit::{comment, engagement, t0};
 use shared_cluster::Database;
 use std::sync::Arc;
 
@@ -79,6 +79,11 @@ fn tenant(n: u32) -> TenantId {
     format!("00000000-0000-4000-8000-{n:012}").parse().unwrap()
 }
 
+/// The TPID grouping the tenants of customers 1 and 2.
+fn group_tpid() -> Tpid {
+    "9001".parse().unwrap()
+}
+
 async fn world(adapter: Adapter) -> World {
     world_with(adapter, mci_engagements::Settings::default()).await
 }
@@ -106,6 +111,8 @@ async fn world_with(adapter: Adapter, settings: mci_engagements::Settings) -> Wo
     for n in 1..=40 {
         tenants = tenants.tenant(tenant(n), [format!("customer{n}.example").parse().unwrap()]);
     }
+    // Customers 1 and 2 are two tenants of one organisation (R-LIST-5).
+    tenants = tenants.tpid(group_tpid(), [tenant(1), tenant(2)]);
     let mut partners = InMemoryPartnerDirectory::builder();
     for p in 1..=3 {
         partners = partners.enrolled(format!("p{p}").parse().unwrap(), "1234567".parse().unwrap());
@@ -222,6 +229,22 @@ impl World {
     /// two days later, the partner completes and submits the claim, and
     /// the reviewer approves it.
     async fn approved_claim(&self, p: u32, customer: u32) -> NominationId {
+        let id = self.submitted_claim(p, customer).await;
+        let reviewer = mci_testkit::reviewer();
+        self.service
+            .start_review(&reviewer, &id, self.seen(&id).await)
+            .await
+            .unwrap();
+        self.service
+            .approve(&reviewer, &id, self.seen(&id).await)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Partner `p` adds `customer` to the workshop, the customer consents
+    /// two days later, and the partner completes and submits the claim.
+    async fn submitted_claim(&self, p: u32, customer: u32) -> NominationId {
         let n = self.add(p, customer, &["workshop"]).await.remove(0);
         let id = *n.id();
         let token = self.ask_consent(p, &id).await;
@@ -244,10 +267,14 @@ impl World {
             self.service.complete_survey(&token).await.unwrap();
         }
         self.service.submit(&user, &id).await.unwrap();
-        let reviewer = mci_testkit::reviewer();
-        self.service.start_review(&reviewer, &id).await.unwrap();
-        self.service.approve(&reviewer, &id).await.unwrap();
         id
+    }
+
+    /// The hash of `id`'s last event as the reviewer reads it now: what a
+    /// reviewer's decision cites (R-LIST-4).
+    async fn seen(&self, id: &NominationId) -> mci_core::Sha256Digest {
+        let claim = self.service.claim_for_review(id).await.unwrap();
+        claim.head().expect("a chained history").hash
     }
 
     /// Breaks the stored row of `id` behind the store's back, as a bad disk
@@ -523,6 +550,186 @@ async fn r_rec_5_a_retried_add_writes_once(adapter: Adapter) {
         .unwrap();
     assert_eq!(again, first);
     assert_eq!(w.content().await, before);
+}
+
+async fn r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused(adapter: Adapter) {
+    let w = world(adapter).await;
+    let tenant_1 = w.add(1, 1, &["workshop"]).await.remove(0);
+    // Partner 1 now asks for the TPID customer 1's tenant is under.
+    let by_tpid = AddCustomer {
+        customer_id: CustomerIdInput::Tpid(group_tpid()),
+        ..form(1, &["workshop", "assessment"])
+    };
+    let warned = vec![AddWarning::NominatedUnderAnotherId {
+        engagement: "workshop".parse().unwrap(),
+        customer: *tenant_1.customer().id(),
+    }];
+    let before = w.content().await;
+    let review = w.service.review_add(&admin(1), &by_tpid).await.unwrap();
+    assert_eq!(review.warnings, warned);
+    assert_eq!(review.choosable.len(), 2, "a warning, not a refusal");
+    assert_eq!(w.content().await, before, "the review step writes nothing");
+    // Another partner's nomination of the tenant is no concern of this
+    // partner's, and is not told (R-ROLE-3).
+    let other = w.service.review_add(&admin(2), &by_tpid).await.unwrap();
+    assert!(other.warnings.is_empty(), "{:?}", other.warnings);
+
+    let added = w.service.add_customer(&admin(1), &by_tpid).await.unwrap();
+    assert_eq!(added.nominations.len(), 2);
+    assert_eq!(added.warnings, warned);
+    // The other way round: the second tenant under the TPID, now
+    // nominated for both engagements under the TPID.
+    let tenant_2 = w
+        .service
+        .add_customer(&admin(1), &form(2, &["workshop"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        tenant_2.warnings,
+        vec![AddWarning::NominatedUnderAnotherId {
+            engagement: "workshop".parse().unwrap(),
+            customer: CustomerId::Tpid(group_tpid()),
+        }]
+    );
+    // A customer the directory links to nothing the partner nominated.
+    let alone = w
+        .service
+        .add_customer(&admin(1), &form(3, &["workshop"]))
+        .await;
+    assert!(alone.unwrap().warnings.is_empty());
+    // Once the first tenant's nomination is cancelled, it is no double;
+    // the second tenant's still is.
+    w.service.cancel(&admin(1), tenant_1.id()).await.unwrap();
+    let review = w.service.review_add(&admin(1), &by_tpid).await.unwrap();
+    assert_eq!(
+        review.warnings,
+        vec![AddWarning::NominatedUnderAnotherId {
+            engagement: "workshop".parse().unwrap(),
+            customer: *tenant_2.nominations[0].customer().id(),
+        }]
+    );
+}
+
+async fn r_list_3_attention_required_lists_what_needs_the_partner_now(adapter: Adapter) {
+    let w = world(adapter).await;
+    let reviewer = mci_testkit::reviewer();
+    // Partner 1: one customer claimed, one awaiting consent, ...
+    let claimed = w.add(1, 10, &["workshop"]).await.remove(0);
+    let asked = w.add(1, 11, &["workshop"]).await.remove(0);
+    w.ask_consent(1, asked.id()).await;
+    // ... one lost to partner 2's accepted consent (R-CONSENT-10), ...
+    let rival = w.add(2, 14, &["workshop"]).await.remove(0);
+    let lost = w.add(1, 14, &["workshop"]).await.remove(0);
+    let token = w.ask_consent(2, rival.id()).await;
+    w.service.accept_consent(&token).await.unwrap();
+    // ... one the reviewer asked more of, and one rejected.
+    let more = w.submitted_claim(1, 12).await;
+    w.service
+        .start_review(&reviewer, &more, w.seen(&more).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(&reviewer, &more, w.seen(&more).await, comment("agenda?"))
+        .await
+        .unwrap();
+    let rejected = w.submitted_claim(1, 13).await;
+    w.service
+        .start_review(&reviewer, &rejected, w.seen(&rejected).await)
+        .await
+        .unwrap();
+    w.service
+        .reject(&reviewer, &rejected, w.seen(&rejected).await, comment("no"))
+        .await
+        .unwrap();
+
+    let what = |list: &mci_engagements::Attention| -> Vec<(NominationId, AttentionReason, Action)> {
+        list.entries
+            .iter()
+            .map(|e| (e.nomination, e.reason, e.action))
+            .collect()
+    };
+    // The consents are weeks from their deadlines: not yet.
+    let now = w.service.attention(&admin(1), 10).await.unwrap();
+    assert!(!now.more);
+    assert_eq!(
+        what(&now),
+        vec![
+            (
+                *lost.id(),
+                AttentionReason::ConsentedToAnotherPartner,
+                Action::Cancel
+            ),
+            (rejected, AttentionReason::Disputable, Action::Dispute),
+            (
+                more,
+                AttentionReason::ReviewerAskedForMore,
+                Action::AnswerReviewer
+            ),
+        ]
+    );
+    for entry in &now.entries {
+        let n = w
+            .service
+            .nomination(&admin(1), &entry.nomination)
+            .await
+            .unwrap();
+        assert_eq!(Some(entry.deadline), n.deadline());
+    }
+    // Another partner sees only its own: nothing needs partner 2.
+    assert!(
+        w.service
+            .attention(&admin(2), 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+
+    // Six days before the consent deadlines, both consents are due too,
+    // soonest first; the lost one ends with its consent deadline.
+    w.clock.set(t0() + TimeDelta::days(24));
+    let soon = w.service.attention(&admin(1), 10).await.unwrap();
+    assert_eq!(
+        what(&soon)[..3],
+        [
+            (
+                *claimed.id(),
+                AttentionReason::ConsentDue,
+                Action::SendConsentEmail
+            ),
+            (
+                *asked.id(),
+                AttentionReason::ConsentDue,
+                Action::ResendConsentEmail
+            ),
+            (
+                *lost.id(),
+                AttentionReason::ConsentedToAnotherPartner,
+                Action::Cancel
+            ),
+        ]
+    );
+    assert_eq!(soon.entries.len(), 5);
+    // Bounded: a limit of 2 gives the two soonest and says there is more.
+    let two = w.service.attention(&admin(1), 2).await.unwrap();
+    assert_eq!(two.entries, soon.entries[..2]);
+    assert!(two.more);
+    // Past the deadlines, whether swept or not, the lapsed need nothing.
+    w.clock.set(t0() + TimeDelta::days(31));
+    let lapsed = w.service.attention(&admin(1), 10).await.unwrap();
+    assert_eq!(
+        what(&lapsed),
+        vec![
+            (rejected, AttentionReason::Disputable, Action::Dispute),
+            (
+                more,
+                AttentionReason::ReviewerAskedForMore,
+                Action::AnswerReviewer
+            ),
+        ]
+    );
+    w.service.sweep().await.unwrap();
+    assert_eq!(w.service.attention(&admin(1), 10).await.unwrap(), lapsed);
 }
 
 /// Every file in `dir` (the database, its WAL and its shared memory), read
@@ -881,6 +1088,8 @@ macro_rules! exports_on {
             r_list_2_a_row_changed_during_the_export_appears_as_its_chunk_read_it,
             r_list_2_the_export_has_its_header_and_quotes_what_it_must,
             r_list_4_a_partner_history_export_verifies_against_every_head_the_service_gave,
+            r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused,
+            r_list_3_attention_required_lists_what_needs_the_partner_now,
         );
     };
 }

@@ -144,6 +144,12 @@ pub struct NominationReview {
     pub choosable: Vec<Proposal>,
     /// The others, with every reason.
     pub refused: Vec<EngagementRefusal>,
+    /// What the add would warn of without refusing it: the customer
+    /// already nominated by the partner under another identifier the
+    /// tenant directory links to it (R-LIST-5). Left out of the JSON when
+    /// empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::AddWarning>,
 }
 
 /// The review step: which of the candidate engagements can be chosen and
@@ -160,6 +166,7 @@ pub fn review_nomination(
     let mut review = NominationReview {
         choosable: Vec::new(),
         refused: Vec::new(),
+        warnings: Vec::new(),
     };
     for candidate in candidates {
         let engagement = candidate.engagement;

@@ -136,6 +136,9 @@ pub fn with_last_hash(nomination_doc: &str, last: &Event) -> Option<String> {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+// A line is written or read one at a time, never kept in bulk: boxing the
+// event would only cost an allocation per line.
+#[allow(clippy::large_enum_variant)]
 pub enum ExportLine {
     /// An event as the store keeps it.
     Event(Event),

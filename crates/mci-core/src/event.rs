@@ -45,6 +45,13 @@ pub struct Event {
     /// The hash of the nomination's previous event; `None` for its
     /// creation (R-LIST-4).
     pub previous: Option<Sha256Digest>,
+    /// The hash of the last event the actor saw when it decided: a
+    /// reviewer's decision cites it, and is refused when the history has
+    /// moved on since ([`Refusal::StaleHead`](crate::Refusal::StaleHead),
+    /// R-LIST-4). `None` for every other change; absent from the JSON
+    /// then, so histories written before it keep their hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Sha256Digest>,
     /// The SHA-256 of this event's canonical content: every member but
     /// this one (R-LIST-4, [`event_hash`](crate::event_hash)).
     pub hash: Sha256Digest,

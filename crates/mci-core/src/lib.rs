@@ -82,6 +82,7 @@
 
 mod actor;
 mod add;
+mod attention;
 mod chain;
 mod claim;
 mod claims;
@@ -100,6 +101,7 @@ mod invalid;
 mod known;
 mod lapse;
 mod link;
+mod linked;
 mod message;
 mod money;
 mod nomination;
@@ -116,6 +118,7 @@ pub use actor::{Actor, PartnerUser, Role};
 pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
 };
+pub use attention::{ATTENTION_WINDOW, AttentionEntry, AttentionReason, attention_list};
 pub use chain::{
     ChainBreak, ExportLine, Head, chain_stored_history, event_hash, history_export, verify_export,
     with_last_hash,
@@ -146,6 +149,7 @@ pub use invalid::{InvalidValue, Problem};
 pub use known::{KeptAnswer, KnownPlacement, known_placement};
 pub use lapse::{Deadline, DeadlineKind, ReminderMark};
 pub use link::{IssuedLink, LinkPurpose};
+pub use linked::{AddWarning, linked_nomination_warnings};
 pub use message::{Message, MessageId, MessageKind};
 pub use money::*;
 pub use nomination::{ConsentRecord, Nomination, Origin, Outcome, Step};

@@ -166,6 +166,20 @@ impl Outcome {
         self
     }
 
+    /// The outcome with its event citing `seen`, the hash of the last event
+    /// the actor saw (R-LIST-4): the event is sealed again, and the
+    /// nomination's last hash and the heads its messages carry follow.
+    pub(crate) fn citing(mut self, seen: Sha256Digest) -> Self {
+        self.event.seen = Some(seen);
+        let previous = self.event.previous;
+        self.event = self.event.sealed(previous);
+        self.nomination.last_hash = Some(self.event.hash);
+        for message in &mut self.messages {
+            message.head = Some(self.event.head());
+        }
+        self
+    }
+
     pub(crate) fn guard(mut self, guard: Guard) -> Self {
         self.guards.push(guard);
         self
@@ -251,6 +265,7 @@ impl Nomination {
                 origin: draft.origin,
             },
             previous: None,
+            seen: None,
             hash: Sha256Digest::from_bytes([0; 32]),
         }
         .sealed(None);
@@ -304,6 +319,7 @@ impl Nomination {
             to,
             kind,
             previous: None,
+            seen: None,
             hash: Sha256Digest::from_bytes([0; 32]),
         }
         .sealed(self.last_hash);
@@ -459,6 +475,21 @@ impl Nomination {
             version: self.version,
             hash: self.last_hash?,
         })
+    }
+
+    /// Refuses a decision that cites `seen` as the last event of the
+    /// history when the history has moved on since, or when `seen` is not
+    /// its last event at all (R-LIST-4). Nothing is written for the
+    /// refusal: the decider reads the nomination again.
+    pub(crate) fn require_seen(&self, seen: Sha256Digest) -> Result<(), Refusal> {
+        if self.last_hash == Some(seen) {
+            Ok(())
+        } else {
+            Err(Refusal::StaleHead {
+                seen,
+                version: self.version,
+            })
+        }
     }
 
     /// Its version: 1 at creation, one more for each change (R-REC-4).

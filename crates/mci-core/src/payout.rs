@@ -89,6 +89,11 @@ pub enum EntryKind {
     Reversal {
         /// The batch that held the payment reversed.
         of: PayoutBatchId,
+        /// The hash of the paid claim's last event, as the reviewer who
+        /// reversed it saw it (R-LIST-4). Absent from reversals written
+        /// before decisions cited what they saw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seen: Option<crate::Sha256Digest>,
     },
 }
 
@@ -131,30 +136,45 @@ impl PayoutBatch {
         Some(totals)
     }
 
-    /// A batch reversing the payment of `nomination` made in `self`: the
-    /// correction is a new entry, never an edit (R-CLAIM-W-9). `None` if
-    /// `self` did not pay it.
+    /// A batch reversing the payment of the claim `paid` made in `self`:
+    /// the correction is a new entry, never an edit (R-CLAIM-W-9). The
+    /// reviewer cites `seen`, the hash of the last event of the claim it
+    /// read, which the entry records; a `seen` that is not the claim's
+    /// last event is refused (R-LIST-4). `Ok(None)` if `self` did not pay
+    /// it.
     pub fn reversal(
         &self,
         id: PayoutBatchId,
         cycle: PayoutCycle,
         now: Instant,
-        nomination: &NominationId,
-    ) -> Option<PayoutBatch> {
-        let paid = self
+        paid: &Nomination,
+        seen: crate::Sha256Digest,
+    ) -> Result<Option<PayoutBatch>, Refusal> {
+        let nomination = paid.id();
+        let Some(payment) = self
             .entries
             .iter()
-            .find(|e| &e.nomination == nomination && e.kind == EntryKind::Payment)?;
-        Some(PayoutBatch {
+            .find(|e| &e.nomination == nomination && e.kind == EntryKind::Payment)
+        else {
+            return Ok(None);
+        };
+        paid.require_seen(seen)?;
+        let Ok(amount) = payment.amount.negated() else {
+            return Ok(None);
+        };
+        Ok(Some(PayoutBatch {
             id,
             cycle,
             created_at: now,
             entries: vec![PayoutEntry {
                 nomination: *nomination,
-                amount: paid.amount.negated().ok()?,
-                kind: EntryKind::Reversal { of: self.id },
+                amount,
+                kind: EntryKind::Reversal {
+                    of: self.id,
+                    seen: Some(seen),
+                },
             }],
-        })
+        }))
     }
 }
 

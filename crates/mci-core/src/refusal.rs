@@ -12,7 +12,7 @@ use crate::eligibility::Ineligibility;
 use crate::invalid::InvalidValue;
 use crate::state::State;
 use crate::time::Instant;
-use crate::{Domain, EngagementId, Hours, ProofItem};
+use crate::{Domain, EngagementId, Hours, ProofItem, Sha256Digest};
 use std::fmt;
 
 /// A command of the nomination state machine, as named in refusals. Its
@@ -313,6 +313,19 @@ pub enum Refusal {
     /// consented to this partner (R-CLAIM-1).
     #[error("the customer is not known to this partner (R-CLAIM-1)")]
     CustomerNotKnown,
+    /// A reviewer's decision cites, in `seen`, an event that is not the
+    /// nomination's last: the claim changed after the reviewer read it (or
+    /// `seen` names no event of it), so the decision is not taken. Read
+    /// the claim again and decide on what it is now (R-LIST-4).
+    #[error(
+        "seen: the claim changed after the event cited was read (it is at version {version} now): read it again and decide on what it is (R-LIST-4)"
+    )]
+    StaleHead {
+        /// The hash the decision cited.
+        seen: Sha256Digest,
+        /// The nomination's version now.
+        version: u64,
+    },
 }
 
 fn lapse_message(state: State) -> &'static str {
@@ -373,6 +386,7 @@ impl Refusal {
             | Refusal::HoursOverMaximum { .. }
             | Refusal::HoursNotApplicable => "R-ADD-8",
             Refusal::CustomerNotKnown => "R-CLAIM-1",
+            Refusal::StaleHead { .. } => "R-LIST-4",
         }
     }
 }

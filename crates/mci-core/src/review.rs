@@ -4,17 +4,30 @@
 //! payout, rejects it with a reason, or asks the partner for more, any number
 //! of times. A rejection after a dispute is final (R-CLAIM-W-8).
 //!
+//! Every decision cites `seen`, the hash of the last event the reviewer
+//! read ([`Nomination::head`]); a decision on a claim that has changed
+//! since is refused ([`Refusal::StaleHead`]), and a decision taken records
+//! the hash it cites in its event ([`Event::seen`](crate::Event::seen),
+//! R-LIST-4).
+//!
 //! ```
 //! # use mci_testkit::*;
 //! use mci_core::{Refusal, State};
 //!
 //! let (consented, now) = consented_nomination();
 //! // The reviewer cannot act before the partner submits (R-CLAIM-W-6).
-//! assert_eq!(consented.start_review(now, &reviewer()).unwrap_err(), Refusal::NotSubmitted);
+//! assert_eq!(consented.start_review(now, &reviewer(), seen(&consented)).unwrap_err(), Refusal::NotSubmitted);
 //!
 //! let (submitted, now) = submitted_nomination();
-//! let review = submitted.start_review(now, &reviewer()).unwrap().nomination;
-//! let approved = review.approve(now, &reviewer()).unwrap().nomination;
+//! let started = submitted.start_review(now, &reviewer(), seen(&submitted)).unwrap();
+//! assert_eq!(started.event.seen, Some(seen(&submitted)));
+//! let review = started.nomination;
+//! // A decision citing the head before the review started is stale (R-LIST-4).
+//! assert_eq!(
+//!     review.approve(now, &reviewer(), seen(&submitted)).unwrap_err(),
+//!     Refusal::StaleHead { seen: seen(&submitted), version: review.version() },
+//! );
+//! let approved = review.approve(now, &reviewer(), seen(&review)).unwrap().nomination;
 //! assert_eq!(approved.state(), State::Approved);
 //! assert_eq!(approved.claim().payout, approved.proposed_payout());
 //! ```
@@ -26,43 +39,70 @@ use crate::nomination::{Nomination, Outcome};
 use crate::refusal::{Command, Refusal};
 use crate::state::State;
 use crate::time::Instant;
-use crate::{Comment, InvalidValue, PayoutBatchId, Problem, ReviewerId};
+use crate::{Comment, InvalidValue, PayoutBatchId, Problem, ReviewerId, Sha256Digest};
 
 impl Nomination {
-    fn reviewing(&self, now: Instant, command: Command, allowed: &[State]) -> Result<(), Refusal> {
+    /// Refuses a reviewer's `command` at `now` unless the claim was
+    /// submitted, is in an `allowed` state, and its last event is `seen`
+    /// (R-CLAIM-W-6, -7, R-LIST-4).
+    fn reviewing(
+        &self,
+        now: Instant,
+        command: Command,
+        allowed: &[State],
+        seen: Sha256Digest,
+    ) -> Result<(), Refusal> {
         if self.claim.first_submitted_at.is_none() && self.state.is_live() {
             return Err(Refusal::NotSubmitted);
         }
-        self.require(now, command, allowed)
+        self.require(now, command, allowed)?;
+        self.require_seen(seen)
     }
 
-    /// Takes a submitted (or disputed) claim into review (R-CLAIM-W-7).
-    pub fn start_review(&self, now: Instant, reviewer: &ReviewerId) -> Result<Outcome, Refusal> {
+    /// Takes a submitted (or disputed) claim into review (R-CLAIM-W-7),
+    /// citing `seen`, the hash of the last event the reviewer read
+    /// (R-LIST-4).
+    pub fn start_review(
+        &self,
+        now: Instant,
+        reviewer: &ReviewerId,
+        seen: Sha256Digest,
+    ) -> Result<Outcome, Refusal> {
         let now = self.command_at(now)?;
         self.reviewing(
             now,
             Command::StartReview,
             &[State::Submitted, State::Disputed],
+            seen,
         )?;
-        Ok(self.change(
-            now,
-            reviewer_actor(reviewer),
-            State::UnderReview,
-            EventKind::ReviewStarted,
-            |_| {},
-        ))
+        Ok(self
+            .change(
+                now,
+                reviewer_actor(reviewer),
+                State::UnderReview,
+                EventKind::ReviewStarted,
+                |_| {},
+            )
+            .citing(seen))
     }
 
     /// Asks the partner for more information; the partner answers by
-    /// resubmitting, inside the same deadline (R-CLAIM-W-7).
+    /// resubmitting, inside the same deadline (R-CLAIM-W-7); cites `seen`
+    /// (R-LIST-4).
     pub fn request_partner_action(
         &self,
         now: Instant,
         reviewer: &ReviewerId,
+        seen: Sha256Digest,
         note: Comment,
     ) -> Result<Outcome, Refusal> {
         let now = self.command_at(now)?;
-        self.reviewing(now, Command::RequestPartnerAction, &[State::UnderReview])?;
+        self.reviewing(
+            now,
+            Command::RequestPartnerAction,
+            &[State::UnderReview],
+            seen,
+        )?;
         Ok(self
             .change(
                 now,
@@ -71,6 +111,7 @@ impl Nomination {
                 EventKind::PartnerActionRequested { note: note.clone() },
                 |_| {},
             )
+            .citing(seen)
             .message(
                 self.partner_contacts.emails(),
                 MessageKind::PartnerActionRequested { note },
@@ -78,10 +119,16 @@ impl Nomination {
     }
 
     /// Approves the claim with the payout its pinned rules give: the fixed
-    /// fee, or the proposed variable amount (R-CLAIM-W-7, R-ENG-8).
-    pub fn approve(&self, now: Instant, reviewer: &ReviewerId) -> Result<Outcome, Refusal> {
+    /// fee, or the proposed variable amount (R-CLAIM-W-7, R-ENG-8); cites
+    /// `seen` (R-LIST-4).
+    pub fn approve(
+        &self,
+        now: Instant,
+        reviewer: &ReviewerId,
+        seen: Sha256Digest,
+    ) -> Result<Outcome, Refusal> {
         let now = self.command_at(now)?;
-        self.reviewing(now, Command::Approve, &[State::UnderReview])?;
+        self.reviewing(now, Command::Approve, &[State::UnderReview], seen)?;
         let payout = self
             .proposed_payout()
             .ok_or_else(|| InvalidValue::under("R-ADD-8", "hours", Problem::Empty))?;
@@ -96,6 +143,7 @@ impl Nomination {
                     next.claim.payout = Some(payout);
                 },
             )
+            .citing(seen)
             .message(
                 self.partner_contacts.emails(),
                 MessageKind::Approved { payout },
@@ -104,15 +152,16 @@ impl Nomination {
 
     /// Rejects the claim with a reason. The partner may dispute once inside
     /// the dispute window; a rejection after a dispute is final
-    /// (R-CLAIM-W-8).
+    /// (R-CLAIM-W-8); cites `seen` (R-LIST-4).
     pub fn reject(
         &self,
         now: Instant,
         reviewer: &ReviewerId,
+        seen: Sha256Digest,
         reason: Comment,
     ) -> Result<Outcome, Refusal> {
         let now = self.command_at(now)?;
-        self.reviewing(now, Command::Reject, &[State::UnderReview])?;
+        self.reviewing(now, Command::Reject, &[State::UnderReview], seen)?;
         let disputable = self.claim.disputed_at.is_none();
         let to = if disputable {
             State::Rejected
@@ -132,6 +181,7 @@ impl Nomination {
                     next.claim.rejection_reason = Some(reason.clone());
                 },
             )
+            .citing(seen)
             .message(
                 self.partner_contacts.emails(),
                 MessageKind::Rejected { reason, disputable },

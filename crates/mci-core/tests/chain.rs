@@ -522,3 +522,108 @@ fn r_list_4_a_head_of_a_partner_export_that_does_not_match_its_chain_is_found() 
         Err(ChainBreak::Rewritten { head: other })
     );
 }
+
+// A reviewer's decision cites the hash of the last event it saw.
+
+/// Each decision of the reviewer on `s`'s claim, citing `seen`.
+type Decision = fn(
+    &mci_core::Nomination,
+    mci_core::Instant,
+    mci_core::Sha256Digest,
+) -> Result<mci_core::Outcome, mci_core::Refusal>;
+
+fn decisions() -> Vec<(&'static str, Scenario, Decision)> {
+    use mci_testkit::{comment, reviewer};
+    vec![
+        ("start_review", Scenario::submitted(), |n, now, seen| {
+            n.start_review(now, &reviewer(), seen)
+        }),
+        (
+            "request_partner_action",
+            Scenario::under_review(),
+            |n, now, seen| {
+                n.request_partner_action(now, &reviewer(), seen, comment("Add the agenda"))
+            },
+        ),
+        ("approve", Scenario::under_review(), |n, now, seen| {
+            n.approve(now, &reviewer(), seen)
+        }),
+        ("reject", Scenario::under_review(), |n, now, seen| {
+            n.reject(now, &reviewer(), seen, comment("Invoice unreadable"))
+        }),
+    ]
+}
+
+#[test]
+fn r_list_4_a_decision_records_the_hash_it_cites_and_the_chain_still_verifies() {
+    for (name, s, decide) in decisions() {
+        let seen = mci_testkit::seen(&s.nomination);
+        let outcome = decide(&s.nomination, s.now, seen).unwrap();
+        assert_eq!(outcome.event.seen, Some(seen), "{name}");
+        assert_eq!(outcome.event.previous, Some(seen), "{name}");
+        assert_eq!(
+            outcome.nomination.head(),
+            Some(outcome.event.head()),
+            "{name}"
+        );
+        for message in &outcome.messages {
+            assert_eq!(message.head, Some(outcome.event.head()), "{name}");
+        }
+        let json = serde_json::to_value(&outcome.event).unwrap();
+        assert_eq!(json["seen"], Value::from(seen.to_string()), "{name}");
+        assert_eq!(event_hash(&json), Some(outcome.event.hash), "{name}");
+        let mut events = s.events.clone();
+        events.push(outcome.event.clone());
+        let heads = verify_export(&export_of(&lines_of(&events)), &[]).unwrap();
+        assert_eq!(heads, vec![outcome.event.head()], "{name}");
+    }
+}
+
+#[test]
+fn r_list_4_a_decision_citing_a_head_the_claim_has_moved_on_from_is_refused() {
+    for (name, s, decide) in decisions() {
+        // The reviewer read the claim; the partner then commented on it.
+        let read = mci_testkit::seen(&s.nomination);
+        let user = s.owner();
+        let moved = s.then(|n, now| n.add_comment(now, &user, mci_testkit::comment("Agenda")));
+        let refusal = moved.refusal(|n, now| decide(n, now, read));
+        assert_eq!(
+            refusal,
+            mci_core::Refusal::StaleHead {
+                seen: read,
+                version: moved.nomination.version(),
+            },
+            "{name}"
+        );
+        assert_eq!(refusal.rule(), "R-LIST-4");
+        assert!(
+            refusal.to_string().starts_with("seen: "),
+            "{name}: {refusal}"
+        );
+        // A hash of no event of this claim is refused the same way.
+        let stranger = mci_core::Sha256Digest::from_bytes([7; 32]);
+        assert!(matches!(
+            moved.refusal(|n, now| decide(n, now, stranger)),
+            mci_core::Refusal::StaleHead { .. }
+        ));
+        // The head read now is accepted.
+        let fresh = mci_testkit::seen(&moved.nomination);
+        assert!(
+            decide(&moved.nomination, moved.now, fresh).is_ok(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn r_list_4_changes_that_cite_nothing_leave_seen_out_of_the_hashed_json() {
+    for event in Scenario::approved().events {
+        let json = serde_json::to_value(&event).unwrap();
+        let cites = matches!(
+            event.kind,
+            mci_core::EventKind::ReviewStarted | mci_core::EventKind::Approved { .. }
+        );
+        assert_eq!(json.get("seen").is_some(), cites, "{}", event.kind);
+        assert_eq!(event.seen.is_some(), cites, "{}", event.kind);
+    }
+}

@@ -569,19 +569,19 @@ fn r_claim_w_6_submit_lists_the_missing_proof() {
 fn r_claim_w_6_the_reviewer_cannot_act_before_submission() {
     let s = Scenario::ready_to_submit();
     assert_eq!(
-        s.refusal(|n, now| n.start_review(now, &reviewer())),
+        s.refusal(|n, now| n.start_review(now, &reviewer(), seen(n))),
         Refusal::NotSubmitted
     );
     assert_eq!(
-        s.refusal(|n, now| n.approve(now, &reviewer())),
+        s.refusal(|n, now| n.approve(now, &reviewer(), seen(n))),
         Refusal::NotSubmitted
     );
     assert_eq!(
-        s.refusal(|n, now| n.reject(now, &reviewer(), comment("no"))),
+        s.refusal(|n, now| n.reject(now, &reviewer(), seen(n), comment("no"))),
         Refusal::NotSubmitted
     );
     assert_eq!(
-        s.refusal(|n, now| n.request_partner_action(now, &reviewer(), comment("more"))),
+        s.refusal(|n, now| n.request_partner_action(now, &reviewer(), seen(n), comment("more"))),
         Refusal::NotSubmitted
     );
     let submitted = s.submit();

@@ -302,17 +302,16 @@ fn r_input_transitions_refuse_a_now_outside_the_range() {
         out_of_range(p.add_comment(at, &user, comment("late")), "now", at);
         out_of_range(p.submit(at, &user), "now", at);
         let r = &under_review.nomination;
-        out_of_range(r.approve(at, &reviewer()), "now", at);
-        out_of_range(r.reject(at, &reviewer(), comment("no")), "now", at);
+        out_of_range(r.approve(at, &reviewer(), seen(r)), "now", at);
+        out_of_range(r.reject(at, &reviewer(), seen(r), comment("no")), "now", at);
         out_of_range(
-            r.request_partner_action(at, &reviewer(), comment("more")),
+            r.request_partner_action(at, &reviewer(), seen(r), comment("more")),
             "now",
             at,
         );
+        let submitted = Scenario::submitted().nomination;
         out_of_range(
-            Scenario::submitted()
-                .nomination
-                .start_review(at, &reviewer()),
+            submitted.start_review(at, &reviewer(), seen(&submitted)),
             "now",
             at,
         );

@@ -509,12 +509,12 @@ impl Run {
             )),
             Cmd::Comment(who) => outcome(n.add_comment(now, &who.user(), comment("A note"))),
             Cmd::Submit(who) => outcome(n.submit(now, &who.user())),
-            Cmd::StartReview => outcome(n.start_review(now, &reviewer())),
+            Cmd::StartReview => outcome(n.start_review(now, &reviewer(), seen(n))),
             Cmd::RequestPartnerAction => {
-                outcome(n.request_partner_action(now, &reviewer(), comment("More please")))
+                outcome(n.request_partner_action(now, &reviewer(), seen(n), comment("More please")))
             }
-            Cmd::Approve => outcome(n.approve(now, &reviewer())),
-            Cmd::Reject => outcome(n.reject(now, &reviewer(), comment("Not enough"))),
+            Cmd::Approve => outcome(n.approve(now, &reviewer(), seen(n))),
+            Cmd::Reject => outcome(n.reject(now, &reviewer(), seen(n), comment("Not enough"))),
             Cmd::Dispute(who) => outcome(n.dispute(now, &who.user(), comment("Please look again"))),
             Cmd::Cancel(who) => outcome(n.cancel(now, &who.user())),
             Cmd::PayoutRun => {
@@ -877,7 +877,7 @@ proptest! {
             prop_assert_eq!(n.cancel(deadline.at, &admin()), Err(late.clone()));
             prop_assert_eq!(n.submit(deadline.at, &admin()).err(), Some(late.clone()));
             if n.state() == State::UnderReview {
-                prop_assert_eq!(n.approve(deadline.at, &reviewer()), Err(late));
+                prop_assert_eq!(n.approve(deadline.at, &reviewer(), seen(n)), Err(late));
             }
         }
     }

@@ -98,7 +98,7 @@ fn r_claim_w_7_the_review_must_finish_within_120_days_of_consent_for_a_workshop(
     assert_eq!(in_time.state(), State::Approved);
 
     let late = s.at(deadline);
-    let refusal = late.refusal(|n, now| n.approve(now, &reviewer()));
+    let refusal = late.refusal(|n, now| n.approve(now, &reviewer(), seen(n)));
     assert_eq!(refusal.rule(), "R-CLAIM-W-7");
     assert_eq!(lapsed_into(refusal), State::PostSubmissionExpired);
     assert_eq!(late.row().unwrap().tab, Tab::Complete);
@@ -116,7 +116,7 @@ fn r_claim_w_7_an_assessment_review_must_finish_within_90_days_of_consent() {
     assert_eq!(in_time.state(), State::UnderReview);
     let late = s.at(deadline);
     assert_eq!(
-        lapsed_into(late.refusal(|n, now| n.start_review(now, &reviewer()))),
+        lapsed_into(late.refusal(|n, now| n.start_review(now, &reviewer(), seen(n)))),
         State::PostSubmissionExpired
     );
 }
@@ -264,7 +264,7 @@ fn r_claim_w_8_a_dispute_gives_one_fresh_30_day_window_for_the_review() {
 
     let late = s.at(d.at);
     assert_eq!(
-        lapsed_into(late.refusal(|n, now| n.start_review(now, &reviewer()))),
+        lapsed_into(late.refusal(|n, now| n.start_review(now, &reviewer(), seen(n)))),
         State::DisputeExpired
     );
     assert_eq!(late.row().unwrap().tab, Tab::Complete);
@@ -345,26 +345,42 @@ fn r_claim_w_9_a_correction_is_a_new_reversal_entry_never_an_edit() {
     let claims = approved_claims();
     let now = t0() + TimeDelta::days(50);
     let cycle = PayoutCycle::containing(t0(), Days::new(45), now).unwrap();
-    let (batch, _) = payout_run(batch_id(1), cycle, now, &claims).unwrap();
+    let (batch, outcomes) = payout_run(batch_id(1), cycle, now, &claims).unwrap();
     let before = batch.clone();
+    let paid = &outcomes[0].nomination;
 
     let later = now + TimeDelta::days(45);
     let next_cycle = PayoutCycle::containing(t0(), Days::new(45), later).unwrap();
     let reversal = batch
-        .reversal(batch_id(2), next_cycle, later, claims[0].id())
+        .reversal(batch_id(2), next_cycle, later, paid, seen(paid))
+        .unwrap()
         .unwrap();
     assert_eq!(batch, before, "the paid batch is not edited");
     assert_eq!(reversal.entries.len(), 1);
     let entry = &reversal.entries[0];
     assert_eq!(entry.nomination, *claims[0].id());
     assert_eq!(entry.amount, eur(-750_000));
-    assert_eq!(entry.kind, EntryKind::Reversal { of: batch_id(1) });
+    assert_eq!(
+        entry.kind,
+        EntryKind::Reversal {
+            of: batch_id(1),
+            seen: Some(seen(paid))
+        }
+    );
     assert_eq!(reversal.cycle.number, 2);
     // Only a payment the batch made can be reversed.
-    assert!(
-        batch
-            .reversal(batch_id(3), next_cycle, later, &nomination_id(9))
-            .is_none()
+    let unpaid = Scenario::added_by(&admin(), &workshop().0, nomination_id(9)).nomination;
+    assert_eq!(
+        batch.reversal(batch_id(3), next_cycle, later, &unpaid, seen(&unpaid)),
+        Ok(None)
+    );
+    // The reviewer cites the paid claim as it read it (R-LIST-4).
+    assert_eq!(
+        batch.reversal(batch_id(3), next_cycle, later, paid, seen(&claims[0])),
+        Err(Refusal::StaleHead {
+            seen: seen(&claims[0]),
+            version: paid.version()
+        })
     );
 }
 

@@ -8,6 +8,7 @@
 //!
 //! See [`Incentives::execute`].
 
+use crate::attention::Attention;
 use crate::call::Call;
 use crate::error::Result;
 use crate::page::{CustomersPage, Overview, OverviewFilter, PageCursor};
@@ -17,7 +18,7 @@ use crate::service::Incentives;
 use mci_core::{
     Comment, ContactsUpdate, DocumentKind, DocumentRef, EngagementId, Event, Nomination,
     NominationId, NominationReview, PartnerUser, PayoutBatch, PayoutBatchId, ReviewerId,
-    SendConsent, SurveyKind, Tab,
+    SendConsent, Sha256Digest, SurveyKind, Tab,
 };
 use mci_store::Page;
 use serde::{Deserialize, Serialize};
@@ -87,6 +88,11 @@ pub enum PartnerCommand {
         /// The filters; none when left out.
         #[serde(default)]
         filter: OverviewFilter,
+    },
+    /// [`Incentives::attention`] (R-LIST-3).
+    Attention {
+        /// The most entries.
+        limit: usize,
     },
     /// [`Incentives::send_consent`] (R-CONSENT-2, R-CONSENT-4).
     SendConsent {
@@ -172,6 +178,8 @@ pub enum PartnerAnswer {
     CustomersPage(CustomersPage),
     /// The engagements overview.
     Overview(Overview),
+    /// What needs the partner now (R-LIST-3).
+    Attention(Attention),
 }
 
 /// A call of a reviewer, as data: each variant is the service method of
@@ -183,6 +191,7 @@ pub enum PartnerAnswer {
 /// let command: ReviewerCommand = serde_json::from_str(r#"{
 ///     "command": "reject",
 ///     "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+///     "seen": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 ///     "reason": "The invoice does not name the customer."
 /// }"#).unwrap();
 /// assert!(matches!(command, ReviewerCommand::Reject { .. }));
@@ -208,11 +217,15 @@ pub enum ReviewerCommand {
     StartReview {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
     },
     /// [`Incentives::request_partner_action`] (R-CLAIM-W-7).
     RequestPartnerAction {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
         /// What the partner is asked for.
         note: Comment,
     },
@@ -220,11 +233,15 @@ pub enum ReviewerCommand {
     Approve {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
     },
     /// [`Incentives::reject`] (R-CLAIM-W-7, R-CLAIM-W-8).
     Reject {
         /// The nomination.
         nomination: NominationId,
+        /// The hash of its last event as the reviewer read it (R-LIST-4).
+        seen: Sha256Digest,
         /// Why.
         reason: Comment,
     },
@@ -244,6 +261,9 @@ pub enum ReviewerCommand {
         batch: PayoutBatchId,
         /// The claim.
         nomination: NominationId,
+        /// The hash of the claim's last event as the reviewer read it
+        /// (R-LIST-4).
+        seen: Sha256Digest,
     },
 }
 
@@ -331,6 +351,7 @@ impl Incentives {
                     .await?,
             ),
             C::Overview { filter } => A::Overview(self.overview(call, &filter).await?),
+            C::Attention { limit } => A::Attention(self.attention(call, limit).await?),
             C::SendConsent { nomination, input } => {
                 A::Nomination(Box::new(self.send_consent(call, &nomination, input).await?))
             }
@@ -383,23 +404,37 @@ impl Incentives {
             C::ClaimForReview { nomination } => {
                 A::Nomination(Box::new(self.claim_for_review(&nomination).await?))
             }
-            C::StartReview { nomination } => {
-                A::Nomination(Box::new(self.start_review(call, &nomination).await?))
+            C::StartReview { nomination, seen } => {
+                A::Nomination(Box::new(self.start_review(call, &nomination, seen).await?))
             }
-            C::RequestPartnerAction { nomination, note } => A::Nomination(Box::new(
-                self.request_partner_action(call, &nomination, note).await?,
+            C::RequestPartnerAction {
+                nomination,
+                seen,
+                note,
+            } => A::Nomination(Box::new(
+                self.request_partner_action(call, &nomination, seen, note)
+                    .await?,
             )),
-            C::Approve { nomination } => {
-                A::Nomination(Box::new(self.approve(call, &nomination).await?))
+            C::Approve { nomination, seen } => {
+                A::Nomination(Box::new(self.approve(call, &nomination, seen).await?))
             }
-            C::Reject { nomination, reason } => {
-                A::Nomination(Box::new(self.reject(call, &nomination, reason).await?))
-            }
+            C::Reject {
+                nomination,
+                seen,
+                reason,
+            } => A::Nomination(Box::new(
+                self.reject(call, &nomination, seen, reason).await?,
+            )),
             C::RunPayout { limit } => A::PayoutRun(self.run_payout(call, limit).await?),
             C::PayoutBatch { batch } => A::PayoutBatch(self.payout_batch(&batch).await?),
-            C::ReversePayment { batch, nomination } => {
-                A::PayoutBatch(Some(self.reverse_payment(call, &batch, &nomination).await?))
-            }
+            C::ReversePayment {
+                batch,
+                nomination,
+                seen,
+            } => A::PayoutBatch(Some(
+                self.reverse_payment(call, &batch, &nomination, seen)
+                    .await?,
+            )),
         })
     }
 }

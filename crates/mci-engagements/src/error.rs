@@ -18,7 +18,7 @@ use serde::ser::{SerializeMap, Serializer};
 /// | `NotFound` | 404 | stops: there is nothing of that id it may see | `engagement_not_found`, `nomination_not_found` (R-ROLE-2), `link_not_valid` (R-TOKEN-3), `customer_not_known` (R-CLAIM-1) |
 /// | `Forbidden` | 403 | acts as another user | `role_not_allowed` (R-ROLE-1) |
 /// | `InvalidInput` | 422 | fixes the `field` the problem names, under its `rule` | `invalid_value` (R-INPUT...), `no_engagement_chosen`, `engagement_chosen_twice` (R-ADD-1), `no_tenant_for_domain` (R-ADD-3), `domain_mismatch` (R-ADD-4), `variable_pay_alone`, `hours_required`, `hours_over_maximum`, `hours_not_applicable` (R-ADD-8), `idempotency_key_mismatch` (R-REC-5) |
-/// | `Refused` | 409 | does not repeat the call: a rule refuses it in the state things are in; `rule` names it | `not_choosable` (R-ADD-6), `ineligible`, `not_allowed_now`, `lapsed`, `already_answered`, `consented_to_another_partner`, `deal_size_frozen`, `contacts_frozen`, `missing_proof`, `already_disputed`, `not_submitted`, `survey_completed`, `guard_violated`, `refused` |
+/// | `Refused` | 409 | does not repeat the call: a rule refuses it in the state things are in; `rule` names it | `not_choosable` (R-ADD-6), `ineligible`, `not_allowed_now`, `lapsed`, `already_answered`, `consented_to_another_partner`, `deal_size_frozen`, `contacts_frozen`, `missing_proof`, `already_disputed`, `not_submitted`, `survey_completed`, `stale_head` (R-LIST-4: read the claim again, field `seen`), `guard_violated`, `refused` |
 /// | `Busy` | 503 | retries soon (`Retry-After: 1`): the nomination kept changing under the call | `busy` (R-REC-4), `conflict` |
 /// | `Unavailable` | 503 | retries later, with backoff: a port or the store is down for a while | `port_unavailable`, `store_unavailable` |
 /// | `Internal` | 500 | tells an operator; retrying does not help | `unreadable`, `port_failed`, `store_failed`, `invalid_commit`, `idempotency_key_used`, `replay_failed`, `directory_answer_mismatch` |
@@ -293,6 +293,7 @@ fn refusal_case(refusal: &Refusal) -> (ErrorKind, &'static str, Option<&str>) {
         Refusal::AlreadyDisputed => (Refused, "already_disputed", None),
         Refusal::NotSubmitted => (Refused, "not_submitted", None),
         Refusal::SurveyCompleted => (Refused, "survey_completed", None),
+        Refusal::StaleHead { .. } => (Refused, "stale_head", Some("seen")),
         // A refusal of a later version of the core: a rule refuses it.
         _ => (Refused, "refused", None),
     }

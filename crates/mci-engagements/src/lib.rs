@@ -97,6 +97,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attention;
 mod call;
 mod claims;
 mod clock;
@@ -112,6 +113,7 @@ mod reviewer;
 mod service;
 mod system;
 
+pub use attention::Attention;
 pub use call::Call;
 pub use claims::{ClaimRow, ClaimsPage, ClaimsPageCursor, ClaimsRequest};
 pub use command::{PartnerAnswer, PartnerCommand, ReviewerAnswer, ReviewerCommand};

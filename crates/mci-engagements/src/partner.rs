@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 use crate::observability::{self, call_span, traced};
 use crate::service::{Command, Incentives, Keyed, Target, changed, partner_key};
 use mci_core::{
-    Candidate, Comment, Competitor, Contacts, ContactsUpdate, CustomerIdInput, DirectoryFinding,
-    DirectoryQuestion, DocumentKind, DocumentRef, EligibilityFacts, EmailAddress, Engagement,
-    EngagementId, Event, FriendlyName, Hours, Instant, LocationId, Nomination, NominationId,
-    NominationRequest, NominationReview, Origin, PartnerUser, SendConsent, SurveyKind,
-    identify_customer, nominate, review_nomination,
+    AddWarning, Candidate, Comment, Competitor, Contacts, ContactsUpdate, CustomerIdInput,
+    DirectoryFinding, DirectoryQuestion, DocumentKind, DocumentRef, EligibilityFacts, EmailAddress,
+    Engagement, EngagementId, Event, FriendlyName, Hours, Instant, LocationId, Nomination,
+    NominationId, NominationRequest, NominationReview, Origin, PartnerUser, SendConsent,
+    SurveyKind, identify_customer, nominate, review_nomination,
 };
 use mci_store::{AnswerWrite, Commit, Write};
 use serde::{Deserialize, Serialize};
@@ -135,12 +135,20 @@ struct AttachDocumentInput<'a> {
 ///
 /// ```json
 /// {"nominations": [{"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "partner": "4711",
-///                   "engagement": "ai-workshop", "state": "customer_claimed", "…": "…"}]}
+///                   "engagement": "ai-workshop", "state": "customer_claimed", "…": "…"}],
+///  "warnings": [{"warning": "nominated_under_another_id", "engagement": "ai-workshop",
+///                "customer": "tpid:7001"}]}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Added {
     /// The new nominations.
     pub nominations: Vec<Nomination>,
+    /// What the add warns of without refusing it: the partner already
+    /// nominated the customer for an engagement under another identifier
+    /// the tenant directory links to it (R-LIST-5). Left out of the JSON
+    /// when empty; absent from answers kept before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<AddWarning>,
 }
 
 impl Incentives {
@@ -180,6 +188,33 @@ impl Incentives {
             hours: form.hours,
             origin: Origin::Added,
         })
+    }
+
+    /// What an add of `customer` to `engagements` by `user` warns of at
+    /// `now` (R-LIST-5): the tenant directory is asked once for the
+    /// customer's other identifiers, and the store, per engagement and
+    /// identifier, for the nominations of that customer (an index walk by
+    /// engagement and customer); the partner's own decide the warnings
+    /// ([`mci_core::linked_nomination_warnings`]).
+    async fn linked_warnings(
+        &self,
+        user: &PartnerUser,
+        customer: &mci_core::CustomerId,
+        engagements: &[EngagementId],
+        now: Instant,
+    ) -> Result<Vec<AddWarning>> {
+        let linked = self.tenants.linked_ids(customer).await?;
+        let mut findings = Vec::new();
+        for engagement in engagements {
+            for other in linked.iter().filter(|other| *other != customer) {
+                for (partner, standing) in self.store.standings(engagement, other).await? {
+                    if &partner == user.partner() {
+                        findings.push((engagement.clone(), *other, standing));
+                    }
+                }
+            }
+        }
+        Ok(mci_core::linked_nomination_warnings(now, findings))
     }
 
     /// The engagements asked for and what their eligibility is decided on:
@@ -222,8 +257,10 @@ impl Incentives {
     }
 
     /// The wizard's review step: which engagements can be chosen, why not
-    /// the others, the deadlines and the proposed payout. Writes nothing
-    /// (R-ADD-10).
+    /// the others, the deadlines and the proposed payout, and a warning
+    /// where the partner already nominated the customer for an engagement
+    /// under another identifier the tenant directory links to it
+    /// (R-LIST-5). Writes nothing (R-ADD-10).
     pub async fn review_add(
         &self,
         call: impl Into<Call<PartnerUser>>,
@@ -237,7 +274,10 @@ impl Incentives {
             let now = self.now()?;
             let answers = self.answers_to_keep(&user, &request, &candidates, now)?;
             let (chosen, facts): (Vec<_>, Vec<_>) = candidates.into_iter().unzip();
-            let review = review_nomination(now, &request, &decided_on(&chosen, facts))?;
+            let mut review = review_nomination(now, &request, &decided_on(&chosen, facts))?;
+            review.warnings = self
+                .linked_warnings(&user, request.customer.id(), &form.engagements, now)
+                .await?;
             // The source was asked: its answers replace the ones the partner's
             // Customers page shows, if the customer is known to the partner
             // (R-PAGE-9). Nothing of the program is written.
@@ -283,6 +323,9 @@ impl Incentives {
     }
 
     /// Adds a customer to one or several engagements, all or none (R-ADD).
+    /// The answer warns when the partner already nominated the customer
+    /// for an engagement under another identifier the tenant directory
+    /// links to it (R-LIST-5).
     pub async fn add_customer(
         &self,
         call: impl Into<Call<PartnerUser>>,
@@ -302,7 +345,11 @@ impl Incentives {
                 return Ok(first);
             }
             let request = self.add_request(form).await?;
-            self.nominate(&user, request, &form.engagements, key).await
+            let warnings = self
+                .linked_warnings(&user, request.customer.id(), &form.engagements, self.now()?)
+                .await?;
+            self.nominate(&user, request, &form.engagements, key, warnings)
+                .await
         })
         .await
     }
@@ -345,7 +392,8 @@ impl Incentives {
                 form.partner_contacts.clone(),
                 form.hours,
             )?;
-            self.nominate(&user, request, &form.engagements, key).await
+            self.nominate(&user, request, &form.engagements, key, Vec::new())
+                .await
         })
         .await
     }
@@ -356,6 +404,7 @@ impl Incentives {
         request: NominationRequest,
         engagements: &[EngagementId],
         key: Option<Keyed>,
+        warnings: Vec<AddWarning>,
     ) -> Result<Added> {
         for attempt in 0..=self.settings.retries {
             observability::attempt(attempt);
@@ -381,6 +430,7 @@ impl Incentives {
             }
             let added = Added {
                 nominations: outcomes.iter().map(|o| o.nomination.clone()).collect(),
+                warnings: warnings.clone(),
             };
             // Collected, not pushed one by one: a write is a kilobyte, and
             // a vector grown by pushes starts with room for four.

@@ -114,6 +114,17 @@ pub trait TenantDirectory: Send + Sync {
     async fn tenant_owns(&self, tenant: &TenantId, domain: &Domain) -> Result<bool, PortError>;
     /// Whether `domain` belongs to a tenant under `tpid`.
     async fn tpid_owns(&self, tpid: &Tpid, domain: &Domain) -> Result<bool, PortError>;
+    /// The other identifiers of the customer `customer` identifies, as the
+    /// directory links them: the TPIDs a tenant is under, the tenants under
+    /// a TPID. An add warns when the partner already nominated the customer
+    /// for the engagement under one of them (R-LIST-5); eligibility still
+    /// does not cascade (R-ADD-5). The default links nothing, so that a
+    /// directory written before this question keeps compiling and warns of
+    /// nothing.
+    async fn linked_ids(&self, customer: &CustomerId) -> Result<Vec<CustomerId>, PortError> {
+        let _ = customer;
+        Ok(Vec::new())
+    }
 }
 
 /// Whether a customer meets an engagement's criteria (R-ADD-5, R-PAGE-4).
@@ -450,6 +461,31 @@ impl TenantDirectory for InMemoryTenantDirectory {
                 .iter()
                 .any(|t| self.domains.get(t).is_some_and(|d| d.contains(domain)))
         }))
+    }
+
+    /// A tenant's TPIDs (in TPID order), or a TPID's tenants (in tenant
+    /// order); nothing for other identifiers (R-LIST-5).
+    async fn linked_ids(&self, customer: &CustomerId) -> Result<Vec<CustomerId>, PortError> {
+        Ok(match customer {
+            CustomerId::Tenant(tenant) => {
+                let mut tpids: Vec<Tpid> = self
+                    .tpids
+                    .iter()
+                    .filter(|(_, tenants)| tenants.contains(tenant))
+                    .map(|(tpid, _)| *tpid)
+                    .collect();
+                tpids.sort();
+                tpids.into_iter().map(CustomerId::Tpid).collect()
+            }
+            CustomerId::Tpid(tpid) => self
+                .tpids
+                .get(tpid)
+                .into_iter()
+                .flatten()
+                .map(|tenant| CustomerId::Tenant(*tenant))
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 }
 

@@ -1,14 +1,20 @@
 //! The reviewer's side: the queue, the review, the decision and the payout
 //! run (R-CLAIM-W-7..9). A reviewer acts only on workshop claims
 //! (R-ROLE-4).
+//!
+//! Every decision cites `seen`, the hash of the last event of the claim the
+//! reviewer read ([`Nomination::head`] of [`Incentives::claim_for_review`]):
+//! a claim changed since is not decided on but refused with
+//! [`Refusal::StaleHead`](mci_core::Refusal::StaleHead), and a decision
+//! taken records the hash in its event (R-LIST-4).
 
 use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::observability::{self, call_span, traced};
 use crate::service::{Command, Incentives, Keyed, Target, changed};
 use mci_core::{
-    Comment, Nomination, NominationId, PayoutBatch, PayoutBatchId, PayoutCycle, ReviewerId, State,
-    payout_run,
+    Comment, Nomination, NominationId, PayoutBatch, PayoutBatchId, PayoutCycle, ReviewerId,
+    Sha256Digest, State, payout_run,
 };
 use mci_store::{Commit, Page, StateQuery};
 use serde::Serialize;
@@ -105,34 +111,44 @@ impl Incentives {
         .await
     }
 
-    /// Takes a submitted or disputed claim into review (R-CLAIM-W-7).
+    /// Takes a submitted or disputed claim into review (R-CLAIM-W-7),
+    /// citing `seen`, the hash of the claim's last event as the reviewer
+    /// read it; refused as stale when the claim changed since (R-LIST-4).
     pub async fn start_review(
         &self,
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
+        seen: Sha256Digest,
     ) -> Result<Nomination> {
         traced("start_review", call_span!("start_review", id), async move {
-            let command = ("start_review", &());
-            self.review_change(call.into(), id, command, |n, now, r| n.start_review(now, r))
-                .await
+            let command = ("start_review", &Cited { seen, text: None });
+            self.review_change(call.into(), id, command, |n, now, r| {
+                n.start_review(now, r, seen)
+            })
+            .await
         })
         .await
     }
 
-    /// Asks the partner for more (R-CLAIM-W-7).
+    /// Asks the partner for more (R-CLAIM-W-7), citing `seen` (R-LIST-4).
     pub async fn request_partner_action(
         &self,
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
+        seen: Sha256Digest,
         note: Comment,
     ) -> Result<Nomination> {
         traced(
             "request_partner_action",
             call_span!("request_partner_action", id),
             async move {
-                let command = ("request_partner_action", &note);
+                let input = Cited {
+                    seen,
+                    text: Some(&note),
+                };
+                let command = ("request_partner_action", &input);
                 self.review_change(call.into(), id, command, |n, now, r| {
-                    n.request_partner_action(now, r, note.clone())
+                    n.request_partner_action(now, r, seen, note.clone())
                 })
                 .await
             },
@@ -140,31 +156,40 @@ impl Incentives {
         .await
     }
 
-    /// Approves with the payout (R-CLAIM-W-7).
+    /// Approves with the payout (R-CLAIM-W-7), citing `seen` (R-LIST-4).
     pub async fn approve(
         &self,
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
+        seen: Sha256Digest,
     ) -> Result<Nomination> {
         traced("approve", call_span!("approve", id), async move {
-            let command = ("approve", &());
-            self.review_change(call.into(), id, command, |n, now, r| n.approve(now, r))
-                .await
+            let command = ("approve", &Cited { seen, text: None });
+            self.review_change(call.into(), id, command, |n, now, r| {
+                n.approve(now, r, seen)
+            })
+            .await
         })
         .await
     }
 
-    /// Rejects with a reason; after a dispute, finally (R-CLAIM-W-7, -8).
+    /// Rejects with a reason; after a dispute, finally (R-CLAIM-W-7, -8);
+    /// citing `seen` (R-LIST-4).
     pub async fn reject(
         &self,
         call: impl Into<Call<ReviewerId>>,
         id: &NominationId,
+        seen: Sha256Digest,
         reason: Comment,
     ) -> Result<Nomination> {
         traced("reject", call_span!("reject", id), async move {
-            let command = ("reject", &reason);
+            let input = Cited {
+                seen,
+                text: Some(&reason),
+            };
+            let command = ("reject", &input);
             self.review_change(call.into(), id, command, |n, now, r| {
-                n.reject(now, r, reason.clone())
+                n.reject(now, r, seen, reason.clone())
             })
             .await
         })
@@ -287,12 +312,15 @@ impl Incentives {
     /// claim's payment in `batch`, which stays as it was; a correction is
     /// never an edit (R-CLAIM-W-9). A payment is reversed once: reversing it
     /// again answers the first reversal. A claim `batch` did not pay answers
-    /// not found.
+    /// not found. The reviewer cites `seen`, the hash of the paid claim's
+    /// last event as it read it, which the reversal entry records; any
+    /// other hash is refused as stale (R-LIST-4).
     pub async fn reverse_payment(
         &self,
         call: impl Into<Call<ReviewerId>>,
         batch: &PayoutBatchId,
         nomination: &NominationId,
+        seen: Sha256Digest,
     ) -> Result<PayoutBatch> {
         traced(
             "reverse_payment",
@@ -316,8 +344,9 @@ impl Incentives {
                         self.settings.payout_period,
                         now,
                     )?;
+                    let paid = self.load(&Target::Any(nomination)).await?;
                     let reversal = original
-                        .reversal(id, cycle, now, nomination)
+                        .reversal(id, cycle, now, &paid, seen)?
                         .ok_or(Error::Refused(mci_core::Refusal::NotFound))?;
                     let mut commit = Commit::at(now);
                     commit.payout_batch = Some(reversal.clone());
@@ -333,6 +362,15 @@ impl Incentives {
         )
         .await
     }
+}
+
+/// What a reviewer's decision binds its idempotency key to besides the
+/// claim: the hash it cites (R-LIST-4) and its note or reason (R-REC-5).
+#[derive(Serialize)]
+struct Cited<'a> {
+    seen: Sha256Digest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a Comment>,
 }
 
 /// The id of the reversal of `nomination`'s payment in `original`: the same

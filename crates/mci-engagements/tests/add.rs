@@ -493,14 +493,23 @@ async fn r_add_8_variable_pay_hours_are_immutable_and_the_payout_is_rate_times_h
                 .unwrap();
             w.prove(a, &id).await;
             w.service.submit(a, &id).await.unwrap();
-            w.service.start_review(reviewer(), &id).await.unwrap();
             w.service
-                .request_partner_action(reviewer(), &id, comment("hours?"))
+                .start_review(reviewer(), &id, w.seen(&id).await)
+                .await
+                .unwrap();
+            w.service
+                .request_partner_action(reviewer(), &id, w.seen(&id).await, comment("hours?"))
                 .await
                 .unwrap();
             w.service.submit(a, &id).await.unwrap();
-            w.service.start_review(reviewer(), &id).await.unwrap();
-            w.service.approve(reviewer(), &id).await.unwrap()
+            w.service
+                .start_review(reviewer(), &id, w.seen(&id).await)
+                .await
+                .unwrap();
+            w.service
+                .approve(reviewer(), &id, w.seen(&id).await)
+                .await
+                .unwrap()
         }
     };
     let uncapped = run(1, 100).await;

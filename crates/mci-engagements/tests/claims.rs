@@ -180,7 +180,11 @@ async fn r_list_1_the_reviewer_sees_every_partners_submitted_claims_and_only_tho
         walk(&w.service, None, &request).await.0,
         vec![from_b, from_a]
     );
-    w.service.start_review(reviewer(), &from_a).await.unwrap();
+    let seen = w.seen(&from_a).await;
+    w.service
+        .start_review(reviewer(), &from_a, seen)
+        .await
+        .unwrap();
     let counts = w.service.reviewer_claim_counts(None).await.unwrap();
     assert_eq!(counts.get(State::Submitted), 1);
     assert_eq!(counts.get(State::UnderReview), 1);

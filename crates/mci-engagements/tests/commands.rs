@@ -148,16 +148,27 @@ async fn r_rec_5_a_reviewer_command_replays_across_execute_review_and_its_method
     let a = admin(PARTNER_A);
     let id = w.submitted_subscription(&a, 1, &w.workshop).await;
     let call = Call::new(reviewer()).idempotency_key("review-1");
-    let first = w.service.start_review(call.clone(), &id).await.unwrap();
+    let seen = w.seen(&id).await;
+    let first = w
+        .service
+        .start_review(call.clone(), &id, seen)
+        .await
+        .unwrap();
     let answer = w
-        .unchanged(
-            w.service
-                .execute_review(call, ReviewerCommand::StartReview { nomination: id }),
-        )
+        .unchanged(w.service.execute_review(
+            call,
+            ReviewerCommand::StartReview {
+                nomination: id,
+                seen,
+            },
+        ))
         .await;
     assert_eq!(answer, ReviewerAnswer::Nomination(Box::new(first)));
 
-    w.service.approve(reviewer(), &id).await.unwrap();
+    w.service
+        .approve(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     let call = Call::new(reviewer()).idempotency_key("payout-1");
     let ReviewerAnswer::PayoutRun(run) = w
         .service
@@ -367,6 +378,7 @@ async fn r_claim_w_9_a_reversal_through_execute_review_answers_its_batch() {
     let command = ReviewerCommand::ReversePayment {
         batch: run.batch.id,
         nomination: id,
+        seen: w.seen(&id).await,
     };
     let ReviewerAnswer::PayoutBatch(Some(reversal)) = w
         .service
@@ -422,4 +434,18 @@ fn r_rec_5_the_inputs_keep_the_canonical_form_stored_keys_are_bound_to() {
         Fingerprint::of("add_customer", None, &read).unwrap(),
         Fingerprint::of("add_customer", None, &form).unwrap()
     );
+}
+
+#[tokio::test]
+async fn r_list_3_attention_through_execute_is_the_methods() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    w.submitted_subscription(&a, 1, &w.workshop).await;
+    let answer = w
+        .service
+        .execute(&a, PartnerCommand::Attention { limit: 5 })
+        .await
+        .unwrap();
+    let direct = w.service.attention(&a, 5).await.unwrap();
+    assert_eq!(answer, PartnerAnswer::Attention(direct));
 }

@@ -350,9 +350,17 @@ async fn r_eng_7_the_action_needed_list_shows_lapsing_consents_and_claims_and_re
     let consent_soon = w.add_subscription(&a, 1, &w.workshop).await;
     let claim_later = w.consented_subscription(&a, 2, &w.assessment).await;
     let waiting = w.submitted_subscription(&a, 3, &w.workshop).await;
-    w.service.start_review(reviewer(), &waiting).await.unwrap();
     w.service
-        .request_partner_action(reviewer(), &waiting, comment("add the agenda"))
+        .start_review(reviewer(), &waiting, w.seen(&waiting).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(
+            reviewer(),
+            &waiting,
+            w.seen(&waiting).await,
+            comment("add the agenda"),
+        )
         .await
         .unwrap();
     w.add_subscription(&admin(PARTNER_B), 5, &w.workshop).await;
@@ -463,8 +471,7 @@ async fn r_eng_8_a_rule_change_never_moves_an_existing_nominations_deadlines_or_
         })
     );
     for id in [before, after] {
-        w.service.start_review(reviewer(), &id).await.unwrap();
-        w.service.approve(reviewer(), &id).await.unwrap();
+        w.review_and_approve(&id).await;
     }
     assert_eq!(w.read(&before).await.claim().payout, Some(eur(750_000)));
     assert_eq!(w.read(&after).await.claim().payout, Some(eur(900_000)));

@@ -142,16 +142,22 @@ async fn r_rec_5_every_partner_and_reviewer_command_replays_its_first_result() {
 
     let submitted = w.submitted_subscription(&a, 2, &w.workshop).await;
     let r = |k: &str| Call::new(reviewer()).idempotency_key(k);
+    let seen = w.seen(&submitted).await;
     let first = w
         .service
-        .start_review(r("review"), &submitted)
+        .start_review(r("review"), &submitted, seen)
         .await
         .unwrap();
+    // The retry cites what the first call cited: the same command.
     let again = w
-        .unchanged(w.service.start_review(r("review"), &submitted))
+        .unchanged(w.service.start_review(r("review"), &submitted, seen))
         .await;
     assert_eq!(again, first);
-    w.service.approve(r("approve"), &submitted).await.unwrap();
+    let seen = w.seen(&submitted).await;
+    w.service
+        .approve(r("approve"), &submitted, seen)
+        .await
+        .unwrap();
     let run = w.service.run_payout(r("payout-1"), 10).await.unwrap();
     assert_eq!(run.paid.len(), 1);
     let replay = w.unchanged(w.service.run_payout(r("payout-1"), 10)).await;
@@ -422,7 +428,11 @@ async fn r_rec_5_a_key_reused_across_result_types_is_refused_as_bound_not_as_unr
     // A reviewer's decision answered first, a payout run asked next.
     let submitted = w.submitted_subscription(&a, 3, &w.workshop).await;
     let r = Call::new(reviewer()).idempotency_key("r-1");
-    w.service.start_review(r.clone(), &submitted).await.unwrap();
+    let seen = w.seen(&submitted).await;
+    w.service
+        .start_review(r.clone(), &submitted, seen)
+        .await
+        .unwrap();
     let error = w.refused(w.service.run_payout(r, 10)).await;
     assert_key_bound(&error, "r-1");
 }

@@ -67,19 +67,24 @@ fn json_naming(value: &impl Serialize, names: &[(String, &str)]) -> String {
 }
 
 /// `text` with every hash of a history's chain (the members `last_hash`,
-/// `previous` and `hash` holding 64 hex digits) named by its order.
+/// `previous`, `hash` and `seen` holding 64 hex digits) named by its order.
 fn chain_hashes_named(text: &str) -> String {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
-        let named = ["\"last_hash\": \"", "\"previous\": \"", "\"hash\": \""]
-            .iter()
-            .find_map(|key| {
-                let at = line.find(key)? + key.len();
-                let hash = line.get(at..at + 64)?;
-                (hash.chars().all(|c| c.is_ascii_hexdigit()) && line[at + 64..].starts_with('"'))
-                    .then_some((at, hash))
-            });
+        let named = [
+            "\"last_hash\": \"",
+            "\"previous\": \"",
+            "\"hash\": \"",
+            "\"seen\": \"",
+        ]
+        .iter()
+        .find_map(|key| {
+            let at = line.find(key)? + key.len();
+            let hash = line.get(at..at + 64)?;
+            (hash.chars().all(|c| c.is_ascii_hexdigit()) && line[at + 64..].starts_with('"'))
+                .then_some((at, hash))
+        });
         match named {
             Some((at, hash)) => {
                 let next = names.len() + 1;
@@ -243,6 +248,7 @@ fn every_partner_and_reviewer_command_reads_back_from_its_json() {
         PartnerCommand::Overview {
             filter: OverviewFilter::default(),
         },
+        PartnerCommand::Attention { limit: 20 },
         PartnerCommand::SendConsent {
             nomination: id,
             input: SendConsent::default(),
@@ -274,20 +280,30 @@ fn every_partner_and_reviewer_command_reads_back_from_its_json() {
     ];
     insta::assert_snapshot!("partner_commands", json(&partner));
     partner.iter().for_each(round_trips);
+    // The hash of the last event the reviewer read (R-LIST-4).
+    let seen = mci_core::Sha256Digest::from_bytes([0x9f; 32]);
     let reviewer = vec![
         ReviewerCommand::ReviewQueue {
             after: None,
             limit: 20,
         },
         ReviewerCommand::ClaimForReview { nomination: id },
-        ReviewerCommand::StartReview { nomination: id },
+        ReviewerCommand::StartReview {
+            nomination: id,
+            seen,
+        },
         ReviewerCommand::RequestPartnerAction {
             nomination: id,
+            seen,
             note: comment("Attach the signed attendance list."),
         },
-        ReviewerCommand::Approve { nomination: id },
+        ReviewerCommand::Approve {
+            nomination: id,
+            seen,
+        },
         ReviewerCommand::Reject {
             nomination: id,
+            seen,
             reason: comment("The invoice does not name the customer."),
         },
         ReviewerCommand::RunPayout { limit: 100 },
@@ -295,6 +311,7 @@ fn every_partner_and_reviewer_command_reads_back_from_its_json() {
         ReviewerCommand::ReversePayment {
             batch,
             nomination: id,
+            seen,
         },
     ];
     insta::assert_snapshot!("reviewer_commands", json(&reviewer));
@@ -404,7 +421,7 @@ fn r_input_a_client_cannot_smuggle_an_invalid_value_in_json() {
         assert!(refused.to_string().contains(expected), "{json}: {refused}");
     }
     let refused = serde_json::from_value::<ReviewerCommand>(
-        serde_json::json!({"command": "reject", "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "reason": "\u{202E}"}),
+        serde_json::json!({"command": "reject", "nomination": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "seen": "9f".repeat(32), "reason": "\u{202E}"}),
     )
     .unwrap_err();
     assert!(refused.to_string().contains("comment"), "{refused}");
@@ -438,6 +455,37 @@ async fn r_add_9_an_add_answers_its_nominations_json() {
     );
     let added = w.service.add_customer(&a, &form).await.unwrap();
     insta::assert_snapshot!("added", json(&added));
+}
+
+#[tokio::test]
+async fn r_list_5_the_review_step_and_the_add_answer_their_warnings_json() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    w.add(
+        &a,
+        "cio@contoso.example",
+        CustomerIdInput::EmailOnly,
+        &w.workshop,
+    )
+    .await;
+    // The same organisation under its TPID.
+    let form = w.form(
+        &a,
+        "cio@contoso.example",
+        CustomerIdInput::Tpid(tpid(CONTOSO_TPID)),
+        &[&w.workshop],
+    );
+    let review = w.service.review_add(&a, &form).await.unwrap();
+    insta::assert_snapshot!("review_warnings", json(&review.warnings));
+    let added = w.service.add_customer(&a, &form).await.unwrap();
+    assert_eq!(added.warnings, review.warnings);
+    insta::assert_snapshot!("added_warnings", json(&added.warnings));
+    round_trips(&added);
+    // An answer kept before warnings reads back with none.
+    let mut old = serde_json::to_value(&added).unwrap();
+    old.as_object_mut().unwrap().remove("warnings");
+    let old: mci_engagements::Added = serde_json::from_value(old).unwrap();
+    assert!(old.warnings.is_empty());
 }
 
 #[tokio::test]
@@ -557,11 +605,37 @@ async fn r_claim_w_9_a_review_queue_and_a_payout_run_answer_their_json() {
         "review_queue",
         json(&w.service.review_queue(None, 10).await.unwrap())
     );
-    w.service.start_review(reviewer(), &id).await.unwrap();
-    w.service.approve(reviewer(), &id).await.unwrap();
+    w.review_and_approve(&id).await;
     let run = w.service.run_payout(reviewer(), 10).await.unwrap();
     insta::assert_snapshot!("payout_run", json(&run));
     round_trips(&run);
+}
+
+#[tokio::test]
+async fn r_list_4_a_decision_and_its_stale_refusal_answer_their_json() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.submitted_subscription(&a, 1, &w.workshop).await;
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    // A decision on a head the claim has moved on from (R-LIST-4).
+    let read = w.seen(&id).await;
+    w.service
+        .add_comment(&a, &id, comment("The agenda is attached."))
+        .await
+        .unwrap();
+    let stale = w.refused(w.service.approve(reviewer(), &id, read)).await;
+    insta::assert_snapshot!("stale_head", json(&stale));
+    w.service
+        .approve(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    // The decisions' events cite the hash of the event before them
+    // (R-LIST-4): `seen` names the same hash as `previous`.
+    let history = w.service.history(&a, &id).await.unwrap();
+    insta::assert_snapshot!("decisions", json(&history[history.len() - 3..].to_vec()));
 }
 
 #[tokio::test]
@@ -651,4 +725,27 @@ async fn r_list_1_a_claims_page_answers_its_json_with_its_cursor_as_a_string() {
                 .unwrap()
         )
     );
+}
+
+#[tokio::test]
+async fn r_list_3_attention_required_answers_its_json() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.submitted_subscription(&a, 1, &w.workshop).await;
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(
+            reviewer(),
+            &id,
+            w.seen(&id).await,
+            comment("Attach the agenda."),
+        )
+        .await
+        .unwrap();
+    let attention = w.service.attention(&a, 20).await.unwrap();
+    insta::assert_snapshot!("attention", json(&attention));
+    round_trips(&attention);
 }

@@ -350,11 +350,16 @@ async fn r_page_5_complete_shows_every_terminal_state_after_consent_with_its_cla
         .await
         .unwrap();
     w.service
-        .start_review(reviewer(), &rejected_final)
+        .start_review(reviewer(), &rejected_final, w.seen(&rejected_final).await)
         .await
         .unwrap();
     w.service
-        .reject(reviewer(), &rejected_final, comment("no"))
+        .reject(
+            reviewer(),
+            &rejected_final,
+            w.seen(&rejected_final).await,
+            comment("no"),
+        )
         .await
         .unwrap();
     let cancelled = w.consented_subscription(&a, 4, &w.workshop).await;
@@ -566,9 +571,17 @@ async fn r_page_8_the_actions_offered_are_those_the_service_accepts() {
     w.refused(w.service.submit(&a, &rejected)).await;
 
     let waiting = w.submitted_subscription(&a, 2, &w.workshop).await;
-    w.service.start_review(reviewer(), &waiting).await.unwrap();
     w.service
-        .request_partner_action(reviewer(), &waiting, comment("more"))
+        .start_review(reviewer(), &waiting, w.seen(&waiting).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(
+            reviewer(),
+            &waiting,
+            w.seen(&waiting).await,
+            comment("more"),
+        )
         .await
         .unwrap();
     let row = w.row(&a, &w.workshop, &waiting).await.unwrap();

@@ -20,8 +20,7 @@ async fn r_rec_1_every_change_writes_one_event_read_back_in_order_with_who_when_
     w.advance_days(3);
     w.prove(&a, &id).await;
     w.service.submit(&user(PARTNER_A), &id).await.unwrap();
-    w.service.start_review(reviewer(), &id).await.unwrap();
-    w.service.approve(reviewer(), &id).await.unwrap();
+    w.review_and_approve(&id).await;
 
     let history = w.service.history(&a, &id).await.unwrap();
     let n = w.stored(&id);
@@ -161,14 +160,17 @@ async fn r_rec_4_a_change_decided_on_a_stale_read_is_decided_again_on_the_new_st
     let w = World::new();
     let a = admin(PARTNER_A);
     let id = w.submitted_subscription(&a, 1, &w.workshop).await;
-    w.service.start_review(reviewer(), &id).await.unwrap();
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     // The reviewer approves; the partner's comment, decided before, stalls.
     let held = w.hold_next_commit();
     let comment_task = tokio::spawn({
         let (service, a) = (w.service.clone(), a.clone());
         async move { service.add_comment(&a, &id, comment("late note")).await }
     });
-    held.release_after(w.service.approve(reviewer(), &id))
+    held.release_after(w.service.approve(reviewer(), &id, w.seen(&id).await))
         .await
         .unwrap();
     // Nothing has yielded since the approval: the comment has not retried.

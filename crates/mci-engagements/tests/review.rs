@@ -23,11 +23,20 @@ async fn r_claim_w_7_submitted_under_review_partner_action_any_number_of_times_t
     assert_eq!(queue.rows[0].id(), &id);
 
     for round in 1..=3 {
-        let n = w.service.start_review(reviewer(), &id).await.unwrap();
+        let n = w
+            .service
+            .start_review(reviewer(), &id, w.seen(&id).await)
+            .await
+            .unwrap();
         assert_eq!(n.state(), State::UnderReview);
         let n = w
             .service
-            .request_partner_action(reviewer(), &id, comment("please add the agenda"))
+            .request_partner_action(
+                reviewer(),
+                &id,
+                w.seen(&id).await,
+                comment("please add the agenda"),
+            )
             .await
             .unwrap();
         assert_eq!(n.state(), State::PartnerActionRequired);
@@ -46,8 +55,15 @@ async fn r_claim_w_7_submitted_under_review_partner_action_any_number_of_times_t
         assert_eq!(n.state(), State::Submitted);
         w.advance_days(5);
     }
-    w.service.start_review(reviewer(), &id).await.unwrap();
-    let approved = w.service.approve(reviewer(), &id).await.unwrap();
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    let approved = w
+        .service
+        .approve(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     assert_eq!(approved.state(), State::Approved);
     assert_eq!(approved.claim().payout, Some(eur(750_000)));
     assert_matches!(
@@ -73,7 +89,10 @@ async fn r_claim_w_7_reject_needs_the_review_started_and_tells_the_partner_why()
     let a = admin(PARTNER_A);
     let id = w.submitted_subscription(&a, 1, &w.workshop).await;
     let error = w
-        .refused(w.service.reject(reviewer(), &id, comment("no")))
+        .refused(
+            w.service
+                .reject(reviewer(), &id, w.seen(&id).await, comment("no")),
+        )
         .await;
     assert_matches!(
         error,
@@ -82,12 +101,22 @@ async fn r_claim_w_7_reject_needs_the_review_started_and_tells_the_partner_why()
             state: State::Submitted
         })
     );
-    let error = w.refused(w.service.approve(reviewer(), &id)).await;
+    let error = w
+        .refused(w.service.approve(reviewer(), &id, w.seen(&id).await))
+        .await;
     assert_matches!(error, Error::Refused(Refusal::NotAllowedNow { .. }));
-    w.service.start_review(reviewer(), &id).await.unwrap();
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     let rejected = w
         .service
-        .reject(reviewer(), &id, comment("the invoice does not match"))
+        .reject(
+            reviewer(),
+            &id,
+            w.seen(&id).await,
+            comment("the invoice does not match"),
+        )
         .await
         .unwrap();
     assert_eq!(rejected.state(), State::Rejected);
@@ -116,10 +145,18 @@ async fn review_complete_window(engagement: fn(&World) -> &Engagement, window: i
     let too_late = w.submitted_subscription(&a, 2, engagement(&w)).await;
     let answered_late = w.submitted_subscription(&a, 3, engagement(&w)).await;
     for id in [&in_time, &too_late, &answered_late] {
-        w.service.start_review(reviewer(), id).await.unwrap();
+        w.service
+            .start_review(reviewer(), id, w.seen(id).await)
+            .await
+            .unwrap();
     }
     w.service
-        .request_partner_action(reviewer(), &answered_late, comment("more"))
+        .request_partner_action(
+            reviewer(),
+            &answered_late,
+            w.seen(&answered_late).await,
+            comment("more"),
+        )
         .await
         .unwrap();
     let deadline = t0() + days(window);
@@ -128,10 +165,18 @@ async fn review_complete_window(engagement: fn(&World) -> &Engagement, window: i
     assert_eq!(row.status.days_left, Some(u32::try_from(window).unwrap()));
 
     w.set(deadline - TimeDelta::seconds(1));
-    w.service.approve(reviewer(), &in_time).await.unwrap();
+    w.service
+        .approve(reviewer(), &in_time, w.seen(&in_time).await)
+        .await
+        .unwrap();
 
     w.set(deadline);
-    let error = w.refused(w.service.approve(reviewer(), &too_late)).await;
+    let error = w
+        .refused(
+            w.service
+                .approve(reviewer(), &too_late, w.seen(&too_late).await),
+        )
+        .await;
     assert_matches!(
         error,
         Error::Refused(Refusal::Lapsed { state: State::PostSubmissionExpired, at }) if at == deadline
@@ -194,10 +239,18 @@ async fn r_claim_w_8_a_rejection_can_be_disputed_once_and_a_second_rejection_is_
         1,
         "a disputed claim is queued for review"
     );
-    w.service.start_review(reviewer(), &id).await.unwrap();
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     let final_ = w
         .service
-        .reject(reviewer(), &id, comment("still no match"))
+        .reject(
+            reviewer(),
+            &id,
+            w.seen(&id).await,
+            comment("still no match"),
+        )
         .await
         .unwrap();
     assert_eq!(final_.state(), State::RejectedFinal);
@@ -256,9 +309,12 @@ async fn r_claim_w_8_a_dispute_gives_the_review_one_fresh_30_day_window() {
     // review-complete deadline of 120 days.
     w.set(t0() + days(100));
     for id in [&approved_in_time, &expired] {
-        w.service.start_review(reviewer(), id).await.unwrap();
         w.service
-            .reject(reviewer(), id, comment("no"))
+            .start_review(reviewer(), id, w.seen(id).await)
+            .await
+            .unwrap();
+        w.service
+            .reject(reviewer(), id, w.seen(id).await, comment("no"))
             .await
             .unwrap();
     }
@@ -278,17 +334,28 @@ async fn r_claim_w_8_a_dispute_gives_the_review_one_fresh_30_day_window() {
 
     w.set(disputed_at + days(30) - TimeDelta::seconds(1));
     w.service
-        .start_review(reviewer(), &approved_in_time)
+        .start_review(
+            reviewer(),
+            &approved_in_time,
+            w.seen(&approved_in_time).await,
+        )
         .await
         .unwrap();
     w.service
-        .approve(reviewer(), &approved_in_time)
+        .approve(
+            reviewer(),
+            &approved_in_time,
+            w.seen(&approved_in_time).await,
+        )
         .await
         .unwrap();
 
     w.set(disputed_at + days(30));
     let error = w
-        .refused(w.service.start_review(reviewer(), &expired))
+        .refused(
+            w.service
+                .start_review(reviewer(), &expired, w.seen(&expired).await),
+        )
         .await;
     assert_matches!(
         error,
@@ -312,9 +379,12 @@ async fn r_claim_w_8_partner_action_asked_after_a_dispute_must_finish_in_the_dis
         .await
         .unwrap();
     let disputed_at = w.now();
-    w.service.start_review(reviewer(), &id).await.unwrap();
     w.service
-        .request_partner_action(reviewer(), &id, comment("send the PO"))
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(reviewer(), &id, w.seen(&id).await, comment("send the PO"))
         .await
         .unwrap();
     w.set(disputed_at + days(30));
@@ -343,8 +413,7 @@ async fn r_claim_w_9_a_payout_run_pays_the_approved_claims_in_one_immutable_batc
         w.service.accept_consent(&token).await.unwrap();
         w.prove(&a, &id).await;
         w.service.submit(&a, &id).await.unwrap();
-        w.service.start_review(reviewer(), &id).await.unwrap();
-        w.service.approve(reviewer(), &id).await.unwrap();
+        w.review_and_approve(&id).await;
         id
     };
     let waiting = w.submitted_subscription(&a, 4, &w.workshop).await;
@@ -404,7 +473,9 @@ async fn r_claim_w_9_a_payout_run_pays_the_approved_claims_in_one_immutable_batc
         "the first batch is unchanged"
     );
     // A paid claim cannot be paid, approved or rejected again.
-    let error = w.refused(w.service.approve(reviewer(), &fixed)).await;
+    let error = w
+        .refused(w.service.approve(reviewer(), &fixed, w.seen(&fixed).await))
+        .await;
     assert_matches!(error, Error::Refused(Refusal::NotAllowedNow { .. }));
 }
 
@@ -462,7 +533,7 @@ async fn r_claim_w_9_a_correction_is_a_new_reversal_batch_never_an_edit() {
 
     let reversal = w
         .service
-        .reverse_payment(reviewer(), &run.batch.id, &fixed)
+        .reverse_payment(reviewer(), &run.batch.id, &fixed, w.seen(&fixed).await)
         .await
         .unwrap();
     assert_ne!(reversal.id, run.batch.id);
@@ -471,7 +542,10 @@ async fn r_claim_w_9_a_correction_is_a_new_reversal_batch_never_an_edit() {
     assert_eq!(reversal.entries[0].amount, eur(-750_000));
     assert_eq!(
         reversal.entries[0].kind,
-        EntryKind::Reversal { of: run.batch.id }
+        EntryKind::Reversal {
+            of: run.batch.id,
+            seen: Some(w.seen(&fixed).await)
+        }
     );
     assert_eq!(
         w.service.payout_batch(&run.batch.id).await.unwrap(),
@@ -488,7 +562,7 @@ async fn r_claim_w_9_a_correction_is_a_new_reversal_batch_never_an_edit() {
     let before = w.store.snapshot();
     let again = w
         .service
-        .reverse_payment(reviewer(), &run.batch.id, &fixed)
+        .reverse_payment(reviewer(), &run.batch.id, &fixed, w.seen(&fixed).await)
         .await
         .unwrap();
     assert_eq!(again, reversal);
@@ -497,17 +571,21 @@ async fn r_claim_w_9_a_correction_is_a_new_reversal_batch_never_an_edit() {
     // A claim the batch did not pay, and a batch that does not exist.
     let unpaid = w.submitted_subscription(&a, 2, &w.workshop).await;
     let error = w
-        .refused(
-            w.service
-                .reverse_payment(reviewer(), &run.batch.id, &unpaid),
-        )
+        .refused(w.service.reverse_payment(
+            reviewer(),
+            &run.batch.id,
+            &unpaid,
+            w.seen(&unpaid).await,
+        ))
         .await;
     assert_matches!(error, Error::Refused(Refusal::NotFound));
     let error = w
-        .refused(
-            w.service
-                .reverse_payment(reviewer(), &reversal_of_nothing(), &fixed),
-        )
+        .refused(w.service.reverse_payment(
+            reviewer(),
+            &reversal_of_nothing(),
+            &fixed,
+            w.seen(&fixed).await,
+        ))
         .await;
     assert_matches!(error, Error::Refused(Refusal::NotFound));
 }
@@ -527,9 +605,10 @@ async fn r_claim_w_9_the_payout_batches_are_listed_from_the_store_in_id_order() 
     let empty = w.service.run_payout(reviewer(), 10).await.unwrap();
     assert!(first.batch.id < empty.batch.id, "runs in the order made");
     w.advance_days(2);
+    let seen = w.seen(&fixed).await;
     let reversal = w
         .service
-        .reverse_payment(reviewer(), &first.batch.id, &fixed)
+        .reverse_payment(reviewer(), &first.batch.id, &fixed, seen)
         .await
         .unwrap();
     let mut made = vec![first.batch, empty.batch, reversal];
@@ -544,4 +623,143 @@ async fn r_claim_w_9_the_payout_batches_are_listed_from_the_store_in_id_order() 
         .await
         .unwrap();
     assert_eq!(next, made[2..]);
+}
+
+// R-LIST-4: a reviewer's decision cites the hash of the last event it saw.
+
+#[tokio::test]
+async fn r_list_4_a_decision_on_a_stale_head_is_refused_and_changes_nothing() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.submitted_subscription(&a, 1, &w.workshop).await;
+    let read = w.read(&id).await.head().unwrap();
+    // The partner comments after the reviewer read the claim.
+    w.service
+        .add_comment(&a, &id, comment("the agenda is attached"))
+        .await
+        .unwrap();
+    let before = w.snapshot();
+    let error = w
+        .refused(w.service.start_review(reviewer(), &id, read.hash))
+        .await;
+    assert_matches!(
+        error,
+        Error::Refused(Refusal::StaleHead { seen, version }) if seen == read.hash && version == read.version + 1
+    );
+    assert_eq!(error.rule(), Some("R-LIST-4"));
+    assert_eq!(error.field(), Some("seen"));
+    assert_eq!(error.code(), "stale_head");
+    assert_eq!(w.snapshot(), before, "a refused decision writes nothing");
+
+    // Every decision on a claim under review refuses a head it moved on from.
+    let seen = w.seen(&id).await;
+    w.service.start_review(reviewer(), &id, seen).await.unwrap();
+    for error in [
+        w.refused(w.service.approve(reviewer(), &id, seen)).await,
+        w.refused(w.service.reject(reviewer(), &id, seen, comment("no")))
+            .await,
+        w.refused(
+            w.service
+                .request_partner_action(reviewer(), &id, seen, comment("more")),
+        )
+        .await,
+    ] {
+        assert_matches!(error, Error::Refused(Refusal::StaleHead { .. }));
+    }
+    // So does the command form of it.
+    let before = w.snapshot();
+    let error = w
+        .refused(w.service.execute_review(
+            reviewer(),
+            mci_engagements::ReviewerCommand::Approve {
+                nomination: id,
+                seen,
+            },
+        ))
+        .await;
+    assert_matches!(error, Error::Refused(Refusal::StaleHead { .. }));
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn r_list_4_a_decision_on_the_fresh_head_is_taken_and_its_event_cites_it() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let id = w.submitted_subscription(&a, 1, &w.workshop).await;
+    let mut cited = Vec::new();
+    let seen = w.seen(&id).await;
+    w.service.start_review(reviewer(), &id, seen).await.unwrap();
+    cited.push(seen);
+    let seen = w.seen(&id).await;
+    w.service
+        .request_partner_action(reviewer(), &id, seen, comment("more"))
+        .await
+        .unwrap();
+    cited.push(seen);
+    w.service.submit(&a, &id).await.unwrap();
+    let seen = w.seen(&id).await;
+    w.service.start_review(reviewer(), &id, seen).await.unwrap();
+    cited.push(seen);
+    let seen = w.seen(&id).await;
+    let approved = w.service.approve(reviewer(), &id, seen).await.unwrap();
+    cited.push(seen);
+
+    let history = w.service.history(&a, &id).await.unwrap();
+    let decisions: Vec<_> = history
+        .iter()
+        .filter(|e| matches!(e.actor, mci_core::Actor::Reviewer { .. }))
+        .collect();
+    assert_eq!(decisions.len(), 4);
+    for (event, seen) in decisions.iter().zip(&cited) {
+        assert_eq!(event.seen, Some(*seen), "{}", event.kind);
+        assert_eq!(event.previous, Some(*seen), "{}", event.kind);
+    }
+    assert!(
+        history
+            .iter()
+            .filter(|e| !matches!(e.actor, mci_core::Actor::Reviewer { .. }))
+            .all(|e| e.seen.is_none())
+    );
+    assert_eq!(approved.head(), Some(history.last().unwrap().head()));
+    // The history, citations and all, still verifies.
+    let export: String = history
+        .iter()
+        .map(|e| mci_core::ExportLine::Event(e.clone()).to_json_line())
+        .collect();
+    assert_eq!(
+        mci_core::verify_export(&export, &[]).unwrap(),
+        vec![history.last().unwrap().head()]
+    );
+}
+
+#[tokio::test]
+async fn r_list_4_a_reversal_cites_the_paid_claim_as_the_reviewer_read_it() {
+    let w = World::new();
+    let a = admin(PARTNER_A);
+    let fixed = w.approved_subscription(&a, 1, &w.workshop).await;
+    let approved = w.seen(&fixed).await;
+    let run = w.service.run_payout(reviewer(), 10).await.unwrap();
+    // The head read before the payment is stale once it is paid.
+    let before = w.snapshot();
+    let error = w
+        .refused(
+            w.service
+                .reverse_payment(reviewer(), &run.batch.id, &fixed, approved),
+        )
+        .await;
+    assert_matches!(error, Error::Refused(Refusal::StaleHead { .. }));
+    assert_eq!(w.snapshot(), before);
+    let paid = w.seen(&fixed).await;
+    let reversal = w
+        .service
+        .reverse_payment(reviewer(), &run.batch.id, &fixed, paid)
+        .await
+        .unwrap();
+    assert_eq!(
+        reversal.entries[0].kind,
+        EntryKind::Reversal {
+            of: run.batch.id,
+            seen: Some(paid)
+        }
+    );
 }

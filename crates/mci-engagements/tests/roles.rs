@@ -139,7 +139,13 @@ async fn r_role_2_another_partners_nomination_answers_not_found_like_a_random_id
         }
     }
     // The reviewer's view of a random id says not found too.
-    let error = w.refused(w.service.start_review(reviewer(), &random)).await;
+    let error = w
+        .refused(w.service.start_review(
+            reviewer(),
+            &random,
+            mci_core::Sha256Digest::from_bytes([1; 32]),
+        ))
+        .await;
     assert_matches!(error, Error::Refused(Refusal::NotFound));
 }
 
@@ -254,6 +260,8 @@ async fn r_role_4_the_customer_acts_only_through_a_link_and_the_reviewer_only_on
     let error = w.refused(w.service.open_consent(&guessed)).await;
     assert_matches!(error, Error::Refused(Refusal::InvalidLink));
     // The reviewer cannot act before the claim exists.
-    let error = w.refused(w.service.start_review(reviewer(), &id)).await;
+    let error = w
+        .refused(w.service.start_review(reviewer(), &id, w.seen(&id).await))
+        .await;
     assert_matches!(error, Error::Refused(Refusal::NotSubmitted));
 }

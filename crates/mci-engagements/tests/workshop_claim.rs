@@ -395,7 +395,10 @@ async fn r_claim_w_5_comments_are_kept_at_any_time_before_a_final_state() {
         .add_comment(&a, &id, comment("submitted with the signed invoice"))
         .await
         .unwrap();
-    w.service.start_review(reviewer(), &id).await.unwrap();
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     w.service
         .add_comment(&user(PARTNER_A), &id, comment("happy to answer questions"))
         .await
@@ -410,7 +413,10 @@ async fn r_claim_w_5_comments_are_kept_at_any_time_before_a_final_state() {
             "happy to answer questions"
         ]
     );
-    w.service.approve(reviewer(), &id).await.unwrap();
+    w.service
+        .approve(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     let error = w
         .refused(w.service.add_comment(&a, &id, comment("too late")))
         .await;
@@ -520,14 +526,21 @@ async fn r_claim_w_6_the_reviewer_cannot_act_on_an_unsubmitted_claim() {
     w.prove(&a, &proved).await;
     for id in [claimed, consented, proved] {
         for error in [
-            w.refused(w.service.start_review(reviewer(), &id)).await,
-            w.refused(w.service.approve(reviewer(), &id)).await,
-            w.refused(w.service.reject(reviewer(), &id, comment("no")))
+            w.refused(w.service.start_review(reviewer(), &id, w.seen(&id).await))
+                .await,
+            w.refused(w.service.approve(reviewer(), &id, w.seen(&id).await))
                 .await,
             w.refused(
                 w.service
-                    .request_partner_action(reviewer(), &id, comment("more")),
+                    .reject(reviewer(), &id, w.seen(&id).await, comment("no")),
             )
+            .await,
+            w.refused(w.service.request_partner_action(
+                reviewer(),
+                &id,
+                w.seen(&id).await,
+                comment("more"),
+            ))
             .await,
         ] {
             assert_matches!(error, Error::Refused(Refusal::NotSubmitted));
@@ -585,9 +598,17 @@ async fn r_claim_w_10_cancel_after_the_first_submission_is_refused() {
     );
     assert_eq!(error.rule(), Some("R-CLAIM-W-10"));
     // Not even when the reviewer sends it back for more.
-    w.service.start_review(reviewer(), &id).await.unwrap();
     w.service
-        .request_partner_action(reviewer(), &id, comment("add the agenda"))
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
+    w.service
+        .request_partner_action(
+            reviewer(),
+            &id,
+            w.seen(&id).await,
+            comment("add the agenda"),
+        )
         .await
         .unwrap();
     let error = w.refused(w.service.cancel(&user(PARTNER_A), &id)).await;
@@ -631,7 +652,10 @@ async fn r_claim_w_4_contacts_change_while_the_partner_answers_the_reviewer_not_
             state: State::Submitted
         })
     );
-    w.service.start_review(reviewer(), &id).await.unwrap();
+    w.service
+        .start_review(reviewer(), &id, w.seen(&id).await)
+        .await
+        .unwrap();
     let error = w
         .refused(w.service.update_contacts(&a, &id, change()))
         .await;
@@ -643,7 +667,12 @@ async fn r_claim_w_4_contacts_change_while_the_partner_answers_the_reviewer_not_
         })
     );
     w.service
-        .request_partner_action(reviewer(), &id, comment("the sponsor left"))
+        .request_partner_action(
+            reviewer(),
+            &id,
+            w.seen(&id).await,
+            comment("the sponsor left"),
+        )
         .await
         .unwrap();
     let updated = w.service.update_contacts(&a, &id, change()).await.unwrap();

@@ -218,6 +218,15 @@ pub fn batch_id(n: u64) -> PayoutBatchId {
     PayoutBatchId::from_uuid(nomination_id(1_000 + n).as_uuid()).unwrap()
 }
 
+/// The hash of `nomination`'s last event, as a reviewer's decision cites
+/// it (R-LIST-4).
+pub fn seen(nomination: &Nomination) -> Sha256Digest {
+    nomination
+        .head()
+        .expect("a nomination the core made has a head")
+        .hash
+}
+
 /// A workshop nomination of Contoso by partner 1, added at [`t0`].
 pub fn fresh_nomination() -> (Nomination, Instant) {
     let s = Scenario::added();
@@ -358,22 +367,24 @@ impl Scenario {
 
     /// The reviewer takes the claim into review now.
     pub fn start_review(self) -> Self {
-        self.then(|n, now| n.start_review(now, &reviewer()))
+        self.then(|n, now| n.start_review(now, &reviewer(), seen(n)))
     }
 
     /// The reviewer rejects the claim now.
     pub fn reject(self) -> Self {
-        self.then(|n, now| n.reject(now, &reviewer(), comment("Invoice unreadable")))
+        self.then(|n, now| n.reject(now, &reviewer(), seen(n), comment("Invoice unreadable")))
     }
 
     /// The reviewer approves the claim now.
     pub fn approve(self) -> Self {
-        self.then(|n, now| n.approve(now, &reviewer()))
+        self.then(|n, now| n.approve(now, &reviewer(), seen(n)))
     }
 
     /// The reviewer asks the partner for more now.
     pub fn request_partner_action(self) -> Self {
-        self.then(|n, now| n.request_partner_action(now, &reviewer(), comment("Add the agenda")))
+        self.then(|n, now| {
+            n.request_partner_action(now, &reviewer(), seen(n), comment("Add the agenda"))
+        })
     }
 
     /// The partner disputes the rejection now.

@@ -283,6 +283,13 @@ enum Command {
         #[command(subcommand)]
         action: Review,
     },
+    /// What needs the partner now, soonest deadline first, each with its
+    /// action (R-LIST-3).
+    Attention {
+        /// The most entries shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Persists due lapses and queues due reminders (R-TIME-4, R-REC-6).
     Sweep,
     /// Shows the pending emails; with --deliver, marks them delivered.
@@ -350,6 +357,10 @@ enum Review {
     Start {
         /// The claim's nomination.
         nomination: NominationId,
+        /// The hash of the claim's last event as `review show` printed it
+        /// (R-LIST-4).
+        #[arg(long, value_name = "HASH")]
+        seen: Sha256Digest,
     },
     /// Asks the partner for more.
     Ask {
@@ -357,11 +368,19 @@ enum Review {
         nomination: NominationId,
         /// What is needed.
         note: String,
+        /// The hash of the claim's last event as `review show` printed it
+        /// (R-LIST-4).
+        #[arg(long, value_name = "HASH")]
+        seen: Sha256Digest,
     },
     /// Approves a claim under review.
     Approve {
         /// The claim's nomination.
         nomination: NominationId,
+        /// The hash of the claim's last event as `review show` printed it
+        /// (R-LIST-4).
+        #[arg(long, value_name = "HASH")]
+        seen: Sha256Digest,
     },
     /// Rejects a claim under review.
     Reject {
@@ -369,8 +388,13 @@ enum Review {
         nomination: NominationId,
         /// Why.
         reason: String,
+        /// The hash of the claim's last event as `review show` printed it
+        /// (R-LIST-4).
+        #[arg(long, value_name = "HASH")]
+        seen: Sha256Digest,
     },
-    /// A claim as the reviewer sees it: its proof, surveys and comments.
+    /// A claim as the reviewer sees it: its proof, surveys and comments,
+    /// and the head its decisions cite with `--seen` (R-LIST-4).
     Show {
         /// The claim's nomination.
         nomination: NominationId,
@@ -388,6 +412,10 @@ enum Review {
         batch: PayoutBatchId,
         /// The claim's nomination.
         nomination: NominationId,
+        /// The hash of the claim's last event as `review show` printed it
+        /// (R-LIST-4).
+        #[arg(long, value_name = "HASH")]
+        seen: Sha256Digest,
     },
 }
 
@@ -709,13 +737,18 @@ async fn execute(
                     .map(|h| Hours::new(h).map_err(|e| e.for_field("--hours")))
                     .transpose()?,
             };
-            for n in service.add_customer(user, &form).await?.nominations {
+            let added = service.add_customer(user, &form).await?;
+            for n in &added.nominations {
                 println!(
                     "added {} to {}: {}",
                     n.friendly_name(),
                     n.engagement(),
                     n.id()
                 );
+            }
+            // Added all the same: a warning, not a refusal (R-LIST-5).
+            for warning in &added.warnings {
+                println!("warning: {warning}");
             }
         }
         Command::Claim {
@@ -857,25 +890,33 @@ async fn execute(
                     );
                 }
             }
-            Review::Start { nomination } => {
-                print_state(&service.start_review(&reviewer, &nomination).await?)
+            Review::Start { nomination, seen } => {
+                print_decided(&service.start_review(&reviewer, &nomination, seen).await?)
             }
-            Review::Ask { nomination, note } => print_state(
+            Review::Ask {
+                nomination,
+                note,
+                seen,
+            } => print_decided(
                 &service
-                    .request_partner_action(&reviewer, &nomination, flag(&note, "NOTE")?)
+                    .request_partner_action(&reviewer, &nomination, seen, flag(&note, "NOTE")?)
                     .await?,
             ),
-            Review::Approve { nomination } => {
-                print_state(&service.approve(&reviewer, &nomination).await?)
+            Review::Approve { nomination, seen } => {
+                print_decided(&service.approve(&reviewer, &nomination, seen).await?)
             }
-            Review::Reject { nomination, reason } => print_state(
+            Review::Reject {
+                nomination,
+                reason,
+                seen,
+            } => print_decided(
                 &service
-                    .reject(&reviewer, &nomination, flag(&reason, "REASON")?)
+                    .reject(&reviewer, &nomination, seen, flag(&reason, "REASON")?)
                     .await?,
             ),
             Review::Show { nomination } => {
                 let n = service.claim_for_review(&nomination).await?;
-                print_state(&n);
+                print_decided(&n);
                 print!("{}", mci_examples::claim_lines(&n));
             }
             Review::Payout => {
@@ -886,13 +927,37 @@ async fn execute(
                 Some(batch) => print!("{}", mci_examples::batch_lines(&batch)),
                 None => return Err(Failure::Service(Error::Refused(Refusal::NotFound))),
             },
-            Review::Reverse { batch, nomination } => {
+            Review::Reverse {
+                batch,
+                nomination,
+                seen,
+            } => {
                 let reversal = service
-                    .reverse_payment(&reviewer, &batch, &nomination)
+                    .reverse_payment(&reviewer, &batch, &nomination, seen)
                     .await?;
                 print!("{}", mci_examples::batch_lines(&reversal));
             }
         },
+        Command::Attention { limit } => {
+            let attention = service.attention(user, limit).await?;
+            if attention.entries.is_empty() {
+                println!("nothing needs attention");
+            }
+            for e in &attention.entries {
+                println!(
+                    "{} {} ({}): {}, by {}: {}",
+                    e.nomination,
+                    e.friendly_name,
+                    e.engagement,
+                    e.reason,
+                    e.deadline.at.format("%Y-%m-%d %H:%M UTC"),
+                    e.action
+                );
+            }
+            if attention.more {
+                println!("more need attention than the {limit} shown");
+            }
+        }
         Command::Sweep => {
             let report = service.sweep().await?;
             println!(
@@ -1149,6 +1214,15 @@ impl Output {
 
 fn print_state(n: &mci_core::Nomination) {
     println!("{} {}: {}", n.id(), n.friendly_name(), n.state());
+}
+
+/// The claim's state and its head, whose hash the reviewer's next decision
+/// cites with `--seen` (R-LIST-4).
+fn print_decided(n: &mci_core::Nomination) {
+    print_state(n);
+    if let Some(head) = n.head() {
+        println!("head: version {}, seen {}", head.version, head.hash);
+    }
 }
 
 #[cfg(test)]

@@ -242,6 +242,13 @@ impl Story {
         Ok(())
     }
 
+    /// The hash of the claim's last event as the reviewer reads it now,
+    /// which the reviewer's decision cites (R-LIST-4).
+    async fn seen(&self, id: &NominationId) -> Result<mci_core::Sha256Digest, DemoError> {
+        let claim = self.service.claim_for_review(id).await?;
+        Ok(claim.head().ok_or("the claim's history has no head")?.hash)
+    }
+
     fn consent_link(&self, id: &NominationId) -> Result<LinkToken, DemoError> {
         self.consent_links
             .get(id)
@@ -586,11 +593,14 @@ impl Story {
         // Day 12-15: review with a request for more.
         self.heading(12, "The reviewer asks for more");
         let reviewer = self.reviewer.clone();
-        self.service.start_review(&reviewer, &contoso_ai).await?;
+        self.service
+            .start_review(&reviewer, &contoso_ai, self.seen(&contoso_ai).await?)
+            .await?;
         self.service
             .request_partner_action(
                 &reviewer,
                 &contoso_ai,
+                self.seen(&contoso_ai).await?,
                 comment("The invoice must show the purchase order number.")?,
             )
             .await?;
@@ -615,8 +625,12 @@ impl Story {
         self.service.submit(&nw, &contoso_ai).await?;
         self.flush().await?;
         self.heading(15, "The reviewer approves");
-        self.service.start_review(&reviewer, &contoso_ai).await?;
-        self.service.approve(&reviewer, &contoso_ai).await?;
+        self.service
+            .start_review(&reviewer, &contoso_ai, self.seen(&contoso_ai).await?)
+            .await?;
+        self.service
+            .approve(&reviewer, &contoso_ai, self.seen(&contoso_ai).await?)
+            .await?;
         self.flush().await?;
 
         // Day 20-32: a rejection and a dispute.
@@ -624,11 +638,14 @@ impl Story {
         self.prove(&northwind, tailspin_ai).await?;
         self.complete_surveys(tailspin_ai).await?;
         self.service.submit(&nw, &tailspin_ai).await?;
-        self.service.start_review(&reviewer, &tailspin_ai).await?;
+        self.service
+            .start_review(&reviewer, &tailspin_ai, self.seen(&tailspin_ai).await?)
+            .await?;
         self.service
             .reject(
                 &reviewer,
                 &tailspin_ai,
+                self.seen(&tailspin_ai).await?,
                 comment("The attendee list is missing.")?,
             )
             .await?;
@@ -661,8 +678,12 @@ impl Story {
         }
         self.flush().await?;
         self.heading(26, "The dispute is reviewed and approved");
-        self.service.start_review(&reviewer, &tailspin_ai).await?;
-        self.service.approve(&reviewer, &tailspin_ai).await?;
+        self.service
+            .start_review(&reviewer, &tailspin_ai, self.seen(&tailspin_ai).await?)
+            .await?;
+        self.service
+            .approve(&reviewer, &tailspin_ai, self.seen(&tailspin_ai).await?)
+            .await?;
         self.flush().await?;
 
         // The lapse of an unanswered consent.

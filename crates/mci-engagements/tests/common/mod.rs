@@ -241,6 +241,15 @@ impl TenantDirectory for CountingTenants {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.tpid_owns(tpid, domain).await
     }
+
+    /// Not counted: the count is of the look-ups that resolve a customer
+    /// (R-ADD-3, R-CLAIM-2), and this one only warns (R-LIST-5).
+    async fn linked_ids(
+        &self,
+        customer: &mci_core::CustomerId,
+    ) -> Result<Vec<mci_core::CustomerId>, PortError> {
+        self.inner.linked_ids(customer).await
+    }
 }
 
 /// Where the gate of a [`GatedStore`] holds a call.
@@ -831,6 +840,25 @@ impl World {
         self.service.claim_for_review(id).await.unwrap()
     }
 
+    /// The reviewer takes the submitted claim `id` into review and approves
+    /// it, each decision citing the head it read (R-LIST-4).
+    pub async fn review_and_approve(&self, id: &NominationId) {
+        self.service
+            .start_review(reviewer(), id, self.seen(id).await)
+            .await
+            .unwrap();
+        self.service
+            .approve(reviewer(), id, self.seen(id).await)
+            .await
+            .unwrap();
+    }
+
+    /// The hash of the nomination's last event as the reviewer reads it
+    /// now: what a reviewer's decision cites (R-LIST-4).
+    pub async fn seen(&self, id: &NominationId) -> mci_core::Sha256Digest {
+        self.read(id).await.head().expect("a chained history").hash
+    }
+
     // --- the outbox -----------------------------------------------------
 
     /// Every message queued for `id`, in queue order.
@@ -1018,8 +1046,7 @@ impl World {
         engagement: &Engagement,
     ) -> NominationId {
         let id = self.submitted_subscription(user, n, engagement).await;
-        self.service.start_review(reviewer(), &id).await.unwrap();
-        self.service.approve(reviewer(), &id).await.unwrap();
+        self.review_and_approve(&id).await;
         id
     }
 
@@ -1031,9 +1058,17 @@ impl World {
         engagement: &Engagement,
     ) -> NominationId {
         let id = self.submitted_subscription(user, n, engagement).await;
-        self.service.start_review(reviewer(), &id).await.unwrap();
         self.service
-            .reject(reviewer(), &id, comment("the invoice does not match"))
+            .start_review(reviewer(), &id, self.seen(&id).await)
+            .await
+            .unwrap();
+        self.service
+            .reject(
+                reviewer(),
+                &id,
+                self.seen(&id).await,
+                comment("the invoice does not match"),
+            )
             .await
             .unwrap();
         id

@@ -99,8 +99,7 @@ pub async fn story(w: &World) -> Story {
 
     // The review and the payout.
     w.service.review_queue(None, 10).await.unwrap();
-    w.service.start_review(reviewer(), &id).await.unwrap();
-    w.service.approve(reviewer(), &id).await.unwrap();
+    w.review_and_approve(&id).await;
     let run = w.service.run_payout(reviewer(), 10).await.unwrap();
     assert_eq!(run.paid.len(), 1);
 

@@ -348,7 +348,13 @@ pub async fn r_list_1_reviewer_scope_over_several_partners(store: Arc<dyn Store>
     // A claim moves with its state, and stays on the page once reviewed.
     let reviewer: ReviewerId = "reviewer-1".parse().unwrap();
     let submitted = all.iter().find(|n| n.state() == State::Submitted).unwrap();
-    let reviewed = write(&store, submitted.start_review(now, &reviewer).unwrap()).await;
+    let reviewed = write(
+        &store,
+        submitted
+            .start_review(now, &reviewer, mci_testkit::seen(submitted))
+            .unwrap(),
+    )
+    .await;
     let counts = store
         .claim_counts(&ClaimsScope::Reviewer, None, now)
         .await

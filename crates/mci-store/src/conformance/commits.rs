@@ -373,8 +373,10 @@ pub async fn payout_batch_written_with_payments(store: Arc<dyn Store>) {
             n = write(&store, *done).await;
         }
         n = write(&store, n.submit(day(4), &user).unwrap()).await;
-        n = write(&store, n.start_review(day(5), &reviewer).unwrap()).await;
-        n = write(&store, n.approve(day(6), &reviewer).unwrap()).await;
+        let seen = mci_testkit::seen(&n);
+        n = write(&store, n.start_review(day(5), &reviewer, seen).unwrap()).await;
+        let seen = mci_testkit::seen(&n);
+        n = write(&store, n.approve(day(6), &reviewer, seen).unwrap()).await;
         approved.push(n);
     }
     let batch_id = PayoutBatchId::from_uuid(next_id().as_uuid()).unwrap();

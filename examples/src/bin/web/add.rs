@@ -238,7 +238,7 @@ pub(crate) async fn add_start(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let fields = AddFields {
             location: session.partner.location.to_string(),
             ..AddFields::default()
@@ -264,7 +264,7 @@ pub(crate) async fn add_engagements(
 ) -> Response {
     let fields = AddFields::from_form(&form);
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let catalogue = app.service.engagements();
         let (offered, others) = fields.offered(&catalogue);
         let review = match async {
@@ -360,7 +360,7 @@ pub(crate) async fn add_review(
 ) -> Response {
     let fields = AddFields::from_form(&form);
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let reviewed = async {
             let add = fields.form(&session, fields.chosen()?)?;
             let review = app.service.review_add(&user(&session)?, &add).await?;
@@ -382,6 +382,17 @@ pub(crate) async fn add_review(
             p { "Customer " strong { (fields.email) } " at location " (fields.location) ", as " strong { (fields.friendly_name) } "." }
             @if !fields.mismatch_reason.trim().is_empty() {
                 p { "Mismatch reason: " (fields.mismatch_reason) }
+            }
+            // Warned of, not refused: the partner may still add (R-LIST-5).
+            @if !review.warnings.is_empty() {
+                div #warnings.warning role="note" {
+                    p { strong { "Check before adding:" } }
+                    ul {
+                        @for warning in &review.warnings {
+                            li { (warning) }
+                        }
+                    }
+                }
             }
             table #review {
                 thead { tr { th { "Engagement" } th { "Consent needed by" } th { "Claim to submit" } th { "Review complete" } th { "Proposed payout" } } }
@@ -453,7 +464,7 @@ pub(crate) async fn add(
 ) -> Response {
     let fields = AddFields::from_form(&form);
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let added = async {
             let add = fields.form(&session, fields.chosen()?)?;
             app.service.add_customer(&user(&session)?, &add).await

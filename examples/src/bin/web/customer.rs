@@ -201,7 +201,7 @@ pub(crate) async fn mailbox(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let mail = app.deliver().await?;
         let body = html! {
             p.muted { "Every email the program sends, to customers and partners alike. Opening this page delivers what is pending." }

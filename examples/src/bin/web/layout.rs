@@ -127,6 +127,10 @@ pub(crate) struct Ctx {
     pub(crate) now: Instant,
     /// The page's own path and query, for the header forms to come back to.
     pub(crate) path: String,
+    /// How many entries the partner's Attention required list has (at
+    /// most the header's limit) and whether there are more (R-LIST-3);
+    /// `None` when it could not be read.
+    pub(crate) attention: Option<(usize, bool)>,
 }
 
 impl Ctx {
@@ -172,6 +176,12 @@ impl Page {
                             a href="/mailbox" { "Mailbox" }
                             a href="/review" { "Reviewer" }
                             a href="/payouts" { "Payouts" }
+                            a #attention href="/attention" title="What needs you now (R-LIST-3)" {
+                                "Attention"
+                                @if let Some((count, more)) = ctx.attention {
+                                    " " span.count { (count) @if more { "+" } }
+                                }
+                            }
                         }
                         div.controls {
                             form.inline method="post" action="/partner" {
@@ -260,6 +270,7 @@ impl Page {
             session: session.clone(),
             now: app.now().unwrap_or_else(|_| mci_examples::epoch()),
             path: String::from("/"),
+            attention: None,
         };
         let body = html! {
             (Problem::at(Some(&problem), problem.field.as_deref().unwrap_or("")))

@@ -94,6 +94,7 @@ fn router(app: Arc<state::App>) -> Router {
             "/engagements/{engagement}/claim",
             get(partner::claim_form).post(partner::claim),
         )
+        .route("/attention", get(partner::attention))
         .route("/add", get(add::add_start).post(add::add))
         .route("/add/engagements", post(add::add_engagements))
         .route("/add/review", post(add::add_review))

@@ -23,14 +23,66 @@ const PAGE_SIZE: usize = 10;
 const MAX_PAGE_SIZE: usize = 50;
 
 /// The frame of a partner page at `uri`.
-pub(crate) fn ctx(app: &App, session: &Session, uri: &Uri) -> Result<Ctx, Error> {
+pub(crate) async fn ctx(app: &App, session: &Session, uri: &Uri) -> Result<Ctx, Error> {
     Ok(Ctx {
         session: session.clone(),
         now: app.now()?,
         path: uri
             .path_and_query()
             .map_or_else(|| String::from("/"), ToString::to_string),
+        // The header's count (R-LIST-3); a page still shows without it.
+        attention: match app
+            .service
+            .attention(&user(session)?, HEADER_ATTENTION)
+            .await
+        {
+            Ok(list) => Some((list.entries.len(), list.more)),
+            Err(_) => None,
+        },
     })
+}
+
+/// The most entries the header counts and the attention page lists
+/// (R-LIST-3).
+const HEADER_ATTENTION: usize = 50;
+
+/// `GET /attention`: what needs the partner now, soonest deadline first,
+/// each with its deadline and action (R-LIST-3).
+pub(crate) async fn attention(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    uri: Uri,
+) -> Response {
+    let result = async {
+        let ctx = ctx(&app, &session, &uri).await?;
+        let list = app.service.attention(&user(&session)?, HEADER_ATTENTION).await?;
+        let body = html! {
+            @if list.entries.is_empty() {
+                p.muted #nothing { "Nothing needs your attention now." }
+            } @else {
+                table #attention-list {
+                    thead { tr { th { "Customer" } th { "Engagement" } th { "Why" } th { "Deadline" } th { "Action" } } }
+                    tbody {
+                        @for e in &list.entries {
+                            tr {
+                                td { a href={ "/nominations/" (e.nomination) } { (e.friendly_name) } }
+                                td { (engagement_name(&app, &e.engagement)) }
+                                td { (e.reason) }
+                                td { (crate::layout::when(e.deadline.at)) ", " (e.deadline.days_left(ctx.now)) " days left" }
+                                td { a href={ "/nominations/" (e.nomination) } { (e.action) } }
+                            }
+                        }
+                    }
+                }
+                @if list.more {
+                    p.muted { "More need attention than the " (HEADER_ATTENTION) " shown." }
+                }
+            }
+        };
+        Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Attention required", body)))
+    }
+    .await;
+    or_problem(&app, &session, "Attention required", result).await
 }
 
 /// The partner admin the demo acts as.
@@ -82,7 +134,7 @@ pub(crate) async fn overview(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let filter = OverviewFilter {
             location: match query.location.as_deref() {
                 None | Some("") => None,
@@ -233,7 +285,7 @@ pub(crate) async fn customers(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let engagement: EngagementId = engagement.parse()?;
         let details = app.service.engagement(&engagement)?;
         let tab = tab_of(query.tab.as_deref());
@@ -370,7 +422,7 @@ pub(crate) async fn claim_form(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let engagement = app.service.engagement(&engagement.parse()?)?;
         let title = format!("Claim customer: {}", engagement.name());
         Ok(Page::ok(Page::frame(
@@ -400,7 +452,7 @@ pub(crate) async fn claim(
     Form(form): Form<ClaimForm>,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let engagement = app.service.engagement(&engagement.parse()?)?;
         let claimed = async {
             let claim = ClaimCustomer {

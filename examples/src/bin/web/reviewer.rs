@@ -11,7 +11,9 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::html;
-use mci_core::{Comment, InvalidValue, NominationId, PayoutBatchId, State as NominationState};
+use mci_core::{
+    Comment, InvalidValue, NominationId, PayoutBatchId, Sha256Digest, State as NominationState,
+};
 use mci_engagements::Error;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ pub(crate) async fn queue(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let page = app.service.review_queue(None, 100).await?;
         let body = html! {
             @if page.rows.is_empty() {
@@ -60,14 +62,20 @@ async fn claim_page(
 ) -> Result<Response, Error> {
     let ctx = crate::layout::Ctx {
         path: format!("/review/{id}"),
-        ..ctx(app, session, uri)?
+        ..ctx(app, session, uri).await?
     };
     let n = app.service.claim_for_review(id).await?;
     let state = n.state();
+    // Every decision cites the head the reviewer sees on this page: a claim
+    // changed since is refused, not decided on (R-LIST-4).
+    let head = n.head();
     let decision = |name: &str, label: &str, class: &'static str, reason: bool| {
         html! {
             form method="post" action={ "/review/" (id) "/" (name) } {
                 (ctx.csrf())
+                @if let Some(head) = head {
+                    input type="hidden" name="seen" value=(head.hash);
+                }
                 @if reason {
                     div.field {
                         label for={ (name) "-text" } { (if name == "reject" { "Reason" } else { "What is needed" }) }
@@ -88,6 +96,9 @@ async fn claim_page(
         h2 { "Comments" }
         (comments(&n))
         h2 { "Decision" }
+        @if let Some(head) = head {
+            p.muted #head { "You are deciding on version " (head.version) " of this claim's history, last event " span.mono title=(head.hash) { (head.hash) } "." }
+        }
         @match state {
             NominationState::Submitted | NominationState::Disputed => { (decision("start", "Start review", "primary", false)) }
             NominationState::UnderReview => {
@@ -118,10 +129,12 @@ pub(crate) async fn claim(
     or_problem(&app, &session, "Claim", result).await
 }
 
-/// A decision's text.
+/// A decision's text, and the head of the claim the page showed.
 #[derive(Debug, Deserialize)]
 pub(crate) struct DecisionForm {
     text: Option<String>,
+    /// The hash of the claim's last event as the page showed it (R-LIST-4).
+    seen: Option<String>,
 }
 
 /// `POST /review/{id}/{decision}`: start, approve, reject or ask.
@@ -144,15 +157,27 @@ pub(crate) async fn decide(
                 .parse()
                 .map_err(|e: InvalidValue| e.for_field(decision.as_str()))?)
         };
-        let done = match decision.as_str() {
-            "start" => app.service.start_review(&reviewer, &id).await,
-            "approve" => app.service.approve(&reviewer, &id).await,
-            "reject" => match text() {
-                Ok(t) => app.service.reject(&reviewer, &id, t).await,
+        let seen = form
+            .seen
+            .as_deref()
+            .unwrap_or("")
+            .parse::<Sha256Digest>()
+            .map_err(|e| e.for_field("seen"));
+        let known = ["start", "approve", "reject", "ask"].contains(&decision.as_str());
+        let done = match (decision.as_str(), seen) {
+            (_, Err(e)) if known => Err(e.into()),
+            ("start", Ok(seen)) => app.service.start_review(&reviewer, &id, seen).await,
+            ("approve", Ok(seen)) => app.service.approve(&reviewer, &id, seen).await,
+            ("reject", Ok(seen)) => match text() {
+                Ok(t) => app.service.reject(&reviewer, &id, seen, t).await,
                 Err(e) => Err(e),
             },
-            "ask" => match text() {
-                Ok(t) => app.service.request_partner_action(&reviewer, &id, t).await,
+            ("ask", Ok(seen)) => match text() {
+                Ok(t) => {
+                    app.service
+                        .request_partner_action(&reviewer, &id, seen, t)
+                        .await
+                }
                 Err(e) => Err(e),
             },
             _ => Err(Error::Refused(mci_core::Refusal::NotFound)),
@@ -184,7 +209,7 @@ pub(crate) async fn payouts(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let after = query
             .after
             .as_deref()

@@ -273,7 +273,7 @@ pub(crate) async fn nomination(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let id: NominationId = id.parse()?;
         nomination_page(&app, &session, &ctx, &id, None).await
     }
@@ -289,7 +289,7 @@ pub(crate) async fn history(
     uri: Uri,
 ) -> Response {
     let result = async {
-        let ctx = ctx(&app, &session, &uri)?;
+        let ctx = ctx(&app, &session, &uri).await?;
         let id: NominationId = id.parse()?;
         let n = app.service.nomination(&user(&session)?, &id).await?;
         let events = app.service.history(&user(&session)?, &id).await?;
@@ -357,7 +357,7 @@ pub(crate) async fn command(
         let id: NominationId = id.parse()?;
         let ctx = Ctx {
             path: format!("/nominations/{id}"),
-            ..ctx(&app, &session, &uri)?
+            ..ctx(&app, &session, &uri).await?
         };
         let user = user(&session)?;
         let text = |field: &str| -> Result<Comment, Error> {
@@ -451,7 +451,7 @@ pub(crate) async fn attach_document(
         let id: NominationId = id.parse()?;
         let ctx = Ctx {
             path: format!("/nominations/{id}"),
-            ..ctx(&app, &session, &uri)?
+            ..ctx(&app, &session, &uri).await?
         };
         let mut kind = None;
         let mut reference = None;
