@@ -87,6 +87,35 @@ async fn postgres_store_passes_the_two_handle_behaviours() {
     .await;
 }
 
+/// Breaks the row of `id` in `database` behind the store's back (a bad
+/// hand, or a newer version's document): its version takes the friendly
+/// name, which serde's own message would quote.
+fn corrupt(cluster: &Cluster, database: &str, id: &mci_core::NominationId) {
+    let words = cluster
+        .psql(
+            database,
+            &format!(
+                "UPDATE nominations \
+                 SET doc = jsonb_set(doc::jsonb, '{{version}}', doc::jsonb -> 'friendly_name')::text \
+                 WHERE id = '{}' RETURNING doc",
+                id.as_uuid()
+            ),
+        )
+        .unwrap();
+    let doc = words.lines().next().unwrap_or_default();
+    let name = serde_json::from_str::<serde_json::Value>(doc).unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let words = serde_json::from_str::<mci_core::Nomination>(doc)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        words.contains(&name),
+        "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
+    );
+}
+
 /// A row broken behind the store's back (a bad hand, or a newer version's
 /// document) is passed over by pages and the due query and named by single
 /// reads, with a reason that quotes none of its content (R-TIME-4,
@@ -98,33 +127,7 @@ async fn r_time_4_postgres_passes_over_rows_it_cannot_read() {
         return;
     };
     let store = fresh(&cluster, "unreadable").await;
-    // The version takes the friendly name, which serde's own message
-    // would quote.
-    let corrupt = |id: &mci_core::NominationId| {
-        let words = cluster
-            .psql(
-                "unreadable",
-                &format!(
-                    "UPDATE nominations \
-                     SET doc = jsonb_set(doc::jsonb, '{{version}}', doc::jsonb -> 'friendly_name')::text \
-                     WHERE id = '{}' RETURNING doc",
-                    id.as_uuid()
-                ),
-            )
-            .unwrap();
-        let doc = words.lines().next().unwrap_or_default();
-        let name = serde_json::from_str::<serde_json::Value>(doc).unwrap()["version"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let words = serde_json::from_str::<mci_core::Nomination>(doc)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            words.contains(&name),
-            "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
-        );
-    };
+    let corrupt = |id: &mci_core::NominationId| corrupt(&cluster, "unreadable", id);
     mci_store::conformance::unreadable_rows_are_passed_over(store, &corrupt).await;
 }
 
@@ -137,31 +140,7 @@ async fn r_list_1_postgres_passes_over_rows_it_cannot_read() {
         return;
     };
     let store = fresh(&cluster, "unreadable").await;
-    let corrupt = |id: &mci_core::NominationId| {
-        let words = cluster
-            .psql(
-                "unreadable",
-                &format!(
-                    "UPDATE nominations \
-                     SET doc = jsonb_set(doc::jsonb, '{{version}}', doc::jsonb -> 'friendly_name')::text \
-                     WHERE id = '{}' RETURNING doc",
-                    id.as_uuid()
-                ),
-            )
-            .unwrap();
-        let doc = words.lines().next().unwrap_or_default();
-        let name = serde_json::from_str::<serde_json::Value>(doc).unwrap()["version"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let words = serde_json::from_str::<mci_core::Nomination>(doc)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            words.contains(&name),
-            "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
-        );
-    };
+    let corrupt = |id: &mci_core::NominationId| corrupt(&cluster, "unreadable", id);
     mci_store::conformance::r_list_1_unreadable_rows_are_listed_and_passed_over(store, &corrupt)
         .await;
 }

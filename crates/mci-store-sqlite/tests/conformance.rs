@@ -1,4 +1,5 @@
 //! The SQLite store keeps the whole store contract, on real database files.
+#![allow(clippy::unwrap_used)]
 
 use mci_store::Store;
 use mci_store_sqlite::SqliteStore;
@@ -50,38 +51,40 @@ async fn r_page_9_sqlite_counts_stay_right_across_a_reopen() {
     mci_store::conformance::counts_at_a_lapse_before_and_after_its_sweep(store, &reopen).await;
 }
 
+/// Breaks the row of `id` in the file at `path` behind the store's back, as
+/// a bad disk, a bad hand or a newer version would leave it: its version
+/// holds its friendly name, which the decoder's own message quotes.
+fn corrupt(path: &std::path::Path, id: &mci_core::NominationId) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let key = id.as_uuid().into_bytes();
+    conn.execute(
+        "UPDATE nominations \
+         SET doc = json_set(doc, '$.version', json_extract(doc, '$.friendly_name')) \
+         WHERE id = ?1",
+        [key],
+    )
+    .unwrap();
+    let (name, doc): (String, String) = conn
+        .query_row(
+            "SELECT json_extract(doc, '$.friendly_name'), doc FROM nominations WHERE id = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let decoded = serde_json::from_str::<mci_core::Nomination>(&doc);
+    let words = decoded.unwrap_err().to_string();
+    assert!(
+        words.contains(&name),
+        "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn r_time_4_sqlite_passes_over_rows_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("unreadable.sqlite");
     let store = Arc::new(SqliteStore::open(&path).unwrap());
-    // A row broken behind the store's back, as a bad disk, a bad hand or a
-    // newer version would leave it: its version holds its friendly name,
-    // which the decoder's own message quotes.
-    let corrupt = |id: &mci_core::NominationId| {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let key = id.as_uuid().into_bytes();
-        conn.execute(
-            "UPDATE nominations \
-             SET doc = json_set(doc, '$.version', json_extract(doc, '$.friendly_name')) \
-             WHERE id = ?1",
-            [key],
-        )
-        .unwrap();
-        let (name, doc): (String, String) = conn
-            .query_row(
-                "SELECT json_extract(doc, '$.friendly_name'), doc FROM nominations WHERE id = ?1",
-                [key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        let decoded = serde_json::from_str::<mci_core::Nomination>(&doc);
-        let words = decoded.unwrap_err().to_string();
-        assert!(
-            words.contains(&name),
-            "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
-        );
-    };
+    let corrupt = |id: &mci_core::NominationId| corrupt(&path, id);
     mci_store::conformance::unreadable_rows_are_passed_over(store, &corrupt).await;
 }
 
@@ -92,30 +95,7 @@ async fn r_list_1_sqlite_passes_over_rows_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("unreadable-claims.sqlite");
     let store = Arc::new(SqliteStore::open(&path).unwrap());
-    let corrupt = |id: &mci_core::NominationId| {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let key = id.as_uuid().into_bytes();
-        conn.execute(
-            "UPDATE nominations \
-             SET doc = json_set(doc, '$.version', json_extract(doc, '$.friendly_name')) \
-             WHERE id = ?1",
-            [key],
-        )
-        .unwrap();
-        let (name, doc): (String, String) = conn
-            .query_row(
-                "SELECT json_extract(doc, '$.friendly_name'), doc FROM nominations WHERE id = ?1",
-                [key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        let decoded = serde_json::from_str::<mci_core::Nomination>(&doc);
-        let words = decoded.unwrap_err().to_string();
-        assert!(
-            words.contains(&name),
-            "serde quotes the friendly name, so the suite's check of the reason can fail: {words}"
-        );
-    };
+    let corrupt = |id: &mci_core::NominationId| corrupt(&path, id);
     mci_store::conformance::r_list_1_unreadable_rows_are_listed_and_passed_over(store, &corrupt)
         .await;
 }
