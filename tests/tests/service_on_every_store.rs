@@ -610,6 +610,41 @@ async fn r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused(ad
     );
 }
 
+async fn r_list_5_a_claim_under_another_identifier_of_a_nominated_customer_is_warned_of(
+    adapter: Adapter,
+) {
+    let w = world(adapter).await;
+    // Customer 1's tenant consents to partner 1 for the workshop: partner 1
+    // knows it and can claim it for another engagement (R-CLAIM).
+    let known = w.add(1, 1, &["workshop"]).await.remove(0);
+    let token = w.ask_consent(1, known.id()).await;
+    w.service.accept_consent(&token).await.unwrap();
+    // Partner 1 nominated the TPID that tenant is under for the assessment.
+    let by_tpid = AddCustomer {
+        customer_id: CustomerIdInput::Tpid(group_tpid()),
+        ..form(1, &["assessment"])
+    };
+    w.service.add_customer(&admin(1), &by_tpid).await.unwrap();
+    let claim = mci_engagements::ClaimCustomer {
+        known_through: *known.id(),
+        friendly_name: "Customer 1 again".parse().unwrap(),
+        location: "1234567".parse().unwrap(),
+        engagements: vec!["assessment".parse().unwrap()],
+        customer_contacts: None,
+        partner_contacts: None,
+        hours: None,
+    };
+    let claimed = w.service.claim_customer(&admin(1), &claim).await.unwrap();
+    assert_eq!(claimed.nominations.len(), 1, "a warning, not a refusal");
+    assert_eq!(
+        claimed.warnings,
+        vec![AddWarning::NominatedUnderAnotherId {
+            engagement: "assessment".parse().unwrap(),
+            customer: CustomerId::Tpid(group_tpid()),
+        }]
+    );
+}
+
 async fn r_list_3_attention_required_lists_what_needs_the_partner_now(adapter: Adapter) {
     let w = world(adapter).await;
     let reviewer = mci_testkit::reviewer();
@@ -1089,6 +1124,7 @@ macro_rules! exports_on {
             r_list_2_the_export_has_its_header_and_quotes_what_it_must,
             r_list_4_a_partner_history_export_verifies_against_every_head_the_service_gave,
             r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused,
+            r_list_5_a_claim_under_another_identifier_of_a_nominated_customer_is_warned_of,
             r_list_3_attention_required_lists_what_needs_the_partner_now,
         );
     };

@@ -355,7 +355,10 @@ impl Incentives {
     }
 
     /// Claims a customer known through an earlier consented nomination for
-    /// one or several engagements, all or none (R-CLAIM).
+    /// one or several engagements, all or none (R-CLAIM). The answer warns,
+    /// as an add's does, when the partner already nominated the customer
+    /// for an engagement under another identifier the tenant directory
+    /// links to it (R-LIST-5).
     pub async fn claim_customer(
         &self,
         call: impl Into<Call<PartnerUser>>,
@@ -392,7 +395,10 @@ impl Incentives {
                 form.partner_contacts.clone(),
                 form.hours,
             )?;
-            self.nominate(&user, request, &form.engagements, key, Vec::new())
+            let warnings = self
+                .linked_warnings(&user, request.customer.id(), &form.engagements, self.now()?)
+                .await?;
+            self.nominate(&user, request, &form.engagements, key, warnings)
                 .await
         })
         .await

@@ -765,13 +765,18 @@ async fn execute(
                 partner_contacts: None,
                 hours: None,
             };
-            for n in service.claim_customer(user, &form).await?.nominations {
+            let claimed = service.claim_customer(user, &form).await?;
+            for n in &claimed.nominations {
                 println!(
                     "claimed {} for {}: {}",
                     n.friendly_name(),
                     n.engagement(),
                     n.id()
                 );
+            }
+            // Claimed all the same: a warning, not a refusal (R-LIST-5).
+            for warning in &claimed.warnings {
+                println!("warning: {warning}");
             }
         }
         Command::SendConsent {
