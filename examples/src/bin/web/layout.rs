@@ -179,7 +179,8 @@ impl Page {
                             a #attention href="/attention" title="What needs you now (R-LIST-3)" {
                                 "Attention"
                                 @if let Some((count, more)) = ctx.attention {
-                                    " " span.count { (count) @if more { "+" } }
+                                    // Nothing to do reads as a quiet 0.
+                                    " " span.count.none[count == 0] { (count) @if more { "+" } }
                                 }
                             }
                         }

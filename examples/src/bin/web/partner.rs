@@ -68,8 +68,9 @@ pub(crate) async fn attention(
                                 td { a href={ "/nominations/" (e.nomination) } { (e.friendly_name) } }
                                 td { (engagement_name(&app, &e.engagement)) }
                                 td { (e.reason) }
-                                td { (crate::layout::when(e.deadline.at)) ", " (e.deadline.days_left(ctx.now)) " days left" }
-                                td { a href={ "/nominations/" (e.nomination) } { (e.action) } }
+                                td.when { (crate::layout::when(e.deadline.at)) ", " (e.deadline.days_left(ctx.now)) " days left" }
+                                // As the Customers page offers it (R-PAGE-8).
+                                td { (action(&ctx, &e.nomination, e.action, &ctx.path)) }
                             }
                         }
                     }
