@@ -649,6 +649,27 @@ fn r_list_5_the_review_step_warns_of_a_customer_nominated_under_another_identifi
     assert!(review.body.contains("id=\"warnings\""), "{}", review.body);
     assert!(review.body.contains("R-LIST-5"), "{}", review.body);
     assert!(review.body.contains("id=\"add\""), "{}", review.body);
+    // Added all the same; the page it leads to says it again, once.
+    let added = client.post("/add", &by("tpid", "5551001"));
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(added.headers["location"], "/engagements/ai-workshop");
+    let after = client.get("/engagements/ai-workshop");
+    assert!(
+        after.body.contains("id=\"added-warnings\""),
+        "{}",
+        after.body
+    );
+    assert!(
+        after.body.contains(
+            "AI readiness workshop: the tenant directory links this customer to \
+             tenant:00000001-0000-4000-8000-000000000004"
+        ),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("R-LIST-5"), "{}", after.body);
+    let again = client.get("/engagements/ai-workshop");
+    assert!(!again.body.contains("added-warnings"), "{}", again.body);
 }
 
 #[test]
