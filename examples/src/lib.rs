@@ -212,7 +212,8 @@ pub fn woodgrove_tpid(run: u32) -> Result<Tpid, InvalidValue> {
 }
 
 /// The tenant directory of run `run`: every customer's domain, and
-/// Woodgrove's TPID.
+/// Woodgrove's TPID over its tenant, so that the demos can nominate one
+/// customer under two identifiers the directory links (R-LIST-5).
 pub fn tenant_directory(run: u32) -> Result<InMemoryTenantDirectory, InvalidValue> {
     let customers = customers(run)?;
     let mut builder = InMemoryTenantDirectory::builder();

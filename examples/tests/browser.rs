@@ -1,7 +1,10 @@
 //! The whole flow in a real browser: Debian's Chromium, headless, driven
 //! through chromedriver (WebDriver) against the `web` binary on a free
 //! loopback port. A screenshot of every page goes to
-//! `$CARGO_TARGET_TMPDIR/browser/`.
+//! `$CARGO_TARGET_TMPDIR/browser/`. Along the way it checks the header's
+//! Attention count and list against what needs the partner (R-LIST-3), and
+//! one customer nominated under two identifiers, warned of before and
+//! after the add (R-LIST-5).
 //!
 //! Without chromium and chromedriver the test says it was skipped and
 //! passes, unless `MCI_REQUIRE_BROWSER=1`, when it fails. `MCI_CHROMIUM`
@@ -147,6 +150,25 @@ impl Story {
             .unwrap()
     }
 
+    /// The text of every element `css` finds, in page order.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await.unwrap() {
+            texts.push(element.text().await.unwrap());
+        }
+        texts
+    }
+
+    /// Whether the page shows an element `css` finds.
+    async fn shows(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
     async fn source(&self) -> String {
         self.client.source().await.unwrap()
     }
@@ -156,20 +178,36 @@ impl Story {
         self.click("form[action='/partner'] button").await;
     }
 
-    /// Adds a customer through the wizard's three steps, to `engagements`.
-    async fn add(&self, name: &str, email: &str, tenant: &str, reason: &str, engagements: &[&str]) {
+    /// Takes a customer through the wizard's first two steps, by the
+    /// customer id `id` (its type and value), to `engagements`, and stays
+    /// on the review step.
+    async fn review(
+        &self,
+        name: &str,
+        email: &str,
+        (id_type, id_value): (&str, &str),
+        reason: &str,
+        engagements: &[&str],
+    ) {
         self.open("/add").await;
         self.fill("#friendly_name", name).await;
         self.fill("#contact_name", "Carla Rossi").await;
         self.fill("#email", email).await;
-        self.select("#id_type", "tenant").await;
-        self.fill("#id_value", tenant).await;
+        self.select("#id_type", id_type).await;
+        self.fill("#id_value", id_value).await;
         self.fill("#mismatch_reason", reason).await;
         self.click("#add-customer button[type=submit]").await;
         for engagement in engagements {
             self.check(&format!("#engagement-{engagement}")).await;
         }
         self.click("#choose-engagements button[type=submit]").await;
+    }
+
+    /// Adds a customer by its tenant id through the wizard's three steps,
+    /// to `engagements`.
+    async fn add(&self, name: &str, email: &str, tenant: &str, reason: &str, engagements: &[&str]) {
+        self.review(name, email, ("tenant", tenant), reason, engagements)
+            .await;
         self.click("#add button[type=submit]").await;
     }
 
@@ -347,6 +385,8 @@ async fn run(story: &mut Story) {
         row.contains("not started") && row.contains("30 days"),
         "{row}"
     );
+    // 30 days to obtain consent: nothing needs the partner yet (R-LIST-3).
+    assert_eq!(story.text("#attention").await, "Attention 0");
     story.shot("customers-not-started").await;
     // The customer answers a day later; the claim window starts then.
     story.click("#clock-1").await;
@@ -473,6 +513,21 @@ async fn run(story: &mut Story) {
     assert!(lost.contains("ends in 22 days"), "{lost}");
     assert!(story.text("#tab-ineligible").await.contains('1'));
     story.shot("lost-race-ineligible").await;
+    // Only cancelling is left to Fabrikam, and its header says so: the
+    // nomination ends with its consent window (R-LIST-3, R-CONSENT-10).
+    assert_eq!(story.text("#attention").await, "Attention 1");
+    story.click("#attention").await;
+    assert_eq!(
+        story.texts("#attention-list tbody td").await,
+        [
+            "Adatum threat assessment",
+            "Threat protection assessment",
+            "the customer consented to another partner",
+            "2026-04-01 09:00, 22 days left",
+            "Cancel",
+        ]
+    );
+    story.shot("attention-lost-race").await;
 
     // The clock moves and the sweep runs from the header.
     story.click("#clock-1").await;
@@ -484,4 +539,109 @@ async fn run(story: &mut Story) {
         "a notice shows once"
     );
     assert!(story.text(".clock").await.contains("2026-03-11"));
+
+    one_customer_under_two_identifiers(story, &customers).await;
+}
+
+/// Northwind nominates Woodgrove Bank by its tenant, then by the TPID the
+/// demo's tenant directory puts that tenant under: warned of on the review
+/// step and after the add, and added all the same (R-LIST-5). Then the
+/// header counts the one nomination whose consent falls due (R-LIST-3).
+async fn one_customer_under_two_identifiers(
+    story: &mut Story,
+    customers: &[mci_examples::DemoCustomer],
+) {
+    let woodgrove = &customers[3];
+    assert_eq!(woodgrove.name, "Woodgrove Bank");
+    let tenant = woodgrove.tenant.to_string();
+    let tpid = mci_examples::woodgrove_tpid(1).unwrap().to_string();
+    let email = "cio@woodgrove.example";
+    story.switch_to("northwind").await;
+    story
+        .review(
+            "Woodgrove AI",
+            email,
+            ("tenant", &tenant),
+            "",
+            &["ai-workshop"],
+        )
+        .await;
+    assert!(!story.shows("#warnings").await, "nothing to warn of yet");
+    story.click("#add button[type=submit]").await;
+    assert!(!story.shows("#added-warnings").await);
+    // The customer consents at once: its claim is months away.
+    story.consent_through_mailbox(false).await;
+
+    // The same customer by its group's TPID, for the same engagement.
+    story
+        .review(
+            "Woodgrove group AI",
+            email,
+            ("tpid", &tpid),
+            "",
+            &["ai-workshop"],
+        )
+        .await;
+    let warning = format!(
+        "AI readiness workshop: the tenant directory links this customer to tenant:{tenant}, \
+         under which you already nominated it for this engagement R-LIST-5"
+    );
+    assert_eq!(story.text("#warnings p").await, "Check before adding:");
+    assert_eq!(story.texts("#warnings li").await, [warning.as_str()]);
+    story.shot("add-review-two-identifiers").await;
+    // A warning, not a refusal: the add goes through and says it again.
+    story.click("#add button[type=submit]").await;
+    assert_eq!(
+        story.text("#added-warnings p").await,
+        "“Woodgrove group AI” was added. Check:"
+    );
+    assert_eq!(story.texts("#added-warnings li").await, [warning.as_str()]);
+    let rows = story.text("#customers").await;
+    assert!(
+        rows.contains("Woodgrove AI") && rows.contains("Woodgrove group AI"),
+        "{rows}"
+    );
+    story.shot("added-two-identifiers").await;
+    story.open("/engagements/ai-workshop").await;
+    assert!(
+        !story.shows("#added-warnings").await,
+        "the warning shows once"
+    );
+
+    // Both fresh or consented: nothing needs Northwind (R-LIST-3).
+    story.click("#attention").await;
+    assert_eq!(story.text("#attention").await, "Attention 0");
+    assert_eq!(
+        story.text("#nothing").await,
+        "Nothing needs your attention now."
+    );
+    // 23 days on, the TPID's nomination has 7 days left to obtain consent:
+    // it needs the partner; the consented one does not.
+    for days in [7, 7, 7, 1, 1] {
+        story.click(&format!("#clock-{days}")).await;
+    }
+    assert_eq!(
+        story.text(".clock").await,
+        "Demo clock: 2026-04-03 09:00 UTC"
+    );
+    assert_eq!(story.text("#attention").await, "Attention 1");
+    assert_eq!(
+        story.texts("#attention-list tbody td").await,
+        [
+            "Woodgrove group AI",
+            "AI readiness workshop",
+            "consent due",
+            "2026-04-10 09:00, 7 days left",
+            "Send consent email",
+        ]
+    );
+    story.shot("attention-consent-due").await;
+    // Its action is at hand: the consent email goes, and the list keeps
+    // the nomination, now with the reminder to re-send.
+    story.click("#attention-list button").await;
+    assert_eq!(story.text("#attention").await, "Attention 1");
+    assert_eq!(
+        story.texts("#attention-list tbody td").await[4],
+        "Re-send consent email"
+    );
 }

@@ -649,6 +649,27 @@ fn r_list_5_the_review_step_warns_of_a_customer_nominated_under_another_identifi
     assert!(review.body.contains("id=\"warnings\""), "{}", review.body);
     assert!(review.body.contains("R-LIST-5"), "{}", review.body);
     assert!(review.body.contains("id=\"add\""), "{}", review.body);
+    // Added all the same; the page it leads to says it again, once.
+    let added = client.post("/add", &by("tpid", "5551001"));
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(added.headers["location"], "/engagements/ai-workshop");
+    let after = client.get("/engagements/ai-workshop");
+    assert!(
+        after.body.contains("id=\"added-warnings\""),
+        "{}",
+        after.body
+    );
+    assert!(
+        after.body.contains(
+            "AI readiness workshop: the tenant directory links this customer to \
+             tenant:00000001-0000-4000-8000-000000000004"
+        ),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("R-LIST-5"), "{}", after.body);
+    let again = client.get("/engagements/ai-workshop");
+    assert!(!again.body.contains("added-warnings"), "{}", again.body);
 }
 
 #[test]
@@ -662,7 +683,7 @@ fn r_list_3_the_header_counts_what_needs_the_partner_and_its_page_lists_it() {
     assert!(
         !before
             .body
-            .contains(&format!("/nominations/{nomination}\">answer")),
+            .contains(&format!("/nominations/{nomination}\">Answer")),
         "{}",
         before.body
     );
@@ -680,7 +701,7 @@ fn r_list_3_the_header_counts_what_needs_the_partner_and_its_page_lists_it() {
     let after = client.get("/attention");
     assert!(
         after.body.contains(&format!(
-            "<a href=\"/nominations/{nomination}\">answer the reviewer</a>"
+            "<a href=\"/nominations/{nomination}\">Answer the reviewer</a>"
         )),
         "{}",
         after.body
@@ -693,9 +714,11 @@ fn r_list_3_the_header_counts_what_needs_the_partner_and_its_page_lists_it() {
         after.body
     );
     assert!(after.body.contains("days left"), "{}", after.body);
+    // The header's count, quiet or not.
     let count = |body: &str| {
-        let at = body.find("<span class=\"count\">").map(|at| at + 20)?;
-        body[at..].split('<').next().map(str::to_owned)
+        let link = between(body, "id=\"attention\"", "</a>")?;
+        let span = &link[link.find("<span class=\"count")?..];
+        between(span, ">", "<").map(str::to_owned)
     };
     let before_count: usize = count(&before.body).unwrap().parse().unwrap();
     let after_count: usize = count(&after.body).unwrap().parse().unwrap();

@@ -4,7 +4,7 @@
 //! (R-ADD-1..10).
 
 use crate::hygiene::Session;
-use crate::layout::{Ctx, Page, Problem, text_field, when};
+use crate::layout::{Ctx, Page, Problem, text_field, warnings, when};
 use crate::partner::{ctx, engagement_name, or_problem, user};
 use crate::state::App;
 use axum::extract::State;
@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{Markup, html};
 use mci_core::{Contacts, CustomerIdInput, EngagementId, InvalidValue};
-use mci_engagements::{AddCustomer, Error};
+use mci_engagements::{AddCustomer, Added, Error};
 use std::sync::Arc;
 
 /// The fields of the add-customer wizard, carried from step to step in
@@ -384,16 +384,7 @@ pub(crate) async fn add_review(
                 p { "Mismatch reason: " (fields.mismatch_reason) }
             }
             // Warned of, not refused: the partner may still add (R-LIST-5).
-            @if !review.warnings.is_empty() {
-                div #warnings.warning role="note" {
-                    p { strong { "Check before adding:" } }
-                    ul {
-                        @for warning in &review.warnings {
-                            li { (warning) }
-                        }
-                    }
-                }
-            }
+            (warnings(&app, "warnings", "Check before adding:", &review.warnings, 0))
             table #review {
                 thead { tr { th { "Engagement" } th { "Consent needed by" } th { "Claim to submit" } th { "Review complete" } th { "Proposed payout" } } }
                 tbody {
@@ -454,8 +445,23 @@ async fn step_two_again(
     ))
 }
 
+/// Where an add or a claim goes once done: to `to`, with the warnings of
+/// its answer (R-LIST-5), which the page there shows once.
+pub(crate) fn answered(added: &Added, to: &str) -> Response {
+    let response = Redirect::to(to).into_response();
+    match added.nominations.first() {
+        Some(first) if !added.warnings.is_empty() => crate::hygiene::with_added_warnings(
+            response,
+            first.friendly_name().as_ref(),
+            &added.warnings,
+        ),
+        _ => response,
+    }
+}
+
 /// `POST /add`: adds the customer to the chosen engagements, all or none
-/// (R-ADD-6), then shows the first engagement's Customers page.
+/// (R-ADD-6), then shows the first engagement's Customers page with the
+/// answer's warnings (R-LIST-5).
 pub(crate) async fn add(
     State(app): State<Arc<App>>,
     Extension(session): Extension<Session>,
@@ -471,12 +477,13 @@ pub(crate) async fn add(
         }
         .await;
         match added {
-            Ok(added) => Ok(match added.nominations.first() {
-                Some(first) => {
-                    Redirect::to(&format!("/engagements/{}", first.engagement())).into_response()
-                }
-                None => Redirect::to("/").into_response(),
-            }),
+            Ok(added) => Ok(answered(
+                &added,
+                &added.nominations.first().map_or_else(
+                    || String::from("/"),
+                    |first| format!("/engagements/{}", first.engagement()),
+                ),
+            )),
             Err(error) => step_two_again(&app, &ctx, &session, &fields, &error).await,
         }
     }

@@ -8,14 +8,24 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use mci_core::AddWarning;
 use mci_examples::{DemoPartner, partners};
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// The cookie naming the partner the demo acts for.
 pub(crate) const PARTNER_COOKIE: &str = "mci_partner";
 /// The cookie carrying a one-time notice to the next page (what the sweep
 /// did).
-pub(crate) const NOTICE_COOKIE: &str = "mci_notice";
+const NOTICE_COOKIE: &str = "mci_notice";
+/// The cookie carrying the warnings of an add or claim to the page that
+/// follows it (R-LIST-5), once.
+const WARNINGS_COOKIE: &str = "mci_warnings";
+/// The cookies that carry something to the next page only.
+const FLASH_COOKIES: [&str; 2] = [NOTICE_COOKIE, WARNINGS_COOKIE];
+/// The longest value a flash cookie is given: a browser keeps about 4 KiB
+/// of one cookie, its name and attributes included.
+const FLASH_LIMIT: usize = 3_500;
 /// The cookie holding the session's CSRF token (double submit).
 const CSRF_COOKIE: &str = "mci_csrf";
 /// The form field (or, for file uploads, the query parameter) that must
@@ -34,6 +44,63 @@ pub(crate) struct Session {
     pub(crate) csrf: String,
     /// A notice for this page, shown once.
     pub(crate) notice: Option<String>,
+    /// The warnings of the add or claim that led to this page, shown once
+    /// (R-LIST-5).
+    pub(crate) added: Option<AddedWarnings>,
+}
+
+/// What an add or claim answered with besides its nominations, carried to
+/// the page that follows it (R-LIST-5): a warning, never a refusal, so the
+/// nominations exist and the partner reads why to look at them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AddedWarnings {
+    /// The friendly name of what was added.
+    pub(crate) friendly_name: String,
+    /// The warnings of the answer, as many as the cookie holds.
+    pub(crate) warnings: Vec<AddWarning>,
+    /// How many more the answer had than the cookie holds.
+    #[serde(default)]
+    pub(crate) more: usize,
+}
+
+/// `response` with the cookie `name` carrying `value` to the next page,
+/// which shows it once.
+fn flash(mut response: Response, name: &str, value: &str) -> Response {
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `response` with `notice` for the next page.
+pub(crate) fn with_notice(response: Response, notice: &str) -> Response {
+    flash(response, NOTICE_COOKIE, &percent_encode(notice))
+}
+
+/// `response` with the warnings of an add or claim for the next page
+/// (R-LIST-5): as many as a cookie holds, and how many more there were.
+pub(crate) fn with_added_warnings(
+    response: Response,
+    friendly_name: &str,
+    warnings: &[AddWarning],
+) -> Response {
+    let mut added = AddedWarnings {
+        friendly_name: friendly_name.to_owned(),
+        warnings: warnings.to_vec(),
+        more: 0,
+    };
+    loop {
+        let encoded = serde_json::to_string(&added).map(|json| percent_encode(&json));
+        match encoded {
+            Ok(value) if value.len() <= FLASH_LIMIT => {
+                return flash(response, WARNINGS_COOKIE, &value);
+            }
+            _ if added.warnings.pop().is_some() => added.more += 1,
+            _ => return response,
+        }
+    }
 }
 
 /// The request's path as the access log shows it: the token of a consent
@@ -164,6 +231,14 @@ async fn checked(request: Request, next: Next) -> Response {
     let notice = cookie(headers, NOTICE_COOKIE)
         .map(percent_decode)
         .filter(|n| !n.is_empty());
+    // A value that does not parse was not written by an add: not shown,
+    // and cleared like any other.
+    let added = cookie(headers, WARNINGS_COOKIE)
+        .and_then(|value| serde_json::from_str(&percent_decode(value)).ok());
+    let flashed: Vec<&str> = FLASH_COOKIES
+        .into_iter()
+        .filter(|name| cookie(headers, name).is_some_and(|value| !value.is_empty()))
+        .collect();
     let existing = cookie(headers, CSRF_COOKIE)
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
@@ -189,11 +264,11 @@ async fn checked(request: Request, next: Next) -> Response {
         },
     };
     let mut request = request;
-    let shown = notice.is_some();
     request.extensions_mut().insert(Session {
         partner,
         csrf: csrf.clone(),
         notice,
+        added,
     });
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -217,15 +292,19 @@ async fn checked(request: Request, next: Next) -> Response {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    let sets_notice = headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .any(|c| c.as_bytes().starts_with(NOTICE_COOKIE.as_bytes()));
-    if shown && !sets_notice {
-        headers.append(
-            header::SET_COOKIE,
-            HeaderValue::from_static("mci_notice=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
-        );
+    // What this page showed is gone from the next, unless it sets anew.
+    for name in flashed {
+        let sets = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.as_bytes().starts_with(format!("{name}=").as_bytes()));
+        if !sets
+            && let Ok(value) = HeaderValue::from_str(&format!(
+                "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+            ))
+        {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
     if new
         && let Ok(value) = HeaderValue::from_str(&format!(
@@ -293,6 +372,35 @@ mod tests {
         let text = "domain:bücherei-müller.example/x y";
         assert_eq!(percent_decode(&percent_encode(text)), text);
         assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn r_list_5_the_warnings_of_an_add_fit_their_cookie_and_say_how_many_did_not() {
+        let warning = |i: usize| AddWarning::NominatedUnderAnotherId {
+            engagement: "ai-workshop".parse().unwrap(),
+            customer: mci_core::CustomerId::Tenant(
+                format!("00000001-0000-4000-8000-{i:012x}").parse().unwrap(),
+            ),
+        };
+        for count in [1, 100] {
+            let warnings: Vec<AddWarning> = (0..count).map(warning).collect();
+            let response = with_added_warnings(
+                StatusCode::SEE_OTHER.into_response(),
+                "Woodgrove",
+                &warnings,
+            );
+            let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
+            let value = set
+                .strip_prefix("mci_warnings=")
+                .and_then(|rest| rest.split(';').next())
+                .unwrap();
+            assert!(value.len() <= FLASH_LIMIT, "{}", value.len());
+            let added: AddedWarnings = serde_json::from_str(&percent_decode(value)).unwrap();
+            assert_eq!(added.friendly_name, "Woodgrove");
+            assert_eq!(added.warnings, warnings[..added.warnings.len()]);
+            assert_eq!(added.warnings.len() + added.more, count);
+            assert_eq!(added.more > 0, count == 100);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::state::App;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
-use mci_core::{Instant, Refusal};
+use mci_core::{AddWarning, Instant, Refusal};
 use mci_engagements::Error;
 use std::sync::Arc;
 
@@ -131,6 +131,67 @@ pub(crate) struct Ctx {
     /// most the header's limit) and whether there are more (R-LIST-3);
     /// `None` when it could not be read.
     pub(crate) attention: Option<(usize, bool)>,
+    /// The warnings of the add or claim that led to this page (R-LIST-5),
+    /// rendered with the engagements' names; empty for other pages.
+    pub(crate) added: Markup,
+}
+
+/// The warnings the session carries from the add or claim that led to
+/// this page (R-LIST-5), as the frame shows them.
+pub(crate) fn added_warnings(app: &App, session: &Session) -> Markup {
+    match &session.added {
+        Some(added) => warnings(
+            app,
+            "added-warnings",
+            &format!("“{}” was added. Check:", added.friendly_name),
+            &added.warnings,
+            added.more,
+        ),
+        None => html! {},
+    }
+}
+
+/// The warnings of an add (R-LIST-5) under `lead`, each with its
+/// engagement's name and its rule: a note beside what was done or is about
+/// to be, never a refusal. Nothing when there are none.
+pub(crate) fn warnings(
+    app: &App,
+    id: &str,
+    lead: &str,
+    warnings: &[AddWarning],
+    more: usize,
+) -> Markup {
+    html! {
+        @if !warnings.is_empty() {
+            div.warning id=(id) role="note" {
+                p { strong { (lead) } }
+                ul {
+                    @for warning in warnings {
+                        li { (warning_text(app, warning)) " " span.rule { (warning.rule()) } }
+                    }
+                    @if more > 0 {
+                        li { "and " (more) " more of the same kind" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A warning as a sentence: its engagement by name, its rule left to the
+/// badge after it.
+fn warning_text(app: &App, warning: &AddWarning) -> String {
+    let text = warning.to_string();
+    let text = text
+        .strip_suffix(&format!(" ({})", warning.rule()))
+        .unwrap_or(&text);
+    match text.strip_prefix(&format!("{}: ", warning.engagement())) {
+        Some(rest) => format!(
+            "{}: {rest}",
+            crate::partner::engagement_name(app, warning.engagement())
+        ),
+        None => text.to_owned(),
+    }
 }
 
 impl Ctx {
@@ -179,7 +240,8 @@ impl Page {
                             a #attention href="/attention" title="What needs you now (R-LIST-3)" {
                                 "Attention"
                                 @if let Some((count, more)) = ctx.attention {
-                                    " " span.count { (count) @if more { "+" } }
+                                    // Nothing to do reads as a quiet 0.
+                                    " " span.count.none[count == 0] { (count) @if more { "+" } }
                                 }
                             }
                         }
@@ -222,6 +284,7 @@ impl Page {
                         @if let Some(notice) = &ctx.session.notice {
                             p.notice #notice role="status" { (notice) }
                         }
+                        (ctx.added)
                         h1 { (title) }
                         (body)
                     }
@@ -271,6 +334,7 @@ impl Page {
             now: app.now().unwrap_or_else(|_| mci_examples::epoch()),
             path: String::from("/"),
             attention: None,
+            added: added_warnings(app, session),
         };
         let body = html! {
             (Problem::at(Some(&problem), problem.field.as_deref().unwrap_or("")))

@@ -7,7 +7,7 @@ use crate::layout::{Ctx, Page, Problem, text_field, when};
 use crate::state::App;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::{Extension, Form};
 use maud::{Markup, html};
 use mci_core::{
@@ -39,6 +39,7 @@ pub(crate) async fn ctx(app: &App, session: &Session, uri: &Uri) -> Result<Ctx, 
             Ok(list) => Some((list.entries.len(), list.more)),
             Err(_) => None,
         },
+        added: crate::layout::added_warnings(app, session),
     })
 }
 
@@ -68,8 +69,9 @@ pub(crate) async fn attention(
                                 td { a href={ "/nominations/" (e.nomination) } { (e.friendly_name) } }
                                 td { (engagement_name(&app, &e.engagement)) }
                                 td { (e.reason) }
-                                td { (crate::layout::when(e.deadline.at)) ", " (e.deadline.days_left(ctx.now)) " days left" }
-                                td { a href={ "/nominations/" (e.nomination) } { (e.action) } }
+                                td.when { (crate::layout::when(e.deadline.at)) ", " (e.deadline.days_left(ctx.now)) " days left" }
+                                // As the Customers page offers it (R-PAGE-8).
+                                td { (action(&ctx, &e.nomination, e.action, &ctx.path)) }
                             }
                         }
                     }
@@ -478,7 +480,9 @@ pub(crate) async fn claim(
         }
         .await;
         Ok(match claimed {
-            Ok(_) => Redirect::to(&format!("/engagements/{}", engagement.id())).into_response(),
+            Ok(claimed) => {
+                crate::add::answered(&claimed, &format!("/engagements/{}", engagement.id()))
+            }
             Err(error) => {
                 let problem = Problem::of(&error);
                 let title = format!("Claim customer: {}", engagement.name());

@@ -3,7 +3,7 @@
 //! server on one database reads one clock), and the mailbox of delivered
 //! messages. The payout batches are read from the store.
 
-use crate::hygiene::{NOTICE_COOKIE, PARTNER_COOKIE, Session};
+use crate::hygiene::{PARTNER_COOKIE, Session};
 use crate::layout::{Page, Problem};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -178,14 +178,10 @@ pub(crate) async fn sweep(
                 report.reminded,
                 report.answers_kept
             );
-            let mut response = Redirect::to(&back_to(form.back.as_deref())).into_response();
-            if let Ok(cookie) = HeaderValue::from_str(&format!(
-                "{NOTICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-                crate::hygiene::percent_encode(&notice)
-            )) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
+            crate::hygiene::with_notice(
+                Redirect::to(&back_to(form.back.as_deref())).into_response(),
+                &notice,
+            )
         }
         Err(error) => Page::problem(&app, &session, "Sweep", Problem::of(&error)).await,
     }
