@@ -131,3 +131,110 @@ mod plans {
         assert_eq!(plan(&conn, ATTENTION), expected);
     }
 }
+
+#[cfg(test)]
+mod costs {
+    //! What the list costs, in SQLite's own unit: the virtual machine
+    //! instructions its statement runs (R-LIST-3).
+
+    use super::*;
+    use crate::schema::{SCHEMA_VERSION, in_memory};
+    use rusqlite::StatementStatus;
+
+    /// The instant the list is read at, and the end of its window.
+    const NOW: i64 = 1_000_000_000;
+    const UNTIL: i64 = NOW + 604_800_000_000;
+
+    /// A file where partner `p1` has ten nominations on its list (five of
+    /// each class, lapsing soon) and `rows` more that a walk of its lapses
+    /// would meet: needing it until a deadline far ahead, within the window
+    /// only but due later, with the reviewer and lapsing within the
+    /// window, and lapsed before `NOW` and not swept; another partner has a
+    /// thousand on its list. The documents are no nominations: every row
+    /// the list finds is unreadable, and counted as found.
+    fn world(rows: i64) -> Connection {
+        let conn = in_memory(SCHEMA_VERSION);
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + 1010),
+                 r(i, p, attention, lapse_at) AS (
+                     SELECT i, 'p1', CASE i % 2 WHEN 0 THEN 1 ELSE 2 END, ?2 + i
+                     FROM n WHERE i <= 10
+                     UNION ALL
+                     SELECT i, 'p1', CASE i % 4 WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN NULL
+                         ELSE 2 END,
+                         CASE i % 4 WHEN 0 THEN ?3 + 1000 + i WHEN 1 THEN ?3 + 1 + i
+                             WHEN 2 THEN ?2 + 100 + i ELSE ?2 - i END
+                     FROM n WHERE i > 10 AND i <= ?1 + 10
+                     UNION ALL
+                     SELECT i, 'p2', 1, ?2 + i FROM n WHERE i > ?1 + 10)
+             INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+                 lapse_at, tab_after, wake_at, live, holds_consent, completed, asking,
+                 standing_until, attention, doc)
+             SELECT unhex(printf('0190a000%04x7000%04x%012x', abs(random()) % 65536,
+                     32768 + abs(random()) % 16384, i)),
+                 p, 'workshop', 'tpid:' || i, 'rejected', 1, 1, lapse_at, 3,
+                 lapse_at, 1, 0, 0, 0, lapse_at, attention, '{}'
+             FROM r",
+            params![rows, NOW, UNTIL],
+        )
+        .unwrap();
+        conn.execute_batch("ANALYZE").unwrap();
+        conn
+    }
+
+    /// The virtual machine instructions `sql` ran since its counter was
+    /// last reset, and resets it.
+    fn ran(conn: &Connection, sql: &str) -> i32 {
+        let stmt = conn.prepare_cached(sql).unwrap();
+        let steps = stmt.get_status(StatementStatus::VmStep);
+        stmt.reset_status(StatementStatus::VmStep);
+        steps
+    }
+
+    /// How many rows the list finds with `limit`, whether more follow,
+    /// and how many instructions its statement ran.
+    fn read(conn: &Connection, limit: usize) -> (usize, bool, i32) {
+        ran(conn, ATTENTION);
+        let query = AttentionQuery {
+            partner: mci_testkit::partner(1),
+            now: columns::instant_at(NOW).unwrap(),
+            until: columns::instant_at(UNTIL).unwrap(),
+            limit,
+        };
+        let answer = candidates(conn, &Query::of(&query)).unwrap();
+        (
+            answer.rows.len() + answer.unreadable.len(),
+            answer.more,
+            ran(conn, ATTENTION),
+        )
+    }
+
+    #[test]
+    fn r_list_3_the_list_costs_the_same_at_a_thousand_and_a_hundred_thousand_nominations() {
+        let (small, large) = (world(1_000), world(100_000));
+        let (found, more, small_cost) = read(&small, 10);
+        assert_eq!((found, more), (10, true));
+        let (found, more, large_cost) = read(&large, 10);
+        assert_eq!((found, more), (10, true));
+        assert!(small_cost > 0);
+        assert_eq!(small_cost, large_cost, "the list reads no more at 100,000");
+        // The measure sees a walk: the partner's lapses within the window
+        // walked and filtered by class, as a read of its lapses would be,
+        // grows with the partner.
+        let walk = "SELECT count(*) FROM nominations INDEXED BY nominations_lapsing \
+                    WHERE partner = 'p1' AND lapse_at > ?1 AND lapse_at <= ?2 \
+                    AND attention IS NOT NULL";
+        let walked = |conn: &Connection| {
+            ran(conn, walk);
+            conn.prepare_cached(walk)
+                .unwrap()
+                .query_row(params![NOW, UNTIL], |r| r.get::<_, i64>(0))
+                .unwrap();
+            ran(conn, walk)
+        };
+        assert!(walked(&large) > 50 * walked(&small));
+        // And the list reads as much more as it is long.
+        let (found, _, longer) = read(&large, 40);
+        assert!(found > 10 && longer > large_cost, "{found} rows, {longer}");
+    }
+}
