@@ -29,7 +29,7 @@
 use crate::BoxError;
 use mci_core::{Instant, Nomination, Tab};
 use mci_store::{Derived, Write};
-use mci_store_sqlite::columns::{bound, customer_order, instant};
+use mci_store_sqlite::columns::{attention, bound, customer_order, instant};
 use mci_store_sqlite::{Durability, Options, SqliteStore};
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior, params, params_from_iter};
 use std::path::Path;
@@ -41,16 +41,16 @@ pub mod sql {
     pub const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, created_at, state, version, tab, lapse_at, tab_after, \
       wake_at, live, holds_consent, completed, asking, standing_until, changed_at, state_after, \
-      reviewable, doc) \
+      reviewable, attention, doc) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-      ?19, ?20)";
+      ?19, ?20, ?21)";
 
     /// `commit.rs`: a nomination row at its expected version, rewritten.
     pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
      live = ?8, holds_consent = ?9, completed = ?10, asking = ?11, standing_until = ?12, \
-     changed_at = ?13, state_after = ?14, reviewable = ?15, doc = ?16 \
-     WHERE id = ?1 AND version = ?17";
+     changed_at = ?13, state_after = ?14, reviewable = ?15, attention = ?16, doc = ?17 \
+     WHERE id = ?1 AND version = ?18";
 
     /// `commit.rs`: the event of a write.
     pub const INSERT_EVENT: &str =
@@ -121,6 +121,7 @@ struct Row {
     changed_at: i64,
     state_after: Option<String>,
     reviewable: bool,
+    attention: Option<i64>,
     consented: bool,
     links: Vec<[u8; 32]>,
     doc: String,
@@ -147,6 +148,7 @@ impl Row {
             changed_at: instant(claims.changed_at),
             state_after: claims.state_after_lapse.map(state_name).transpose()?,
             reviewable: claims.reviewable,
+            attention: attention(&nomination.attention_placement()),
             id: nomination.id().as_uuid().into_bytes(),
             partner: nomination.partner().as_str().to_owned(),
             engagement: nomination.engagement().as_str().to_owned(),
@@ -213,7 +215,7 @@ fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
     let row = &write.row;
     // The columns an update rewrites, bound by both statements after the
     // ones a nomination keeps.
-    let changing: [&dyn ToSql; 15] = [
+    let changing: [&dyn ToSql; 16] = [
         &row.state,
         &row.version,
         &row.tab,
@@ -228,6 +230,7 @@ fn put(conn: &Connection, write: &Encoded) -> Result<(), BoxError> {
         &row.changed_at,
         &row.state_after,
         &row.reviewable,
+        &row.attention,
         &row.doc,
     ];
     let changed = if write.expected_version == 0 {

@@ -106,6 +106,7 @@ struct Row {
     changed_at: i64,
     state_after: Option<String>,
     reviewable: bool,
+    attention: Option<i16>,
     consented: bool,
     links: Vec<Vec<u8>>,
     doc: String,
@@ -115,7 +116,7 @@ impl Row {
     /// The values of the columns an insert of the nomination names, in the
     /// order of the adapter's insert statement (and of the COPY into the
     /// same columns).
-    fn insert_params(&self) -> [&(dyn ToSql + Sync); 20] {
+    fn insert_params(&self) -> [&(dyn ToSql + Sync); 21] {
         [
             &self.id,
             &self.partner,
@@ -137,6 +138,7 @@ impl Row {
             &self.changed_at,
             &self.state_after,
             &self.reviewable,
+            &self.attention,
         ]
     }
 }
@@ -184,6 +186,7 @@ impl Row {
                 None => None,
             },
             reviewable: nomination.claims_placement().reviewable,
+            attention: columns::attention(&nomination.attention_placement()),
             consented: nomination.consented_at().is_some(),
             links: nomination
                 .links()
@@ -545,6 +548,7 @@ pub async fn put_commit(
                     &r.changed_at,
                     &r.state_after,
                     &r.reviewable,
+                    &r.attention,
                 ],
             )
             .await?
@@ -1202,10 +1206,7 @@ mod tests {
         let (table, columns) = insert_columns(sql::INSERT_NOMINATION).unwrap();
         assert_eq!(table, "nominations");
         assert!(columns.starts_with("id, partner, engagement, customer, state,"));
-        assert!(
-            columns
-                .ends_with("standing_until, doc, created_at, changed_at, state_after, reviewable")
-        );
+        assert!(columns.ends_with("created_at, changed_at, state_after, reviewable, attention"));
         assert_eq!(
             insert_columns(sql::INSERT_LINKS).unwrap(),
             ("links", "hash, nomination")

@@ -247,6 +247,14 @@ impl World {
     async fn submitted_claim(&self, p: u32, customer: u32) -> NominationId {
         let n = self.add(p, customer, &["workshop"]).await.remove(0);
         let id = *n.id();
+        self.submit_claim(p, &id).await;
+        id
+    }
+
+    /// Partner `p` asks consent for `id`, the customer consents two days
+    /// later, and the partner completes and submits the claim.
+    async fn submit_claim(&self, p: u32, id: &NominationId) {
+        let id = *id;
         let token = self.ask_consent(p, &id).await;
         self.clock.advance(TimeDelta::days(2)).unwrap();
         assert_eq!(
@@ -267,7 +275,6 @@ impl World {
             self.service.complete_survey(&token).await.unwrap();
         }
         self.service.submit(&user, &id).await.unwrap();
-        id
     }
 
     /// The hash of `id`'s last event as the reviewer reads it now: what a
@@ -767,6 +774,141 @@ async fn r_list_3_attention_required_lists_what_needs_the_partner_now(adapter: A
     assert_eq!(w.service.attention(&admin(1), 10).await.unwrap(), lapsed);
 }
 
+/// Checks partner 1's Attention required list, with each of `limits`, at
+/// the clock's instant: exactly the soonest entries the core's rule gives
+/// over every nomination the store holds, and whether more need the
+/// partner.
+async fn attention_is_brute_force(w: &World, limits: &[usize]) -> usize {
+    let now = w.service.now().unwrap();
+    let all: Vec<Nomination> = w
+        .content()
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.partner() == admin(1).partner())
+        .collect();
+    let mut most = 0;
+    for &limit in limits {
+        let (entries, more) = attention_list(now, all.clone(), limit);
+        let answer = w.service.attention(&admin(1), limit).await.unwrap();
+        assert_eq!(answer.entries, entries, "limit {limit} at {now}");
+        assert_eq!(answer.more, more, "limit {limit} at {now}");
+        most = most.max(entries.len());
+    }
+    most
+}
+
+async fn r_list_3_attention_required_is_the_soonest_deadlines_of_every_nomination(
+    adapter: Adapter,
+) {
+    let w = world(adapter).await;
+    let reviewer = mci_testkit::reviewer();
+    let day = |d: i64| t0() + TimeDelta::days(d);
+    // Day 0: one consented on day 2, its claim due on day 92.
+    let consented = w.add(1, 25, &["workshop"]).await.remove(0);
+    let token = w.ask_consent(1, consented.id()).await;
+    w.clock.advance(TimeDelta::days(2)).unwrap();
+    w.service.accept_consent(&token).await.unwrap();
+    // Five claims submitted on days 4 to 12, rejected on days 13 to 17 in
+    // the opposite order: the last made is the first to close its dispute
+    // window (days 43 to 47).
+    let mut rejected = Vec::new();
+    for c in 1..=5 {
+        rejected.push(w.submitted_claim(1, c).await);
+    }
+    for id in rejected.iter().rev() {
+        w.clock.advance(TimeDelta::days(1)).unwrap();
+        w.service
+            .start_review(&reviewer, id, w.seen(id).await)
+            .await
+            .unwrap();
+        w.service
+            .reject(&reviewer, id, w.seen(id).await, comment("no"))
+            .await
+            .unwrap();
+    }
+    // Three added on day 17 and consented in the opposite order (days 19
+    // to 23), then sent back for more: their review deadlines (days 139 to
+    // 143) in the opposite order of their ids too. One more submitted, with
+    // the reviewer; and partner 2's own, rejected.
+    let mut sent_back = Vec::new();
+    for c in 6..=8 {
+        sent_back.push(*w.add(1, c, &["workshop"]).await[0].id());
+    }
+    for id in sent_back.iter().rev() {
+        w.submit_claim(1, id).await;
+    }
+    for id in &sent_back {
+        w.service
+            .start_review(&reviewer, id, w.seen(id).await)
+            .await
+            .unwrap();
+        w.service
+            .request_partner_action(&reviewer, id, w.seen(id).await, comment("agenda?"))
+            .await
+            .unwrap();
+    }
+    w.submitted_claim(1, 9).await;
+    let theirs = w.submitted_claim(2, 30).await;
+    w.service
+        .start_review(&reviewer, &theirs, w.seen(&theirs).await)
+        .await
+        .unwrap();
+    w.service
+        .reject(&reviewer, &theirs, w.seen(&theirs).await, comment("no"))
+        .await
+        .unwrap();
+    assert_eq!(w.service.now().unwrap(), day(27));
+    // Day 27: two customers claimed and one awaiting consent, all due on
+    // day 57; two lost to partner 2's consents (R-CONSENT-10), due then
+    // too.
+    for c in [20, 21] {
+        w.add(1, c, &["workshop"]).await;
+    }
+    let asked = w.add(1, 22, &["workshop"]).await.remove(0);
+    w.ask_consent(1, asked.id()).await;
+    for c in [23, 24] {
+        let rival = w.add(2, c, &["workshop"]).await.remove(0);
+        w.add(1, c, &["workshop"]).await;
+        let token = w.ask_consent(2, rival.id()).await;
+        w.service.accept_consent(&token).await.unwrap();
+    }
+
+    let limits = [1, 3, 4, 6, 100];
+    // Now: more rejected claims and requests for more than the limit.
+    let mut seen = vec![attention_is_brute_force(&w, &limits).await];
+    assert_eq!(seen[0], 10, "five rejected, three sent back, two lost");
+    let list = w.service.attention(&admin(1), 4).await.unwrap();
+    assert!(list.more);
+    let first: Vec<(NominationId, AttentionReason)> = list
+        .entries
+        .iter()
+        .map(|e| (e.nomination, e.reason))
+        .collect();
+    let disputable = |i: usize| (rejected[i], AttentionReason::Disputable);
+    assert_eq!(
+        first,
+        [disputable(4), disputable(3), disputable(2), disputable(1)],
+        "the soonest deadlines, not the lowest ids"
+    );
+    // The dispute windows close one by one, unswept, then swept; within a
+    // week of day 57 the consents are due too, and lapse then; within a
+    // week of day 92 the claim is due; then everything has ended.
+    for d in [36, 43, 44, 48, 50, 56, 57, 86, 92, 200] {
+        w.clock.set(day(d));
+        seen.push(attention_is_brute_force(&w, &limits).await);
+        w.service.sweep().await.unwrap();
+        seen.push(attention_is_brute_force(&w, &limits).await);
+    }
+    assert_eq!(
+        seen,
+        [
+            10, 10, 10, 9, 9, 8, 8, 5, 5, 8, 8, 8, 8, 3, 3, 4, 4, 3, 3, 0, 0
+        ],
+        "on each day, unswept and swept"
+    );
+}
+
 /// Every file in `dir` (the database, its WAL and its shared memory), read
 /// whole: live rows, old row versions in WAL frames, and freed pages alike.
 fn files_in(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
@@ -1126,6 +1268,7 @@ macro_rules! exports_on {
             r_list_5_one_customer_under_two_identifiers_is_warned_of_not_refused,
             r_list_5_a_claim_under_another_identifier_of_a_nominated_customer_is_warned_of,
             r_list_3_attention_required_lists_what_needs_the_partner_now,
+            r_list_3_attention_required_is_the_soonest_deadlines_of_every_nomination,
         );
     };
 }

@@ -13,8 +13,10 @@
 //!   ([`Nomination::accept_consent_among`]), and each one still asking for
 //!   consent loses it in the same commit ([`Acceptance`]).
 //! - Deadlines, lapsing and reminders (R-TIME, R-REC-6), the Customers page
-//!   ([`PageRow`], [`Placement`], R-PAGE), eligibility (R-ADD-6, R-PAGE-4)
-//!   and payout runs (R-CLAIM-W-9).
+//!   ([`PageRow`], [`Placement`], R-PAGE), the Claims page
+//!   ([`ClaimsPlacement`], R-LIST-1), the Attention required list
+//!   ([`AttentionEntry`], [`AttentionPlacement`], R-LIST-3), eligibility
+//!   (R-ADD-6, R-PAGE-4) and payout runs (R-CLAIM-W-9).
 //!
 //! Nothing here reads a clock, touches IO or runs async: time is an argument
 //! (R-TIME-1), randomness comes in as [`LinkToken`]s and [`NominationId`]s.
@@ -118,7 +120,10 @@ pub use actor::{Actor, PartnerUser, Role};
 pub use add::{
     Candidate, NominationRequest, NominationReview, Proposal, nominate, review_nomination,
 };
-pub use attention::{ATTENTION_WINDOW, AttentionEntry, AttentionReason, attention_list};
+pub use attention::{
+    ATTENTION_WINDOW, AttentionClass, AttentionEntry, AttentionPlacement, AttentionReason,
+    attention_list, attention_until,
+};
 pub use chain::{
     ChainBreak, ExportLine, Head, chain_stored_history, event_hash, history_export, verify_export,
     with_last_hash,

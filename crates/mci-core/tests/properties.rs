@@ -9,7 +9,9 @@
 //!    exactly when the deadline has passed; an action at the deadline is late;
 //! 3. a nomination read lazily at `t` equals the one the sweep writes at `t`;
 //! 5. changing an engagement's rules after a nomination was created moves
-//!    none of its deadlines or its payout (R-ENG-8).
+//!    none of its deadlines or its payout (R-ENG-8);
+//! 6. the placement a store keeps for the Attention required list says, at
+//!    every instant, whether `attention` needs the partner (R-LIST-3).
 //!
 //! (Property 4, values round-tripping and parsers never panicking, lives in
 //! `values_roundtrip.rs`.)
@@ -1101,5 +1103,64 @@ proptest! {
         prop_assert_eq!(later.rules().version(), RuleVersion::new(2));
         prop_assert_eq!(later.deadline().map(|d| d.at), spec_deadline(&later, &new));
         prop_assert_eq!(later.proposed_payout(), new.pay().payout(later.hours()));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (6) The Attention required list's placement says what attention says.
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// For every nomination a run reaches, read at any instant (before its
+    /// last change too, as a server whose clock is behind reads it; at its
+    /// deadline and the instant before; at the start of the window before
+    /// it and the instant before), `attention` needs the partner exactly
+    /// when the placement a store keeps says so (R-LIST-3).
+    #[test]
+    fn property_6_attention_agrees_with_its_placement_at_every_instant(
+        choice in any::<u8>(),
+        steps in steps(40),
+        probes in proptest::collection::vec(
+            prop_oneof![
+                (-3i64..=3).prop_map(TimeDelta::nanoseconds),
+                (-2i64 * 86_400..200 * 86_400).prop_map(TimeDelta::seconds),
+                (-2i64..=200).prop_map(TimeDelta::days),
+            ],
+            1..8,
+        ),
+    ) {
+        let engagement = engagement_of(choice);
+        let check = |n: &Nomination, at: &[Instant]| -> Result<(), TestCaseError> {
+            let placement = n.attention_placement();
+            prop_assert_eq!(placement.lapse_at, n.placement().lapse_at);
+            prop_assert_eq!(placement.class.is_some(), placement.class.and(placement.lapse_at).is_some());
+            let mut at = at.to_vec();
+            if let Some(deadline) = n.deadline() {
+                let opens = deadline.at - TimeDelta::days(7);
+                for edge in [deadline.at, opens] {
+                    at.extend([edge, edge - TimeDelta::nanoseconds(1), edge - TimeDelta::microseconds(1)]);
+                }
+            }
+            for now in at {
+                let entry = n.attention(now);
+                prop_assert_eq!(
+                    entry.is_some(),
+                    placement.needs_at(now),
+                    "{} at {}: {:?}", n.state(), now, entry
+                );
+            }
+            Ok(())
+        };
+        let end = Run::through(&engagement, &steps, |run, _, done| {
+            let n = match done {
+                Done::Changed(outcome) => &outcome.nomination,
+                _ => &run.nomination,
+            };
+            let at: Vec<Instant> = probes.iter().map(|d| run.now + *d).collect();
+            check(n, &at)
+        })?;
+        let at: Vec<Instant> = probes.iter().map(|d| end.now + *d).collect();
+        check(&end.nomination, &at)?;
     }
 }

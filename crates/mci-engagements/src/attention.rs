@@ -5,11 +5,8 @@ use crate::call::Call;
 use crate::error::Result;
 use crate::observability::{self, call_span, traced};
 use crate::service::Incentives;
-use mci_core::{
-    ATTENTION_WINDOW, AttentionEntry, InvalidValue, PartnerUser, Problem, State, Tab,
-    attention_list,
-};
-use mci_store::{PageQuery, StateQuery};
+use mci_core::{AttentionEntry, InvalidValue, PartnerUser, Problem, attention_list};
+use mci_store::AttentionQuery;
 
 /// The Attention required list of a partner (R-LIST-3): soonest deadline
 /// first, at most the limit asked for.
@@ -38,14 +35,20 @@ impl Incentives {
     /// deadline is within 7 days, claims where the reviewer asked for more
     /// information, rejections that can still be disputed, and nominations
     /// whose customer consented to another partner (R-CONSENT-10); each
-    /// with its deadline and action, soonest first, at most `limit`.
+    /// with its deadline and action, soonest first (then by id), at most
+    /// `limit`, and whether more need the partner.
     ///
-    /// Bounded: it reads the partner's nominations lapsing within the
-    /// window (an index walk by partner and lapse instant), those waiting
-    /// on the partner after a review (by partner, state and id), and each
-    /// engagement's Ineligible tab (by partner, engagement and tab), each
-    /// read at most `limit` rows; which of them need the partner, and how,
-    /// is [`mci_core::attention_list`]'s rule.
+    /// Bounded and exact: one read of the store
+    /// ([`Store::attention`](mci_store::Store::attention)), two index walks
+    /// by partner, attention class and lapse instant, each at most `limit`
+    /// and one rows long: the rows that need the partner until their
+    /// deadline, and those whose deadline falls within the 7 days. Which
+    /// nomination needs the partner, and how, is
+    /// [`mci_core::Nomination::attention`]'s rule, and the placement the
+    /// store walks by says the same at every instant, so the answer is the
+    /// soonest `limit` entries of all the partner's nominations, however
+    /// many. A row the store cannot read back is passed over (the pages
+    /// and the sweep name it), and the list is short by it.
     pub async fn attention(
         &self,
         call: impl Into<Call<PartnerUser>>,
@@ -55,44 +58,14 @@ impl Incentives {
             let call = call.into();
             observability::partner(call.actor().partner());
             let user = call.actor().clone().authorize()?;
-            let partner = user.partner();
             let now = self.now()?;
-            let until = ATTENTION_WINDOW
-                .checked_after(now)
+            let query = AttentionQuery::at(user.partner().clone(), now, limit)
                 .ok_or_else(|| InvalidValue::new("now", Problem::Overflow))?;
-            let mut candidates = self.store.lapsing(partner, now, until, limit).await?;
-            let mut more = candidates.len() >= limit;
-            let waiting = self
-                .store
-                .by_state(&StateQuery {
-                    states: vec![State::PartnerActionRequired, State::Rejected],
-                    partner: Some(partner.clone()),
-                    now,
-                    after: None,
-                    limit,
-                })
-                .await?;
-            more |= waiting.next.is_some();
-            candidates.extend(waiting.rows);
-            for engagement in self.engagements() {
-                let lost = self
-                    .store
-                    .page(&PageQuery {
-                        partner: partner.clone(),
-                        engagement: engagement.id().clone(),
-                        tab: Tab::Ineligible,
-                        now,
-                        after: None,
-                        limit,
-                    })
-                    .await?;
-                more |= lost.next.is_some();
-                candidates.extend(lost.rows);
-            }
-            let (entries, cut) = attention_list(now, candidates, limit);
+            let candidates = self.store.attention(&query).await?;
+            let (entries, cut) = attention_list(now, candidates.rows, limit);
             Ok(Attention {
                 entries,
-                more: more || cut,
+                more: candidates.more || cut,
             })
         })
         .await

@@ -8,7 +8,8 @@
 //! hashed and compared byte by byte.
 
 use mci_core::{
-    CustomerId, EngagementId, Instant, Nomination, NominationId, PartnerId, State, Tab, TokenHash,
+    AttentionClass, CustomerId, EngagementId, Instant, Nomination, NominationId, PartnerId, State,
+    Tab, TokenHash,
 };
 use mci_store::Derived;
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,6 +99,10 @@ pub(crate) struct Index {
     lapse_into: Map<Shelf, InstantIds>,
     /// partner → lapse instant → ids.
     partner_lapse: Map<PartnerNo, InstantIds>,
+    /// (partner, attention class code) → lapse instant → ids: the walks of
+    /// the Attention required list (R-LIST-3). A row of no class is on
+    /// none.
+    attention: Map<(PartnerNo, u8), InstantIds>,
     /// wake instant → ids.
     wake: InstantIds,
     /// (engagement, customer) → ids, ascending. A customer has a handful of
@@ -235,6 +240,14 @@ impl Index {
             );
             put_at(self.partner_lapse.entry(partner).or_default(), lapse, id);
         }
+        let attention = n.attention_placement();
+        if let (Some(class), Some(lapse)) = (attention.class, attention.lapse_at) {
+            put_at(
+                self.attention.entry((partner, class.code())).or_default(),
+                lapse,
+                id,
+            );
+        }
         if let Some(wake) = placement.wake_at {
             put_at(&mut self.wake, wake, id);
         }
@@ -356,6 +369,16 @@ impl Index {
                 }
             }
         }
+        let attention = n.attention_placement();
+        if let (Some(class), Some(lapse)) = (attention.class, attention.lapse_at) {
+            let key = (partner, class.code());
+            if let Some(map) = self.attention.get_mut(&key) {
+                take_at(map, &lapse, id);
+                if map.is_empty() {
+                    self.attention.remove(&key);
+                }
+            }
+        }
         if let Some(wake) = placement.wake_at {
             take_at(&mut self.wake, &wake, id);
         }
@@ -452,6 +475,25 @@ impl Index {
             .flat_map(move |map| {
                 map.range((Bound::Excluded(now), Bound::Included(until)))
                     .flat_map(|(_, ids)| ids.iter().copied())
+            })
+    }
+
+    /// The partner's rows of attention class `class` whose lapse is after
+    /// `from` and, when given, at or before `until`, in `(lapse_at, id)`
+    /// order: one walk of the Attention required list (R-LIST-3).
+    pub(crate) fn attention<'a>(
+        &'a self,
+        partner: &PartnerId,
+        class: AttentionClass,
+        (from, until): (Instant, Option<Instant>),
+    ) -> impl Iterator<Item = (Instant, NominationId)> + 'a {
+        let to = until.map_or(Bound::Unbounded, Bound::Included);
+        self.find_partner(partner)
+            .and_then(|partner| self.attention.get(&(partner, class.code())))
+            .into_iter()
+            .flat_map(move |map| {
+                map.range((Bound::Excluded(from), to))
+                    .flat_map(|(at, ids)| ids.iter().map(move |id| (*at, *id)))
             })
     }
 

@@ -40,14 +40,16 @@ use async_trait::async_trait;
 use index::{Index, Indexed, Map};
 use known::KnownRows;
 use mci_core::{
-    ClaimsOrder, CustomerId, EngagementId, Event, Instant, KnownCustomer, MessageId, Nomination,
-    NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, State, Tab, TokenHash,
+    AttentionClass, ClaimsOrder, CustomerId, EngagementId, Event, Instant, KnownCustomer,
+    MessageId, Nomination, NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, State,
+    Tab, TokenHash,
 };
 use mci_store::{
-    ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Derived, Due,
-    DueCursor, Fingerprint, Idempotency, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage,
-    KnownQuery, KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue,
-    StateQuery, Store, StoreError, TabCounts, Write, check_guard,
+    AttentionCandidates, AttentionQuery, ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery,
+    ClaimsScope, Commit, Derived, Due, DueCursor, Fingerprint, Idempotency, IdempotencyKey,
+    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
+    SettingCondition, SettingKey, SettingValue, StateQuery, Store, StoreError, TabCounts, Write,
+    check_guard,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -629,6 +631,30 @@ fn merge_sorted(
     out
 }
 
+/// The first `limit` keys of two ascending streams, merged, least first.
+fn merge_ascending(
+    a: impl Iterator<Item = (Instant, NominationId)>,
+    b: impl Iterator<Item = (Instant, NominationId)>,
+    limit: usize,
+) -> Vec<(Instant, NominationId)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut out = Vec::with_capacity(limit.min(1024));
+    while out.len() < limit {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x <= y => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => None,
+        };
+        match next {
+            Some(key) => out.push(key),
+            None => break,
+        }
+    }
+    out
+}
+
 /// The first `limit` keys of two descending streams, merged, greatest
 /// first.
 fn merge_descending(
@@ -881,6 +907,27 @@ impl Store for MemoryStore {
             .take(limit)
             .collect();
         Ok(inner.nominations(ids))
+    }
+
+    async fn attention(&self, query: &AttentionQuery) -> Result<AttentionCandidates, StoreError> {
+        let inner = self.lock()?;
+        let walk = |class| {
+            inner
+                .index
+                .attention(&query.partner, class, query.range(class))
+                .take(query.walk_limit())
+        };
+        let merged = merge_ascending(
+            walk(AttentionClass::Always),
+            walk(AttentionClass::WithinWindow),
+            query.walk_limit(),
+        );
+        Ok(AttentionCandidates::walked(
+            query,
+            merged
+                .into_iter()
+                .filter_map(|(_, id)| inner.row(&id).map(|row| (id, Ok(row.nomination.clone())))),
+        ))
     }
 
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {

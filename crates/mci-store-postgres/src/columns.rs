@@ -116,6 +116,16 @@ pub(crate) fn tab_of(code: i16) -> Option<Tab> {
     u8::try_from(code).ok().and_then(Tab::from_code)
 }
 
+/// The Attention required list's class as stored (R-LIST-3):
+/// [`AttentionClass::code`](mci_core::AttentionClass::code), `NULL` for a
+/// nomination of no class or with no lapse (on no list).
+pub fn attention(placement: &mci_core::AttentionPlacement) -> Option<i16> {
+    placement
+        .class
+        .filter(|_| placement.lapse_at.is_some())
+        .map(|class| i16::from(class.code()))
+}
+
 /// A count or version as stored.
 pub(crate) fn integer(value: u64, what: &'static str) -> Result<i64, StoreError> {
     i64::try_from(value)
@@ -151,6 +161,7 @@ pub(crate) struct NominationRow {
     pub(crate) changed_at: i64,
     pub(crate) state_after: Option<String>,
     pub(crate) reviewable: bool,
+    pub(crate) attention: Option<i16>,
     pub(crate) consented: bool,
     pub(crate) links: Vec<Vec<u8>>,
     pub(crate) doc: String,
@@ -169,6 +180,7 @@ impl NominationRow {
             changed_at: instant(claims.changed_at),
             state_after: claims.state_after_lapse.map(state).transpose()?,
             reviewable: claims.reviewable,
+            attention: attention(&nomination.attention_placement()),
             id: id(nomination.id()),
             partner: nomination.partner().as_str().to_owned(),
             engagement: nomination.engagement().as_str().to_owned(),

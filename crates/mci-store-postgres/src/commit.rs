@@ -184,16 +184,16 @@ pub const GUARD_COUNTS: &str = "SELECT \
 pub const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, state, version, tab, lapse_at, tab_after, wake_at, \
       live, holds_consent, completed, asking, standing_until, doc, created_at, changed_at, \
-      state_after, reviewable) \
+      state_after, reviewable, attention) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-      $19, $20)";
+      $19, $20, $21)";
 
 /// A nomination's partner, engagement and customer never change, so an
 /// update leaves those columns.
 pub const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = $2, version = $3, tab = $4, lapse_at = $5, tab_after = $6, wake_at = $7, \
      live = $8, holds_consent = $9, completed = $10, asking = $11, standing_until = $12, \
-     doc = $13, changed_at = $15, state_after = $16, reviewable = $17 \
+     doc = $13, changed_at = $15, state_after = $16, reviewable = $17, attention = $18 \
      WHERE id = $1 AND version = $14";
 
 /// The event of a write.
@@ -390,6 +390,7 @@ async fn write_row(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<(), Fa
                 &r.changed_at,
                 &r.state_after,
                 &r.reviewable,
+                &r.attention,
             ],
         )
         .await
@@ -415,6 +416,7 @@ async fn write_row(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<(), Fa
                 &r.changed_at,
                 &r.state_after,
                 &r.reviewable,
+                &r.attention,
             ],
         )
         .await

@@ -143,9 +143,9 @@ pub mod statements {
     /// The reads (`queries.rs`).
     pub mod queries {
         pub use crate::queries::{
-            BY_ID, BY_ID_OF_PARTNER, BY_LINK, DUE, DUE_AFTER, HISTORY, IDEMPOTENT_RESULT, IN_STATE,
-            IN_STATE_OF_PARTNER, KEPT_COUNTS, KNOWN, LAPSING, OF_CUSTOMER, PAGE, PAYOUT_BATCH,
-            PAYOUT_BATCHES, UNSWEPT_LAPSES, VERSION_OF,
+            ATTENTION, BY_ID, BY_ID_OF_PARTNER, BY_LINK, DUE, DUE_AFTER, HISTORY,
+            IDEMPOTENT_RESULT, IN_STATE, IN_STATE_OF_PARTNER, KEPT_COUNTS, KNOWN, LAPSING,
+            OF_CUSTOMER, PAGE, PAYOUT_BATCH, PAYOUT_BATCHES, UNSWEPT_LAPSES, VERSION_OF,
         };
     }
     /// The settings (`setting.rs`).
@@ -177,9 +177,10 @@ use mci_core::{
     NominationId, PartnerId, PayoutBatch, PayoutBatchId, Standing, TokenHash,
 };
 use mci_store::{
-    ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Due, DueCursor, IdempotencyKey,
-    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
-    SettingCondition, SettingKey, SettingValue, StateQuery, Store, StoreError, TabCounts,
+    AttentionCandidates, AttentionQuery, ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit,
+    Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
+    KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use std::time::Duration;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
@@ -655,6 +656,11 @@ impl Store for PostgresStore {
         let partner = partner.as_str();
         let (now, until) = (columns::bound(now), columns::bound(until));
         self.single(async |c| queries::lapsing(c, partner, now, until, limit).await)
+            .await
+    }
+
+    async fn attention(&self, query: &AttentionQuery) -> Result<AttentionCandidates, StoreError> {
+        self.single(async |c| queries::attention(c, query).await)
             .await
     }
 

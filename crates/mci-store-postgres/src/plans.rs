@@ -145,7 +145,7 @@ const CASES: &[Case] = &[
         .also(&["outbox_pending"]),
     case("stored rows", STORED, "ARRAY['00000000-0000-0000-0000-000000000007', '00000000-0000-0000-0000-000000000008']::uuid[]", &["nominations_pkey"]),
     case("guard counts", GUARD_COUNTS, "'e1', 'tpid:7', '00000000-0000-0000-0000-000000000007', 1000000000000, 'p7'", &["nominations_customer"]),
-    case("update of a nomination", UPDATE_NOMINATION, "'00000000-0000-0000-0000-000000000007', 'consented', 2, 1, NULL, NULL, NULL, true, true, false, false, NULL, '{}', 1, 0, NULL, false", &["nominations_pkey"]),
+    case("update of a nomination", UPDATE_NOMINATION, "'00000000-0000-0000-0000-000000000007', 'consented', 2, 1, NULL, NULL, NULL, true, true, false, false, NULL, '{}', 1, 0, NULL, false, 2", &["nominations_pkey"]),
     case("links replaced", DELETE_LINKS, "'00000000-0000-0000-0000-000000000008'", &["links_nomination"]),
     case("key used", KEY_USED, "'scope3', 'key7'", &["idempotency_pkey"]),
     case("batch exists", BATCH_EXISTS, "'00000000-0000-0000-0002-000000000007'", &["payout_batches_pkey"]),
@@ -687,5 +687,65 @@ fn r_list_1_every_claims_list_and_count_walks_its_index_on_analysed_tables() {
             wrong.len(),
             wrong.join("\n")
         );
+    });
+}
+
+/// The attention classes of the rows of [`FILL`], as the core would derive
+/// them (R-LIST-3): of the live ones, every seventh asks its partner until
+/// its deadline (a rejection, a request for more), the others before
+/// consent or consented only within the window, the submitted ones none;
+/// the ended ones none.
+const FILL_ATTENTION: &str = "
+UPDATE nominations SET attention = CASE
+    WHEN lapse_at IS NULL OR state NOT IN ('customer_claimed', 'awaiting_consent', 'consented')
+        THEN NULL
+    WHEN ('x' || substr(md5(id::text), 1, 8))::bit(32)::int % 7 = 0 THEN 1
+    ELSE 2 END;
+";
+
+#[test]
+fn r_list_3_the_attention_list_is_two_walks_of_its_index_merged_on_analysed_tables() {
+    let Some(cluster) = Cluster::start_or_skip(
+        "r_list_3_the_attention_list_is_two_walks_of_its_index_merged_on_analysed_tables",
+    ) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = filled(&cluster).await;
+        client.batch_execute(FILL_ATTENTION).await.unwrap();
+        client.batch_execute("VACUUM ANALYZE").await.unwrap();
+        let list = case(
+            "attention",
+            ATTENTION,
+            "'p3', 1000000000000, 1604800000000, 51",
+            &["attention_walk"],
+        );
+        for mode in MODES {
+            let (plan, outline) = explain(&client, &list, mode).await;
+            let faults = faults(&list, &plan);
+            assert!(
+                faults.is_empty(),
+                "{mode}: {}\n{outline}",
+                faults.join("; ")
+            );
+            let kinds: Vec<&str> = plan.iter().take(2).map(|n| n.kind.as_str()).collect();
+            assert_eq!(kinds, ["Limit", "Merge Append"], "{mode}:\n{outline}");
+            let walks: Vec<&Node> = plan
+                .iter()
+                .filter(|n| n.index.as_deref() == Some("attention_walk"))
+                .collect();
+            assert_eq!(walks.len(), 2, "{mode}: one walk per class\n{outline}");
+            for walk in walks {
+                assert_eq!(
+                    walk.above.first().map(String::as_str),
+                    Some("Limit"),
+                    "{mode}: each walk stops at the list's limit\n{outline}"
+                );
+            }
+        }
     });
 }

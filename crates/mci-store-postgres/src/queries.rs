@@ -31,7 +31,8 @@ use crate::db::{Failure, opt, rows};
 use deadpool_postgres::GenericClient;
 use mci_core::{Event, KnownCustomer, Nomination, PartnerId, PayoutBatch, Standing};
 use mci_store::{
-    Due, DueCursor, Fingerprint, IdempotentResult, Page, StoreError, TabCounts, Unreadable,
+    AttentionCandidates, AttentionQuery, Due, DueCursor, Fingerprint, IdempotentResult, Page,
+    StoreError, TabCounts, Unreadable,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -97,6 +98,23 @@ pub const IN_STATE_OF_PARTNER: &str = "SELECT id, doc FROM nominations \
 /// A partner's nominations lapsing in ($2, $3], in lapse order.
 pub const LAPSING: &str = "SELECT doc FROM nominations \
      WHERE partner = $1 AND lapse_at > $2 AND lapse_at <= $3 \
+     ORDER BY lapse_at, id LIMIT $4";
+
+/// The Attention required list of partner $1 at $2, its window ending at
+/// $3, at most $4 rows (R-LIST-3): the walk of `attention_walk` over the
+/// partner's rows of class 1 ([`mci_core::AttentionClass::Always`]) from
+/// the lapse after $2, merged in (lapse_at, id) order with its walk over
+/// class 2 ([`mci_core::AttentionClass::WithinWindow`]) up to $3. Each arm
+/// orders by the index's key after the columns it fixes, and stops at the
+/// list's limit.
+pub const ATTENTION: &str = "SELECT id, doc FROM ( \
+     (SELECT id, lapse_at, doc FROM nominations \
+     WHERE partner = $1 AND attention = 1 AND lapse_at > $2 \
+     ORDER BY lapse_at, id LIMIT $4) \
+     UNION ALL \
+     (SELECT id, lapse_at, doc FROM nominations \
+     WHERE partner = $1 AND attention = 2 AND lapse_at > $2 AND lapse_at <= $3 \
+     ORDER BY lapse_at, id LIMIT $4)) AS list \
      ORDER BY lapse_at, id LIMIT $4";
 
 /// A nomination's events in version order.
@@ -329,6 +347,32 @@ pub(crate) async fn lapsing(
         &[&partner, &now, &until, &columns::limit(limit)],
     )
     .await?)
+}
+
+/// The candidates of a partner's Attention required list (R-LIST-3): one
+/// statement, so one snapshot.
+pub(crate) async fn attention(
+    client: &impl GenericClient,
+    query: &AttentionQuery,
+) -> Result<AttentionCandidates, Failure> {
+    let found = rows(
+        client,
+        ATTENTION,
+        &[
+            &query.partner.as_str(),
+            &columns::bound(query.now),
+            &columns::bound(query.until),
+            &columns::limit(query.walk_limit()),
+        ],
+    )
+    .await?;
+    let mut walked = Vec::with_capacity(found.len());
+    for row in &found {
+        let id: Uuid = row.try_get(0)?;
+        let doc: &str = row.try_get(1)?;
+        walked.push((columns::nomination_id(id)?, readable(doc)));
+    }
+    Ok(AttentionCandidates::walked(query, walked))
 }
 
 /// A nomination's events in version order.

@@ -95,7 +95,17 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the Claims page",
         sql: include_str!("migrations/0008_claims_page.sql"),
     },
+    Migration {
+        version: 9,
+        name: "the Attention required list",
+        sql: include_str!("migrations/0009_attention.sql"),
+    },
 ];
+
+/// The step that keeps the Attention required list's class beside each
+/// nomination (R-LIST-3): [`fill_attention_column`] fills it from the
+/// documents in the same transaction.
+const ATTENTION: u32 = 9;
 
 /// The step that keeps the Claims page's values beside each nomination
 /// (R-LIST-1): [`fill_claims_columns`] fills them from the documents in the
@@ -107,7 +117,7 @@ const CLAIMS_PAGE: u32 = 8;
 const CHAINED: u32 = 6;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The table recording the steps applied, and holding the mark and the lock.
 pub const MIGRATIONS_TABLE: &str = "mci_schema_migrations";
@@ -438,6 +448,9 @@ async fn apply_next(client: &mut tokio_postgres::Client, found: &Found) -> Resul
     if step.version == CLAIMS_PAGE {
         fill_claims_columns(&tx).await.map_err(failed)?;
     }
+    if step.version == ATTENTION {
+        fill_attention_column(&tx).await.map_err(failed)?;
+    }
     let version = i32::try_from(step.version).unwrap_or(i32::MAX);
     tx.execute(
         "INSERT INTO mci_schema_migrations (version, name) VALUES ($1, $2)",
@@ -553,6 +566,39 @@ async fn fill_claims_columns(
             ],
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// Fills the Attention required list's class of every nomination written
+/// before the store kept it (R-LIST-3), from its document, with the class
+/// the core derives ([`mci_core::Nomination::attention_placement`]). One
+/// row at a time, so memory stays bounded whatever the database holds;
+/// only the rows of a class are written. A row whose document does not
+/// read back keeps none: reading it already fails as unreadable.
+async fn fill_attention_column(
+    tx: &tokio_postgres::Transaction<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<uuid::Uuid> = tx
+        .query("SELECT id FROM nominations ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let read = tx
+        .prepare("SELECT doc FROM nominations WHERE id = $1")
+        .await?;
+    let update = tx
+        .prepare("UPDATE nominations SET attention = $2 WHERE id = $1")
+        .await?;
+    for id in ids {
+        let doc: String = tx.query_one(&read, &[&id]).await?.get(0);
+        let Ok(nomination) = serde_json::from_str::<mci_core::Nomination>(&doc) else {
+            continue;
+        };
+        if let Some(class) = crate::columns::attention(&nomination.attention_placement()) {
+            tx.execute(&update, &[&id, &class]).await?;
+        }
     }
     Ok(())
 }

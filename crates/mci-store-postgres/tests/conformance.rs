@@ -144,3 +144,17 @@ async fn r_list_1_postgres_passes_over_rows_it_cannot_read() {
     mci_store::conformance::r_list_1_unreadable_rows_are_listed_and_passed_over(store, &corrupt)
         .await;
 }
+
+/// The Attention required list names the rows it cannot read back and
+/// passes over them (R-LIST-3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_list_3_postgres_passes_over_rows_it_cannot_read() {
+    let Some(cluster) = Cluster::start_or_skip("r_list_3_postgres_passes_over_rows_it_cannot_read")
+    else {
+        return;
+    };
+    let store = fresh(&cluster, "unreadable").await;
+    let corrupt = |id: &mci_core::NominationId| corrupt(&cluster, "unreadable", id);
+    mci_store::conformance::r_list_3_unreadable_rows_are_named_and_passed_over(store, &corrupt)
+        .await;
+}

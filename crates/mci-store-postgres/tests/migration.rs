@@ -2,7 +2,9 @@
 //! rows and the customer locks) is brought to the latest version with its
 //! nominations counted, standing and locked as the store keeps them; one
 //! from before the chain has its histories chained; one from before the
-//! settings keeps its data and keeps settings after the step.
+//! settings keeps its data and keeps settings after the step; one from
+//! before the Claims page, or the Attention required list, gets their
+//! columns filled from its documents.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use chrono::TimeDelta;
@@ -102,9 +104,15 @@ fn r_page_9_a_database_at_version_2_gets_its_counters_standings_and_locks() {
     );
 }
 
-/// Takes a database back to before the Claims page's step (R-LIST-1):
-/// dropping its columns drops the indexes on them.
-const UNDO_CLAIMS_PAGE: &str = "DROP TABLE claim_counts;
+/// Takes a database back to before the Attention required list's step
+/// (R-LIST-3): dropping its column drops the index on it.
+const UNDO_ATTENTION: &str = "ALTER TABLE nominations DROP COLUMN attention;";
+
+/// Takes a database back to before the Claims page's step (R-LIST-1), and
+/// the Attention required list's after it: dropping their columns drops
+/// the indexes on them.
+const UNDO_CLAIMS_PAGE: &str = "ALTER TABLE nominations DROP COLUMN attention;
+     DROP TABLE claim_counts;
      ALTER TABLE nominations DROP COLUMN created_at, DROP COLUMN changed_at,
          DROP COLUMN state_after, DROP COLUMN reviewable;";
 
@@ -320,9 +328,13 @@ fn r_list_1_a_database_from_before_the_claims_page_lists_and_counts_every_nomina
     let micros = |at: Option<mci_core::Instant>| {
         at.map_or("NULL".to_owned(), |at| at.timestamp_micros().to_string())
     };
-    let mut insert = format!(
-        "{UNDO_CLAIMS_PAGE} DELETE FROM mci_schema_migrations WHERE version = {SCHEMA_VERSION};"
-    );
+    let step = MIGRATIONS
+        .iter()
+        .find(|m| m.name == "the Claims page")
+        .expect("the Claims page's step")
+        .version;
+    let mut insert =
+        format!("{UNDO_CLAIMS_PAGE} DELETE FROM mci_schema_migrations WHERE version >= {step};");
     for s in &scenarios {
         let n = &s.nomination;
         let (placement, standing) = (n.placement(), n.standing());
@@ -408,5 +420,152 @@ fn r_list_1_a_database_from_before_the_claims_page_lists_and_counts_every_nomina
         assert_eq!(counts.get(State::Consented), 0);
         assert_eq!(counts.get(State::Cancelled), 1);
         assert_eq!(counts.total(), 3);
+    });
+}
+
+/// R-LIST-3: a database from before the Attention required list's step
+/// gets, for every nomination, the class the core derives, so that each
+/// partner's list is what the core's rule gives over its nominations, at
+/// any instant, a lapse not yet swept included; and a write after the step
+/// keeps the class.
+#[test]
+fn r_list_3_a_database_from_before_the_attention_step_lists_what_needs_each_partner() {
+    use mci_store::AttentionQuery;
+    let Some(cluster) = Cluster::start_or_skip("a_database_from_before_the_attention_step") else {
+        return;
+    };
+    cluster.create_database("v8").unwrap();
+    let url = cluster.connection_string("v8");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let engagement = workshop().0;
+    let scenarios = [
+        // Consent due on day 30.
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(21)),
+        // Claim due 90 days after the consent of day 2.
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(22))
+            .wait_days(1)
+            .consent_given(),
+        // Rejected on day 5: disputable until day 35.
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(23))
+            .consent_given()
+            .prove_everything()
+            .submit()
+            .start_review()
+            .wait_days(4)
+            .reject(),
+        // With the reviewer: nothing for the partner.
+        Scenario::added_by(&admin_of(1), &engagement, nomination_id(24))
+            .consent_given()
+            .prove_everything()
+            .submit(),
+        // Sent back to partner 2 for more.
+        Scenario::added_by(&admin_of(2), &engagement, nomination_id(25))
+            .consent_given()
+            .prove_everything()
+            .submit()
+            .start_review()
+            .request_partner_action(),
+    ];
+    runtime.block_on(async {
+        PostgresStore::connect(url.as_str()).await.unwrap();
+    });
+    let step = MIGRATIONS
+        .iter()
+        .find(|m| m.name == "the Attention required list")
+        .expect("the Attention required list's step")
+        .version;
+    // The rows as the crate wrote them before the step.
+    let micros = |at: Option<mci_core::Instant>| {
+        at.map_or("NULL".to_owned(), |at| at.timestamp_micros().to_string())
+    };
+    let mut insert =
+        format!("{UNDO_ATTENTION} DELETE FROM mci_schema_migrations WHERE version >= {step};");
+    for s in &scenarios {
+        let n = &s.nomination;
+        let (placement, standing, claims) = (n.placement(), n.standing(), n.claims_placement());
+        let name = |state: mci_core::State| serde_json::to_value(state).unwrap();
+        insert.push_str(&format!(
+            "INSERT INTO nominations (id, partner, engagement, customer, state, version, tab,
+                 lapse_at, tab_after, wake_at, live, holds_consent, completed, asking,
+                 standing_until, doc, created_at, changed_at, state_after, reviewable)
+             VALUES ('{}', '{}', '{}', '{}', '{}', {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+                 $doc${}$doc$, {}, {}, {}, {});",
+            n.id().as_uuid(),
+            n.partner().as_str(),
+            n.engagement().as_str(),
+            n.customer().id(),
+            name(n.state()).as_str().unwrap(),
+            n.version(),
+            Tab::code(placement.tab),
+            micros(placement.lapse_at),
+            placement
+                .lapse_at
+                .map_or("NULL".to_owned(), |_| Tab::code(placement.tab_after_lapse)
+                    .to_string()),
+            micros(placement.wake_at),
+            standing.live,
+            standing.holds_consent,
+            standing.completed,
+            standing.asking,
+            micros(standing.until),
+            serde_json::to_string(n).unwrap(),
+            claims.created_at.timestamp_micros(),
+            claims.changed_at.timestamp_micros(),
+            claims
+                .state_after_lapse
+                .map_or("NULL".to_owned(), |s| format!(
+                    "'{}'",
+                    name(s).as_str().unwrap()
+                )),
+            claims.reviewable,
+        ));
+    }
+    cluster.psql("v8", &insert).unwrap();
+    let all: Vec<_> = scenarios.iter().map(|s| s.nomination.clone()).collect();
+    let day = |d: i64| t0() + TimeDelta::days(d);
+    runtime.block_on(async {
+        let store = PostgresStore::connect(url.as_str()).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+        let mut listed_any = false;
+        for d in [6, 23, 29, 30, 36, 86, 200] {
+            for p in 1..=2 {
+                let partner = mci_testkit::partner(p);
+                let query = AttentionQuery::at(partner.clone(), day(d), 10).unwrap();
+                let answer = store.attention(&query).await.unwrap();
+                let listed: Vec<_> = answer.rows.iter().map(|n| *n.id()).collect();
+                let (entries, _) = mci_core::attention_list(
+                    day(d),
+                    all.iter().filter(|n| n.partner() == &partner).cloned(),
+                    10,
+                );
+                let expected: Vec<_> = entries.iter().map(|e| e.nomination).collect();
+                assert_eq!(listed, expected, "partner {p} on day {d}");
+                listed_any |= !listed.is_empty();
+            }
+        }
+        assert!(listed_any);
+        let on_day_6 = |p| AttentionQuery::at(mci_testkit::partner(p), day(6), 10).unwrap();
+        let listed: Vec<_> = store
+            .attention(&on_day_6(1))
+            .await
+            .unwrap()
+            .rows
+            .iter()
+            .map(|n| *n.id())
+            .collect();
+        assert_eq!(listed, [nomination_id(23)], "the rejected claim");
+        // A write after the step keeps the class: disputed, the claim is
+        // with the reviewer again and needs nothing of its partner.
+        let disputed = scenarios[2]
+            .nomination
+            .dispute(day(6), &admin_of(1), mci_testkit::comment("see"))
+            .unwrap();
+        store.commit(Commit::of(day(6), disputed)).await.unwrap();
+        assert!(store.attention(&on_day_6(1)).await.unwrap().rows.is_empty());
+        assert_eq!(store.attention(&on_day_6(2)).await.unwrap().rows.len(), 1);
     });
 }

@@ -20,7 +20,7 @@
 //! ```
 
 use crate::error::BackendError;
-use mci_core::{CustomerId, Instant, Nomination, NominationId, State, Tab};
+use mci_core::{AttentionPlacement, CustomerId, Instant, Nomination, NominationId, State, Tab};
 use mci_store::{Derived, StoreError};
 
 /// An instant as stored: microseconds since the Unix epoch, UTC, rounded up
@@ -130,6 +130,16 @@ pub(crate) fn tab(tab: Option<Tab>) -> i64 {
     i64::from(Tab::code(tab))
 }
 
+/// The Attention required list's class as stored (R-LIST-3):
+/// [`AttentionClass::code`](mci_core::AttentionClass::code), `NULL` for a
+/// nomination of no class or with no lapse (on no list).
+pub fn attention(placement: &AttentionPlacement) -> Option<i64> {
+    placement
+        .class
+        .filter(|_| placement.lapse_at.is_some())
+        .map(|class| i64::from(class.code()))
+}
+
 /// A count or version as stored.
 pub(crate) fn integer(value: u64, what: &'static str) -> Result<i64, StoreError> {
     i64::try_from(value)
@@ -165,6 +175,7 @@ pub(crate) struct NominationRow {
     pub(crate) changed_at: i64,
     pub(crate) state_after: Option<String>,
     pub(crate) reviewable: bool,
+    pub(crate) attention: Option<i64>,
     pub(crate) consented: bool,
     pub(crate) links: Vec<[u8; 32]>,
     pub(crate) doc: String,
@@ -183,6 +194,7 @@ impl NominationRow {
             changed_at: instant(claims.changed_at),
             state_after: claims.state_after_lapse.map(state).transpose()?,
             reviewable: claims.reviewable,
+            attention: attention(&nomination.attention_placement()),
             id: id(nomination.id()),
             partner: nomination.partner().as_str().to_owned(),
             engagement: nomination.engagement().as_str().to_owned(),

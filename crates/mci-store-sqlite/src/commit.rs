@@ -152,9 +152,9 @@ pub(crate) const RIVAL_ASKING: &str = "SELECT EXISTS (SELECT 1 FROM nominations 
 const INSERT_NOMINATION: &str = "INSERT INTO nominations \
      (id, partner, engagement, customer, created_at, state, version, tab, lapse_at, tab_after, \
       wake_at, live, holds_consent, completed, asking, standing_until, changed_at, state_after, \
-      reviewable, doc) \
+      reviewable, attention, doc) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-      ?19, ?20)";
+      ?19, ?20, ?21)";
 
 /// A nomination's partner, engagement and customer never change (the
 /// version check refuses a write that would change them), so an update
@@ -162,8 +162,8 @@ const INSERT_NOMINATION: &str = "INSERT INTO nominations \
 const UPDATE_NOMINATION: &str = "UPDATE nominations SET \
      state = ?2, version = ?3, tab = ?4, lapse_at = ?5, tab_after = ?6, wake_at = ?7, \
      live = ?8, holds_consent = ?9, completed = ?10, asking = ?11, standing_until = ?12, \
-     changed_at = ?13, state_after = ?14, reviewable = ?15, doc = ?16 \
-     WHERE id = ?1 AND version = ?17";
+     changed_at = ?13, state_after = ?14, reviewable = ?15, attention = ?16, doc = ?17 \
+     WHERE id = ?1 AND version = ?18";
 
 const INSERT_EVENT: &str = "INSERT INTO events (nomination, version, doc) VALUES (?1, ?2, ?3)";
 const DELETE_LINKS: &str = "DELETE FROM links WHERE nomination = ?1";
@@ -259,7 +259,7 @@ fn is_completed_consent_clash(error: &rusqlite::Error) -> bool {
 
 /// The columns an update rewrites, in the order both statements bind them
 /// after the ones a nomination keeps for good.
-fn changing(row: &NominationRow) -> [&dyn ToSql; 15] {
+fn changing(row: &NominationRow) -> [&dyn ToSql; 16] {
     [
         &row.state,
         &row.version,
@@ -275,6 +275,7 @@ fn changing(row: &NominationRow) -> [&dyn ToSql; 15] {
         &row.changed_at,
         &row.state_after,
         &row.reviewable,
+        &row.attention,
         &row.doc,
     ]
 }

@@ -25,10 +25,12 @@
 //! - **Index walks only.** Every tab page and the sweep's due query is a
 //!   bounded walk of an index, in keyset order, with no table scan; the
 //!   only sort is of a page's rows that lapsed and are not swept yet, which
-//!   the sweep keeps few (R-PAGE-1, R-PAGE-7, R-TIME-4). The counts of the
-//!   tabs are kept in a table that triggers change with every write of a
-//!   row, corrected at read time by the lapses the sweep has not written
-//!   yet: a count never walks a partner's nominations (R-PAGE-9). The known
+//!   the sweep keeps few (R-PAGE-1, R-PAGE-7, R-TIME-4). The Attention
+//!   required list is two walks of one index, merged, each as long as the
+//!   list (R-LIST-3). The counts of the tabs are kept in a table that
+//!   triggers change with every write of a row, corrected at read time by
+//!   the lapses the sweep has not written yet: a count never walks a
+//!   partner's nominations (R-PAGE-9). The known
 //!   customers of a page are kept as rows per engagement, with their
 //!   figures, in the transaction of each change, so their pages and counts
 //!   are index walks too (R-PAGE-9, see [Storage](#storage)).
@@ -171,6 +173,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attention;
 mod checkpoint;
 mod claims;
 pub mod columns;
@@ -196,9 +199,10 @@ use mci_core::{
 };
 use mci_store::observe::{SQLITE_READER_QUEUE_DEPTH, SQLITE_WRITER_QUEUE_DEPTH};
 use mci_store::{
-    ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Due, DueCursor, IdempotencyKey,
-    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
-    SettingCondition, SettingKey, SettingValue, StateQuery, Store, StoreError, TabCounts,
+    AttentionCandidates, AttentionQuery, ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit,
+    Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
+    KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use readers::ReadJob;
 use rusqlite::Connection;
@@ -768,6 +772,12 @@ impl Store for SqliteStore {
         let partner = partner.as_str().to_owned();
         let (now, until) = (columns::bound(now), columns::bound(until));
         self.read(move |conn| queries::lapsing(conn, &partner, now, until, limit))
+            .await
+    }
+
+    async fn attention(&self, query: &AttentionQuery) -> Result<AttentionCandidates, StoreError> {
+        let query = attention::Query::of(query);
+        self.read(move |conn| attention::candidates(conn, &query))
             .await
     }
 

@@ -101,7 +101,17 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the Claims page",
         sql: include_str!("migrations/0011_claims_page.sql"),
     },
+    Migration {
+        version: 12,
+        name: "the Attention required list",
+        sql: include_str!("migrations/0012_attention.sql"),
+    },
 ];
+
+/// The step that keeps the Attention required list's class beside each
+/// nomination (R-LIST-3): [`fill_attention_column`] fills it from the
+/// documents in the same transaction.
+const ATTENTION: u32 = 12;
 
 /// The step that keeps the Claims page's values beside each nomination
 /// (R-LIST-1): [`fill_claims_columns`] fills them from the documents in the
@@ -117,7 +127,7 @@ const CHAINED: u32 = 9;
 const TOKENS_OUT: u32 = 5;
 
 /// The schema version this crate writes: the last step of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// The application id of this store's files (`PRAGMA application_id`):
 /// "MCI1" in ASCII.
@@ -339,6 +349,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<u32, OpenError> {
         if step.version == CLAIMS_PAGE {
             fill_claims_columns(&tx).map_err(failed)?;
         }
+        if step.version == ATTENTION {
+            fill_attention_column(&tx).map_err(failed)?;
+        }
         tx.pragma_update(None, "user_version", step.version)
             .map_err(failed)?;
         tx.commit().map_err(failed)?;
@@ -422,6 +435,31 @@ fn fill_claims_columns(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             state_after,
             placement.reviewable,
         ])?;
+    }
+    Ok(())
+}
+
+/// Fills the Attention required list's class of every nomination written
+/// before the store kept it (R-LIST-3), from its document, with the class
+/// the core derives ([`mci_core::Nomination::attention_placement`]). One
+/// row at a time, so memory stays bounded whatever the file holds; only
+/// the rows of a class are written. A row whose document does not read
+/// back keeps none: reading it already fails as unreadable.
+fn fill_attention_column(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let ids: Vec<Vec<u8>> = tx
+        .prepare("SELECT id FROM nominations ORDER BY id")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut read = tx.prepare("SELECT doc FROM nominations WHERE id = ?1")?;
+    let mut update = tx.prepare("UPDATE nominations SET attention = ?2 WHERE id = ?1")?;
+    for id in ids {
+        let doc: String = read.query_row([&id], |row| row.get(0))?;
+        let Ok(nomination) = serde_json::from_str::<mci_core::Nomination>(&doc) else {
+            continue;
+        };
+        if let Some(class) = crate::columns::attention(&nomination.attention_placement()) {
+            update.execute(rusqlite::params![&id, class])?;
+        }
     }
     Ok(())
 }

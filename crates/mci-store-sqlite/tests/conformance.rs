@@ -99,3 +99,15 @@ async fn r_list_1_sqlite_passes_over_rows_it_cannot_read() {
     mci_store::conformance::r_list_1_unreadable_rows_are_listed_and_passed_over(store, &corrupt)
         .await;
 }
+
+/// The Attention required list names the rows it cannot read back and
+/// passes over them (R-LIST-3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r_list_3_sqlite_passes_over_rows_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unreadable-attention.sqlite");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let corrupt = |id: &mci_core::NominationId| corrupt(&path, id);
+    mci_store::conformance::r_list_3_unreadable_rows_are_named_and_passed_over(store, &corrupt)
+        .await;
+}

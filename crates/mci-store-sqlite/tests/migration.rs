@@ -11,8 +11,8 @@ use mci_core::ClaimsOrder;
 use mci_core::Instant;
 use mci_core::{Candidate, EngagementKind, Event, Message, Nomination, SendConsent, Tab, nominate};
 use mci_store::{
-    ClaimsQuery, ClaimsScope, Commit, Fingerprint, IdempotencyKey, IdempotentResult, KnownCounts,
-    KnownQuery, PageQuery, Store, StoreError, Write,
+    AttentionQuery, ClaimsQuery, ClaimsScope, Commit, Fingerprint, IdempotencyKey,
+    IdempotentResult, KnownCounts, KnownQuery, PageQuery, Store, StoreError, Write,
 };
 use mci_store_sqlite::columns::{customer_order, instant};
 use mci_store_sqlite::schema::{MIGRATIONS, SCHEMA_VERSION};
@@ -534,10 +534,24 @@ async fn r_rec_5_a_key_recorded_before_fingerprints_is_answered_as_used() {
     );
 }
 
-/// Takes out of a file of the current version what the Claims page's step
-/// made: no counters, no indexes, no columns of it.
+/// Takes out of a file of the current version what the Attention required
+/// list's step made: no index, no column of it.
+fn undo_attention(conn: &Connection) {
+    assert_eq!(
+        MIGRATIONS.last().map(|m| m.name),
+        Some("the Attention required list")
+    );
+    conn.execute_batch(
+        "DROP INDEX attention_walk;
+         ALTER TABLE nominations DROP COLUMN attention;",
+    )
+    .unwrap();
+}
+
+/// Takes out of a file of the version after the Claims page's step what
+/// that step made: no counters, no indexes, no columns of it.
 fn undo_claims_page(conn: &Connection) {
-    assert_eq!(MIGRATIONS.last().map(|m| m.name), Some("the Claims page"));
+    assert_eq!(MIGRATIONS[10].name, "the Claims page");
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'claim%'")
         .unwrap()
@@ -644,7 +658,9 @@ async fn r_token_4_a_file_from_before_link_ids_keeps_no_token_in_its_outbox() {
              DROP TABLE settings;",
         )
         .unwrap();
-        // Nor had it the columns of later steps (R-CONSENT-10, R-LIST-1).
+        // Nor had it the columns of later steps (R-CONSENT-10, R-LIST-1,
+        // R-LIST-3).
+        undo_attention(&conn);
         undo_claims_page(&conn);
         conn.execute_batch("ALTER TABLE nominations DROP COLUMN asking")
             .unwrap();
@@ -1362,4 +1378,119 @@ async fn r_list_1_a_file_from_before_the_claims_page_lists_and_counts_its_claims
     assert_eq!(counts.get(mci_core::State::Consented), 0);
     assert_eq!(counts.get(mci_core::State::Cancelled), 1);
     assert_eq!(counts.total(), 3);
+}
+
+/// A file from before the Attention required list's step opens with every
+/// row on its partner's list: the step fills each row's class from its
+/// document, so the list is what the core's rule gives over the rows, at
+/// any instant, lapses not yet swept included; a write after the upgrade
+/// keeps the class too (R-LIST-3).
+#[tokio::test]
+async fn r_list_3_a_file_from_before_the_attention_step_lists_what_needs_each_partner_after_the_upgrade()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v11.sqlite");
+    let workshop = engagement("ai-workshop", EngagementKind::Workshop, 3);
+    let scenarios = [
+        // Consent due on day 30.
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(21)),
+        // Claim due on day 92.
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(22))
+            .wait_days(1)
+            .consent_given(),
+        // Rejected on day 5: disputable until day 35.
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(23))
+            .consent_given()
+            .prove_everything()
+            .submit()
+            .start_review()
+            .wait_days(4)
+            .reject(),
+        // With the reviewer: nothing for the partner.
+        Scenario::added_by(&admin_of(1), &workshop, nomination_id(24))
+            .consent_given()
+            .prove_everything()
+            .submit(),
+        // Sent back to partner 2 for more.
+        Scenario::added_by(&admin_of(2), &workshop, nomination_id(25))
+            .consent_given()
+            .prove_everything()
+            .submit()
+            .start_review()
+            .request_partner_action(),
+    ];
+    let before = MIGRATIONS
+        .iter()
+        .position(|m| m.name == "the Attention required list")
+        .expect("the Attention required list's step") as u32;
+    {
+        let conn = at_version(&path, before);
+        for s in &scenarios {
+            insert_rows(&conn, &s.nomination, &s.events, &[], instant);
+            let claims = s.nomination.claims_placement();
+            conn.execute(
+                "UPDATE nominations SET created_at = ?2, changed_at = ?3, state_after = ?4, \
+                 reviewable = ?5 WHERE id = ?1",
+                params![
+                    s.nomination.id().as_uuid().into_bytes(),
+                    instant(claims.created_at),
+                    instant(claims.changed_at),
+                    claims.state_after_lapse.map(|s| serde_json::to_value(s)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned()),
+                    claims.reviewable,
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let all: Vec<Nomination> = scenarios.iter().map(|s| s.nomination.clone()).collect();
+    let mut listed_any = false;
+    for day in [6, 23, 29, 30, 36, 86, 200] {
+        let now = t0() + TimeDelta::days(day);
+        for p in 1..=2 {
+            let query = AttentionQuery::at(partner(p), now, 10).unwrap();
+            let answer = store.attention(&query).await.unwrap();
+            let listed: Vec<_> = answer.rows.iter().map(|n| *n.id()).collect();
+            let (entries, _) = mci_core::attention_list(
+                now,
+                all.iter().filter(|n| n.partner() == &partner(p)).cloned(),
+                10,
+            );
+            let expected: Vec<_> = entries.iter().map(|e| e.nomination).collect();
+            assert_eq!(listed, expected, "partner {p} on day {day}");
+            listed_any |= !listed.is_empty();
+        }
+    }
+    assert!(listed_any);
+    let on_day_6 = |p| AttentionQuery::at(partner(p), t0() + TimeDelta::days(6), 10).unwrap();
+    let listed: Vec<_> = store
+        .attention(&on_day_6(1))
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|n| *n.id())
+        .collect();
+    assert_eq!(listed, [nomination_id(23)], "the rejected claim");
+    // A write after the upgrade keeps the class: disputed, the claim is
+    // with the reviewer again and needs nothing of its partner.
+    let disputed = scenarios[2]
+        .nomination
+        .dispute(t0() + TimeDelta::days(6), &admin_of(1), comment("see"))
+        .unwrap();
+    store
+        .commit(Commit::of(t0() + TimeDelta::days(6), disputed))
+        .await
+        .unwrap();
+    assert!(store.attention(&on_day_6(1)).await.unwrap().rows.is_empty());
+    assert_eq!(
+        store.attention(&on_day_6(2)).await.unwrap().rows.len(),
+        1,
+        "partner 2's request for more"
+    );
 }

@@ -89,6 +89,35 @@
 //! after the last row looked at ([`ClaimsPage::scanned`] builds the page
 //! from the walk's first rows).
 //!
+//! # The Attention required list
+//!
+//! The Attention required list (R-LIST-3, [`Store::attention`]) is, per
+//! partner, what needs the partner now, soonest deadline first, at most a
+//! limit. An adapter keeps beside each nomination its
+//! [`AttentionPlacement`](mci_core::AttentionPlacement): its
+//! [`AttentionClass`](mci_core::AttentionClass), or none, and its lapse
+//! instant (the same as the placement's), and answers the list read at
+//! `now`, its window ending at `until`, with two index walks by
+//! `(partner, class, lapse_at, id)`, each in `(lapse_at, id)` order:
+//!
+//! - class [`Always`](mci_core::AttentionClass::Always): `lapse_at > now`;
+//! - class [`WithinWindow`](mci_core::AttentionClass::WithinWindow):
+//!   `lapse_at > now and lapse_at <= until`;
+//!
+//! merged by `(lapse_at, id)`, each walk stopping at `limit + 1` rows (the
+//! one past the limit says more follow, [`AttentionCandidates::walked`]).
+//! A row with no class is on neither walk, however soon its lapse, and a
+//! row whose lapse came at or before `now` (swept or not) is before both
+//! walks' range: each lapse leads to a terminal state, which needs
+//! nothing. So every row a walk meets is on the list, neither walk
+//! filters, and the cost grows with the answer, never with the partner's
+//! other rows. Between two writes of a row its class holds, as its state
+//! does until its lapse; the core's
+//! [`Nomination::attention`](mci_core::Nomination::attention) at `now`
+//! needs the partner exactly when the placement lists it, so the first
+//! rows of the two walks are the soonest entries of all the partner's
+//! nominations.
+//!
 //! # Known customers
 //!
 //! A partner's Customers page lists, besides its nominations, the customers
@@ -173,6 +202,16 @@
 //!   are written; unreadable rows named and passed over
 //!   (`r_list_1_unreadable_rows_are_listed_and_passed_over`, for adapters
 //!   that can hold them);
+//! - the Attention required list (R-LIST-3, `r_list_3_...`): the soonest
+//!   `limit` rows of both classes by `(lapse_at, id)` and whether more
+//!   follow, equal to what the rows' placements give at instants around
+//!   the window's edges and the lapses, before the sweep writes them and
+//!   after; more rejected claims and requests of the reviewer than the
+//!   limit, their ids in another order than their deadlines; unswept
+//!   lapses, claims with the reviewer and other partners' rows never on
+//!   it; unreadable rows named and passed over
+//!   (`r_list_3_unreadable_rows_are_named_and_passed_over`, for adapters
+//!   that can hold them);
 //! - the sweep's due query, history order, known customers, states;
 //! - outbox: at least once, an expired lease delivers again, an acknowledged
 //!   message never returns, ids are stable (R-REC-2);
@@ -243,9 +282,9 @@ pub use commit::{
 };
 pub use error::StoreError;
 pub use query::{
-    ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery, ClaimsScope, Due, DueCursor, KnownCounts,
-    KnownEntry, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery,
-    TabCounts, Unreadable,
+    AttentionCandidates, AttentionQuery, ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery,
+    ClaimsScope, Due, DueCursor, KnownCounts, KnownEntry, KnownPage, KnownQuery, KnownToCheck,
+    Leased, Page, PageQuery, StateQuery, TabCounts, Unreadable,
 };
 pub use setting::{SettingCondition, SettingKey, SettingValue};
 
@@ -477,6 +516,16 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Nomination>, StoreError>;
 
+    /// The candidates of `query.partner`'s Attention required list at
+    /// `query.now` (R-LIST-3): the first `query.limit` of the partner's
+    /// nominations that [`AttentionQuery::admits`], in `(lapse_at, id)`
+    /// order, and whether more follow; see
+    /// [the Attention required list](crate#the-attention-required-list).
+    /// Two index walks merged, each at most one row longer than the
+    /// answer. A row that cannot be read back is counted against the limit
+    /// and listed in [`AttentionCandidates::unreadable`].
+    async fn attention(&self, query: &AttentionQuery) -> Result<AttentionCandidates, StoreError>;
+
     /// A nomination's events in version order (R-REC-1).
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError>;
 
@@ -556,6 +605,9 @@ pub trait Store: Send + Sync {
 
 /// What the store keeps beside a nomination to answer queries by comparing
 /// instants: its placement and its standing, both derived by the core.
+/// (The Claims page and the Attention required list have placements of
+/// their own, [`Nomination::claims_placement`](mci_core::Nomination::claims_placement)
+/// and [`Nomination::attention_placement`](mci_core::Nomination::attention_placement).)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Derived {
     /// Tab now, next lapse, tab after it, next wake.

@@ -31,9 +31,10 @@
 //! ```
 
 use crate::{
-    ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit, Due, DueCursor, IdempotencyKey,
-    IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery,
-    SettingCondition, SettingKey, SettingValue, StateQuery, Store, StoreError, TabCounts,
+    AttentionCandidates, AttentionQuery, ClaimCounts, ClaimsPage, ClaimsQuery, ClaimsScope, Commit,
+    Due, DueCursor, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery,
+    KnownToCheck, Leased, Page, PageQuery, SettingCondition, SettingKey, SettingValue, StateQuery,
+    Store, StoreError, TabCounts,
 };
 use async_trait::async_trait;
 use mci_core::{
@@ -462,6 +463,17 @@ impl Store for Observed {
             self.inner.lapsing(partner, now, until, limit),
         )
         .await
+    }
+
+    async fn attention(&self, query: &AttentionQuery) -> Result<AttentionCandidates, StoreError> {
+        let span = op_span!(
+            self,
+            "attention",
+            partner = query.partner.as_str(),
+            limit = query.limit
+        );
+        self.observe("attention", span, self.inner.attention(query))
+            .await
     }
 
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {

@@ -1,8 +1,8 @@
 //! Query and answer types of the store.
 
 use mci_core::{
-    ClaimsOrder, ClaimsSearch, CustomerId, EngagementId, Instant, KeptAnswer, KnownCustomer,
-    KnownPlacement, Message, Nomination, NominationId, PartnerId, State, Tab,
+    AttentionClass, ClaimsOrder, ClaimsSearch, CustomerId, EngagementId, Instant, KeptAnswer,
+    KnownCustomer, KnownPlacement, Message, Nomination, NominationId, PartnerId, State, Tab,
 };
 
 /// One page of one tab (R-PAGE-1).
@@ -614,5 +614,131 @@ impl ClaimCounts {
             }
         }
         self.add(to, 1);
+    }
+}
+
+/// The candidates of a partner's Attention required list at `now`
+/// (R-LIST-3, [`Store::attention`](crate::Store::attention)): the rows
+/// whose [`AttentionPlacement`](mci_core::AttentionPlacement) lists them
+/// at `now` with the window ending at `until`, soonest lapse first, at
+/// most `limit`.
+///
+/// ```
+/// # use mci_testkit::*;
+/// use chrono::TimeDelta;
+/// use mci_store::AttentionQuery;
+///
+/// let (added, now) = fresh_nomination();
+/// let query = |now| AttentionQuery::at(partner(1), now, 10).unwrap();
+/// // Its consent is due on day 30: on the list from day 23 on, until then.
+/// assert!(!query(now).admits(&added));
+/// assert!(query(now + TimeDelta::days(23)).admits(&added));
+/// assert!(!query(now + TimeDelta::days(30)).admits(&added));
+/// // Never on another partner's list.
+/// let theirs = AttentionQuery::at(partner(2), now + TimeDelta::days(23), 10).unwrap();
+/// assert!(!theirs.admits(&added));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttentionQuery {
+    /// Whose list.
+    pub partner: PartnerId,
+    /// The instant read at: a row whose lapse has come is on no list.
+    pub now: Instant,
+    /// The end of the window: a row of class
+    /// [`WithinWindow`](AttentionClass::WithinWindow) is on the list when
+    /// its lapse is at or before it; the service asks for
+    /// [`attention_until`](mci_core::attention_until) of `now`.
+    pub until: Instant,
+    /// The most rows answered.
+    pub limit: usize,
+}
+
+impl AttentionQuery {
+    /// The query of `partner`'s list read at `now`, its window the rule's
+    /// ([`attention_until`](mci_core::attention_until)); `None` only for a
+    /// `now` whose window ends past the last instant chrono represents.
+    pub fn at(partner: PartnerId, now: Instant, limit: usize) -> Option<Self> {
+        Some(Self {
+            partner,
+            now,
+            until: mci_core::attention_until(now)?,
+            limit,
+        })
+    }
+
+    /// Whether `nomination` is on the list: `partner`'s, and listed by its
+    /// placement at `now` within the window. For adapters and models that
+    /// check a row in Rust.
+    pub fn admits(&self, nomination: &Nomination) -> bool {
+        nomination.partner() == &self.partner
+            && nomination
+                .attention_placement()
+                .is_listed(self.now, Some(self.until))
+    }
+
+    /// The lapse instants the walk of `class` covers: after the first, and
+    /// at or before the second when there is one (for the window's class,
+    /// `until`). A store makes one walk per class.
+    pub fn range(&self, class: AttentionClass) -> (Instant, Option<Instant>) {
+        match class {
+            AttentionClass::Always => (self.now, None),
+            AttentionClass::WithinWindow => (self.now, Some(self.until)),
+        }
+    }
+
+    /// How many rows of the merged walk a store reads: one more than
+    /// `limit`, to know whether more follow.
+    pub fn walk_limit(&self) -> usize {
+        self.limit.saturating_add(1)
+    }
+}
+
+/// What a store answers for an [`AttentionQuery`] (R-LIST-3): the first
+/// rows of the merge of its two walks, soonest lapse first (then by id),
+/// at most `limit`, and whether more follow.
+///
+/// Its JSON form: the rows as [`Nomination`]'s serde form, the unreadable
+/// rows by id and reason, and whether more follow:
+///
+/// ```
+/// use mci_store::AttentionCandidates;
+///
+/// assert_eq!(
+///     serde_json::to_value(AttentionCandidates::default()).unwrap(),
+///     serde_json::json!({"rows": [], "unreadable": [], "more": false}),
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct AttentionCandidates {
+    /// The rows, in `(lapse_at, id)` order.
+    pub rows: Vec<Nomination>,
+    /// The rows among the first `limit` that could not be read back:
+    /// passed over, named, counted against the limit.
+    pub unreadable: Vec<Unreadable>,
+    /// Whether the list holds more rows than `limit` (readable or not).
+    pub more: bool,
+}
+
+impl AttentionCandidates {
+    /// The answer to `query` from the first rows of its merged walk, in
+    /// `(lapse_at, id)` order, each read back or not: at most
+    /// [`AttentionQuery::walk_limit`] of them (more are not looked at).
+    /// The first `limit` are answered; one more says that more follow.
+    pub fn walked(
+        query: &AttentionQuery,
+        walked: impl IntoIterator<Item = (NominationId, Result<Nomination, String>)>,
+    ) -> Self {
+        let mut answer = Self::default();
+        for (seen, (id, row)) in walked.into_iter().enumerate() {
+            if seen >= query.limit {
+                answer.more = true;
+                break;
+            }
+            match row {
+                Ok(nomination) => answer.rows.push(nomination),
+                Err(reason) => answer.unreadable.push(Unreadable { id, reason }),
+            }
+        }
+        answer
     }
 }

@@ -29,8 +29,9 @@ use mci_engagements::ports::{
 };
 use mci_engagements::{AddCustomer, CustomerRow, Incentives, PageCounts, PageCursor, Settings};
 use mci_store::{
-    Commit, IdempotencyKey, IdempotentResult, KnownCounts, KnownPage, KnownQuery, KnownToCheck,
-    Leased, Page, PageQuery, StateQuery, Store, StoreError, TabCounts,
+    AttentionCandidates, AttentionQuery, Commit, IdempotencyKey, IdempotentResult, KnownCounts,
+    KnownPage, KnownQuery, KnownToCheck, Leased, Page, PageQuery, StateQuery, Store, StoreError,
+    TabCounts,
 };
 use mci_store_memory::{MemoryStore, Snapshot};
 use std::future::Future;
@@ -428,6 +429,9 @@ impl Store for GatedStore {
         limit: usize,
     ) -> Result<Vec<Nomination>, StoreError> {
         self.inner.lapsing(partner, now, until, limit).await
+    }
+    async fn attention(&self, query: &AttentionQuery) -> Result<AttentionCandidates, StoreError> {
+        self.inner.attention(query).await
     }
     async fn history(&self, id: &NominationId) -> Result<Vec<Event>, StoreError> {
         self.inner.history(id).await

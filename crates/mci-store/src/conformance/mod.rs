@@ -46,6 +46,7 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attention;
 mod claims;
 mod commits;
 mod concurrency;
@@ -59,6 +60,7 @@ mod reads;
 mod settings;
 mod two_handles;
 
+pub use attention::*;
 pub use claims::*;
 pub use commits::*;
 pub use concurrency::*;
@@ -126,6 +128,7 @@ where
         r_list_1_a_partner_never_sees_another_partners_rows,
         r_list_1_search_with_continuation_finds_what_a_full_filter_would,
         r_list_1_keyset_pages_without_gaps_or_repeats_under_writes,
+        r_list_3_attention_is_the_soonest_of_both_classes_exactly,
         outbox_at_least_once,
         outbox_ids_are_stable,
         idempotency_key_writes_once,

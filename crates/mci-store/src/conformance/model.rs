@@ -3,7 +3,7 @@
 //! list with the core's own derived values.
 
 use super::fixtures::*;
-use crate::{Commit, StateQuery, Store, StoreError};
+use crate::{AttentionQuery, Commit, StateQuery, Store, StoreError};
 use chrono::TimeDelta;
 use mci_core::*;
 use mci_testkit::{admin_of, comment, link, partner, token};
@@ -363,5 +363,24 @@ async fn compare_reads(
         .map(|n| *n.id())
         .collect();
     want.sort();
-    check(by_state.rows.iter().map(|n| *n.id()).collect::<Vec<_>>() == want)
+    check(by_state.rows.iter().map(|n| *n.id()).collect::<Vec<_>>() == want)?;
+
+    // The Attention required list (R-LIST-3): the soonest two the
+    // placements admit, and whether more follow.
+    let query = AttentionQuery::at(partner(p), now, 2).ok_or(())?;
+    let attention = store.attention(&query).await.map_err(|_| ())?;
+    let mut want: Vec<(Instant, NominationId)> = model
+        .rows
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| query.admits(n))
+        .filter_map(|n| Some((n.attention_placement().lapse_at?, *n.id())))
+        .collect();
+    want.sort();
+    check(attention.more == (want.len() > 2))?;
+    want.truncate(2);
+    check(
+        attention.rows.iter().map(|n| *n.id()).collect::<Vec<_>>()
+            == want.into_iter().map(|(_, id)| id).collect::<Vec<_>>(),
+    )
 }
