@@ -1281,6 +1281,7 @@ macro_rules! every_database {
             $kind: r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row,
             r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones,
             r_list_2_an_export_passes_over_an_unreadable_row_and_names_it,
+            r_list_3_attention_names_an_unreadable_row_and_lists_the_others,
         );
     };
 }
@@ -1340,6 +1341,25 @@ async fn r_time_4_the_sweep_and_the_page_pass_over_an_unreadable_row(adapter: Ad
         let n = w.service.nomination(&admin(1), id).await.unwrap();
         assert_eq!(n.state(), State::ConsentExpired);
     }
+}
+
+async fn r_list_3_attention_names_an_unreadable_row_and_lists_the_others(adapter: Adapter) {
+    let w = world(adapter).await;
+    let mut ids = Vec::new();
+    for customer in 1..=3 {
+        let n = w.add(1, customer, &["workshop"]).await.remove(0);
+        ids.push(*n.id());
+    }
+    // 24 days on, 6 are left to obtain each consent: all three need the
+    // partner; one of them cannot be read back.
+    w.clock.advance(TimeDelta::days(24)).unwrap();
+    let bad = ids[1];
+    w.corrupt(&bad, Corruption::NotJson).await;
+    let list = w.service.attention(&admin(1), 10).await.unwrap();
+    let listed: Vec<NominationId> = list.entries.iter().map(|e| e.nomination).collect();
+    assert_eq!(listed, vec![ids[0], ids[2]]);
+    assert_eq!(list.unreadable, vec![bad]);
+    assert!(!list.more);
 }
 
 async fn r_claim_w_9_a_payout_run_pays_the_claims_behind_unreadable_ones(adapter: Adapter) {

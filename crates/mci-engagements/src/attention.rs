@@ -5,7 +5,7 @@ use crate::call::Call;
 use crate::error::Result;
 use crate::observability::{self, call_span, traced};
 use crate::service::Incentives;
-use mci_core::{AttentionEntry, InvalidValue, PartnerUser, Problem, attention_list};
+use mci_core::{AttentionEntry, InvalidValue, NominationId, PartnerUser, Problem, attention_list};
 use mci_store::AttentionQuery;
 
 /// The Attention required list of a partner (R-LIST-3): soonest deadline
@@ -16,7 +16,7 @@ use mci_store::AttentionQuery;
 /// ```
 /// use mci_engagements::Attention;
 ///
-/// let empty = Attention { entries: vec![], more: false };
+/// let empty = Attention { entries: vec![], more: false, unreadable: vec![] };
 /// assert_eq!(
 ///     serde_json::to_value(&empty).unwrap(),
 ///     serde_json::json!({"entries": [], "more": false}),
@@ -28,6 +28,11 @@ pub struct Attention {
     pub entries: Vec<AttentionEntry>,
     /// Whether more needed the partner than the limit let in.
     pub more: bool,
+    /// Nominations the list came to whose stored rows cannot be read back:
+    /// passed over, and the list is short by them; they need an operator.
+    /// Left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<NominationId>,
 }
 
 impl Incentives {
@@ -47,8 +52,8 @@ impl Incentives {
     /// [`mci_core::Nomination::attention`]'s rule, and the placement the
     /// store walks by says the same at every instant, so the answer is the
     /// soonest `limit` entries of all the partner's nominations, however
-    /// many. A row the store cannot read back is passed over (the pages
-    /// and the sweep name it), and the list is short by it.
+    /// many. A row the store cannot read back is passed over and named in
+    /// [`Attention::unreadable`], and the list is short by it.
     pub async fn attention(
         &self,
         call: impl Into<Call<PartnerUser>>,
@@ -66,6 +71,7 @@ impl Incentives {
             Ok(Attention {
                 entries,
                 more: candidates.more || cut,
+                unreadable: candidates.unreadable.iter().map(|u| u.id).collect(),
             })
         })
         .await

@@ -962,6 +962,9 @@ async fn execute(
             if attention.more {
                 println!("more need attention than the {limit} shown");
             }
+            for id in &attention.unreadable {
+                println!("  unreadable: {id}");
+            }
         }
         Command::Sweep => {
             let report = service.sweep().await?;

@@ -80,6 +80,9 @@ pub(crate) async fn attention(
                     p.muted { "More need attention than the " (HEADER_ATTENTION) " shown." }
                 }
             }
+            @if !list.unreadable.is_empty() {
+                p.refusal { (list.unreadable.len()) " nominations cannot be read back and need an operator." }
+            }
         };
         Ok::<_, Error>(Page::ok(Page::frame(&ctx, "Attention required", body)))
     }
