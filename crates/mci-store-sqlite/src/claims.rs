@@ -31,7 +31,7 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    fn of(query: &ClaimsQuery) -> Self {
+    pub(crate) fn of(query: &ClaimsQuery) -> Self {
         Self {
             reviewer: query.scope == ClaimsScope::Reviewer,
             engagement: query.engagement.is_some(),
@@ -235,7 +235,7 @@ pub(crate) fn page(conn: &Connection, query: &ClaimsQuery) -> Result<ClaimsPage,
 }
 
 /// A partner's kept counts, per (engagement and) stored state.
-pub(crate) const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = ?1";
+pub const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = ?1";
 /// The same, of one engagement.
 pub(crate) const PARTNER_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE partner = ?1 AND engagement = ?2";
@@ -245,7 +245,7 @@ pub(crate) const STATE_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE s
 pub(crate) const STATE_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE state = ?1 AND engagement = ?2";
 /// A partner's lapses at or before ?2 not yet swept.
-pub(crate) const PARTNER_LAPSES: &str = "SELECT state, state_after FROM nominations \
+pub const PARTNER_LAPSES: &str = "SELECT state, state_after FROM nominations \
      WHERE partner = ?1 AND lapse_at <= ?2";
 /// The same, of engagement ?2, at or before ?3.
 pub(crate) const PARTNER_ENGAGEMENT_LAPSES: &str = "SELECT state, state_after FROM nominations \
