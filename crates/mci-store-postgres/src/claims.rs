@@ -269,16 +269,34 @@ pub(crate) async fn page(
         })
         .collect();
     let found = rows(client, &sql, &params).await?;
-    let mut walked = Vec::with_capacity(found.len());
-    for row in &found {
-        let cursor = ClaimsCursor {
-            at: columns::instant_at(row.try_get(1)?)?,
-            id: columns::nomination_id(row.try_get(0)?)?,
-        };
-        let doc: &str = row.try_get(2)?;
-        walked.push((cursor, readable(doc)));
+    // Each document is decoded as the page asks for its row: a search whose
+    // page is full decodes no more of its bound.
+    let mut failed = None;
+    let walked = found.iter().map_while(|row| match walked_row(row) {
+        Ok(walked) => Some(walked),
+        Err(error) => {
+            failed = Some(error);
+            None
+        }
+    });
+    let page = ClaimsPage::scanned(query, walked);
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(page),
     }
-    Ok(ClaimsPage::scanned(query, walked))
+}
+
+/// A row of a page's walk: its cursor, and its document read back or why
+/// it cannot be.
+fn walked_row(
+    row: &tokio_postgres::Row,
+) -> Result<(ClaimsCursor, Result<Nomination, String>), Failure> {
+    let cursor = ClaimsCursor {
+        at: columns::instant_at(row.try_get(1)?)?,
+        id: columns::nomination_id(row.try_get(0)?)?,
+    };
+    let doc: &str = row.try_get(2)?;
+    Ok((cursor, readable(doc)))
 }
 
 /// A stored nomination read back, or why it cannot be.
