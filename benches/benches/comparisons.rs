@@ -34,7 +34,9 @@ use mci_benches::comparison::{
     SqliteSweep, SqliteWorld, build_worlds,
 };
 use mci_benches::export::{ExportWorld, Side};
-use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
+use mci_benches::postgres::{
+    PgServer, PostgresAccept, PostgresAdd, PostgresClaimsSearch, PostgresPage, PostgresWorld,
+};
 use mci_benches::search::{Search, SqliteClaimsSearch};
 use mci_benches::world::{KnownFor, WorldSpec};
 use std::sync::{Mutex, OnceLock};
@@ -207,6 +209,34 @@ fn postgres_customers_page(c: &mut Criterion) {
                 b.iter_custom(|n| page.baseline(n).unwrap());
             },
         );
+        group.finish();
+    });
+}
+
+/// (p) PostgreSQL: searches of the big partner's Claims page, the first
+/// page and the next through the service, against the adapter's
+/// statements on a raw connection; on a world of
+/// `MCI_BENCH_PG_SEARCH_NOMINATIONS` (100,000 by default: a search looks
+/// at a bounded number of rows whatever the world's size).
+fn postgres_claims_search(c: &mut Criterion) {
+    with_server(|server| {
+        let mut group = c.benchmark_group("postgres_claims_search");
+        let n = std::env::var("MCI_BENCH_PG_SEARCH_NOMINATIONS")
+            .ok()
+            .and_then(|n| n.replace('_', "").parse().ok())
+            .unwrap_or(100_000);
+        let world =
+            PostgresWorld::build(server, &WorldSpec::of(n), KnownFor::BigEngagement).unwrap();
+        for which in Search::ALL {
+            let mut search = PostgresClaimsSearch::new(&world, which).unwrap();
+            group.bench_function(format!("ours: Incentives::claims, {}", which.name()), |b| {
+                b.iter_custom(|n| search.ours(n).unwrap());
+            });
+            group.bench_function(
+                format!("baseline: the adapter's statements, {}", which.name()),
+                |b| b.iter_custom(|n| search.baseline(n).unwrap()),
+            );
+        }
         group.finish();
     });
 }
@@ -492,7 +522,7 @@ criterion_group! {
         .measurement_time(Duration::from_secs(5));
     targets = memory_add, memory_page, sqlite_add, sqlite_accept, sqlite_page,
         sqlite_page_scale, sqlite_sweep, customers_page, sqlite_export, sqlite_claims_search,
-        postgres_add, postgres_accept, postgres_customers_page
+        postgres_add, postgres_accept, postgres_customers_page, postgres_claims_search
 }
 /// Removes the files of the worlds built: statics are never dropped, so
 /// their temporary directories would outlive the process.

@@ -23,7 +23,9 @@
 //! after the last row looked at; then the same counts in one read
 //! transaction. `benches/tests/same_work.rs` walks every page of each
 //! search on both sides and finds the same rows, cursors, rows looked at
-//! and counts.
+//! and counts; [`PostgresClaimsSearch`](crate::postgres::PostgresClaimsSearch)
+//! is the same comparison on PostgreSQL, and `benches/tests/postgres.rs`
+//! finds its pages to be SQLite's for the same world.
 //!
 //! ```
 //! use mci_benches::export::ExportWorld;
@@ -125,7 +127,8 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn of(page: &ClaimsPage) -> Self {
+    /// What the service's `page` answers.
+    pub(crate) fn of(page: &ClaimsPage) -> Self {
         Self {
             rows: page.rows.iter().map(|r| r.nomination).collect(),
             next: page.next,
@@ -171,28 +174,9 @@ impl SqliteClaimsSearch {
     /// first answers a cursor.
     pub fn new(path: &Path, search: Search) -> Result<Self, BoxError> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path)?);
-        let request = ClaimsRequest {
-            search: Some(search.input()),
-            ..ClaimsRequest::default()
-        };
+        let request = request_of(search);
         let checked = ClaimsSearch::new(search.input())?;
-        let mut query = ClaimsQuery {
-            scope: ClaimsScope::Partner(BIG_PARTNER.parse()?),
-            engagement: request.engagement.clone(),
-            state: request.state,
-            order: request.order,
-            now: world::now(),
-            after: None,
-            limit: request.limit,
-            search: Some(checked.clone()),
-        };
-        let first = page(&query);
-        // Any cursor: the statement depends on whether there is one.
-        query.after = Some(ClaimsCursor {
-            at: world::now(),
-            id: NominationId::new_v7(0, [0; 10]),
-        });
-        let after = page(&query);
+        let [first, after] = queries(&request, &checked)?.map(|q| page(&q));
         let mut fixture = Self {
             rt: current_thread()?,
             service: Ports::knowing(0..0)?.service(store.clone())?,
@@ -248,17 +232,8 @@ impl SqliteClaimsSearch {
     /// [`Store::claims`] and [`Store::claim_counts`], as the service asks
     /// them, without the service around them.
     pub fn store_pages(&mut self, ops: u64) -> Result<Duration, BoxError> {
-        let scope = ClaimsScope::Partner(BIG_PARTNER.parse()?);
-        let mut query = ClaimsQuery {
-            scope: scope.clone(),
-            engagement: None,
-            state: None,
-            order: self.request.order,
-            now: world::now(),
-            after: None,
-            limit: self.request.limit,
-            search: Some(self.search.clone()),
-        };
+        let [mut query, _] = queries(&self.request, &self.search)?;
+        let scope = query.scope.clone();
         let start = Instant::now();
         self.rt.block_on(async {
             for _ in 0..ops {
@@ -437,8 +412,43 @@ impl SqliteClaimsSearch {
     }
 }
 
-/// A state read back from its stored name, as the store reads it.
-fn state_of(name: &str) -> Result<State, BoxError> {
+/// The store's queries of the big partner's pages of `request` with
+/// `search`: the first page, and a page after a cursor (any: a page's
+/// statement depends on whether there is one).
+pub(crate) fn queries(
+    request: &ClaimsRequest,
+    search: &ClaimsSearch,
+) -> Result<[ClaimsQuery; 2], BoxError> {
+    let first = ClaimsQuery {
+        scope: ClaimsScope::Partner(BIG_PARTNER.parse()?),
+        engagement: request.engagement.clone(),
+        state: request.state,
+        order: request.order,
+        now: world::now(),
+        after: None,
+        limit: request.limit,
+        search: Some(search.clone()),
+    };
+    let after = ClaimsQuery {
+        after: Some(ClaimsCursor {
+            at: world::now(),
+            id: NominationId::new_v7(0, [0; 10]),
+        }),
+        ..first.clone()
+    };
+    Ok([first, after])
+}
+
+/// The request of the first page of `search`.
+pub(crate) fn request_of(search: Search) -> ClaimsRequest {
+    ClaimsRequest {
+        search: Some(search.input()),
+        ..ClaimsRequest::default()
+    }
+}
+
+/// A state read back from its stored name, as the stores read it.
+pub(crate) fn state_of(name: &str) -> Result<State, BoxError> {
     Ok(serde_json::from_value(serde_json::Value::String(
         name.to_owned(),
     ))?)

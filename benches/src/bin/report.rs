@@ -16,8 +16,10 @@
 //! `postgres-add`, `postgres-accept` and `postgres-customers`, and
 //! `sqlite-export` (the Claims export of one partner's claims, a world of
 //! its own, each side run in a child process that reports its peak
-//! memory), and `sqlite-claims-search` (searches of the Claims page of one
-//! partner's claims, a swept world of its own). The
+//! memory), `sqlite-claims-search` (searches of the Claims page of one
+//! partner's claims, a swept world of its own) and
+//! `postgres-claims-search` (the same searches of the big partner's
+//! Claims page on the PostgreSQL world). The
 //! table goes to standard output; progress, fixture sizes, the wall time
 //! and the asides below go to standard error.
 //!
@@ -57,7 +59,9 @@ use mci_benches::comparison::{
 };
 use mci_benches::export;
 use mci_benches::measure::{Goal, Line, Measure, Timing, interleaved, median, table, time};
-use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
+use mci_benches::postgres::{
+    PgServer, PostgresAccept, PostgresAdd, PostgresClaimsSearch, PostgresPage, PostgresWorld,
+};
 use mci_benches::search;
 use mci_benches::world::{BIG_PARTNER, Known, KnownFor, PAGE, WorldSpec};
 use std::cell::RefCell;
@@ -72,7 +76,7 @@ const SMALL: usize = 10_000;
 const KNOWN_FOR: KnownFor = KnownFor::BigEngagement;
 
 /// The parts `--only` takes.
-const PARTS: [&str; 11] = [
+const PARTS: [&str; 12] = [
     "memory-add",
     "sqlite-add",
     "accept",
@@ -84,6 +88,7 @@ const PARTS: [&str; 11] = [
     "postgres-customers",
     "sqlite-export",
     "sqlite-claims-search",
+    "postgres-claims-search",
 ];
 
 /// How long a report runs each side of a comparison.
@@ -467,7 +472,12 @@ fn main() -> Result<(), BoxError> {
         sqlite_claims_search(&plan, started, nominations, &mut lines)?;
     }
 
-    let pg_parts = ["postgres-add", "postgres-accept", "postgres-customers"];
+    let pg_parts = [
+        "postgres-add",
+        "postgres-accept",
+        "postgres-customers",
+        "postgres-claims-search",
+    ];
     if pg_parts.iter().any(|p| wanted(p)) {
         postgres(&plan, started, &wanted, pg_nominations, &mut lines)?;
     }
@@ -543,7 +553,9 @@ fn postgres(
             },
         ));
     }
-    if wanted("postgres-customers") {
+    let customers = wanted("postgres-customers");
+    let searches = wanted("postgres-claims-search");
+    if customers || searches {
         let large = human(nominations);
         progress(started, &format!("PostgreSQL: building the {large} world"));
         let world = PostgresWorld::build(&server, &WorldSpec::of(nominations), KNOWN_FOR)?;
@@ -560,6 +572,12 @@ fn postgres(
                 world.bytes as f64 / 1e9
             ),
         );
+        if searches {
+            postgres_claims_search(plan, started, &world, &large, lines)?;
+        }
+        if !customers {
+            return Ok(());
+        }
         progress(
             started,
             &format!("PostgreSQL: Customers page at {large} against the raw statements"),
@@ -577,6 +595,49 @@ fn postgres(
                 comparison: format!(
                     "PostgreSQL: Customers page ({PAGE} rows + counts) at {large} nominations vs \
                      the raw keyset query + counts (swept)"
+                ),
+                measure: Measure::Time,
+                ours,
+                baseline,
+                goal: Goal::AtMost(1.3),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// (p) Searches of the big partner's Claims page on the PostgreSQL world:
+/// each search's first two pages through the service against the
+/// adapter's statements on a raw connection.
+fn postgres_claims_search(
+    plan: &Plan,
+    started: Instant,
+    world: &PostgresWorld,
+    large: &str,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<(), BoxError> {
+    for (order, which) in (125..).zip(search::Search::ALL) {
+        let mut search = PostgresClaimsSearch::new(world, which)?;
+        let [first, second] = search.matched;
+        let [scanned, next] = search.scanned;
+        progress(
+            started,
+            &format!(
+                "PostgreSQL: Claims search, {}, at {large}: {first} of {scanned} rows matched \
+                 on the first page, {second} of {next} on the next",
+                which.name()
+            ),
+        );
+        let (ours, baseline) =
+            compare(plan, 1, &mut search, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        lines.push((
+            order,
+            Line {
+                comparison: format!(
+                    "PostgreSQL: Claims search ({}; first page and the next, {first} of \
+                     {scanned} and {second} of {next} rows matched) of the big partner at \
+                     {large} nominations vs the raw statements + counts (swept)",
+                    which.name()
                 ),
                 measure: Measure::Time,
                 ours,

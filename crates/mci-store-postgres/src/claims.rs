@@ -39,8 +39,23 @@ pub(crate) enum Param {
     Limit,
 }
 
+impl Param {
+    /// The parameter's name, as the benchmarks bind it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Param::Partner => "partner",
+            Param::Engagement => "engagement",
+            Param::State => "state",
+            Param::Now => "now",
+            Param::At => "at",
+            Param::Id => "id",
+            Param::Limit => "limit",
+        }
+    }
+}
+
 impl Shape {
-    fn of(query: &ClaimsQuery) -> Self {
+    pub(crate) fn of(query: &ClaimsQuery) -> Self {
         Self {
             reviewer: query.scope == ClaimsScope::Reviewer,
             engagement: query.engagement.is_some(),
@@ -239,7 +254,7 @@ impl Shape {
 /// cursor and sort each of its groups, reading the rest of the scope's
 /// rows; without it, only the list's own index gives the order, and a sort
 /// of a whole range costs what it does.
-pub(crate) const PAGE_SETTINGS: &str = "SET LOCAL enable_incremental_sort = off";
+pub const PAGE_SETTINGS: &str = "SET LOCAL enable_incremental_sort = off";
 
 /// One page of the Claims page: one statement, so one snapshot.
 pub(crate) async fn page(
@@ -305,7 +320,7 @@ fn readable(doc: &str) -> Result<Nomination, String> {
 }
 
 /// A partner's kept counts, per engagement and stored state.
-pub(crate) const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = $1";
+pub const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = $1";
 /// The same, of one engagement.
 pub(crate) const PARTNER_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE partner = $1 AND engagement = $2";
@@ -315,7 +330,7 @@ pub(crate) const STATE_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE s
 pub(crate) const STATE_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE state = $1 AND engagement = $2";
 /// A partner's lapses at or before $2 not yet swept.
-pub(crate) const PARTNER_LAPSES: &str =
+pub const PARTNER_LAPSES: &str =
     "SELECT state, state_after FROM nominations WHERE partner = $1 AND lapse_at <= $2";
 /// The same, of engagement $2, at or before $3.
 pub(crate) const PARTNER_ENGAGEMENT_LAPSES: &str = "SELECT state, state_after FROM nominations \
