@@ -34,7 +34,10 @@ use mci_benches::comparison::{
     SqliteSweep, SqliteWorld, build_worlds,
 };
 use mci_benches::export::{ExportWorld, Side};
-use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
+use mci_benches::postgres::{
+    PgServer, PostgresAccept, PostgresAdd, PostgresClaimsSearch, PostgresPage, PostgresWorld,
+};
+use mci_benches::search::{Search, SqliteClaimsSearch};
 use mci_benches::world::{KnownFor, WorldSpec};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -206,6 +209,34 @@ fn postgres_customers_page(c: &mut Criterion) {
                 b.iter_custom(|n| page.baseline(n).unwrap());
             },
         );
+        group.finish();
+    });
+}
+
+/// (p) PostgreSQL: searches of the big partner's Claims page, the first
+/// page and the next through the service, against the adapter's
+/// statements on a raw connection; on a world of
+/// `MCI_BENCH_PG_SEARCH_NOMINATIONS` (100,000 by default: a search looks
+/// at a bounded number of rows whatever the world's size).
+fn postgres_claims_search(c: &mut Criterion) {
+    with_server(|server| {
+        let mut group = c.benchmark_group("postgres_claims_search");
+        let n = std::env::var("MCI_BENCH_PG_SEARCH_NOMINATIONS")
+            .ok()
+            .and_then(|n| n.replace('_', "").parse().ok())
+            .unwrap_or(100_000);
+        let world =
+            PostgresWorld::build(server, &WorldSpec::of(n), KnownFor::BigEngagement).unwrap();
+        for which in Search::ALL {
+            let mut search = PostgresClaimsSearch::new(&world, which).unwrap();
+            group.bench_function(format!("ours: Incentives::claims, {}", which.name()), |b| {
+                b.iter_custom(|n| search.ours(n).unwrap());
+            });
+            group.bench_function(
+                format!("baseline: the adapter's statements, {}", which.name()),
+                |b| b.iter_custom(|n| search.baseline(n).unwrap()),
+            );
+        }
         group.finish();
     });
 }
@@ -459,6 +490,30 @@ fn export_world() -> &'static ExportWorld {
 
 static EXPORT_WORLD: OnceLock<ExportWorld> = OnceLock::new();
 
+/// (o) SQLite: searches of the Claims page of one partner's claims, the
+/// first page and the next through the service, against the raw indexed
+/// walk with the same filter and the same counts. On a swept copy of the
+/// export group's world (100,000 claims by default): a search looks at a
+/// bounded number of rows whatever the world's size; the report measures
+/// the same at 1M.
+fn sqlite_claims_search(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_claims_search");
+    let world = SEARCH_WORLD.get_or_init(|| export_world().swept_copy().unwrap());
+    for which in Search::ALL {
+        let mut search = SqliteClaimsSearch::new(world.path(), which).unwrap();
+        group.bench_function(format!("ours: Incentives::claims, {}", which.name()), |b| {
+            b.iter_custom(|n| search.ours(n).unwrap());
+        });
+        group.bench_function(
+            format!("baseline: raw indexed walk + counts, {}", which.name()),
+            |b| b.iter_custom(|n| search.baseline(n).unwrap()),
+        );
+    }
+    group.finish();
+}
+
+static SEARCH_WORLD: OnceLock<ExportWorld> = OnceLock::new();
+
 criterion_group! {
     name = comparisons;
     config = Criterion::default()
@@ -466,8 +521,8 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     targets = memory_add, memory_page, sqlite_add, sqlite_accept, sqlite_page,
-        sqlite_page_scale, sqlite_sweep, customers_page, sqlite_export, postgres_add,
-        postgres_accept, postgres_customers_page
+        sqlite_page_scale, sqlite_sweep, customers_page, sqlite_export, sqlite_claims_search,
+        postgres_add, postgres_accept, postgres_customers_page, postgres_claims_search
 }
 /// Removes the files of the worlds built: statics are never dropped, so
 /// their temporary directories would outlive the process.
@@ -484,8 +539,10 @@ fn remove_worlds() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-    if let Some(dir) = EXPORT_WORLD.get().and_then(|w| w.path().parent()) {
-        let _ = std::fs::remove_dir_all(dir);
+    for world in [&EXPORT_WORLD, &SEARCH_WORLD] {
+        if let Some(dir) = world.get().and_then(|w| w.path().parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

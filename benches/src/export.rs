@@ -82,6 +82,18 @@ impl ExportWorld {
     pub fn nominations(&self) -> usize {
         self.0.nominations
     }
+
+    /// Sweeps the file in place at [`world::now`], as
+    /// [`SqliteWorld::sweep`]: the world as a system that sweeps keeps it.
+    /// How many nominations the sweep wrote.
+    pub fn sweep(&mut self) -> Result<usize, BoxError> {
+        self.0.sweep()
+    }
+
+    /// A swept copy of the world, in a directory of its own.
+    pub fn swept_copy(&self) -> Result<Self, BoxError> {
+        Ok(Self(self.0.swept_copy()?))
+    }
 }
 
 /// Which side of the comparison.

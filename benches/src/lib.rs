@@ -19,6 +19,9 @@
 //! - [`postgres`]: the PostgreSQL comparisons and the server they run on;
 //! - [`export`]: the Claims export on SQLite against a raw walk with the
 //!   same CSV writer, and its peak memory, measured in child processes;
+//! - [`search`]: searches of the Claims page on SQLite against the raw
+//!   indexed walk with the same filter, and the same counts (the
+//!   PostgreSQL one is [`postgres::PostgresClaimsSearch`]);
 //! - [`measure`]: interleaved rounds, medians, and the markdown table.
 //!
 //! `cargo bench -p mci-benches` runs every comparison with criterion;
@@ -43,6 +46,7 @@ pub mod plain;
 pub mod postgres;
 pub mod raw;
 pub mod raw_pg;
+pub mod search;
 pub mod service;
 pub mod world;
 

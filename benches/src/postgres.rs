@@ -7,6 +7,7 @@
 //! | [`PostgresAdd`] | `Incentives::add_customer`, one call at a time | [`raw_pg::put_commit`] of the add's write, one transaction per call |
 //! | [`PostgresAccept`] | `Incentives::accept_consent` from 64 concurrent callers, the store's pool of 16 | [`raw_pg::put_commit`] of each acceptance from 64 callers, a deadpool of 16 |
 //! | [`PostgresPage`] | `Incentives::customers_page`, first page of the large tab | [`raw_pg::RawPage`]: the keyset walk and the counts' statements |
+//! | [`PostgresClaimsSearch`] | `Incentives::claims` with a search, the big partner's first two pages | the adapter's page and counts statements, each row decoded and tested by `ClaimsSearch::matches` |
 //!
 //! The server ([`PgServer`]) is the one `MCI_POSTGRES_URL` names, or a
 //! throwaway cluster of [`mci_pg_harness`] with `fsync`,
@@ -669,5 +670,271 @@ impl<'w> PostgresPage<'w> {
             Ok::<_, BoxError>(())
         })?;
         Ok(start.elapsed())
+    }
+}
+
+/// (p) PostgreSQL: a search of the Claims page of the big partner, the
+/// first page and the one after its cursor, against the adapter's
+/// statements for it on a raw connection ([`crate::search`] says what
+/// each side does on SQLite).
+///
+/// Ours calls [`Incentives::claims`] over a [`PostgresStore`] on the
+/// world: for each page the store runs, in one REPEATABLE READ read-only
+/// transaction, the page's settings and its one statement (the walk of
+/// `claims_created` limited to the search's bound), decodes the documents
+/// and keeps those the search matches up to the page's limit; then the
+/// counts in another (the kept counters and the unswept lapses). The
+/// baseline runs the same statements
+/// ([`mci_store_postgres::statements::claims`]) in the same transactions
+/// on a raw connection, decodes each document and keeps it when
+/// [`ClaimsSearch::matches`](mci_core::ClaimsSearch::matches) says so,
+/// up to the same limit and bound. Both are driven by the world's runtime.
+pub struct PostgresClaimsSearch<'w> {
+    world: &'w PostgresWorld,
+    service: Incentives,
+    admin: mci_core::PartnerUser,
+    client: deadpool_postgres::Object,
+    request: mci_engagements::ClaimsRequest,
+    search: mci_core::ClaimsSearch,
+    /// The adapter's statement of the first page, and of a page after a
+    /// cursor, with the names of their parameters.
+    statements: [(String, Vec<&'static str>); 2],
+    /// How many rows each of the two pages of an operation matched.
+    pub matched: [usize; 2],
+    /// How many rows each of them looked at.
+    pub scanned: [usize; 2],
+}
+
+/// Where a raw PostgreSQL page starts: the sort key and the id of the last
+/// row looked at.
+type PgCursor = (i64, uuid::Uuid);
+
+/// A page of the PostgreSQL baseline.
+struct PgPage {
+    rows: Vec<Nomination>,
+    next: Option<PgCursor>,
+    scanned: usize,
+    counts: mci_store::ClaimCounts,
+}
+
+impl<'w> PostgresClaimsSearch<'w> {
+    /// The comparison of `which` on `world`; checks that both sides answer
+    /// the same two pages, and that the first answers a cursor.
+    pub fn new(world: &'w PostgresWorld, which: crate::search::Search) -> Result<Self, BoxError> {
+        let request = crate::search::request_of(which);
+        let search = mci_core::ClaimsSearch::new(which.input())?;
+        let statements = crate::search::queries(&request, &search)?
+            .map(|q| mci_store_postgres::statements::claims::page(&q));
+        let mut fixture = Self {
+            world,
+            service: Ports::knowing(0..0)?.service(world.store()?)?,
+            admin: world::partner(0)?.admin,
+            client: world.rt.block_on(raw_pg::raw_client(&world.url))?,
+            request,
+            search,
+            statements,
+            matched: [0; 2],
+            scanned: [0; 2],
+        };
+        let ours = fixture.rt().block_on(fixture.ours_search())?;
+        let ours: Vec<crate::search::Answer> = ours.iter().map(crate::search::Answer::of).collect();
+        let baseline = {
+            let pages = fixture.rt().block_on(fixture.raw_search())?;
+            pages
+                .iter()
+                .map(|page| fixture.answer(page))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if ours != baseline || ours.len() != 2 {
+            return Err(format!(
+                "the two pages of the {} search differ or stop short: ours {ours:?}, \
+                 baseline {baseline:?}",
+                which.name()
+            )
+            .into());
+        }
+        for (i, answer) in ours.iter().enumerate() {
+            fixture.matched[i] = answer.rows.len();
+            fixture.scanned[i] = answer.scanned;
+        }
+        Ok(fixture)
+    }
+
+    fn rt(&self) -> &'w Runtime {
+        &self.world.rt
+    }
+
+    /// `ops` searches of two pages through the service.
+    pub fn ours(&mut self, ops: u64) -> Result<Duration, BoxError> {
+        let start = Instant::now();
+        self.rt().block_on(async {
+            for _ in 0..ops {
+                black_box(self.ours_search().await?);
+            }
+            Ok::<_, mci_engagements::Error>(())
+        })?;
+        Ok(start.elapsed())
+    }
+
+    /// `ops` searches of two pages on the raw connection.
+    pub fn baseline(&mut self, ops: u64) -> Result<Duration, BoxError> {
+        let rt = self.rt();
+        let start = Instant::now();
+        rt.block_on(async {
+            for _ in 0..ops {
+                black_box(self.raw_search().await?);
+            }
+            Ok::<_, BoxError>(())
+        })?;
+        Ok(start.elapsed())
+    }
+
+    /// Every page of the search through the service, from the first to
+    /// the end of the list.
+    pub fn walk_ours(&mut self) -> Result<Vec<crate::search::Answer>, BoxError> {
+        let mut request = self.request.clone();
+        let mut answers = Vec::new();
+        loop {
+            let page = self
+                .rt()
+                .block_on(self.service.claims(&self.admin, &request))?;
+            answers.push(crate::search::Answer::of(&page));
+            match page.next {
+                Some(next) => request.cursor = Some(next),
+                None => return Ok(answers),
+            }
+        }
+    }
+
+    /// Every page of the search on the raw connection.
+    pub fn walk_baseline(&mut self) -> Result<Vec<crate::search::Answer>, BoxError> {
+        let mut after = None;
+        let mut answers = Vec::new();
+        loop {
+            let page = self.rt().block_on(self.raw_page(after))?;
+            answers.push(self.answer(&page)?);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(answers),
+            }
+        }
+    }
+
+    /// The two pages of one search through the service.
+    async fn ours_search(
+        &self,
+    ) -> Result<Vec<mci_engagements::ClaimsPage>, mci_engagements::Error> {
+        let first = self.service.claims(&self.admin, &self.request).await?;
+        let Some(next) = first.next else {
+            return Ok(vec![first]);
+        };
+        let request = mci_engagements::ClaimsRequest {
+            cursor: Some(next),
+            ..self.request.clone()
+        };
+        let second = self.service.claims(&self.admin, &request).await?;
+        Ok(vec![first, second])
+    }
+
+    /// The two pages of one search on the raw connection.
+    async fn raw_search(&mut self) -> Result<Vec<PgPage>, BoxError> {
+        let first = self.raw_page(None).await?;
+        let Some(next) = first.next else {
+            return Ok(vec![first]);
+        };
+        let second = self.raw_page(Some(next)).await?;
+        Ok(vec![first, second])
+    }
+
+    /// The baseline's page after `after`: the adapter's walk in its
+    /// snapshot, each row decoded and tested in turn, then the counts in
+    /// another.
+    async fn raw_page(&mut self, after: Option<PgCursor>) -> Result<PgPage, BoxError> {
+        use mci_store_postgres::statements::claims::{
+            PAGE_SETTINGS, PARTNER_COUNTS, PARTNER_LAPSES,
+        };
+        use mci_store_postgres::tokio_postgres::types::ToSql;
+        let (sql, names) = &self.statements[usize::from(after.is_some())];
+        let scan = self.search.scan();
+        let limit = self.request.limit.max(1);
+        let partner = world::BIG_PARTNER.to_owned();
+        let bound_rows = i64::try_from(scan)?;
+        let (at, id) = after.unwrap_or((0, uuid::Uuid::nil()));
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(names.len());
+        for name in names {
+            params.push(match *name {
+                "partner" => &partner,
+                "at" => &at,
+                "id" => &id,
+                "limit" => &bound_rows,
+                other => return Err(format!("the baseline binds no {other}").into()),
+            });
+        }
+        let tx = raw_pg::snapshot(&mut self.client).await?;
+        tx.batch_execute(PAGE_SETTINGS).await?;
+        let statement = tx.prepare_cached(sql).await?;
+        let found = tx.query(&statement, &params).await?;
+        let mut rows = Vec::new();
+        let mut scanned = 0;
+        let mut last = None;
+        let mut full = false;
+        for row in &found {
+            let id: uuid::Uuid = row.try_get(0)?;
+            let at: i64 = row.try_get(1)?;
+            let nomination: Nomination = serde_json::from_str(row.try_get::<_, &str>(2)?)?;
+            scanned += 1;
+            last = Some((at, id));
+            if self.search.matches(&nomination) {
+                rows.push(nomination);
+            }
+            if rows.len() >= limit {
+                full = true;
+                break;
+            }
+        }
+        tx.commit().await?;
+        let next = if full || scanned >= scan { last } else { None };
+        let tx = raw_pg::snapshot(&mut self.client).await?;
+        let mut counts = mci_store::ClaimCounts::default();
+        let kept = tx.prepare_cached(PARTNER_COUNTS).await?;
+        for row in tx.query(&kept, &[&partner]).await? {
+            let n: i64 = row.try_get(1)?;
+            counts.add(crate::search::state_of(row.try_get(0)?)?, u64::try_from(n)?);
+        }
+        let lapses = tx.prepare_cached(PARTNER_LAPSES).await?;
+        let now = columns::bound(world::now());
+        for row in tx.query(&lapses, &[&partner, &now]).await? {
+            if let Some(to) = row.try_get::<_, Option<&str>>(1)? {
+                counts.lapse(
+                    crate::search::state_of(row.try_get(0)?)?,
+                    crate::search::state_of(to)?,
+                );
+            }
+        }
+        tx.commit().await?;
+        Ok(PgPage {
+            rows,
+            next,
+            scanned,
+            counts,
+        })
+    }
+
+    /// A raw page as the service answers it.
+    fn answer(&self, page: &PgPage) -> Result<crate::search::Answer, BoxError> {
+        let next = match page.next {
+            Some((at, id)) => Some(mci_engagements::ClaimsPageCursor::new(
+                self.request.order,
+                columns::instant_at(at)?,
+                NominationId::from_uuid(id)?,
+            )),
+            None => None,
+        };
+        Ok(crate::search::Answer {
+            rows: page.rows.iter().map(|n| *n.id()).collect(),
+            next,
+            scanned: page.scanned,
+            counts: page.counts.clone(),
+        })
     }
 }

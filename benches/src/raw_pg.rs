@@ -805,7 +805,9 @@ impl RawPage {
 
 /// A REPEATABLE READ, read-only transaction on `client`, as the store
 /// starts its snapshots.
-async fn snapshot(client: &mut Object) -> Result<deadpool_postgres::Transaction<'_>, BoxError> {
+pub(crate) async fn snapshot(
+    client: &mut Object,
+) -> Result<deadpool_postgres::Transaction<'_>, BoxError> {
     Ok(client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)

@@ -3,15 +3,20 @@
 //! sends for the same commits (read from the server's log), the raw
 //! acceptances leave the rows the service's leave, the world written with
 //! `COPY` is every row the store's commits and the service's sweep leave,
-//! and the raw page and counts are the service's Customers page.
+//! the raw page and counts are the service's Customers page, and the raw
+//! searches of the Claims page walk the service's pages, which are
+//! SQLite's for the same world.
 //!
 //! Each test skips with one line where PostgreSQL is not installed
 //! (`MCI_REQUIRE_POSTGRES=1` makes that a failure).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use mci_benches::comparison::{ServicePage, current_thread, multi_thread};
-use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
+use mci_benches::comparison::{ServicePage, build_worlds, current_thread, multi_thread};
+use mci_benches::postgres::{
+    PgServer, PostgresAccept, PostgresAdd, PostgresClaimsSearch, PostgresPage, PostgresWorld,
+};
 use mci_benches::raw_pg;
+use mci_benches::search::{Search, SqliteClaimsSearch};
 use mci_benches::service::Ports;
 use mci_benches::world::{self, KnownFor, WorldSpec};
 use mci_store::Store;
@@ -231,5 +236,34 @@ fn the_world_copied_in_is_the_world_the_stores_commits_and_sweep_leave() {
     }
     for (statement, counts) in &plans[6..] {
         assert!(counts.starts_with("prepared: "), "{statement}: {counts}");
+    }
+}
+
+#[test]
+fn r_list_1_the_raw_searches_walk_the_pages_the_service_answers_as_on_sqlite() {
+    let Some(server) =
+        PgServer::any_or_skip("r_list_1_the_raw_searches_walk_the_pages_the_service_answers")
+    else {
+        return;
+    };
+    // Large enough for the big partner's list to hold two bounds of 2,000.
+    let spec = WorldSpec {
+        nominations: 12_000,
+        seed: 11,
+    };
+    let postgres = PostgresWorld::build(&server, &spec, KnownFor::BigEngagement).unwrap();
+    let (_, sqlite) = build_worlds(&spec, false, true).unwrap();
+    let mut sqlite = sqlite.unwrap();
+    assert_eq!(sqlite.sweep().unwrap(), postgres.swept);
+    for which in Search::ALL {
+        let mut search = PostgresClaimsSearch::new(&postgres, which).unwrap();
+        let ours = search.walk_ours().unwrap();
+        // Page by page: the rows, the cursor, the rows looked at, the counts.
+        assert_eq!(ours, search.walk_baseline().unwrap(), "{which:?}");
+        assert!(ours.len() >= 2, "{which:?}: {} pages", ours.len());
+        assert!(ours.iter().any(|page| !page.rows.is_empty()), "{which:?}");
+        // The same world on SQLite answers the same pages.
+        let mut on_sqlite = SqliteClaimsSearch::new(sqlite.path(), which).unwrap();
+        assert_eq!(ours, on_sqlite.walk_ours().unwrap(), "{which:?} on SQLite");
     }
 }

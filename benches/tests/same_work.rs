@@ -2,11 +2,14 @@
 //! writes leave the same rows as the store's commits, the raw sweep the
 //! same rows as the service's sweep, and every store answers the same
 //! first page, keeps the same known rows and gives the service the same
-//! Customers page.
+//! Customers page; the raw searches of the Claims page walk the same pages
+//! as the service's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mci_benches::comparison::{ServicePage, SqlitePage, build_worlds, current_thread, know_file};
+use mci_benches::export::ExportWorld;
 use mci_benches::raw::{self, RawDb};
+use mci_benches::search::{Search, SqliteClaimsSearch};
 use mci_benches::service::Ports;
 use mci_benches::world::{self, KnownFor, WorldSpec};
 use mci_store::Store;
@@ -174,4 +177,45 @@ fn r_page_9_every_store_keeps_the_same_known_rows_and_the_customers_page_reads_t
         page.behind(2).unwrap();
     }
     assert_eq!(pages[0].read().unwrap(), pages[1].read().unwrap());
+}
+
+#[test]
+fn r_list_1_the_raw_searches_walk_the_pages_the_service_answers() {
+    const CLAIMS: usize = 3_000;
+    let mut world = ExportWorld::build(CLAIMS).unwrap();
+    assert!(world.sweep().unwrap() > 0);
+    for which in Search::ALL {
+        let mut search = SqliteClaimsSearch::new(world.path(), which).unwrap();
+        let ours = search.walk_ours().unwrap();
+        let baseline = search.walk_baseline().unwrap();
+        // Page by page: the rows, the cursor to go on from, the rows looked
+        // at and the counts.
+        assert_eq!(ours, baseline, "{which:?}");
+        assert!(ours.len() >= 2, "{which:?}: {} pages", ours.len());
+        assert!(ours.iter().all(|page| page.counts.total() == CLAIMS as u64));
+        let scanned: usize = ours.iter().map(|page| page.scanned).sum();
+        assert_eq!(scanned, CLAIMS, "{which:?}: every row looked at once");
+        let matched: usize = ours.iter().map(|page| page.rows.len()).sum();
+        let first = &ours[0];
+        match which {
+            // A few claims in a hundred here (C12, C120 to C129, C1200),
+            // one in twenty at 1M: some on most pages of 200 rows.
+            Search::NamePrefix => {
+                assert!((CLAIMS / 100..CLAIMS / 20).contains(&matched), "{matched}");
+                assert_eq!(first.scanned, mci_core::ClaimsSearch::SCAN);
+                assert!(!first.rows.is_empty());
+            }
+            // Customer 12 of each of the five engagements.
+            Search::EmailDomain => {
+                assert_eq!(matched, 5);
+                assert_eq!(first.scanned, mci_core::ClaimsSearch::MAX_SCAN);
+            }
+            // The newest claims: the first page is full after as many rows.
+            Search::CreatedRecently => {
+                let limit = mci_engagements::ClaimsRequest::default().limit;
+                assert_eq!((first.rows.len(), first.scanned), (limit, limit));
+                assert!(matched > limit && matched < CLAIMS);
+            }
+        }
+    }
 }

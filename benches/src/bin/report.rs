@@ -16,7 +16,10 @@
 //! `postgres-add`, `postgres-accept` and `postgres-customers`, and
 //! `sqlite-export` (the Claims export of one partner's claims, a world of
 //! its own, each side run in a child process that reports its peak
-//! memory). The
+//! memory), `sqlite-claims-search` (searches of the Claims page of one
+//! partner's claims, a swept world of its own) and
+//! `postgres-claims-search` (the same searches of the big partner's
+//! Claims page on the PostgreSQL world). The
 //! table goes to standard output; progress, fixture sizes, the wall time
 //! and the asides below go to standard error.
 //!
@@ -56,7 +59,10 @@ use mci_benches::comparison::{
 };
 use mci_benches::export;
 use mci_benches::measure::{Goal, Line, Measure, Timing, interleaved, median, table, time};
-use mci_benches::postgres::{PgServer, PostgresAccept, PostgresAdd, PostgresPage, PostgresWorld};
+use mci_benches::postgres::{
+    PgServer, PostgresAccept, PostgresAdd, PostgresClaimsSearch, PostgresPage, PostgresWorld,
+};
+use mci_benches::search;
 use mci_benches::world::{BIG_PARTNER, Known, KnownFor, PAGE, WorldSpec};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
@@ -70,7 +76,7 @@ const SMALL: usize = 10_000;
 const KNOWN_FOR: KnownFor = KnownFor::BigEngagement;
 
 /// The parts `--only` takes.
-const PARTS: [&str; 10] = [
+const PARTS: [&str; 12] = [
     "memory-add",
     "sqlite-add",
     "accept",
@@ -81,6 +87,8 @@ const PARTS: [&str; 10] = [
     "postgres-accept",
     "postgres-customers",
     "sqlite-export",
+    "sqlite-claims-search",
+    "postgres-claims-search",
 ];
 
 /// How long a report runs each side of a comparison.
@@ -460,7 +468,16 @@ fn main() -> Result<(), BoxError> {
         sqlite_export(&plan, started, nominations, &mut lines)?;
     }
 
-    let pg_parts = ["postgres-add", "postgres-accept", "postgres-customers"];
+    if wanted("sqlite-claims-search") {
+        sqlite_claims_search(&plan, started, nominations, &mut lines)?;
+    }
+
+    let pg_parts = [
+        "postgres-add",
+        "postgres-accept",
+        "postgres-customers",
+        "postgres-claims-search",
+    ];
     if pg_parts.iter().any(|p| wanted(p)) {
         postgres(&plan, started, &wanted, pg_nominations, &mut lines)?;
     }
@@ -536,7 +553,9 @@ fn postgres(
             },
         ));
     }
-    if wanted("postgres-customers") {
+    let customers = wanted("postgres-customers");
+    let searches = wanted("postgres-claims-search");
+    if customers || searches {
         let large = human(nominations);
         progress(started, &format!("PostgreSQL: building the {large} world"));
         let world = PostgresWorld::build(&server, &WorldSpec::of(nominations), KNOWN_FOR)?;
@@ -553,6 +572,12 @@ fn postgres(
                 world.bytes as f64 / 1e9
             ),
         );
+        if searches {
+            postgres_claims_search(plan, started, &world, &large, lines)?;
+        }
+        if !customers {
+            return Ok(());
+        }
         progress(
             started,
             &format!("PostgreSQL: Customers page at {large} against the raw statements"),
@@ -581,7 +606,49 @@ fn postgres(
     Ok(())
 }
 
-/// `n` as the table names sizes: 1M, 10k, 2500.
+/// (p) Searches of the big partner's Claims page on the PostgreSQL world:
+/// each search's first two pages through the service against the
+/// adapter's statements on a raw connection.
+fn postgres_claims_search(
+    plan: &Plan,
+    started: Instant,
+    world: &PostgresWorld,
+    large: &str,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<(), BoxError> {
+    for (order, which) in (125..).zip(search::Search::ALL) {
+        let mut search = PostgresClaimsSearch::new(world, which)?;
+        let [first, second] = search.matched;
+        let [scanned, next] = search.scanned;
+        progress(
+            started,
+            &format!(
+                "PostgreSQL: Claims search, {}, at {large}: {first} of {scanned} rows matched \
+                 on the first page, {second} of {next} on the next",
+                which.name()
+            ),
+        );
+        let (ours, baseline) =
+            compare(plan, 1, &mut search, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        lines.push((
+            order,
+            Line {
+                comparison: format!(
+                    "PostgreSQL: Claims search ({}; first page and the next, {first} of \
+                     {scanned} and {second} of {next} rows matched) of the big partner at \
+                     {large} nominations vs the raw statements + counts (swept)",
+                    which.name()
+                ),
+                measure: Measure::Time,
+                ours,
+                baseline,
+                goal: Goal::AtMost(1.3),
+            },
+        ));
+    }
+    Ok(())
+}
+
 /// (n) The Claims export of one partner's claims at `nominations` and at
 /// the small size, each side in a child process of its own: rows per
 /// second in the table, with both sides' peak resident sets.
@@ -653,6 +720,76 @@ fn sqlite_export(
     Ok(())
 }
 
+/// (o) Searches of the Claims page of one partner's claims at
+/// `nominations`, swept: each search's first two pages through the service
+/// against the raw indexed walk with the same filter and the same counts;
+/// with the store's own pages against the same baseline on standard error.
+fn sqlite_claims_search(
+    plan: &Plan,
+    started: Instant,
+    nominations: usize,
+    lines: &mut Vec<(u32, Line)>,
+) -> Result<(), BoxError> {
+    let large = human(nominations);
+    progress(
+        started,
+        &format!("SQLite: building the {large} search world (one partner's claims)"),
+    );
+    let mut world = export::ExportWorld::build(nominations)?;
+    progress(
+        started,
+        &format!("  built; sweeping the {large} search world"),
+    );
+    let swept = world.sweep()?;
+    progress(started, &format!("  swept {swept}"));
+    for (order, which) in (95..).zip(search::Search::ALL) {
+        let mut search = search::SqliteClaimsSearch::new(world.path(), which)?;
+        let [first, second] = search.matched;
+        let [scanned, next] = search.scanned;
+        progress(
+            started,
+            &format!(
+                "SQLite: Claims search, {}, at {large}: {first} of {scanned} rows matched on the \
+                 first page, {second} of {next} on the next",
+                which.name()
+            ),
+        );
+        let (ours, baseline) =
+            compare(plan, 1, &mut search, |s, n| s.ours(n), |s, n| s.baseline(n))?;
+        let (store, raw) = compare(
+            plan,
+            1,
+            &mut search,
+            |s, n| s.store_pages(n),
+            |s, n| s.baseline(n),
+        )?;
+        aside(
+            started,
+            &format!("the store's own pages and counts vs raw, {}", which.name()),
+            Measure::Time,
+            store,
+            raw,
+        );
+        lines.push((
+            order,
+            Line {
+                comparison: format!(
+                    "SQLite: Claims search ({}; first page and the next, {first} of {scanned} \
+                     and {second} of {next} rows matched) of {large} claims of one partner vs \
+                     the raw indexed walk + counts (swept)",
+                    which.name()
+                ),
+                measure: Measure::Time,
+                ours,
+                baseline,
+                goal: Goal::AtMost(1.3),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// `n` as the table names sizes: 1M, 10k, 2500.
 fn human(n: usize) -> String {
     match n {
         n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),

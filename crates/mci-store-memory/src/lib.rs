@@ -488,12 +488,13 @@ impl Inner {
             lapsed.sort_unstable_by(|a, b| b.cmp(a));
         }
         let walked = merge_descending(stored, lapsed.into_iter(), query.walk_limit());
-        // A row in memory always reads back.
+        // A row in memory always reads back. Each is cloned as the page
+        // asks for it: a search whose page is full clones no more.
         let found = walked.into_iter().filter_map(|(at, id)| {
             let row = self.row(&id)?;
             Some((ClaimsCursor { at, id }, Ok(row.nomination.clone())))
         });
-        ClaimsPage::scanned(query, found.collect::<Vec<_>>())
+        ClaimsPage::scanned(query, found)
     }
 
     /// The counts of each state of a Claims page at `now` (R-LIST-1): the

@@ -39,8 +39,23 @@ pub(crate) enum Param {
     Limit,
 }
 
+impl Param {
+    /// The parameter's name, as the benchmarks bind it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Param::Partner => "partner",
+            Param::Engagement => "engagement",
+            Param::State => "state",
+            Param::Now => "now",
+            Param::At => "at",
+            Param::Id => "id",
+            Param::Limit => "limit",
+        }
+    }
+}
+
 impl Shape {
-    fn of(query: &ClaimsQuery) -> Self {
+    pub(crate) fn of(query: &ClaimsQuery) -> Self {
         Self {
             reviewer: query.scope == ClaimsScope::Reviewer,
             engagement: query.engagement.is_some(),
@@ -239,7 +254,7 @@ impl Shape {
 /// cursor and sort each of its groups, reading the rest of the scope's
 /// rows; without it, only the list's own index gives the order, and a sort
 /// of a whole range costs what it does.
-pub(crate) const PAGE_SETTINGS: &str = "SET LOCAL enable_incremental_sort = off";
+pub const PAGE_SETTINGS: &str = "SET LOCAL enable_incremental_sort = off";
 
 /// One page of the Claims page: one statement, so one snapshot.
 pub(crate) async fn page(
@@ -269,16 +284,34 @@ pub(crate) async fn page(
         })
         .collect();
     let found = rows(client, &sql, &params).await?;
-    let mut walked = Vec::with_capacity(found.len());
-    for row in &found {
-        let cursor = ClaimsCursor {
-            at: columns::instant_at(row.try_get(1)?)?,
-            id: columns::nomination_id(row.try_get(0)?)?,
-        };
-        let doc: &str = row.try_get(2)?;
-        walked.push((cursor, readable(doc)));
+    // Each document is decoded as the page asks for its row: a search whose
+    // page is full decodes no more of its bound.
+    let mut failed = None;
+    let walked = found.iter().map_while(|row| match walked_row(row) {
+        Ok(walked) => Some(walked),
+        Err(error) => {
+            failed = Some(error);
+            None
+        }
+    });
+    let page = ClaimsPage::scanned(query, walked);
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(page),
     }
-    Ok(ClaimsPage::scanned(query, walked))
+}
+
+/// A row of a page's walk: its cursor, and its document read back or why
+/// it cannot be.
+fn walked_row(
+    row: &tokio_postgres::Row,
+) -> Result<(ClaimsCursor, Result<Nomination, String>), Failure> {
+    let cursor = ClaimsCursor {
+        at: columns::instant_at(row.try_get(1)?)?,
+        id: columns::nomination_id(row.try_get(0)?)?,
+    };
+    let doc: &str = row.try_get(2)?;
+    Ok((cursor, readable(doc)))
 }
 
 /// A stored nomination read back, or why it cannot be.
@@ -287,7 +320,7 @@ fn readable(doc: &str) -> Result<Nomination, String> {
 }
 
 /// A partner's kept counts, per engagement and stored state.
-pub(crate) const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = $1";
+pub const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = $1";
 /// The same, of one engagement.
 pub(crate) const PARTNER_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE partner = $1 AND engagement = $2";
@@ -297,7 +330,7 @@ pub(crate) const STATE_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE s
 pub(crate) const STATE_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE state = $1 AND engagement = $2";
 /// A partner's lapses at or before $2 not yet swept.
-pub(crate) const PARTNER_LAPSES: &str =
+pub const PARTNER_LAPSES: &str =
     "SELECT state, state_after FROM nominations WHERE partner = $1 AND lapse_at <= $2";
 /// The same, of engagement $2, at or before $3.
 pub(crate) const PARTNER_ENGAGEMENT_LAPSES: &str = "SELECT state, state_after FROM nominations \

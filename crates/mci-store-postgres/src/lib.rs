@@ -160,6 +160,23 @@ pub mod statements {
             ROWS_OF_CUSTOMER, SAVE_PROGRESS, SHARE_REGISTRY, STANDINGS, TO_CHECK,
         };
     }
+    /// The Claims page (`claims.rs`, R-LIST-1): run in one snapshot, the
+    /// page after [`PAGE_SETTINGS`](claims::PAGE_SETTINGS).
+    pub mod claims {
+        pub use crate::claims::{PAGE_SETTINGS, PARTNER_COUNTS, PARTNER_LAPSES};
+
+        /// The one statement of the page `query` asks for, and the names
+        /// of the parameters it numbers, in order (`partner`,
+        /// `engagement`, `state`, `now`, `at`, `id`, `limit`; each only
+        /// where the list needs it).
+        pub fn page(query: &mci_store::ClaimsQuery) -> (String, Vec<&'static str>) {
+            let (sql, params) = crate::claims::Shape::of(query).sql();
+            (
+                sql,
+                params.into_iter().map(crate::claims::Param::name).collect(),
+            )
+        }
+    }
     /// The outbox (`outbox.rs`).
     pub mod outbox {
         pub use crate::outbox::{ACKNOWLEDGE, TAKE};

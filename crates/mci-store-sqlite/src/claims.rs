@@ -7,7 +7,8 @@
 //! order, merged by SQLite (`MERGE (UNION ALL)`) with the rows whose lapse
 //! has come and was not swept yet, found by a lapse index and sorted (the
 //! sweep keeps them few). The merge stops at the walk's limit: the page's
-//! limit, or the search's bound. The created order with no state has no
+//! limit, or the search's bound; a search's rows are read one at a time and
+//! the walk stops as soon as its page is full. The created order with no state has no
 //! second arm: a lapse changes neither. The counts read the kept counters
 //! and correct them by the unswept lapses. The plans are checked by the
 //! tests below with `EXPLAIN QUERY PLAN`, for every combination.
@@ -15,7 +16,7 @@
 use crate::columns;
 use crate::error::sqlite;
 use crate::queries::readable;
-use mci_core::{ClaimsOrder, State};
+use mci_core::{ClaimsOrder, Nomination, State};
 use mci_store::{ClaimCounts, ClaimsCursor, ClaimsPage, ClaimsQuery, ClaimsScope, StoreError};
 use rusqlite::{Connection, ToSql};
 
@@ -31,7 +32,7 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    fn of(query: &ClaimsQuery) -> Self {
+    pub(crate) fn of(query: &ClaimsQuery) -> Self {
         Self {
             reviewer: query.scope == ClaimsScope::Reviewer,
             engagement: query.engagement.is_some(),
@@ -207,35 +208,57 @@ impl Bound {
 }
 
 /// One page of the Claims page: one statement, so one snapshot, each
-/// document decoded from SQLite's own buffer.
+/// document decoded from SQLite's own buffer as the page asks for its row,
+/// so that a search whose page is full stops the walk there instead of
+/// reading and decoding the rest of its bound.
 pub(crate) fn page(conn: &Connection, query: &ClaimsQuery) -> Result<ClaimsPage, StoreError> {
     let sql = Shape::of(query).sql();
     let bound = Bound::of(query)?;
     let params = bound.params(&sql);
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite)?;
     let mut rows = stmt.query(params.as_slice()).map_err(sqlite)?;
-    let mut found = Vec::with_capacity(query.walk_limit().min(1024));
-    while let Some(row) = rows.next().map_err(sqlite)? {
-        let id = row
-            .get_ref(0)
-            .and_then(|v| Ok(v.as_blob()?))
-            .map_err(sqlite)?;
-        let at: i64 = row.get(1).map_err(sqlite)?;
-        let doc = row
-            .get_ref(2)
-            .and_then(|v| Ok(v.as_str()?))
-            .map_err(sqlite)?;
-        let cursor = ClaimsCursor {
-            at: columns::instant_at(at)?,
-            id: columns::nomination_id(id)?,
-        };
-        found.push((cursor, readable(doc)));
+    let mut failed = None;
+    let walked = std::iter::from_fn(|| match walked_row(&mut rows) {
+        Ok(row) => row,
+        Err(error) => {
+            failed = Some(error);
+            None
+        }
+    });
+    let page = ClaimsPage::scanned(query, walked);
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(page),
     }
-    Ok(ClaimsPage::scanned(query, found))
+}
+
+/// A row of a page's walk: its cursor, and its document read back or why
+/// it cannot be.
+type Walked = (ClaimsCursor, Result<Nomination, String>);
+
+/// The next row of a page's walk, or `None` at its end.
+fn walked_row(rows: &mut rusqlite::Rows<'_>) -> Result<Option<Walked>, StoreError> {
+    let Some(row) = rows.next().map_err(sqlite)? else {
+        return Ok(None);
+    };
+    let id = row
+        .get_ref(0)
+        .and_then(|v| Ok(v.as_blob()?))
+        .map_err(sqlite)?;
+    let at: i64 = row.get(1).map_err(sqlite)?;
+    let doc = row
+        .get_ref(2)
+        .and_then(|v| Ok(v.as_str()?))
+        .map_err(sqlite)?;
+    let cursor = ClaimsCursor {
+        at: columns::instant_at(at)?,
+        id: columns::nomination_id(id)?,
+    };
+    Ok(Some((cursor, readable(doc))))
 }
 
 /// A partner's kept counts, per (engagement and) stored state.
-pub(crate) const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = ?1";
+pub const PARTNER_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE partner = ?1";
 /// The same, of one engagement.
 pub(crate) const PARTNER_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE partner = ?1 AND engagement = ?2";
@@ -245,7 +268,7 @@ pub(crate) const STATE_COUNTS: &str = "SELECT state, n FROM claim_counts WHERE s
 pub(crate) const STATE_ENGAGEMENT_COUNTS: &str =
     "SELECT state, n FROM claim_counts WHERE state = ?1 AND engagement = ?2";
 /// A partner's lapses at or before ?2 not yet swept.
-pub(crate) const PARTNER_LAPSES: &str = "SELECT state, state_after FROM nominations \
+pub const PARTNER_LAPSES: &str = "SELECT state, state_after FROM nominations \
      WHERE partner = ?1 AND lapse_at <= ?2";
 /// The same, of engagement ?2, at or before ?3.
 pub(crate) const PARTNER_ENGAGEMENT_LAPSES: &str = "SELECT state, state_after FROM nominations \

@@ -189,6 +189,25 @@ mod setting;
 mod threads;
 mod writer;
 
+/// The SQL the store runs, as its modules make it: for the benchmarks,
+/// whose raw baselines run the very same statements on a plain rusqlite
+/// connection. Not part of the store's API: the statements change with the
+/// store's schema and its plans.
+#[doc(hidden)]
+pub mod statements {
+    /// The Claims page (`claims.rs`, R-LIST-1).
+    pub mod claims {
+        pub use crate::claims::{PARTNER_COUNTS, PARTNER_LAPSES};
+
+        /// The one statement of the page `query` asks for, its parameters
+        /// named (`:partner`, `:engagement`, `:state`, `:now`, `:at`,
+        /// `:id`, `:limit`; each only where the list needs it).
+        pub fn page(query: &mci_store::ClaimsQuery) -> String {
+            crate::claims::Shape::of(query).sql()
+        }
+    }
+}
+
 pub use error::{BackendError, BoxError, OpenError};
 
 use async_trait::async_trait;
