@@ -551,7 +551,7 @@ impl Inner {
             .filter(|id| after.is_none_or(|after| id > after))
             .collect();
         lapsed_into.sort_unstable();
-        merge_sorted(stored, lapsed_into.into_iter(), limit)
+        merge_ascending(stored, lapsed_into.into_iter(), limit)
     }
 }
 
@@ -608,36 +608,12 @@ impl<'a> Writes<'a> {
     }
 }
 
-/// The first `limit` ids of two ascending streams, merged.
-fn merge_sorted(
-    a: impl Iterator<Item = NominationId>,
-    b: impl Iterator<Item = NominationId>,
-    limit: usize,
-) -> Vec<NominationId> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    let mut out = Vec::with_capacity(limit.min(1024));
-    while out.len() < limit {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x <= y => a.next(),
-            (Some(_), Some(_)) => b.next(),
-            (Some(_), None) => a.next(),
-            (None, Some(_)) => b.next(),
-            (None, None) => None,
-        };
-        match next {
-            Some(id) => out.push(id),
-            None => break,
-        }
-    }
-    out
-}
-
 /// The first `limit` keys of two ascending streams, merged, least first.
-fn merge_ascending(
-    a: impl Iterator<Item = (Instant, NominationId)>,
-    b: impl Iterator<Item = (Instant, NominationId)>,
+fn merge_ascending<K: Ord>(
+    a: impl Iterator<Item = K>,
+    b: impl Iterator<Item = K>,
     limit: usize,
-) -> Vec<(Instant, NominationId)> {
+) -> Vec<K> {
     let (mut a, mut b) = (a.peekable(), b.peekable());
     let mut out = Vec::with_capacity(limit.min(1024));
     while out.len() < limit {
